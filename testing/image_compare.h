@@ -21,7 +21,7 @@ struct ImageDifference {
   double psnr_db = std::numeric_limits<double>::infinity();  // Infinity when identical.
   double max_abs_error = 0;
   double mean_abs_error = 0;
-  size_t compared = 0;  // Samples compared (after the mask).
+  size_t compared = 0;   // Samples compared (after the mask).
   size_t differing = 0;  // Samples whose difference exceeds `tolerance`.
 };
 
@@ -38,8 +38,8 @@ extern template ImageDifference CompareSamples<uint8_t>(absl::Span<const uint8_t
                                                         absl::Span<const uint8_t>, double, double,
                                                         absl::Span<const uint8_t>);
 extern template ImageDifference CompareSamples<uint16_t>(absl::Span<const uint16_t>,
-                                                         absl::Span<const uint16_t>, double,
-                                                         double, absl::Span<const uint8_t>);
+                                                         absl::Span<const uint16_t>, double, double,
+                                                         absl::Span<const uint8_t>);
 extern template ImageDifference CompareSamples<int16_t>(absl::Span<const int16_t>,
                                                         absl::Span<const int16_t>, double, double,
                                                         absl::Span<const uint8_t>);

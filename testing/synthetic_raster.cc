@@ -27,8 +27,7 @@ absl::StatusOr<GDALDatasetUniquePtr> MakeSyntheticRaster(const SyntheticRasterSp
   GDALAllRegister();
   GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
   if (mem == nullptr) return absl::InternalError("GDAL has no MEM driver");
-  GDALDatasetUniquePtr ds(
-      mem->Create("", spec.width, spec.height, spec.bands, spec.type, nullptr));
+  GDALDatasetUniquePtr ds(mem->Create("", spec.width, spec.height, spec.bands, spec.type, nullptr));
   if (ds == nullptr) {
     return absl::InternalError(absl::StrCat("MEM Create ", spec.width, "x", spec.height,
                                             " failed: ", CPLGetLastErrorMsg()));
@@ -58,15 +57,13 @@ absl::StatusOr<GDALDatasetUniquePtr> MakeSyntheticRaster(const SyntheticRasterSp
   return ds;
 }
 
-absl::Status WriteRaster(GDALDataset& dataset, const std::string& path,
-                         const std::string& driver) {
+absl::Status WriteRaster(GDALDataset& dataset, const std::string& path, const std::string& driver) {
   GDALDriver* out = GetGDALDriverManager()->GetDriverByName(driver.c_str());
   if (out == nullptr) return absl::InvalidArgumentError(absl::StrCat("no GDAL driver ", driver));
   GDALDatasetUniquePtr copy(
       out->CreateCopy(path.c_str(), &dataset, /*bStrict=*/FALSE, nullptr, nullptr, nullptr));
   if (copy == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("writing ", path, " failed: ", CPLGetLastErrorMsg()));
+    return absl::InternalError(absl::StrCat("writing ", path, " failed: ", CPLGetLastErrorMsg()));
   }
   return absl::OkStatus();
 }

@@ -33,7 +33,8 @@ struct SyntheticRasterSpec {
   int height = 256;
   int bands = 1;
   GDALDataType type = GDT_Byte;
-  std::string srs = "EPSG:4326";  // Anything OGRSpatialReference::SetFromUserInput takes; "" for none.
+  std::string srs =
+      "EPSG:4326";  // Anything OGRSpatialReference::SetFromUserInput takes; "" for none.
   std::array<double, 6> geotransform = {0, 1, 0, 0, 0, -1};
   SyntheticPattern pattern = SyntheticPattern::kGradient;
   double constant = 0;

@@ -77,9 +77,9 @@ TEST(SyntheticRasterTest, GradientMatchesSyntheticValueAndGeoreferencing) {
   absl::StatusOr<GDALDatasetUniquePtr> ds = MakeSyntheticRaster(spec);
   ASSERT_TRUE(ds.ok()) << ds.status();
   uint8_t value = 0;
-  ASSERT_EQ((*ds)->GetRasterBand(2)->RasterIO(GF_Read, 7, 3, 1, 1, &value, 1, 1, GDT_Byte, 0, 0,
-                                              nullptr),
-            CE_None);
+  ASSERT_EQ(
+      (*ds)->GetRasterBand(2)->RasterIO(GF_Read, 7, 3, 1, 1, &value, 1, 1, GDT_Byte, 0, 0, nullptr),
+      CE_None);
   EXPECT_EQ(value, 7 * 2 + 3 * 3);
   EXPECT_EQ(SyntheticValue(spec, 1, 7, 3), 23);
   double gt[6];
