@@ -1,0 +1,48 @@
+// Elevation tile codec; the //codec dispatcher calls it, and it can be used on its own.
+//
+// int16, uint16 or float32 single-band images, lossless: every bit comes back, NaN
+// payloads and nodata values included. A 16-byte header then one zstd frame over the
+// predicted samples (integers: horizontal delta then byte planes; float32: delta of the bit
+// patterns then byte planes, as Blosc's shuffle). The byte format is in codec/README.md.
+// Option: compression_level 0..9 maps to a zstd level (see README). zstd contexts are
+// cached per thread; thread-safe.
+//
+// Example:
+//   std::string bytes;
+//   absl::Status s = flatpyramid::codec::EncodeElevation(tile.view(), options, &bytes);
+//   absl::StatusOr<ImageInfo> info = flatpyramid::codec::PeekElevationInfo(bytes, limits);
+//   flatpyramid::codec::Image out(info->width, info->height, info->bands, info->type);
+//   s = flatpyramid::codec::DecodeElevationInto(bytes, out.mutable_view(), limits);
+#ifndef FLATPYRAMID_CODEC_ELEVATION_H_
+#define FLATPYRAMID_CODEC_ELEVATION_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codec/image.h"
+#include "codec/options.h"
+
+namespace flatpyramid {
+namespace codec {
+
+// EncodeElevation replaces `*out` with `image` encoded as Elevation, reusing out's capacity.
+// InvalidArgument for an invalid view or an unsupported type / band count.
+// REQUIRES: out != nullptr.
+absl::Status EncodeElevation(const ImageView& image, const EncodeOptions& options, std::string* out);
+
+// LooksElevation is true when `bytes` starts with the Elevation magic number.
+bool LooksElevation(absl::string_view bytes);
+
+// PeekElevationInfo parses the header only. ResourceExhausted when it exceeds `limits`.
+absl::StatusOr<ImageInfo> PeekElevationInfo(absl::string_view bytes, const DecodeLimits& limits = {});
+
+// DecodeElevationInto decodes into `out`, whose size, bands and type must match PeekElevationInfo.
+absl::Status DecodeElevationInto(absl::string_view bytes, const MutableImageView& out,
+                        const DecodeLimits& limits = {});
+
+}  // namespace codec
+}  // namespace flatpyramid
+
+#endif  // FLATPYRAMID_CODEC_ELEVATION_H_
