@@ -40,7 +40,7 @@ absl::StatusOr<ImageInfo> PeekJpegInfo(absl::string_view bytes, const DecodeLimi
 
 // DecodeJpegInto decodes into `out`, whose size, bands and type must match PeekJpegInfo.
 absl::Status DecodeJpegInto(absl::string_view bytes, const MutableImageView& out,
-                        const DecodeLimits& limits = {});
+                            const DecodeLimits& limits = {});
 
 }  // namespace codec
 }  // namespace flatpyramid

@@ -36,7 +36,7 @@ enum class ChromaSubsampling {
 
 // EncodeOptions are read by the codecs they name and ignored by the others.
 struct EncodeOptions {
-  int quality = 85;  // JPEG and lossy WebP, 1..100.
+  int quality = 85;                                         // JPEG and lossy WebP, 1..100.
   ChromaSubsampling subsampling = ChromaSubsampling::k420;  // JPEG.
   bool lossless = false;                                    // WebP.
   // PNG: zlib level 0..9. Elevation: mapped to a zstd level (codec/README.md). Level 0 and 1

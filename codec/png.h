@@ -40,7 +40,7 @@ absl::StatusOr<ImageInfo> PeekPngInfo(absl::string_view bytes, const DecodeLimit
 
 // DecodePngInto decodes into `out`, whose size, bands and type must match PeekPngInfo.
 absl::Status DecodePngInto(absl::string_view bytes, const MutableImageView& out,
-                        const DecodeLimits& limits = {});
+                           const DecodeLimits& limits = {});
 
 }  // namespace codec
 }  // namespace flatpyramid

@@ -37,7 +37,7 @@ absl::StatusOr<ImageInfo> PeekWebpInfo(absl::string_view bytes, const DecodeLimi
 
 // DecodeWebpInto decodes into `out`, whose size, bands and type must match PeekWebpInfo.
 absl::Status DecodeWebpInto(absl::string_view bytes, const MutableImageView& out,
-                        const DecodeLimits& limits = {});
+                            const DecodeLimits& limits = {});
 
 }  // namespace codec
 }  // namespace flatpyramid
