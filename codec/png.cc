@@ -163,20 +163,21 @@ absl::StatusOr<PngHeader> ReadHeader(spng_ctx* ctx, absl::string_view bytes,
   switch (ihdr.color_type) {
     case SPNG_COLOR_TYPE_GRAYSCALE:
       header.info.bands = 1;
-      // Gray below 8 bits expands to 8; 16 bits come back host-endian.
-      header.format = sixteen ? SPNG_FMT_PNG : SPNG_FMT_G8;
+      // Gray below 8 bits expands to 8; SPNG_FMT_PNG keeps the layout, 16 bits host-endian.
+      header.format = ihdr.bit_depth < 8 ? SPNG_FMT_G8 : SPNG_FMT_PNG;
       break;
     case SPNG_COLOR_TYPE_GRAYSCALE_ALPHA:
       header.info.bands = 2;
-      header.format = sixteen ? SPNG_FMT_GA16 : SPNG_FMT_GA8;
+      // (libspng's GA8/GA16 formats add alpha to gray; a gray+alpha PNG decodes as is.)
+      header.format = SPNG_FMT_PNG;
       break;
     case SPNG_COLOR_TYPE_TRUECOLOR:
       header.info.bands = 3;
-      header.format = sixteen ? SPNG_FMT_PNG : SPNG_FMT_RGB8;
+      header.format = SPNG_FMT_PNG;
       break;
     case SPNG_COLOR_TYPE_TRUECOLOR_ALPHA:
       header.info.bands = 4;
-      header.format = sixteen ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8;
+      header.format = SPNG_FMT_PNG;
       break;
     case SPNG_COLOR_TYPE_INDEXED: {
       header.info.type = PixelType::kUint8;
