@@ -17,27 +17,36 @@ namespace {
 // a small tile, and a handle must not be shared between threads.
 class ThreadHandle {
  public:
-  explicit ThreadHandle(bool compress)
-      : handle_(compress ? tjInitCompress() : tjInitDecompress()) {}
-  ~ThreadHandle() {
-    if (handle_ != nullptr) tjDestroy(handle_);
-  }
+  explicit ThreadHandle(bool compress) : compress_(compress) { Create(); }
+  ~ThreadHandle() { Destroy(); }
   ThreadHandle(const ThreadHandle&) = delete;
   ThreadHandle& operator=(const ThreadHandle&) = delete;
   tjhandle get() const { return handle_; }
+  // Reset replaces the handle after an error: libjpeg-turbo 2.1 can leave a decompressor
+  // mid-header when tjDecompressHeader3 fails, and the next call would misread its input.
+  void Reset() {
+    Destroy();
+    Create();
+  }
 
  private:
-  tjhandle handle_;
+  void Create() { handle_ = compress_ ? tjInitCompress() : tjInitDecompress(); }
+  void Destroy() {
+    if (handle_ != nullptr) tjDestroy(handle_);
+    handle_ = nullptr;
+  }
+  bool compress_;
+  tjhandle handle_ = nullptr;
 };
 
-tjhandle CompressHandle() {
+ThreadHandle& CompressHandle() {
   thread_local ThreadHandle handle(/*compress=*/true);
-  return handle.get();
+  return handle;
 }
 
-tjhandle DecompressHandle() {
+ThreadHandle& DecompressHandle() {
   thread_local ThreadHandle handle(/*compress=*/false);
-  return handle.get();
+  return handle;
 }
 
 const unsigned char* Bytes(absl::string_view bytes) {
@@ -70,7 +79,8 @@ absl::Status EncodeJpeg(const ImageView& image, const EncodeOptions& options, st
     return absl::InvalidArgumentError(absl::StrFormat(
         "jpeg encode: %dx%d exceeds JPEG's 65500 pixel limit", image.width, image.height));
   }
-  tjhandle handle = CompressHandle();
+  ThreadHandle& thread_handle = CompressHandle();
+  tjhandle handle = thread_handle.get();
   if (handle == nullptr) return absl::InternalError("jpeg encode: tjInitCompress failed");
   const int subsampling = image.bands == 1                                 ? TJSAMP_GRAY
                           : options.subsampling == ChromaSubsampling::k444 ? TJSAMP_444
@@ -90,7 +100,9 @@ absl::Status EncodeJpeg(const ImageView& image, const EncodeOptions& options, st
   if (tjCompress2(handle, image.data, image.width, static_cast<int>(image.row_stride), image.height,
                   pixel_format, &buffer, &size, subsampling, options.quality, flags) != 0) {
     out->clear();
-    return absl::InternalError(absl::StrCat("jpeg encode: ", tjGetErrorStr2(handle)));
+    absl::Status error = absl::InternalError(absl::StrCat("jpeg encode: ", tjGetErrorStr2(handle)));
+    thread_handle.Reset();
+    return error;
   }
   out->resize(size);
   return absl::OkStatus();
@@ -142,19 +154,28 @@ absl::StatusOr<JpegHeader> ReadHeader(tjhandle handle, absl::string_view bytes,
 }  // namespace
 
 absl::StatusOr<ImageInfo> PeekJpegInfo(absl::string_view bytes, const DecodeLimits& limits) {
-  tjhandle handle = DecompressHandle();
-  if (handle == nullptr) return absl::InternalError("jpeg decode: tjInitDecompress failed");
-  absl::StatusOr<JpegHeader> header = ReadHeader(handle, bytes, limits);
-  if (!header.ok()) return header.status();
+  ThreadHandle& thread_handle = DecompressHandle();
+  if (thread_handle.get() == nullptr) {
+    return absl::InternalError("jpeg decode: tjInitDecompress failed");
+  }
+  absl::StatusOr<JpegHeader> header = ReadHeader(thread_handle.get(), bytes, limits);
+  if (!header.ok()) {
+    thread_handle.Reset();
+    return header.status();
+  }
   return header->info;
 }
 
 absl::Status DecodeJpegInto(absl::string_view bytes, const MutableImageView& out,
                             const DecodeLimits& limits) {
-  tjhandle handle = DecompressHandle();
+  ThreadHandle& thread_handle = DecompressHandle();
+  tjhandle handle = thread_handle.get();
   if (handle == nullptr) return absl::InternalError("jpeg decode: tjInitDecompress failed");
   absl::StatusOr<JpegHeader> header = ReadHeader(handle, bytes, limits);
-  if (!header.ok()) return header.status();
+  if (!header.ok()) {
+    thread_handle.Reset();
+    return header.status();
+  }
   absl::Status matches = internal::CheckOutputMatches(header->info, out);
   if (!matches.ok()) return matches;
   if (out.row_stride > static_cast<size_t>(INT32_MAX)) {
