@@ -2,10 +2,10 @@
 //
 // int16, uint16 or float32 single-band images, lossless: every bit comes back, NaN
 // payloads and nodata values included. A 16-byte header then one zstd frame over the
-// predicted samples (integers: horizontal delta then byte planes; float32: delta of the bit
-// patterns then byte planes, as Blosc's shuffle). The byte format is in codec/README.md.
-// Option: compression_level 0..9 maps to a zstd level (see README). zstd contexts are
-// cached per thread; thread-safe.
+// predicted samples (integers: horizontal delta of the samples; float32: delta of the bit
+// patterns, then split into byte planes as Blosc's shuffle does). The byte format is in
+// codec/README.md. Option: compression_level 0..9 maps to a zstd level (see README). zstd contexts
+// are cached per thread; thread-safe.
 //
 // Example:
 //   std::string bytes;
@@ -49,8 +49,12 @@ inline constexpr size_t kElevationHeaderSize = 16;
 // (values outside are clamped).
 int ElevationZstdLevel(int compression_level);
 
+// DefaultElevationPredictor is what EncodeElevation uses: kDelta for int16 and uint16,
+// kDeltaBytePlanes for float32 (the better of the two on each type of the real DEMs).
+ElevationPredictor DefaultElevationPredictor(PixelType type);
+
 // EncodeElevationWithPredictor is EncodeElevation with an explicit predictor, for
-// measurements; EncodeElevation uses kDeltaBytePlanes, the best on the DEMs we measured.
+// measurements and tests. Every predictor decodes exactly.
 absl::Status EncodeElevationWithPredictor(const ImageView& image, const EncodeOptions& options,
                                           ElevationPredictor predictor, std::string* out);
 

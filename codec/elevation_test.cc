@@ -51,7 +51,8 @@ TEST(ElevationTest, HeaderBytesAreExactlyTheDocumentedLayout) {
   Image image = MakeImage<int16_t>(3, 2, PixelType::kInt16, {10, 13, 9, -1, 0, 1});
   std::string bytes;
   ASSERT_TRUE(EncodeElevation(image.view(), {}, &bytes).ok());
-  const std::string expected_header("FPEL\x01\x01\x02\x00\x03\x00\x00\x00\x02\x00\x00\x00", 16);
+  // int16 (1), delta predictor (1) by default.
+  const std::string expected_header("FPEL\x01\x01\x01\x00\x03\x00\x00\x00\x02\x00\x00\x00", 16);
   EXPECT_EQ(bytes.substr(0, 16), expected_header);
   EXPECT_EQ(static_cast<uint32_t>(ZSTD_MAGICNUMBER),
             static_cast<uint32_t>(static_cast<uint8_t>(bytes[16])) |
@@ -73,12 +74,27 @@ TEST(ElevationTest, DeltaPredictorStoresRowDifferencesLittleEndianRestartingEach
 TEST(ElevationTest, BytePlanePredictorStoresAllLowBytesThenAllHighBytes) {
   Image image = MakeImage<int16_t>(3, 2, PixelType::kInt16, {10, 13, 9, -1, 0, 1});
   std::string bytes;
-  ASSERT_TRUE(EncodeElevation(image.view(), {}, &bytes).ok());
+  ASSERT_TRUE(
+      EncodeElevationWithPredictor(image.view(), {}, ElevationPredictor::kDeltaBytePlanes, &bytes)
+          .ok());
   EXPECT_EQ(bytes[6], 2);
   EXPECT_EQ(Payload(bytes), std::string("\x0a\x03\xfc\xff\x01\x01\x00\x00\xff\xff\x00\x00", 12));
 }
 
-TEST(ElevationTest, Float32DeltaWorksOnBitPatterns) {
+TEST(ElevationTest, DefaultPredictorIsDeltaForIntegersAndBytePlanesForFloats) {
+  EXPECT_EQ(DefaultElevationPredictor(PixelType::kInt16), ElevationPredictor::kDelta);
+  EXPECT_EQ(DefaultElevationPredictor(PixelType::kUint16), ElevationPredictor::kDelta);
+  EXPECT_EQ(DefaultElevationPredictor(PixelType::kFloat32), ElevationPredictor::kDeltaBytePlanes);
+}
+
+TEST(ElevationTest, ZstdLevelsFollowTheDocumentedTable) {
+  const int expected[10] = {1, 1, 1, 2, 2, 3, 3, 5, 7, 9};
+  for (int level = 0; level <= 9; ++level) EXPECT_EQ(ElevationZstdLevel(level), expected[level]);
+  EXPECT_EQ(ElevationZstdLevel(-3), 1);
+  EXPECT_EQ(ElevationZstdLevel(42), 9);
+}
+
+TEST(ElevationTest, Float32DeltaWorksOnBitPatternsSplitIntoBytePlanes) {
   // 1.0f = 0x3F800000, 1.5f = 0x3FC00000: the delta is 0x00400000.
   Image image = MakeImage<float>(2, 1, PixelType::kFloat32, {1.0f, 1.5f});
   std::string bytes;
@@ -127,7 +143,7 @@ TEST(ElevationTest, RealInt16DemRoundTripsExactlyWithItsNodata) {
   for (int16_t v : Samples<int16_t>(elev)) nodata += v == -32768;
   ASSERT_GT(nodata, 1000u);  // Luxembourg's outside is nodata: the test covers it.
   for (int level : {0, 6, 9}) {
-    Image back = RoundTrip(elev, ElevationPredictor::kDeltaBytePlanes, level);
+    Image back = RoundTrip(elev, ElevationPredictor::kDelta, level);
     EXPECT_TRUE(SameImage(back, elev)) << "level " << level;
   }
 }
