@@ -3,6 +3,7 @@
 // (what a GeoTIFF with DEFLATE and no predictor stores) as the elevation codec's peer.
 //
 //   bazel run --config=opt //codec:codec_benchmark -- --benchmark_min_time=0.2
+//   (--write_tiles_ppm=DIR writes the Landsat tiles as PPM for tjbench and exits.)
 //
 // Names: <codec>/<encode|decode>/<tile>/<setting>. Counters: Mpix/s, bytes (encoded size of
 // one tile, averaged over the tiles of the set), ratio (raw bytes / encoded bytes).
@@ -10,11 +11,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "codec/codec.h"
@@ -252,11 +255,46 @@ void RegisterAll(const std::vector<TileSet>& sets) {
 }  // namespace codec
 }  // namespace flatpyramid
 
+namespace {
+
+// WriteTilesAsPpm writes the Landsat tiles as binary PPM (P6) for tjbench, so that
+// codec/compare_tjbench.sh times libjpeg-turbo's own tool on exactly our pixels.
+int WriteTilesAsPpm(const std::string& directory) {
+  for (int size : {256, 512}) {
+    absl::StatusOr<flatpyramid::codec::Image> tile =
+        flatpyramid::codec::internal::LandsatRgbTile(size);
+    if (!tile.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(tile.status().message()).c_str());
+      return 1;
+    }
+    const std::string path = absl::StrFormat("%s/landsat_rgb_%d.ppm", directory, size);
+    FILE* file = std::fopen(path.c_str(), "wb");
+    if (file == nullptr) {
+      std::perror(path.c_str());
+      return 1;
+    }
+    std::fprintf(file, "P6\n%d %d\n255\n", size, size);
+    const bool written =
+        std::fwrite(tile->data(), 1, tile->size_bytes(), file) == tile->size_bytes();
+    if (std::fclose(file) != 0 || !written) {
+      std::perror(path.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // `bazel run` starts us inside <binary>.runfiles/<workspace>: point the data helpers there.
   if (std::getenv("TEST_SRCDIR") == nullptr) {
     const std::string runfiles = std::string(argv[0]) + ".runfiles";
     setenv("TEST_SRCDIR", access(runfiles.c_str(), R_OK) == 0 ? runfiles.c_str() : "..", 1);
+  }
+  constexpr absl::string_view kWriteFlag = "--write_tiles_ppm=";
+  for (int i = 1; i < argc; ++i) {
+    if (absl::StartsWith(argv[i], kWriteFlag)) return WriteTilesAsPpm(argv[i] + kWriteFlag.size());
   }
   benchmark::Initialize(&argc, argv);
   const auto* sets = flatpyramid::codec::LoadTileSets();
