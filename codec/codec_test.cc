@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -158,6 +159,37 @@ TEST(CodecTest, EncodingAnInvalidViewIsInvalidArgumentForEveryCodec) {
           << CodecName(c.codec);
     }
   }
+}
+
+TEST(CodecTest, ConcurrentThreadsEncodeAndDecodeTheSameBytesAsOneThread) {
+  std::vector<std::string> expected;
+  std::vector<Image> images;
+  for (const Case& c : kCases) {
+    images.push_back(Pattern(40, 24, c.bands, c.type));
+    expected.push_back(EncodeOrDie(c, 40, 24));
+  }
+  constexpr int kThreads = 4;
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::string bytes;
+      for (int round = 0; round < 25; ++round) {
+        for (size_t i = 0; i < images.size(); ++i) {
+          if (!Encode(kCases[i].codec, images[i].view(), {}, &bytes).ok() || bytes != expected[i]) {
+            ++mismatches[t];
+          }
+          // Every other round, a corrupt input first: per-thread handles must recover.
+          if (round % 2 == 1) (void)Decode(bytes.substr(0, bytes.size() / 2));
+          absl::StatusOr<Image> back = Decode(bytes);
+          if (!back.ok() || back->width() != 40 || back->bands() != kCases[i].bands)
+            ++mismatches[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(kThreads, 0));
 }
 
 }  // namespace

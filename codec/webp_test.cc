@@ -1,6 +1,8 @@
 #include "codec/webp.h"
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "codec/codec.h"
 #include "codec/internal/test_tiles.h"
@@ -89,6 +91,22 @@ TEST(WebpTest, LossyKeepsAlphaAsAFourthBand) {
   // Lossy WebP stores alpha losslessly by default.
   for (size_t i = 0; i < 256 * 256; ++i) {
     ASSERT_EQ(back->data()[i * 4 + 3], image.data()[i * 4 + 3]) << i;
+  }
+}
+
+TEST(WebpTest, DecodesIntoAPaddedCallerBufferLeavingThePaddingAlone) {
+  Image image = Landsat(3);
+  EncodeOptions options;
+  options.lossless = true;
+  const std::string bytes = EncodeOrDie(image, options);
+  const size_t row = 256 * 3, stride = row + 5;
+  std::vector<uint8_t> out(stride * 256, 0x5A);
+  ASSERT_TRUE(
+      DecodeWebpInto(bytes, MutableImageView{out.data(), 256, 256, 3, PixelType::kUint8, stride})
+          .ok());
+  for (int y = 0; y < 256; ++y) {
+    ASSERT_EQ(std::memcmp(out.data() + y * stride, image.data() + y * row, row), 0) << y;
+    EXPECT_EQ(out[y * stride + row], 0x5A);
   }
 }
 
