@@ -1,0 +1,205 @@
+// pyramid::Reader reads a flatpyramid file: its metadata, single tiles (as stored, or
+// decoded through a shared TileCache), georeferenced windows in any CRS GDAL knows, and point
+// samples of elevation data.
+//
+// The file is a //storage file (one section per zoom level, named "z<zoom>", keys
+// geo::MortonEncode(x, y) of XYZ tiles) whose user metadata is a PyramidMetadata message
+// (pyramid/metadata.proto). Open maps the file read-only and checks the metadata against the
+// storage sections before anything is read.
+//
+// Tiles come out normalised: whatever codec a tile was stored with (a "jpeg" pyramid mixes
+// opaque JPEG tiles with PNG/WebP tiles that carry alpha), GetTile and ReadRegion return
+// metadata().band_count() bands of metadata().pixel_type(); a stored tile without the alpha
+// band gets an opaque one (255).
+//
+// ReadRegion works like a GDAL read of a dataset with overviews: it picks the zoom level
+// whose resolution matches the requested one, decodes only the tiles that cover the window
+// (plus a margin for the resampling kernel), mosaics them, fills tiles missing at that level
+// from the nearest coarser level that has them, and warps the mosaic to the requested grid
+// with GDAL's warper (exact reprojection, the usual resampling kernels).
+//
+// Thread safety: every const method may be called concurrently from any number of threads.
+//
+// Caveats: the file must not be modified in place while open (the builder writes a new file);
+// a sealed file is required unless ReaderOptions::allow_being_written is set.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<flatpyramid::pyramid::Reader>> reader =
+//       flatpyramid::pyramid::Reader::Open("landsat.fpyr");
+//   if (!reader.ok()) return reader.status();
+//   absl::StatusOr<absl::string_view> png = (*reader)->GetTileBytes(12, 1583, 2167);
+//   RegionRequest request;
+//   request.bbox = {-34.90, -8.05, -34.85, -8.00};  // lon/lat, EPSG:4326.
+//   request.width = request.height = 512;
+//   absl::StatusOr<Region> region = (*reader)->ReadRegion(request);
+#ifndef FLATPYRAMID_PYRAMID_READER_H_
+#define FLATPYRAMID_PYRAMID_READER_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codec/image.h"
+#include "geo/tile_matrix_set.h"
+#include "pyramid/metadata.pb.h"
+#include "pyramid/tile_cache.h"
+
+namespace flatpyramid {
+namespace storage {
+class Reader;
+}  // namespace storage
+
+namespace pyramid {
+
+// kMetadataTypeName is the storage user-metadata type name of a pyramid's header.
+inline constexpr absl::string_view kMetadataTypeName = "flatpyramid.pyramid.PyramidMetadata";
+
+// Resampling names a GDAL resampling kernel for ReadRegion.
+enum class Resampling { kNearest, kBilinear, kCubic, kCubicSpline, kLanczos, kAverage, kMode };
+
+// ParseResampling accepts "nearest", "bilinear", "cubic", "cubicspline", "lanczos",
+// "average" and "mode" (GDAL's names); InvalidArgument listing them otherwise.
+absl::StatusOr<Resampling> ParseResampling(absl::string_view name);
+
+// ResamplingName returns the name ParseResampling accepts.
+absl::string_view ResamplingName(Resampling resampling);
+
+// ReaderOptions configures Reader::Open.
+struct ReaderOptions {
+  // cache is shared by every Reader given the same pointer. nullptr: the Reader makes a
+  // private cache of `private_cache_bytes`.
+  std::shared_ptr<TileCache> cache;
+  size_t private_cache_bytes = size_t{128} << 20;
+  // allow_being_written opens a file whose writer has not sealed it yet (the last committed
+  // state is read).
+  bool allow_being_written = false;
+};
+
+// RegionRequest is a georeferenced output grid: `width` x `height` pixels covering `bbox`
+// in the CRS `srs`, north up.
+struct RegionRequest {
+  // bbox is min_x, min_y, max_x, max_y in `srs`. For geographic CRSs the order is always
+  // longitude, latitude (GDAL's traditional GIS order), whatever the CRS's official axis order.
+  geo::Bounds bbox{0, 0, 0, 0};
+  // srs is anything OGRSpatialReference::SetFromUserInput accepts ("EPSG:4326", WKT, PROJ).
+  std::string srs = "EPSG:4326";
+  int width = 0;
+  int height = 0;
+  Resampling resampling = Resampling::kBilinear;
+  // zoom forces the level to read; -1 picks it from the requested resolution.
+  int zoom = -1;
+};
+
+// Region is the result of ReadRegion.
+struct Region {
+  // image has the pyramid's bands and pixel type, interleaved. Where there is no data the
+  // alpha band is 0 (pyramids with alpha), samples are the nodata value (pyramids with
+  // nodata), or 0 otherwise.
+  codec::Image image{0, 0, 1, codec::PixelType::kUint8};
+  // geotransform maps pixel corners to `srs` coordinates, as GDALDataset::GetGeoTransform.
+  std::array<double, 6> geotransform{0, 1, 0, 0, 0, -1};
+  std::string srs_wkt;         // The request's CRS as WKT.
+  int zoom = 0;                // The level the pixels came from.
+  uint64_t tiles_decoded = 0;  // Tiles of `zoom` (or coarser) that were present and used.
+  uint64_t tiles_from_coarser_levels = 0;  // Tiles missing at `zoom` filled from a coarser level.
+};
+
+// SampleMethod chooses how Sample interpolates between pixel centres.
+enum class SampleMethod { kNearest, kBilinear };
+
+// Reader is an open, read-only pyramid. It is move-free: hold it by unique_ptr.
+class Reader {
+ public:
+  // Open maps `path` and checks it: a //storage file, user metadata of type
+  // kMetadataTypeName that parses, a supported format_version, tile matrix set, tile size,
+  // pixel type and band count, one section "z<zoom>" per listed level.
+  // Errors name the file and the fault (NotFound, InvalidArgument, DataLoss,
+  // FailedPrecondition for an unsealed file).
+  static absl::StatusOr<std::unique_ptr<Reader>> Open(const std::string& path,
+                                                      const ReaderOptions& options = {});
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  const std::string& path() const { return path_; }
+  const PyramidMetadata& metadata() const { return metadata_; }
+  const geo::TileMatrixSet& tile_matrix_set() const { return tms_; }
+  codec::PixelType pixel_type() const { return pixel_type_; }
+  int band_count() const { return static_cast<int>(metadata_.band_count()); }
+  int tile_size() const { return static_cast<int>(metadata_.tile_size()); }
+  int min_zoom() const { return static_cast<int>(metadata_.min_zoom()); }
+  int max_zoom() const { return static_cast<int>(metadata_.max_zoom()); }
+  // storage gives access to the underlying store (section names, Verify, ...).
+  const storage::Reader& storage() const { return *storage_; }
+  const std::shared_ptr<TileCache>& cache() const { return cache_; }
+
+  // FindLevel returns the metadata of level `zoom`, or nullptr when the pyramid has none.
+  const Level* FindLevel(int zoom) const;
+
+  // GetTileBytes returns the stored (encoded) bytes of tile z/x/y, zero-copy: the view points
+  // into the file's memory map and stays valid as long as this Reader lives.
+  // Returns NotFound when the tile holds no data (absent tiles are not stored) or the level
+  // does not exist, OutOfRange when x or y is outside the tile matrix at z.
+  absl::StatusOr<absl::string_view> GetTileBytes(int z, uint32_t x, uint32_t y) const;
+
+  // GetTile returns tile z/x/y decoded and normalised (band_count() bands of pixel_type()),
+  // from the cache or decoded and cached. Errors as GetTileBytes, plus DataLoss when the
+  // stored bytes do not decode to the declared size, type and bands.
+  absl::StatusOr<std::shared_ptr<const codec::Image>> GetTile(int z, uint32_t x, uint32_t y) const;
+
+  // ReadRegion renders `request` (see the file comment). InvalidArgument for an empty or
+  // inverted bbox, a size outside 1..16384, or an unknown CRS; ResourceExhausted when the
+  // window would need a mosaic of more than kMaxMosaicPixels source pixels (ask for a smaller
+  // window or force a coarser `zoom`).
+  absl::StatusOr<Region> ReadRegion(const RegionRequest& request) const;
+
+  // kMaxMosaicPixels bounds the source mosaic one ReadRegion assembles (per band).
+  static constexpr uint64_t kMaxMosaicPixels = uint64_t{1} << 28;
+
+  // Sample returns band `band` at longitude `lon`, latitude `lat` (degrees, WGS 84) from the
+  // finest level holding data there (coarser levels where finer tiles are missing), or
+  // nullopt where there is no data (outside the data, nodata, or transparent).
+  // kBilinear weighs the four surrounding pixel centres and ignores those without data
+  // (renormalising the rest). InvalidArgument for a non-finite or out-of-range position or a
+  // band outside 0..band_count()-1 (an alpha band cannot be sampled).
+  absl::StatusOr<std::optional<double>> Sample(double lon, double lat,
+                                               SampleMethod method = SampleMethod::kBilinear,
+                                               int band = 0) const;
+
+ private:
+  Reader(std::string path, std::unique_ptr<storage::Reader> storage, PyramidMetadata metadata,
+         geo::TileMatrixSet tms, std::shared_ptr<TileCache> cache);
+
+  friend class RegionReader;
+
+  // FindTile returns the decoded tile, or nullptr when it is absent (not an error).
+  absl::StatusOr<std::shared_ptr<const codec::Image>> FindTile(int z, uint32_t x, uint32_t y) const;
+  // DecodeTile decodes and normalises stored bytes of tile z/x/y.
+  absl::StatusOr<codec::Image> DecodeTile(int z, uint32_t x, uint32_t y,
+                                          absl::string_view bytes) const;
+  // SectionFor returns the storage section of level z, or -1.
+  int64_t SectionFor(int z) const;
+
+  std::string path_;
+  std::unique_ptr<storage::Reader> storage_;
+  PyramidMetadata metadata_;
+  geo::TileMatrixSet tms_;
+  codec::PixelType pixel_type_ = codec::PixelType::kUint8;
+  std::shared_ptr<TileCache> cache_;
+  uint64_t cache_id_ = 0;
+  // sections_[z] is the storage section of level z, or -1; levels_[z] its metadata.
+  std::vector<int64_t> sections_;
+  std::vector<const Level*> levels_;
+};
+
+}  // namespace pyramid
+}  // namespace flatpyramid
+
+#endif  // FLATPYRAMID_PYRAMID_READER_H_
