@@ -1,0 +1,127 @@
+// Source: the builder's view of its input rasters (one file, or several mosaicked later-on-
+// top as gdalbuildvrt would), and BlockWarper, which renders one rectangular block of the
+// tile matrix (many tiles at once) from the source through GDAL's warper.
+//
+// Every worker thread owns one BlockWarper with its own GDAL dataset handle: GDAL datasets
+// are not thread-safe, so handles are never shared.
+//
+// Example:
+//   SourceOptions options;
+//   options.inputs = {"L7_ETMs.tif"};
+//   options.bands = {3, 2, 1};
+//   absl::StatusOr<std::unique_ptr<Source>> source = Source::Open(options);
+//   auto warper = BlockWarper::Create(**source, target_wkt, GRA_Bilinear);
+//   (*warper)->Warp(min_x, max_y, resolution, 2048, 2048, samples, alpha);
+#ifndef FLATPYRAMID_PYRAMID_INTERNAL_SOURCE_H_
+#define FLATPYRAMID_PYRAMID_INTERNAL_SOURCE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codec/image.h"
+#include "gdal_priv.h"
+#include "gdalwarper.h"
+#include "ogr_spatialref.h"
+
+namespace flatpyramid {
+namespace pyramid {
+namespace internal {
+
+// SourceOptions select what is read from the inputs.
+struct SourceOptions {
+  std::vector<std::string> inputs;  // GDAL paths; several are mosaicked, later on top.
+  std::vector<int> bands;           // 1-based source bands; empty = all but an alpha band.
+  std::string source_srs;           // Overrides (or supplies) the CRS; any GDAL SRS string.
+  std::optional<double> nodata;     // Overrides the source bands' nodata.
+};
+
+// ParseResampling maps "nearest", "bilinear", "cubic", "lanczos", "average", "mode" to
+// GDAL's algorithm; InvalidArgument naming the flag otherwise.
+absl::StatusOr<GDALResampleAlg> ParseResampling(absl::string_view name);
+
+// Source is an opened, validated input.
+class Source {
+ public:
+  // Open opens and checks the inputs: they exist and GDAL reads them, the bands exist,
+  // a CRS is known (from the file or options.source_srs), the pixel type is supported.
+  static absl::StatusOr<std::unique_ptr<Source>> Open(const SourceOptions& options);
+  ~Source();
+
+  // dataset is the handle of the opening thread (not for worker threads).
+  GDALDataset* dataset() const { return dataset_; }
+  // open_name is what a worker opens for its own handle: the path, or the mosaic VRT's XML.
+  const std::string& open_name() const { return open_name_; }
+  const std::vector<int>& bands() const { return bands_; }
+  int alpha_band() const { return alpha_band_; }  // Source alpha band, 0 if none.
+  codec::PixelType pixel_type() const { return pixel_type_; }
+  GDALDataType gdal_type() const { return gdal_type_; }
+  // nodata is the value marking missing samples in the selected bands, if any.
+  const std::optional<double>& nodata() const { return nodata_; }
+  const OGRSpatialReference& srs() const { return srs_; }
+  // srs_override is non-null when SourceOptions::source_srs was given.
+  const OGRSpatialReference* srs_override() const { return has_srs_override_ ? &srs_ : nullptr; }
+  const std::vector<std::string>& color_interpretation() const { return color_interpretation_; }
+  // description names the inputs, the raster size and the CRS (for the metadata).
+  const std::string& description() const { return description_; }
+
+  // NativeResolution is the source's pixel size expressed in `target` units, as
+  // gdalwarp would choose it (GDALSuggestedWarpOutput2).
+  absl::StatusOr<double> NativeResolution(const OGRSpatialReference& target) const;
+
+ private:
+  Source() = default;
+
+  GDALDataset* dataset_ = nullptr;
+  std::string open_name_;
+  std::vector<int> bands_;
+  int alpha_band_ = 0;
+  codec::PixelType pixel_type_ = codec::PixelType::kUint8;
+  GDALDataType gdal_type_ = GDT_Byte;
+  std::optional<double> nodata_;
+  OGRSpatialReference srs_;
+  bool has_srs_override_ = false;
+  std::vector<std::string> color_interpretation_;
+  std::string description_;
+};
+
+// BlockWarper renders blocks of the target grid from one Source. Not thread-safe: one per
+// worker.
+class BlockWarper {
+ public:
+  // Create opens a private handle on `source` and prepares GDAL's approximate
+  // transformer (0.125 pixel error, gdalwarp's default) from the source to `target`.
+  static absl::StatusOr<std::unique_ptr<BlockWarper>> Create(const Source& source,
+                                                             const OGRSpatialReference& target,
+                                                             GDALResampleAlg resampling);
+  ~BlockWarper();
+
+  // Warp renders the `width` x `height` block whose top-left corner is (min_x, max_y) in
+  // target units with square pixels of `resolution`, into `samples` (interleaved selected
+  // bands, source pixel type, rows of width * bands * bytes) and `alpha` (coverage 0..255,
+  // rows of width bytes). Both are overwritten entirely; uncovered pixels are 0.
+  // The warper reads the source margin its resampling kernel needs, so adjacent blocks join
+  // without seams.
+  absl::Status Warp(double min_x, double max_y, double resolution, int width, int height,
+                    uint8_t* samples, uint8_t* alpha);
+
+ private:
+  BlockWarper() = default;
+
+  const Source* source_ = nullptr;
+  GDALDatasetH handle_ = nullptr;
+  void* transformer_ = nullptr;  // GenImgProj.
+  void* approx_ = nullptr;       // Approx over transformer_.
+  GDALResampleAlg resampling_ = GRA_Bilinear;
+  GDALDriverH mem_driver_ = nullptr;
+};
+
+}  // namespace internal
+}  // namespace pyramid
+}  // namespace flatpyramid
+
+#endif  // FLATPYRAMID_PYRAMID_INTERNAL_SOURCE_H_

@@ -1,0 +1,348 @@
+#include "pyramid/internal/tile_pixels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+
+namespace flatpyramid {
+namespace pyramid {
+namespace internal {
+namespace {
+
+using codec::PixelType;
+
+constexpr int kMaxBands = 4;
+
+template <typename T>
+T RoundToSample(double value) {
+  if constexpr (std::is_floating_point<T>::value) {
+    return static_cast<T>(value);
+  } else {
+    value = std::round(value);
+    value = std::min<double>(std::max<double>(value, std::numeric_limits<T>::lowest()),
+                             std::numeric_limits<T>::max());
+    return static_cast<T>(value);
+  }
+}
+
+// DownsampleQuadrant reduces one child (2s x 2s... i.e. `size` x `size`) into the
+// `size/2` x `size/2` quadrant of `parent` starting at (ox, oy).
+template <typename T>
+void DownsampleQuadrant(const TilePixels& child, OverviewResampling resampling, bool binary_alpha,
+                        int ox, int oy, TilePixels* parent) {
+  const int size = child.size;
+  const int half = size / 2;
+  const int bands = child.bands;
+  const T* src = reinterpret_cast<const T*>(child.samples.data());
+  T* dst = reinterpret_cast<T*>(parent->samples.data());
+  const uint8_t* src_alpha = child.alpha.data();
+  uint8_t* dst_alpha = parent->alpha.data();
+  for (int y = 0; y < half; ++y) {
+    const int row0 = 2 * y * size;
+    const int row1 = row0 + size;
+    T* out = dst + (static_cast<size_t>(oy + y) * size + ox) * bands;
+    uint8_t* out_alpha = dst_alpha + static_cast<size_t>(oy + y) * size + ox;
+    for (int x = 0; x < half; ++x, out += bands) {
+      const int index[4] = {row0 + 2 * x, row0 + 2 * x + 1, row1 + 2 * x, row1 + 2 * x + 1};
+      int alpha[4];
+      int alpha_sum = 0;
+      for (int i = 0; i < 4; ++i) {
+        alpha[i] = src_alpha[index[i]];
+        alpha_sum += alpha[i];
+      }
+      if (alpha_sum == 0) {
+        for (int b = 0; b < bands; ++b) out[b] = T(0);
+        out_alpha[x] = 0;
+        continue;
+      }
+      if (binary_alpha) {
+        for (int i = 0; i < 4; ++i) alpha[i] = alpha[i] > 0 ? 1 : 0;
+      }
+      switch (resampling) {
+        case OverviewResampling::kNearest: {
+          // GDAL's 2x nearest decimation picks source pixel 2i+1; alpha follows it.
+          const T* p = src + static_cast<size_t>(index[3]) * bands;
+          for (int b = 0; b < bands; ++b) out[b] = p[b];
+          out_alpha[x] = binary_alpha ? (alpha[3] ? 255 : 0) : src_alpha[index[3]];
+          continue;
+        }
+        case OverviewResampling::kAverage: {
+          int weight_sum = 0;
+          for (int i = 0; i < 4; ++i) weight_sum += alpha[i];
+          for (int b = 0; b < bands; ++b) {
+            double sum = 0;
+            for (int i = 0; i < 4; ++i) {
+              if (alpha[i] != 0) {
+                sum +=
+                    static_cast<double>(src[static_cast<size_t>(index[i]) * bands + b]) * alpha[i];
+              }
+            }
+            out[b] = RoundToSample<T>(sum / weight_sum);
+          }
+          break;
+        }
+        case OverviewResampling::kMode: {
+          int best = -1;
+          int best_count = 0;
+          for (int i = 0; i < 4; ++i) {
+            if (alpha[i] == 0) continue;
+            const T* pi = src + static_cast<size_t>(index[i]) * bands;
+            int count = 0;
+            for (int j = 0; j < 4; ++j) {
+              if (alpha[j] == 0) continue;
+              const T* pj = src + static_cast<size_t>(index[j]) * bands;
+              if (std::memcmp(pi, pj, sizeof(T) * bands) == 0) ++count;
+            }
+            if (count > best_count) {
+              best = i;
+              best_count = count;
+            }
+          }
+          const T* p = src + static_cast<size_t>(index[best]) * bands;
+          for (int b = 0; b < bands; ++b) out[b] = p[b];
+          break;
+        }
+      }
+      out_alpha[x] = binary_alpha ? 255 : static_cast<uint8_t>((alpha_sum + 2) / 4);
+    }
+  }
+}
+
+template <typename T>
+void DownsampleAll(const TilePixels* const children[4], OverviewResampling resampling,
+                   bool binary_alpha, TilePixels* parent) {
+  const int half = parent->size / 2;
+  for (int child = 0; child < 4; ++child) {
+    const int ox = (child & 1) * half;
+    const int oy = (child >> 1) * half;
+    if (children[child] == nullptr) {
+      const size_t row_bytes = half * parent->pixel_bytes();
+      for (int y = 0; y < half; ++y) {
+        const size_t pixel = static_cast<size_t>(oy + y) * parent->size + ox;
+        std::memset(parent->samples.data() + pixel * parent->pixel_bytes(), 0, row_bytes);
+        std::memset(parent->alpha.data() + pixel, 0, half);
+      }
+      continue;
+    }
+    DownsampleQuadrant<T>(*children[child], resampling, binary_alpha, ox, oy, parent);
+  }
+}
+
+template <typename T>
+T MaxAlpha() {
+  return std::is_same<T, uint16_t>::value ? T(65535) : T(255);
+}
+
+// StageWithAlpha copies samples plus a full-range alpha band into `scratch`.
+template <typename T>
+void StageWithAlpha(const TilePixels& tile, std::vector<uint8_t>* scratch) {
+  const size_t pixels = static_cast<size_t>(tile.size) * tile.size;
+  const int out_bands = tile.bands + 1;
+  scratch->resize(pixels * out_bands * sizeof(T));
+  const T* src = reinterpret_cast<const T*>(tile.samples.data());
+  T* dst = reinterpret_cast<T*>(scratch->data());
+  for (size_t p = 0; p < pixels; ++p) {
+    for (int b = 0; b < tile.bands; ++b) dst[b] = src[b];
+    // Scale 0..255 coverage to the sample range (uint16: x 257 maps 255 to 65535).
+    dst[tile.bands] = static_cast<T>(tile.alpha[p] * (MaxAlpha<T>() / 255));
+    src += tile.bands;
+    dst += out_bands;
+  }
+}
+
+// StageElevation writes nodata where a pixel is not covered.
+template <typename T>
+void StageElevation(const TilePixels& tile, double nodata, std::vector<uint8_t>* scratch) {
+  const size_t pixels = static_cast<size_t>(tile.size) * tile.size;
+  scratch->resize(pixels * sizeof(T));
+  const T* src = reinterpret_cast<const T*>(tile.samples.data());
+  T* dst = reinterpret_cast<T*>(scratch->data());
+  const T fill = static_cast<T>(nodata);
+  for (size_t p = 0; p < pixels; ++p) dst[p] = tile.alpha[p] != 0 ? src[p] : fill;
+}
+
+}  // namespace
+
+TilePixels::TilePixels(PixelType type, int size, int bands) { Reset(type, size, bands); }
+
+void TilePixels::Reset(PixelType new_type, int new_size, int new_bands) {
+  type = new_type;
+  size = new_size;
+  bands = new_bands;
+  const size_t pixels = static_cast<size_t>(size) * size;
+  samples.assign(pixels * pixel_bytes(), 0);
+  alpha.assign(pixels, 0);
+}
+
+bool TilePixels::Empty() const {
+  return std::all_of(alpha.begin(), alpha.end(), [](uint8_t a) { return a == 0; });
+}
+
+bool TilePixels::Opaque() const {
+  return std::all_of(alpha.begin(), alpha.end(), [](uint8_t a) { return a == 255; });
+}
+
+absl::StatusOr<OverviewResampling> ParseOverviewResampling(absl::string_view name) {
+  if (name == "nearest") return OverviewResampling::kNearest;
+  if (name == "average") return OverviewResampling::kAverage;
+  if (name == "mode") return OverviewResampling::kMode;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown overview resampling \"", name,
+      "\": use --overview_resampling=average (imagery, elevation), mode (classified data) "
+      "or nearest"));
+}
+
+absl::string_view OverviewResamplingName(OverviewResampling resampling) {
+  switch (resampling) {
+    case OverviewResampling::kNearest:
+      return "nearest";
+    case OverviewResampling::kAverage:
+      return "average";
+    case OverviewResampling::kMode:
+      return "mode";
+  }
+  return "?";
+}
+
+void Downsample2x(const TilePixels* const children[4], OverviewResampling resampling,
+                  bool binary_alpha, TilePixels* parent) {
+  switch (parent->type) {
+    case PixelType::kUint8:
+      return DownsampleAll<uint8_t>(children, resampling, binary_alpha, parent);
+    case PixelType::kUint16:
+      return DownsampleAll<uint16_t>(children, resampling, binary_alpha, parent);
+    case PixelType::kInt16:
+      return DownsampleAll<int16_t>(children, resampling, binary_alpha, parent);
+    case PixelType::kFloat32:
+      return DownsampleAll<float>(children, resampling, binary_alpha, parent);
+  }
+}
+
+absl::StatusOr<TileEncoding::Kind> ParseTileEncodingName(absl::string_view name) {
+  if (name == "jpeg") return TileEncoding::Kind::kMixedJpeg;
+  if (name == "png") return TileEncoding::Kind::kPng;
+  if (name == "webp") return TileEncoding::Kind::kWebp;
+  if (name == "webp_lossless") return TileEncoding::Kind::kWebpLossless;
+  if (name == "elevation") return TileEncoding::Kind::kElevation;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown codec \"", name, "\": use --codec=jpeg, png, webp, webp_lossless or elevation"));
+}
+
+absl::string_view TileEncodingName(TileEncoding::Kind kind) {
+  switch (kind) {
+    case TileEncoding::Kind::kMixedJpeg:
+      return "jpeg";
+    case TileEncoding::Kind::kPng:
+      return "png";
+    case TileEncoding::Kind::kWebp:
+      return "webp";
+    case TileEncoding::Kind::kWebpLossless:
+      return "webp_lossless";
+    case TileEncoding::Kind::kElevation:
+      return "elevation";
+  }
+  return "?";
+}
+
+absl::Status CheckEncodingSupports(TileEncoding::Kind kind, PixelType type, int bands) {
+  const std::string what = absl::StrCat(bands, "-band ", codec::PixelTypeName(type));
+  switch (kind) {
+    case TileEncoding::Kind::kMixedJpeg:
+      if (type != PixelType::kUint8 || (bands != 1 && bands != 3)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--codec=jpeg needs 1 or 3 uint8 bands but the source gives ", what,
+                         ": select bands with --bands=3,2,1 or use --codec=png (or elevation)"));
+      }
+      return absl::OkStatus();
+    case TileEncoding::Kind::kPng:
+      if ((type != PixelType::kUint8 && type != PixelType::kUint16) || (bands != 1 && bands != 3)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--codec=png needs 1 or 3 uint8/uint16 bands (alpha is added) but the source "
+            "gives ",
+            what, ": select bands with --bands or use --codec=elevation for single-band data"));
+      }
+      return absl::OkStatus();
+    case TileEncoding::Kind::kWebp:
+    case TileEncoding::Kind::kWebpLossless:
+      if (type != PixelType::kUint8 || bands != 3) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--codec=", TileEncodingName(kind), " needs 3 uint8 bands but the source gives ", what,
+            ": select bands with --bands=3,2,1 or use --codec=png"));
+      }
+      return absl::OkStatus();
+    case TileEncoding::Kind::kElevation:
+      if (type == PixelType::kUint8 || bands != 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--codec=elevation needs one int16, uint16 or float32 band but the source gives ", what,
+            ": select one band with --bands=N, or use --codec=png for 8-bit data"));
+      }
+      return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("unknown codec");
+}
+
+absl::Status EncodeTile(const TilePixels& tile, const TileEncoding& encoding,
+                        std::vector<uint8_t>* scratch, std::string* out) {
+  const size_t bps = codec::BytesPerSample(tile.type);
+  codec::ImageView view;
+  view.width = tile.size;
+  view.height = tile.size;
+  view.type = tile.type;
+  codec::EncodeOptions options = encoding.options;
+  codec::CodecId id = codec::CodecId::kPng;
+  if (encoding.kind == TileEncoding::Kind::kElevation) {
+    switch (tile.type) {
+      case PixelType::kUint16:
+        StageElevation<uint16_t>(tile, encoding.nodata, scratch);
+        break;
+      case PixelType::kInt16:
+        StageElevation<int16_t>(tile, encoding.nodata, scratch);
+        break;
+      case PixelType::kFloat32:
+        StageElevation<float>(tile, encoding.nodata, scratch);
+        break;
+      case PixelType::kUint8:
+        return absl::InvalidArgumentError("elevation codec: uint8 is not supported");
+    }
+    view.data = scratch->data();
+    view.bands = 1;
+    view.row_stride = tile.size * bps;
+    return codec::Encode(codec::CodecId::kElevation, view, options, out);
+  }
+  if (encoding.kind == TileEncoding::Kind::kMixedJpeg && tile.Opaque()) {
+    view.data = tile.samples.data();
+    view.bands = tile.bands;
+    view.row_stride = tile.size * tile.pixel_bytes();
+    return codec::Encode(codec::CodecId::kJpeg, view, options, out);
+  }
+  if (tile.type == PixelType::kUint16) {
+    StageWithAlpha<uint16_t>(tile, scratch);
+  } else {
+    StageWithAlpha<uint8_t>(tile, scratch);
+  }
+  view.data = scratch->data();
+  view.bands = tile.bands + 1;
+  view.row_stride = tile.size * view.bands * bps;
+  switch (encoding.kind) {
+    case TileEncoding::Kind::kWebp:
+      id = codec::CodecId::kWebp;
+      options.lossless = false;
+      break;
+    case TileEncoding::Kind::kWebpLossless:
+      id = codec::CodecId::kWebp;
+      options.lossless = true;
+      break;
+    default:
+      id = codec::CodecId::kPng;
+      break;
+  }
+  return codec::Encode(id, view, options, out);
+}
+
+}  // namespace internal
+}  // namespace pyramid
+}  // namespace flatpyramid

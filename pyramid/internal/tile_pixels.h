@@ -1,0 +1,104 @@
+// TilePixels: the raw pixels of one tile while the builder holds it (never re-decoded
+// from lossy bytes), the 2x2 overview kernels that form a parent tile from its four
+// children, and the per-tile encoding choice (mixed JPEG/PNG, native alpha, elevation).
+//
+// Samples are interleaved `bands` data bands of `type`; coverage is a separate uint8
+// alpha plane (0 = no data, 255 = fully covered, in between = partially covered edge
+// pixels from the warper). Elevation data uses the alpha plane as a validity mask.
+//
+// Example:
+//   TilePixels parent(PixelType::kUint8, 256, 3);
+//   const TilePixels* children[4] = {&nw, &ne, nullptr, &se};  // Absent = transparent.
+//   Downsample2x(children, OverviewResampling::kAverage, /*binary_alpha=*/false, &parent);
+#ifndef FLATPYRAMID_PYRAMID_INTERNAL_TILE_PIXELS_H_
+#define FLATPYRAMID_PYRAMID_INTERNAL_TILE_PIXELS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codec/codec.h"
+#include "codec/image.h"
+
+namespace flatpyramid {
+namespace pyramid {
+namespace internal {
+
+// TilePixels is a square tile: `size` x `size` pixels of `bands` interleaved samples
+// plus one alpha byte per pixel.
+struct TilePixels {
+  TilePixels() = default;
+  TilePixels(codec::PixelType type, int size, int bands);
+
+  // Reset reshapes to `type`/`size`/`bands` (keeping capacity) and clears to transparent.
+  void Reset(codec::PixelType type, int size, int bands);
+  // Empty is true when every alpha byte is 0; Opaque when every alpha byte is 255.
+  bool Empty() const;
+  bool Opaque() const;
+  size_t pixel_bytes() const { return bands * codec::BytesPerSample(type); }
+
+  codec::PixelType type = codec::PixelType::kUint8;
+  int size = 0;
+  int bands = 0;
+  std::vector<uint8_t> samples;  // size * size * pixel_bytes().
+  std::vector<uint8_t> alpha;    // size * size.
+};
+
+// OverviewResampling is how a parent pixel is formed from its 2x2 children pixels.
+enum class OverviewResampling {
+  kNearest,  // The bottom-right sample of the 2x2 (GDAL's choice for a 2x decimation).
+  kAverage,  // Alpha-weighted mean of the covered samples.
+  kMode,     // The most frequent covered pixel value (classified data); ties: first in scan order.
+};
+
+// ParseOverviewResampling accepts "nearest", "average", "mode".
+absl::StatusOr<OverviewResampling> ParseOverviewResampling(absl::string_view name);
+absl::string_view OverviewResamplingName(OverviewResampling resampling);
+
+// Downsample2x writes into `parent` (already Reset to the children's type, size and
+// bands) the 2x reduction of the mosaic of `children` in quadrant order NW, NE, SW, SE
+// (Morton order: child index = dy << 1 | dx). A null child is fully transparent.
+// `binary_alpha` (elevation): a parent pixel is valid (255) when any of its samples is
+// valid and its value is formed from valid samples only; otherwise alpha is the mean of
+// the four alphas.
+// REQUIRES: every non-null child has parent's type, size and bands; size is even.
+void Downsample2x(const TilePixels* const children[4], OverviewResampling resampling,
+                  bool binary_alpha, TilePixels* parent);
+
+// TileEncoding is the codec policy of a whole pyramid.
+struct TileEncoding {
+  enum class Kind {
+    kMixedJpeg,     // Opaque tiles JPEG (alpha dropped), partial tiles PNG with alpha.
+    kPng,           // PNG with alpha.
+    kWebp,          // Lossy WebP with alpha.
+    kWebpLossless,  // Lossless WebP with alpha.
+    kElevation,     // Elevation codec, single band, uncovered pixels = nodata.
+  };
+  Kind kind = Kind::kMixedJpeg;
+  codec::EncodeOptions options;
+  double nodata = 0;  // kElevation only.
+};
+
+// ParseTileEncodingName accepts "jpeg", "png", "webp", "webp_lossless", "elevation".
+absl::StatusOr<TileEncoding::Kind> ParseTileEncodingName(absl::string_view name);
+absl::string_view TileEncodingName(TileEncoding::Kind kind);
+
+// CheckEncodingSupports returns OK when every tile of `type` with `bands` data bands can be
+// encoded with `kind`, and InvalidArgument naming the flag to change otherwise.
+absl::Status CheckEncodingSupports(TileEncoding::Kind kind, codec::PixelType type, int bands);
+
+// EncodeTile encodes `tile` into `*out` following `encoding`, using `*scratch` as the
+// staging image (reused across calls: no allocation once it has the right shape).
+// REQUIRES: !tile.Empty(); CheckEncodingSupports(encoding.kind, tile.type, tile.bands).
+absl::Status EncodeTile(const TilePixels& tile, const TileEncoding& encoding,
+                        std::vector<uint8_t>* scratch, std::string* out);
+
+}  // namespace internal
+}  // namespace pyramid
+}  // namespace flatpyramid
+
+#endif  // FLATPYRAMID_PYRAMID_INTERNAL_TILE_PIXELS_H_
