@@ -102,3 +102,10 @@ def flatpyramid_deps():
         linkopts = ["-lz"],
         doc = "zlib from Debian's zlib1g-dev.",
     )
+    _maybe(
+        system_cc_library,
+        "sqlite3",
+        target = "sqlite3",
+        linkopts = ["-lsqlite3"],
+        doc = "SQLite from Debian's libsqlite3-dev (the MBTiles peer benchmark).",
+    )

@@ -1,0 +1,465 @@
+#!/usr/bin/python3
+"""compare_peers: flatpyramid against the tools users would pick instead.
+
+    bazel run //testing/bench:compare_peers -- [--size=small|medium|large] [--runs=5]
+        [--report=FILE.md] [--work_dir=DIR] [--threads=N] [--peers_only] [--skip_read]
+
+Prepares inputs from testing/data/etopo20.cdf (global relief, no CRS, longitudes 20..380):
+the two halves are re-georeferenced to -180..180, the relief is resampled (cubic) to the
+size's pixel count, coloured with `gdaldem color-relief` (etopo_colors.txt), cropped to the
+Web Mercator latitude limit (+-85.0511 degrees) and written as an EPSG:4326 GeoTIFF. The
+same picture pre-warped to EPSG:3857 (whole Web Mercator square, exactly 256 * 2^Z pixels
+so that vips' tile grid is the XYZ grid) goes to `vips dzsave`, which cannot reproject.
+Inputs are cached under --work_dir (default ~/.cache/flatpyramid-bench).
+
+Every build runs under /usr/bin/time -v (wall time, peak RSS), alternating peer and
+flatpyramid (peer, ours, peer, ours, ...) for --runs rounds; medians are reported. Every
+output is checked against a gdalwarp reference at the base zoom (tile_quality, PSNR over a
+fixed sample of tiles). The read benchmarks (read_benchmark, Google Benchmark, random
+interleaving, --runs repetitions) read random tiles and windows warm and cold.
+
+One markdown report goes to stdout and to --report (default testing/bench/RESULTS.md in
+the workspace). When flatpyramid's tool or reader is not built into this target the script
+says so in the table and exits with status 2 (never a made-up number); --peers_only runs
+the peers alone and exits 0.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+WEB_MERCATOR_HALF = 20037508.342789244
+MAX_LATITUDE = 85.0511287798066
+TILE_SIZE = 256
+QUALITY = 85
+RESAMPLING = "bilinear"
+
+# name: (4326 width, base zoom). Heights follow from the cropped latitude range. The base zoom
+# is the Web Mercator zoom nearest to the input's resolution at the equator, which is what
+# gdal_translate's COG/MBTiles AUTO strategies pick too; it is passed explicitly everywhere.
+SIZES = {
+    "tiny": (1120, 2),      # 0.5 MP: the smoke test.
+    "small": (4480, 4),     # 9.5 MP
+    "medium": (8960, 5),    # 38 MP
+    "large": (28320, 7),    # 380 MP
+}
+
+SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def runfile(relative):
+    """Path of a file of this target's runfiles (bazel run / bazel test start in the tree)."""
+    for base in (os.environ.get("RUNFILES_DIR"), os.getcwd(), SCRIPT_DIR + "/../.."):
+        if not base:
+            continue
+        for candidate in (os.path.join(base, relative),
+                          os.path.join(base, "flatpyramid", relative)):
+            if os.path.exists(candidate):
+                return os.path.abspath(candidate)
+    return None
+
+
+def log(message):
+    print(f"[compare_peers {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run(command, env=None, quiet=True):
+    """Runs command, failing loudly with its output when it fails."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    result = subprocess.run(command, env=full_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        sys.exit(f"compare_peers: command failed with status {result.returncode}: "
+                 f"{' '.join(command)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    if not quiet:
+        sys.stderr.write(result.stderr)
+    return result.stdout
+
+
+# GDAL prints one PROJ error per pole-ward pixel otherwise, and writes .aux.xml files.
+GDAL_ENV = {"GDAL_PAM_ENABLED": "NO", "CPL_LOG": "/dev/null"}
+
+
+def prepare_inputs(size, work_dir, threads):
+    """Returns (epsg4326_tif, epsg3857_tif, base_zoom), building and caching them once."""
+    width, zoom = SIZES[size]
+    height = int(round(width / 2 * (2 * MAX_LATITUDE) / 180))
+    etopo = runfile("testing/data/etopo20.cdf")
+    colors = runfile("testing/bench/etopo_colors.txt")
+    if not etopo or not colors:
+        sys.exit("compare_peers: testing/data/etopo20.cdf or testing/bench/etopo_colors.txt "
+                 "is missing from the runfiles: run through `bazel run //testing/bench:compare_peers`")
+    with open(colors, "rb") as f:
+        recipe = hashlib.sha256(f.read() + f"{width}x{height}z{zoom}v2".encode()).hexdigest()[:12]
+    directory = os.path.join(work_dir, "inputs", f"{size}-{recipe}")
+    rgb4326 = os.path.join(directory, "relief_4326.tif")
+    rgb3857 = os.path.join(directory, "relief_3857.tif")
+    done = os.path.join(directory, "DONE")
+    if os.path.exists(done):
+        return rgb4326, rgb3857, zoom
+    log(f"preparing the {size} inputs in {directory} (once)")
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    scratch = lambda name: os.path.join(directory, name)
+    # etopo20.cdf: 1081 columns from longitude 20 (the last repeats the first). Columns
+    # 0..479 are 20..180 E, columns 480..1079 are 180..380 = -180..20.
+    run(["gdal_translate", "-q", "-of", "VRT", "-a_srs", "EPSG:4326", "-srcwin", "0", "0", "480",
+         "540", "-a_ullr", "20", "90", "180", "-90", etopo, scratch("east.vrt")], GDAL_ENV)
+    run(["gdal_translate", "-q", "-of", "VRT", "-a_srs", "EPSG:4326", "-srcwin", "480", "0",
+         "600", "540", "-a_ullr", "-180", "90", "20", "-90", etopo, scratch("west.vrt")], GDAL_ENV)
+    run(["gdalbuildvrt", "-q", scratch("world.vrt"), scratch("east.vrt"), scratch("west.vrt")],
+        GDAL_ENV)
+    run(["gdalwarp", "-q", "-r", "cubic", "-te", "-180", str(-MAX_LATITUDE), "180",
+         str(MAX_LATITUDE), "-ts", str(width), str(height), "-ot", "Float32", "-co", "TILED=YES",
+         "-multi", "-wo", f"NUM_THREADS={threads}", scratch("world.vrt"), scratch("relief.tif")],
+        GDAL_ENV)
+    run(["gdaldem", "color-relief", "-q", "-co", "TILED=YES", scratch("relief.tif"), colors,
+         rgb4326], GDAL_ENV)
+    os.remove(scratch("relief.tif"))
+    side = TILE_SIZE << zoom
+    run(["gdalwarp", "-q", "-t_srs", "EPSG:3857", "-te", str(-WEB_MERCATOR_HALF),
+         str(-WEB_MERCATOR_HALF), str(WEB_MERCATOR_HALF), str(WEB_MERCATOR_HALF), "-ts",
+         str(side), str(side), "-r", RESAMPLING, "-co", "TILED=YES", "-co", "BIGTIFF=IF_SAFER",
+         "-multi", "-wo", f"NUM_THREADS={threads}", rgb4326, rgb3857], GDAL_ENV)
+    open(done, "w").close()
+    return rgb4326, rgb3857, zoom
+
+
+def output_bytes(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            total += os.path.getsize(os.path.join(root, name))
+    return total
+
+
+def timed(command, env):
+    """Runs command under /usr/bin/time -v: (wall seconds, peak RSS bytes)."""
+    full_env = dict(os.environ)
+    full_env.update(env)
+    result = subprocess.run(["/usr/bin/time", "-v"] + command, env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        sys.exit(f"compare_peers: build failed with status {result.returncode}: "
+                 f"{' '.join(command)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)",
+                     result.stderr)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+    if not wall or not rss:
+        sys.exit(f"compare_peers: cannot parse /usr/bin/time -v output:\n{result.stderr[-2000:]}")
+    seconds = int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
+    return seconds, int(rss.group(1)) * 1024
+
+
+class Builder:
+    """One tool that builds a pyramid: how to run it and what it produces."""
+
+    def __init__(self, name, description, output_name, commands, env, kind, input_note):
+        self.name = name
+        self.description = description
+        self.output_name = output_name
+        self.commands = commands  # callable(output path) -> list of commands run in sequence
+        self.env = env
+        self.kind = kind          # tile_quality flags: --kind (and --template)
+        self.input_note = input_note
+        self.times = []
+        self.rss = []
+        self.bytes = None
+        self.psnr = None
+
+    def build(self, out_dir):
+        output = os.path.join(out_dir, self.output_name)
+        if os.path.isdir(output):
+            shutil.rmtree(output)
+        elif os.path.exists(output):
+            os.remove(output)
+        seconds, peak = 0.0, 0
+        for command in self.commands(output):
+            step_seconds, step_peak = timed(command, self.env)
+            seconds += step_seconds
+            peak = max(peak, step_peak)
+        self.times.append(seconds)
+        self.rss.append(peak)
+        self.bytes = output_bytes(output)
+        return output
+
+
+def peer_builders(rgb4326, rgb3857, zoom, threads):
+    env = dict(GDAL_ENV)
+    overview_factors = [str(1 << level) for level in range(1, zoom + 1)]
+    return [
+        Builder(
+            "gdal_cog", "GDAL COG (gdal_translate -of COG, GoogleMapsCompatible, JPEG q85)",
+            "cog.tif",
+            lambda out: [["gdal_translate", "-q", "-of", "COG", "-co",
+                          "TILING_SCHEME=GoogleMapsCompatible", "-co", f"ZOOM_LEVEL={zoom}",
+                          "-co", "COMPRESS=JPEG", "-co", f"QUALITY={QUALITY}", "-co",
+                          f"OVERVIEW_QUALITY={QUALITY}", "-co", "NUM_THREADS=ALL_CPUS", "-co",
+                          f"RESAMPLING={RESAMPLING.upper()}", rgb4326, out]],
+            env, ["--kind=cog"], "EPSG:4326"),
+        Builder(
+            "gdal2tiles", f"gdal2tiles.py --xyz --processes={threads} (PNG tiles: no JPEG in 3.6)",
+            "gdal2tiles",
+            lambda out: [["gdal2tiles.py", "--xyz", f"--processes={threads}", "-q", "-w", "none",
+                          "-r", RESAMPLING, "-z", f"0-{zoom}", rgb4326, out]],
+            env, ["--kind=dir", "--template={z}/{x}/{y}.png"], "EPSG:4326"),
+        Builder(
+            "mbtiles", "gdal_translate -of MBTiles (JPEG q85) + gdaladdo", "tiles.mbtiles",
+            lambda out: [["gdal_translate", "-q", "-of", "MBTiles", "-co", "TILE_FORMAT=JPEG",
+                          "-co", f"QUALITY={QUALITY}", "-co", f"RESAMPLING={RESAMPLING.upper()}",
+                          rgb4326, out],
+                         ["gdaladdo", "-q", "-r", RESAMPLING, out] + overview_factors],
+            env, ["--kind=mbtiles"], "EPSG:4326"),
+        Builder(
+            "vips_dzsave", "vips dzsave --layout google .jpg[Q=85] (pre-warped input)", "vips",
+            lambda out: [["vips", "dzsave", rgb3857, out, "--layout", "google", "--suffix",
+                          f".jpg[Q={QUALITY}]", "--tile-size", str(TILE_SIZE), "--overlap", "0"]],
+            {"VIPS_CONCURRENCY": str(threads)}, ["--kind=dir", "--template={z}/{y}/{x}.jpg"],
+            "EPSG:3857 (pre-warped, free)"),
+    ]
+
+
+def flatpyramid_builder(rgb4326, zoom, threads):
+    """The flatpyramid row, or None when //tools:build_pyramid is not in the runfiles."""
+    tool = runfile("tools/build_pyramid")
+    if tool is None:
+        return None
+    return Builder(
+        "flatpyramid", "flatpyramid build_pyramid (JPEG q85)", "pyramid.fpyr",
+        lambda out: [[tool, f"--input={rgb4326}", f"--output={out}", "--tms=WebMercatorQuad",
+                      "--codec=jpeg", f"--quality={QUALITY}", f"--resampling={RESAMPLING}",
+                      f"--threads={threads}", "--quiet", "--overwrite", f"--max_zoom={zoom}"]],
+        {}, ["--kind=flatpyramid"], "EPSG:4326")
+
+
+def measure_quality(builder, output, rgb4326, zoom, samples):
+    tool = runfile("testing/bench/tile_quality")
+    if tool is None:
+        sys.exit("compare_peers: testing/bench/tile_quality is missing from the runfiles")
+    stdout = run([tool, f"--reference={rgb4326}", f"--path={output}", f"--zoom={zoom}",
+                  f"--samples={samples}", f"--resampling={RESAMPLING}"] + builder.kind, GDAL_ENV)
+    builder.psnr = json.loads(stdout)["psnr_db"]
+
+
+def output_megapixels(zoom):
+    return sum((1 << (2 * z)) * TILE_SIZE * TILE_SIZE for z in range(zoom + 1)) / 1e6
+
+
+def machine_description(work_dir):
+    def first(command):
+        try:
+            return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "unknown"
+
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = "unknown"
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    disk = subprocess.run(["df", "-h", "--output=source,fstype,size", work_dir],
+                          stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores (nproc)",
+        f"- Memory: {memory}",
+        f"- Work directory disk (source, fs, size): {' '.join(disk.split())}",
+        f"- Kernel: {platform.release()}; {first(['gdalinfo', '--version'])}; "
+        f"vips {first(['vips', '--version'])}; SQLite {first(['sqlite3', '--version']).split()[0]}; "
+        f"Python {platform.python_version()}",
+        f"- Date: {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}",
+    ]
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def build_table(peers, ours, zoom, megapixels):
+    lines = [
+        "| build | input | median wall s | s per output MP | median peak RSS MiB | output MiB "
+        "| PSNR dB (z%d) | flatpyramid speedup (peer s / ours s) | RSS ratio (ours / peer) "
+        "| size ratio (ours / peer) |" % zoom,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def row(builder, compare):
+        t = median(builder.times)
+        cells = [builder.description, builder.input_note, f"{t:.2f}", f"{t / megapixels:.3f}",
+                 f"{median(builder.rss) / 2**20:.0f}", f"{builder.bytes / 2**20:.1f}",
+                 f"{builder.psnr:.2f}" if builder.psnr is not None else "n/a"]
+        if compare is None:
+            cells += ["flatpyramid not built yet", "", ""]
+        elif compare is builder:
+            cells += ["1.00x", "1.00", "1.00"]
+        else:
+            cells += [f"{t / median(compare.times):.2f}x",
+                      f"{median(compare.rss) / median(builder.rss):.2f}",
+                      f"{compare.bytes / builder.bytes:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+
+    for peer in peers:
+        row(peer, ours)
+    if ours is not None:
+        row(ours, ours)
+    else:
+        lines.append("| flatpyramid build_pyramid | EPSG:4326 | NOT BUILT YET: //tools:build_pyramid "
+                     "is not in this target's runfiles | | | | | | | |")
+    return lines
+
+
+def read_benchmarks(args, outputs, zoom, threads):
+    """Runs read_benchmark; returns markdown lines."""
+    binary = runfile("testing/bench/read_benchmark")
+    if binary is None:
+        sys.exit("compare_peers: testing/bench/read_benchmark is missing from the runfiles")
+    command = [binary, f"--zoom={zoom}", f"--cog={outputs['gdal_cog']}",
+               f"--mbtiles={outputs['mbtiles']}", f"--xyz_dir={outputs['vips_dzsave']}",
+               "--xyz_suffix=.jpg", f"--benchmark_repetitions={args.runs}",
+               "--benchmark_enable_random_interleaving=true", "--benchmark_format=json",
+               f"--benchmark_min_time={args.read_min_time}"]
+    if "flatpyramid" in outputs:
+        command.append(f"--flatpyramid={outputs['flatpyramid']}")
+    log("read benchmarks: " + " ".join(command))
+    report = json.loads(run(command, GDAL_ENV))
+    medians = {}
+    for entry in report["benchmarks"]:
+        if entry.get("aggregate_name") == "median":
+            medians[entry["run_name"]] = entry
+    if not medians:  # One repetition: no aggregates.
+        for entry in report["benchmarks"]:
+            medians[entry["run_name"]] = entry
+    lines = [
+        "| read | median us per op | ops per second (1 thread) | flatpyramid speedup |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in sorted(medians):
+        entry = medians[name]
+        unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[entry["time_unit"]]
+        us = entry["real_time"] * unit
+        speedup = ""
+        counterpart = READ_COUNTERPARTS.get(name.split("/")[0])
+        if counterpart is not None:
+            ours_entry = medians.get(name.replace(name.split("/")[0], counterpart, 1))
+            if ours_entry is None:
+                speedup = "flatpyramid not built yet"
+            else:
+                ours_us = ours_entry["real_time"] * {"ns": 1e-3, "us": 1.0, "ms": 1e3,
+                                                     "s": 1e6}[ours_entry["time_unit"]]
+                speedup = f"{us / ours_us:.2f}x"
+        lines.append(f"| {name} | {us:.1f} | {1e6 / us:.0f} | {speedup} |")
+    return lines
+
+
+# Peer benchmark -> the flatpyramid benchmark it is compared with.
+READ_COUNTERPARTS = {
+    "BM_MbtilesTileBytes": "BM_FlatpyramidTileBytes",
+    "BM_XyzDirTileBytes": "BM_FlatpyramidTileBytes",
+    "BM_CogTileDecoded": "BM_FlatpyramidTileDecoded",
+    "BM_MbtilesTileDecoded": "BM_FlatpyramidTileDecoded",
+    "BM_CogWindow1024": "BM_FlatpyramidWindow1024",
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--runs", type=int, default=5, help="rounds; medians over them")
+    parser.add_argument("--report", default=None,
+                        help="markdown file (relative to where bazel run was called); default "
+                             "testing/bench/RESULTS.md in the workspace")
+    parser.add_argument("--work_dir", default=os.path.expanduser("~/.cache/flatpyramid-bench"))
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--peers_only", action="store_true",
+                        help="run without flatpyramid (exit 0 when it is not built)")
+    parser.add_argument("--skip_read", action="store_true", help="build benchmarks only")
+    parser.add_argument("--quality_samples", type=int, default=64,
+                        help="tiles of the base zoom compared with the gdalwarp reference")
+    parser.add_argument("--read_min_time", default="0.5",
+                        help="--benchmark_min_time of each read benchmark repetition (seconds)")
+    args = parser.parse_args()
+    caller_dir = os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd())
+    if args.report is None:
+        workspace = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
+        args.report = os.path.join(workspace, "testing/bench/RESULTS.md") if workspace else None
+    elif not os.path.isabs(args.report):
+        args.report = os.path.join(caller_dir, args.report)
+    args.work_dir = os.path.join(caller_dir, os.path.expanduser(args.work_dir))
+    if args.runs < 1:
+        sys.exit("compare_peers: --runs must be at least 1")
+
+    rgb4326, rgb3857, zoom = prepare_inputs(args.size, args.work_dir, args.threads)
+    out_dir = os.path.join(args.work_dir, "outputs", args.size)
+    os.makedirs(out_dir, exist_ok=True)
+    peers = peer_builders(rgb4326, rgb3857, zoom, args.threads)
+    ours = None if args.peers_only else flatpyramid_builder(rgb4326, zoom, args.threads)
+    if ours is None and not args.peers_only:
+        log("flatpyramid: NOT BUILT YET: //tools:build_pyramid is not a data dependency of "
+            "//testing/bench:compare_peers; its rows will say so and this run exits 2")
+
+    outputs = {}
+    for round_index in range(args.runs):
+        for peer in peers:  # peer, ours, peer, ours, ...
+            for builder in (peer, ours):
+                if builder is None:
+                    continue
+                outputs[builder.name] = builder.build(out_dir)
+                log(f"round {round_index + 1}/{args.runs}: {builder.name} "
+                    f"{builder.times[-1]:.2f} s, {builder.rss[-1] / 2**20:.0f} MiB")
+    for builder in peers + ([ours] if ours else []):
+        measure_quality(builder, outputs[builder.name], rgb4326, zoom, args.quality_samples)
+
+    megapixels = output_megapixels(zoom)
+    lines = [
+        f"## flatpyramid vs peers: {args.size} input",
+        "",
+        f"Input: ETOPO20 relief coloured, {SIZES[args.size][0]} px wide EPSG:4326 "
+        f"(latitudes +-85.05); all zoom levels 0..{zoom} of WebMercatorQuad "
+        f"({megapixels:.1f} output MP), JPEG q{QUALITY}, {RESAMPLING} resampling, "
+        f"{args.threads} threads; medians of {args.runs} alternating runs.",
+        "",
+    ]
+    lines += build_table(peers, ours, zoom, megapixels)
+    if not args.skip_read:
+        lines += ["", f"Reads at zoom {zoom} (Google Benchmark, median of {args.runs} "
+                  "randomly interleaved repetitions; warm = page cache hot, cold = "
+                  "posix_fadvise(DONTNEED) and reopen before each read, untimed):", ""]
+        lines += read_benchmarks(args, outputs, zoom, args.threads)
+    lines += ["", "Machine:", ""] + machine_description(args.work_dir)
+    lines += ["", "Reproduce: `bazel run --config=opt //testing/bench:compare_peers -- "
+              f"--size={args.size} --runs={args.runs}`"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write("# Peer benchmark results\n\nWritten by `//testing/bench:compare_peers`; "
+                    "see README.md for what each row means.\n\n" + text)
+        log(f"wrote {args.report}")
+    if ours is None and not args.peers_only:
+        log("flatpyramid is NOT BUILT YET: no flatpyramid numbers; exiting 2")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
