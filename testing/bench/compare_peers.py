@@ -294,7 +294,7 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def build_table(peers, ours, zoom, megapixels):
+def build_table(peers, ours, zoom, megapixels, peers_only):
     lines = [
         "| build | input | median wall s | s per output MP | median peak RSS MiB | output MiB "
         "| PSNR dB (z%d) | flatpyramid speedup (peer s / ours s) | RSS ratio (ours / peer) "
@@ -308,7 +308,8 @@ def build_table(peers, ours, zoom, megapixels):
                  f"{median(builder.rss) / 2**20:.0f}", f"{builder.bytes / 2**20:.1f}",
                  f"{builder.psnr:.2f}" if builder.psnr is not None else "n/a"]
         if compare is None:
-            cells += ["flatpyramid not built yet", "", ""]
+            cells += ["not run (--peers_only)" if peers_only else "flatpyramid NOT BUILT YET",
+                      "", ""]
         elif compare is builder:
             cells += ["1.00x", "1.00", "1.00"]
         else:
@@ -322,8 +323,9 @@ def build_table(peers, ours, zoom, megapixels):
     if ours is not None:
         row(ours, ours)
     else:
-        lines.append("| flatpyramid build_pyramid | EPSG:4326 | NOT BUILT YET: //tools:build_pyramid "
-                     "is not in this target's runfiles | | | | | | | |")
+        why = ("not run (--peers_only)" if peers_only else
+               "NOT BUILT YET: //tools:build_pyramid is not in this target's runfiles")
+        lines.append(f"| flatpyramid build_pyramid | EPSG:4326 | {why} | | | | | | | |")
     return lines
 
 
@@ -361,7 +363,8 @@ def read_benchmarks(args, outputs, zoom, threads):
         if counterpart is not None:
             ours_entry = medians.get(name.replace(name.split("/")[0], counterpart, 1))
             if ours_entry is None:
-                speedup = "flatpyramid not built yet"
+                speedup = ("not run (--peers_only)" if args.peers_only else
+                           "flatpyramid NOT BUILT YET")
             else:
                 ours_us = ours_entry["real_time"] * {"ns": 1e-3, "us": 1.0, "ms": 1e3,
                                                      "s": 1e6}[ours_entry["time_unit"]]
@@ -440,7 +443,7 @@ def main():
         f"{args.threads} threads; medians of {args.runs} alternating runs.",
         "",
     ]
-    lines += build_table(peers, ours, zoom, megapixels)
+    lines += build_table(peers, ours, zoom, megapixels, args.peers_only)
     if not args.skip_read:
         lines += ["", f"Reads at zoom {zoom} (Google Benchmark, median of {args.runs} "
                   "randomly interleaved repetitions; warm = page cache hot, cold = "

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""compare_peers_test: the whole harness on the tiny input (0.5 MP, zoom 0..2), in seconds.
+
+Checks what the report promises: every peer built, every output read back at the base zoom
+with a sane PSNR against the gdalwarp reference, every read benchmark measured, and the
+flatpyramid rows either measured or loudly marked as not built (exit status 2).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+TMP = os.environ.get("TEST_TMPDIR", "/tmp")
+HARNESS = "testing/bench/compare_peers.py"
+TILE_QUALITY = "testing/bench/tile_quality"
+
+
+def harness(*flags):
+    report = os.path.join(TMP, "report.md")
+    if os.path.exists(report):
+        os.remove(report)
+    result = subprocess.run(
+        [HARNESS, "--size=tiny", "--runs=1", f"--work_dir={TMP}/work", f"--report={report}",
+         "--quality_samples=8", "--read_min_time=0.01"] + list(flags),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    text = open(report).read() if os.path.exists(report) else ""
+    return result, text
+
+
+def build_rows(report):
+    """{description prefix: [cells]} of the build table."""
+    rows = {}
+    for line in report.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 10 and cells[1].startswith("EPSG"):
+            rows[cells[0].split(" ")[0]] = cells
+    return rows
+
+
+class ComparePeersTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.result, cls.report = harness("--peers_only")
+
+    def test_peers_only_run_succeeds_and_writes_the_report(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-3000:])
+        self.assertIn("## flatpyramid vs peers: tiny input", self.report)
+        self.assertIn("all zoom levels 0..2 of WebMercatorQuad (1.4 output MP)", self.report)
+        self.assertIn("- CPU: ", self.report)
+        self.assertIn("| flatpyramid build_pyramid | EPSG:4326 | not run (--peers_only) |",
+                      self.report)
+
+    def test_every_peer_builds_a_nonempty_pyramid_close_to_the_gdalwarp_reference(self):
+        rows = build_rows(self.report)
+        self.assertEqual(sorted(rows), ["GDAL", "flatpyramid", "gdal2tiles.py", "gdal_translate",
+                                        "vips"])
+        # JPEG q85 of smooth relief after the same bilinear warp: well above 30 dB; gdal2tiles
+        # writes lossless PNG but resamples its base tiles differently (average of a 4x query).
+        minimum_psnr = {"GDAL": 32, "gdal2tiles.py": 25, "gdal_translate": 30, "vips": 30}
+        for name, floor in minimum_psnr.items():
+            cells = rows[name]
+            self.assertGreater(float(cells[2]), 0, name)     # wall seconds
+            self.assertGreater(float(cells[4]), 1, name)     # peak RSS MiB
+            self.assertGreater(float(cells[5]), 0.01, name)  # output MiB
+            self.assertGreaterEqual(float(cells[6]), floor, name)
+            self.assertLess(float(cells[6]), 60, name)
+
+    def test_every_read_benchmark_reports_a_time(self):
+        names = re.findall(r"^\| (BM_\w+/(?:warm|cold)) \| ([\d.]+) \|", self.report, re.M)
+        measured = {name for name, micros in names if float(micros) > 0}
+        for benchmark in ("BM_CogTileDecoded", "BM_CogWindow1024", "BM_MbtilesTileBytes",
+                          "BM_MbtilesTileDecoded", "BM_XyzDirTileBytes"):
+            for cache in ("warm", "cold"):
+                self.assertIn(f"{benchmark}/{cache}", measured)
+
+    def test_without_peers_only_flatpyramid_is_measured_or_the_run_fails_loudly(self):
+        result, report = harness("--skip_read")
+        if os.path.exists("tools/build_pyramid"):
+            self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+            self.assertGreaterEqual(float(build_rows(report)["flatpyramid"][6]), 30)
+        else:
+            self.assertEqual(result.returncode, 2, result.stderr[-3000:])
+            self.assertIn("NOT BUILT YET", report)
+            self.assertIn("NOT BUILT YET", result.stderr)
+
+    def test_tile_quality_fails_naming_the_tile_when_tiles_are_missing(self):
+        vips = os.path.join(TMP, "work/outputs/tiny/vips")
+        reference = [os.path.join(root, f) for root, _, files in os.walk(f"{TMP}/work/inputs")
+                     for f in files if f == "relief_4326.tif"][0]
+        result = subprocess.run(
+            [TILE_QUALITY, f"--reference={reference}", "--kind=dir", f"--path={vips}",
+             "--template={z}/{x}/{y}.png", "--zoom=2", "--samples=1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr, r"tile_quality: NOT_FOUND: dir .*vips: tile 2/\d/\d: "
+                                        r"open .*\.png: No such file or directory")
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
