@@ -154,7 +154,13 @@ void TileMatrixSet::LonLatToCrs(double lon, double lat, double* x, double* y) co
   }
   const double clamped = std::max(-kWebMercatorMaxLatitude, std::min(kWebMercatorMaxLatitude, lat));
   *x = kEarthRadius * lon * kDegToRad;
-  *y = kEarthRadius * std::log(std::tan(kPi / 4.0 + clamped * kDegToRad / 2.0));
+  if (clamped >= kWebMercatorMaxLatitude) {
+    *y = kWebMercatorHalfExtent;  // Exactly the extent's edge, not a rounding away from it.
+  } else if (clamped <= -kWebMercatorMaxLatitude) {
+    *y = -kWebMercatorHalfExtent;
+  } else {
+    *y = kEarthRadius * std::log(std::tan(kPi / 4.0 + clamped * kDegToRad / 2.0));
+  }
   // NaN in, NaN out (std::min/max above would have swallowed it).
   if (std::isnan(lat)) *y = lat;
 }

@@ -141,7 +141,8 @@ class TileMatrixSet {
   TileId TileForLonLat(double lon, double lat, int z) const;
 
   // LonLatToCrs converts WGS84 degrees to the set's CRS. For WebMercatorQuad the
-  // latitude is first clamped to +-kWebMercatorMaxLatitude, so the result is finite.
+  // latitude is first clamped to +-kWebMercatorMaxLatitude, so the result is finite, and
+  // latitudes at or beyond the limit give exactly +-kWebMercatorHalfExtent.
   void LonLatToCrs(double lon, double lat, double* x, double* y) const;
   // CrsToLonLat converts the set's CRS to WGS84 degrees.
   void CrsToLonLat(double x, double y, double* lon, double* lat) const;

@@ -176,6 +176,25 @@ TEST(TileMatrixSetTest, LonLatToCrsAgreesWithProj) {
   EXPECT_NEAR(y, 6250564.34954313, 1e-6);
 }
 
+TEST(TileMatrixSetTest, LatitudesAtTheWebMercatorLimitMapExactlyToTheExtentEdge) {
+  const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
+  double x, y;
+  web.LonLatToCrs(180.0, kWebMercatorMaxLatitude, &x, &y);
+  EXPECT_EQ(x, kWebMercatorHalfExtent);
+  EXPECT_EQ(y, kWebMercatorHalfExtent);
+  web.LonLatToCrs(-180.0, -90.0, &x, &y);
+  EXPECT_EQ(x, -kWebMercatorHalfExtent);
+  EXPECT_EQ(y, -kWebMercatorHalfExtent);
+  web.LonLatToCrs(0.0, 89.0, &x, &y);
+  EXPECT_EQ(y, kWebMercatorHalfExtent);
+  web.LonLatToCrs(0.0, std::nan(""), &x, &y);
+  EXPECT_TRUE(std::isnan(y));
+  // Just inside the limit: PROJ's value for 80 degrees north.
+  //   echo "0 80" | gdaltransform -s_srs EPSG:4326 -t_srs EPSG:3857 -output_xy
+  web.LonLatToCrs(0.0, 80.0, &x, &y);
+  EXPECT_NEAR(y, 15538711.0963092, 1e-6);
+}
+
 TEST(TileMatrixSetTest, ZoomTenTilesOfKnownPlaces) {
   const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
   EXPECT_EQ(web.TileForLonLat(-34.8553, -7.9986, 10), (TileId{10, 412, 534}));
