@@ -1,0 +1,201 @@
+#include "storage/env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace flatpyramid {
+namespace storage {
+namespace {
+
+absl::Status ErrnoStatus(int error, absl::string_view what, const std::string& path) {
+  const std::string message = absl::StrCat(path, ": ", what, ": ", std::strerror(error));
+  switch (error) {
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EEXIST:
+      return absl::AlreadyExistsError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+    case ENOMEM:
+      return absl::ResourceExhaustedError(message);
+    case EIO:
+      return absl::DataLossError(message);
+    case EWOULDBLOCK:
+      return absl::UnavailableError(message);
+    case EOPNOTSUPP:
+    case EINVAL:
+      return absl::UnimplementedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+class PosixMappedRegion : public MappedRegion {
+ public:
+  PosixMappedRegion(void* base, size_t length) : base_(base), length_(length) {}
+  ~PosixMappedRegion() override { ::munmap(base_, length_); }
+  absl::string_view data() const override {
+    return absl::string_view(static_cast<const char*>(base_), length_);
+  }
+
+ private:
+  void* base_;
+  size_t length_;
+};
+
+class PosixFile : public File {
+ public:
+  PosixFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixFile() override { ::close(fd_); }
+
+  const std::string& path() const override { return path_; }
+
+  absl::Status Read(uint64_t offset, size_t length, char* out) override {
+    while (length > 0) {
+      const ssize_t n = ::pread(fd_, out, length, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, absl::StrCat("pread at ", offset), path_);
+      }
+      if (n == 0) {
+        return absl::OutOfRangeError(
+            absl::StrCat(path_, ": read past the end of the file at offset ", offset));
+      }
+      out += n;
+      offset += static_cast<uint64_t>(n);
+      length -= static_cast<size_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Write(uint64_t offset, absl::string_view data) override {
+    const char* p = data.data();
+    size_t length = data.size();
+    while (length > 0) {
+      const ssize_t n = ::pwrite(fd_, p, length, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, absl::StrCat("pwrite at ", offset), path_);
+      }
+      p += n;
+      offset += static_cast<uint64_t>(n);
+      length -= static_cast<size_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SyncData() override {
+    if (::fdatasync(fd_) != 0) return ErrnoStatus(errno, "fdatasync", path_);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> Size() override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoStatus(errno, "fstat", path_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  absl::Status Truncate(uint64_t size) override {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("ftruncate to ", size), path_);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status InsertRange(uint64_t offset, uint64_t length) override {
+    return Fallocate(FALLOC_FL_INSERT_RANGE, offset, length, "fallocate(INSERT_RANGE)");
+  }
+
+  absl::Status CollapseRange(uint64_t offset, uint64_t length) override {
+    return Fallocate(FALLOC_FL_COLLAPSE_RANGE, offset, length, "fallocate(COLLAPSE_RANGE)");
+  }
+
+  absl::Status PunchHole(uint64_t offset, uint64_t length) override {
+    return Fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length,
+                     "fallocate(PUNCH_HOLE)");
+  }
+
+  absl::Status TryLock(LockMode mode) override {
+    const int operation = (mode == LockMode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+    while (::flock(fd_, operation) != 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "flock", path_);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t length) override {
+    if (length == 0) return absl::InvalidArgumentError(path_ + ": cannot map 0 bytes");
+    void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_, 0);
+    if (base == MAP_FAILED) return ErrnoStatus(errno, "mmap", path_);
+    return std::unique_ptr<MappedRegion>(new PosixMappedRegion(base, length));
+  }
+
+  absl::StatusOr<uint64_t> AllocatedBytes() override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoStatus(errno, "fstat", path_);
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+
+ private:
+  absl::Status Fallocate(int mode, uint64_t offset, uint64_t length, absl::string_view what) {
+    while (::fallocate(fd_, mode, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, absl::StrCat(what, " at ", offset, " length ", length), path_);
+    }
+    return absl::OkStatus();
+  }
+
+  std::string path_;
+  int fd_;
+};
+
+class PosixEnv : public Env {
+ public:
+  absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override {
+    int flags = O_CLOEXEC;
+    switch (mode) {
+      case OpenMode::kReadOnly:
+        flags |= O_RDONLY;
+        break;
+      case OpenMode::kReadWrite:
+        flags |= O_RDWR;
+        break;
+      case OpenMode::kCreateExclusive:
+        flags |= O_RDWR | O_CREAT | O_EXCL;
+        break;
+      case OpenMode::kCreateOrOpen:
+        flags |= O_RDWR | O_CREAT;
+        break;
+    }
+    int fd;
+    do {
+      fd = ::open(path.c_str(), flags, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoStatus(errno, "open", path);
+    return std::unique_ptr<File>(new PosixFile(path, fd));
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  static Env* const env = new PosixEnv();
+  return env;
+}
+
+}  // namespace storage
+}  // namespace flatpyramid

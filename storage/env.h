@@ -1,0 +1,118 @@
+// The I/O seam of //storage: every file operation the Writer and Reader make goes through an
+// Env, so that tests can stop a writer after any operation, drop what was not synced, and
+// check that the file still opens as its last committed state (the role of LevelDB's Env).
+//
+// Env::Default() is the real POSIX implementation (pread/pwrite, fdatasync, fallocate,
+// flock, mmap). A fault-injecting in-memory Env for tests is in //storage:fault_injection_env.
+//
+// Example:
+//   Env* env = Env::Default();
+//   absl::StatusOr<std::unique_ptr<File>> file = env->Open(path, OpenMode::kReadOnly);
+//   if (!file.ok()) return file.status();
+//   std::string buffer(16, '\0');
+//   absl::Status status = (*file)->Read(0, buffer.size(), buffer.data());
+//
+// Threading: an Env is thread-safe. A File is thread-compatible (one thread at a time), except
+// Read, which may be called concurrently.
+#ifndef FLATPYRAMID_STORAGE_ENV_H_
+#define FLATPYRAMID_STORAGE_ENV_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace flatpyramid {
+namespace storage {
+
+// MappedRegion is a read-only view of the first bytes of a file; it stays valid until
+// destroyed, independently of the File it came from.
+class MappedRegion {
+ public:
+  virtual ~MappedRegion() = default;
+  // data returns the mapped bytes.
+  virtual absl::string_view data() const = 0;
+};
+
+// OpenMode says how Env::Open opens a file.
+enum class OpenMode {
+  kReadOnly,         // Existing file, reads only.
+  kReadWrite,        // Existing file.
+  kCreateExclusive,  // New file; fails with kAlreadyExists if the path exists.
+  kCreateOrOpen,     // New or existing file (contents kept: truncate after taking the lock).
+};
+
+// LockMode is an advisory whole-file lock (flock), released when the File is destroyed.
+enum class LockMode { kShared, kExclusive };
+
+// File is one open file.
+class File {
+ public:
+  virtual ~File() = default;
+
+  // path returns the path the file was opened with (for error messages).
+  virtual const std::string& path() const = 0;
+
+  // Read reads exactly `length` bytes at `offset` into `out`; reading past the end of the file
+  // is an kOutOfRange error.
+  virtual absl::Status Read(uint64_t offset, size_t length, char* out) = 0;
+
+  // Write writes all of `data` at `offset`, extending the file if needed.
+  // kResourceExhausted on ENOSPC, kDataLoss on EIO.
+  virtual absl::Status Write(uint64_t offset, absl::string_view data) = 0;
+
+  // SyncData makes every earlier Write, Truncate, InsertRange, CollapseRange and PunchHole
+  // durable (fdatasync).
+  virtual absl::Status SyncData() = 0;
+
+  // Size returns the file size in bytes.
+  virtual absl::StatusOr<uint64_t> Size() = 0;
+
+  // Truncate sets the file size; growing adds a hole.
+  virtual absl::Status Truncate(uint64_t size) = 0;
+
+  // InsertRange inserts a hole of `length` bytes at `offset`, shifting the bytes after it up
+  // (fallocate FALLOC_FL_INSERT_RANGE). kUnimplemented where the filesystem refuses it
+  // (EOPNOTSUPP or EINVAL: tmpfs, btrfs, NFS, unaligned ranges).
+  // REQUIRES: offset < Size().
+  virtual absl::Status InsertRange(uint64_t offset, uint64_t length) = 0;
+
+  // CollapseRange removes [offset, offset + length), shifting the bytes after it down
+  // (fallocate FALLOC_FL_COLLAPSE_RANGE). kUnimplemented where refused.
+  // REQUIRES: offset + length < Size().
+  virtual absl::Status CollapseRange(uint64_t offset, uint64_t length) = 0;
+
+  // PunchHole turns [offset, offset + length) into a hole (zeros, no disk blocks), keeping the
+  // size. kUnimplemented where refused.
+  virtual absl::Status PunchHole(uint64_t offset, uint64_t length) = 0;
+
+  // TryLock takes an advisory lock without waiting; kUnavailable when another open file
+  // description holds a conflicting one.
+  virtual absl::Status TryLock(LockMode mode) = 0;
+
+  // Map maps the first `length` bytes read-only. REQUIRES: 0 < length <= Size().
+  virtual absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t length) = 0;
+
+  // AllocatedBytes returns the disk space in use (st_blocks x 512): holes do not count.
+  virtual absl::StatusOr<uint64_t> AllocatedBytes() = 0;
+};
+
+// Env opens files.
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // Open opens `path` as `mode` says.
+  virtual absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) = 0;
+
+  // Default returns the process-wide POSIX Env. Never null; never destroyed.
+  static Env* Default();
+};
+
+}  // namespace storage
+}  // namespace flatpyramid
+
+#endif  // FLATPYRAMID_STORAGE_ENV_H_

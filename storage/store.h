@@ -1,0 +1,225 @@
+// //storage: a single-file store of ordered `uint64 key -> bytes` sections, read through mmap
+// and written without knowing sizes in advance.
+//
+// Each section is three flat arrays in the file: sorted uint64 keys, one (offset, length) per
+// key, and one blob of values. A lookup is a binary search over the keys and a pointer into
+// the map. Writers append in key order; when an array is full, room is inserted right after it
+// with fallocate(FALLOC_FL_INSERT_RANGE) (ext4, XFS), or, where the filesystem refuses that
+// (tmpfs, btrfs, NFS), by moving the tail of the file. Two header slots at the start of the
+// file, written alternately and each checked by CRC32C, make commits atomic: after a crash at
+// any instant the file opens as its last committed state, or is refused with a clear error.
+// The byte layout is in storage/FORMAT.md.
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Create(path));
+//   ASSIGN_OR_RETURN(uint32_t z3, writer->AddSection("z3"));
+//   ASSIGN_OR_RETURN(ValueRef ocean, writer->Append(z3, 10, tile_bytes));
+//   RETURN_IF_ERROR(writer->AppendShared(z3, 11, ocean));  // Same bytes, stored once.
+//   RETURN_IF_ERROR(writer->Seal());
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::Open(path));
+//   std::optional<uint32_t> section = reader->FindSection("z3");
+//   std::optional<absl::string_view> tile = reader->Get(*section, 11);
+//
+// Caveats (as LMDB states its own):
+// - Local filesystems only. flock and mmap coherence are not reliable over NFS/SMB.
+// - One writer per file; a second Writer (any process) fails with kUnavailable. Readers refuse
+//   a file being written unless ReaderOptions::allow_being_written; such a reader sees the
+//   last committed state as of Open, and must not outlive the writer's next growth: the writer
+//   shifts bytes under the map (use it to inspect a crashed or paused writer's file).
+// - Do not modify a file while a Reader maps it: a truncation elsewhere raises SIGBUS.
+// - The header (section table + user metadata) must fit one 64 KiB slot.
+// - Little-endian hosts only (x86-64, AArch64): keys and locations are read in place.
+#ifndef FLATPYRAMID_STORAGE_STORE_H_
+#define FLATPYRAMID_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "storage/env.h"
+
+namespace flatpyramid {
+namespace storage {
+
+// ValueRef is the location of a value inside one section's value blob.
+struct ValueRef {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// WriterOptions tune Writer::Create and Writer::OpenForAppend.
+struct WriterOptions {
+  bool overwrite = false;       // Create: replace an existing file instead of failing.
+  bool force_fallback = false;  // Never use FALLOC_FL_INSERT_RANGE/COLLAPSE_RANGE.
+  Env* env = nullptr;           // I/O seam; nullptr = Env::Default().
+  // Room reserved for each new section's arrays (holes: no disk used until written). Rounded
+  // up to 4096 bytes. Arrays double when full, so these only trade early growth steps.
+  uint64_t initial_key_capacity = 64 << 10;
+  uint64_t initial_location_capacity = 128 << 10;
+  uint64_t initial_value_capacity = 4 << 20;
+};
+
+// WriterStats counts what a Writer did to the file (benchmarks, tests).
+struct WriterStats {
+  uint64_t insert_range_calls = 0;    // fallocate(FALLOC_FL_INSERT_RANGE) that succeeded.
+  uint64_t collapse_range_calls = 0;  // fallocate(FALLOC_FL_COLLAPSE_RANGE) that succeeded.
+  uint64_t tail_moves = 0;            // Fallback growths/trims that copied the tail.
+  uint64_t bytes_moved = 0;           // Bytes copied by those.
+  uint64_t header_writes = 0;         // Header slot writes (commits and move records).
+  uint64_t syncs = 0;                 // fdatasync calls.
+};
+
+// Writer appends to a store file. Thread-compatible: one thread at a time.
+//
+// After any I/O error the Writer refuses further calls (kFailedPrecondition naming the first
+// error); the file stays at its last commit and OpenForAppend continues from there.
+class Writer {
+ public:
+  // Create creates a new, empty store at `path` and takes its exclusive lock.
+  // kAlreadyExists if the file exists and !options.overwrite; kUnavailable if another process
+  // has it open.
+  static absl::StatusOr<std::unique_ptr<Writer>> Create(const std::string& path,
+                                                        const WriterOptions& options = {});
+
+  // OpenForAppend reopens an unsealed file (for example after a crash) at its last committed
+  // state, finishing or undoing any interrupted growth. kFailedPrecondition if sealed.
+  static absl::StatusOr<std::unique_ptr<Writer>> OpenForAppend(const std::string& path,
+                                                               const WriterOptions& options = {});
+
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  // The destructor closes the file; what was appended after the last Commit is lost.
+  ~Writer();
+
+  // AddSection adds an empty section and returns its index (0, 1, ...). The section table
+  // change is durable on return (like a Commit that does not commit pending appends).
+  // kAlreadyExists for a duplicate name; kInvalidArgument for an empty name.
+  absl::StatusOr<uint32_t> AddSection(absl::string_view name);
+
+  // FindSection returns the index of the section called `name`.
+  std::optional<uint32_t> FindSection(absl::string_view name) const;
+
+  // Append adds `key -> value` to `section` and returns where the value is in its blob.
+  // Keys must be strictly increasing per section: kInvalidArgument otherwise, and nothing is
+  // written. Values may be empty.
+  absl::StatusOr<ValueRef> Append(uint32_t section, uint64_t key, absl::string_view value);
+
+  // AppendShared adds `key`, pointing at the bytes of an earlier value of the same section
+  // (deduplicated tiles). kInvalidArgument if `existing` is not inside what was appended.
+  absl::Status AppendShared(uint32_t section, uint64_t key, ValueRef existing);
+
+  // LastKey returns the last key appended to `section`, if any.
+  std::optional<uint64_t> LastKey(uint32_t section) const;
+
+  // entry_count returns the number of entries appended to `section` (committed or not).
+  uint64_t entry_count(uint32_t section) const;
+
+  // SetUserMetadata sets the opaque metadata (for example an upper layer's serialized proto
+  // and its type name), written at the next Commit or Seal.
+  void SetUserMetadata(absl::string_view type_name, std::string bytes);
+
+  // Commit makes everything appended so far durable: data is synced before the header slot
+  // that points at it, then that slot is synced.
+  absl::Status Commit();
+
+  // Seal commits, trims each array's spare room to less than one 4096-byte block, stores a
+  // CRC32C of every array, and marks the file complete. The writer is done afterwards.
+  absl::Status Seal();
+
+  // stats returns what the writer did so far.
+  const WriterStats& stats() const;
+
+  // uses_insert_range is false once the filesystem refused INSERT_RANGE (or force_fallback).
+  bool uses_insert_range() const;
+
+ private:
+  class Impl;
+  explicit Writer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ReaderOptions tune Reader::Open.
+struct ReaderOptions {
+  // Read the last committed state of a file another process is writing (see the caveats at
+  // the top of this file) instead of failing with kUnavailable.
+  bool allow_being_written = false;
+  Env* env = nullptr;  // I/O seam; nullptr = Env::Default().
+};
+
+// Reader reads a store file through a read-only map. Thread-safe: every const method may be
+// called concurrently, without locks. Every absl::string_view it returns points into the map
+// and is valid as long as the Reader lives.
+//
+// Open checks the header and that every array lies inside the file; per-entry locations are
+// bounds-checked on access (a corrupt location reads as an empty value, never out of the map);
+// Verify checks everything else (key order, checksums).
+class Reader {
+ public:
+  // Open maps `path` and reads its newest valid header slot. Errors: kNotFound,
+  // kUnavailable ("being written by another process"), kDataLoss (corrupt or truncated file),
+  // kFailedPrecondition (a newer format version, or an interrupted fallback move that
+  // Writer::OpenForAppend must finish).
+  static absl::StatusOr<std::unique_ptr<Reader>> Open(const std::string& path,
+                                                      const ReaderOptions& options = {});
+
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+  ~Reader();
+
+  // section_count returns the number of sections.
+  uint32_t section_count() const;
+  // section_name returns the name of `section`. REQUIRES: section < section_count().
+  absl::string_view section_name(uint32_t section) const;
+  // FindSection returns the index of the section called `name`.
+  std::optional<uint32_t> FindSection(absl::string_view name) const;
+  // entry_count returns the number of entries of `section`. REQUIRES: section < section_count().
+  uint64_t entry_count(uint32_t section) const;
+
+  // Get returns the value stored under `key`, pointing into the map.
+  // REQUIRES: section < section_count().
+  std::optional<absl::string_view> Get(uint32_t section, uint64_t key) const;
+
+  // KeyAt returns the index-th key. REQUIRES: index < entry_count(section).
+  uint64_t KeyAt(uint32_t section, uint64_t index) const;
+  // ValueAt returns the index-th value, pointing into the map.
+  // REQUIRES: index < entry_count(section).
+  absl::string_view ValueAt(uint32_t section, uint64_t index) const;
+  // ValueRefAt returns where the index-th value is in the section's blob.
+  // REQUIRES: index < entry_count(section).
+  ValueRef ValueRefAt(uint32_t section, uint64_t index) const;
+
+  // LowerBound returns the first index whose key is >= `key` (entry_count if none), so that
+  // [LowerBound(lo), LowerBound(hi)) iterates keys in [lo, hi).
+  // REQUIRES: section < section_count().
+  uint64_t LowerBound(uint32_t section, uint64_t key) const;
+
+  // user_metadata_type and user_metadata return what Writer::SetUserMetadata stored.
+  absl::string_view user_metadata_type() const;
+  absl::string_view user_metadata() const;
+
+  // sealed is true once Writer::Seal completed.
+  bool sealed() const;
+
+  // generation returns the commit generation of the header that was read.
+  uint64_t generation() const;
+
+  // Verify checks the structure (both header slots, keys strictly increasing, every location
+  // inside its blob) and, once sealed, every array's CRC32C. A clear error on the first fault.
+  absl::Status Verify() const;
+
+ private:
+  class Impl;
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace storage
+}  // namespace flatpyramid
+
+#endif  // FLATPYRAMID_STORAGE_STORE_H_

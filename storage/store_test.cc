@@ -1,0 +1,185 @@
+// Behaviour of Writer and Reader on real filesystems: ext4 (INSERT_RANGE), tmpfs (refused,
+// real fallback) and the fallback forced on ext4.
+#include "storage/store.h"
+
+#include <sys/stat.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "testing/files.h"
+
+namespace flatpyramid {
+namespace storage {
+namespace {
+
+using test::Filesystem;
+using test::TempDir;
+
+std::string ValueFor(uint32_t section, uint64_t key, size_t size) {
+  std::string value(size, '\0');
+  uint64_t state = key * 0x9E3779B97F4A7C15ull + section + 1;
+  for (size_t i = 0; i < size; ++i) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    value[i] = static_cast<char>(state);
+  }
+  return value;
+}
+
+TEST(StoreTest, RoundTripsTwoSectionsWithSharedValueAndMetadata) {
+  TempDir dir(Filesystem::kDisk);
+  const std::string path = dir.Path("a.fpyr");
+  {
+    absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path);
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    absl::StatusOr<uint32_t> a = (*writer)->AddSection("a");
+    absl::StatusOr<uint32_t> b = (*writer)->AddSection("b");
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(*a, 0u);
+    EXPECT_EQ(*b, 1u);
+    absl::StatusOr<ValueRef> first = (*writer)->Append(*a, 5, "hello");
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(first->offset, 0u);
+    EXPECT_EQ(first->length, 5u);
+    ASSERT_TRUE((*writer)->Append(*b, 1, "").ok());
+    ASSERT_TRUE((*writer)->Append(*a, 9, "world!").ok());
+    ASSERT_TRUE((*writer)->AppendShared(*a, 12, *first).ok());
+    EXPECT_EQ((*writer)->LastKey(*a), 12u);
+    EXPECT_EQ((*writer)->LastKey(*b), 1u);
+    (*writer)->SetUserMetadata("test.Meta", "meta-bytes");
+    ASSERT_TRUE((*writer)->Seal().ok());
+  }
+  absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const Reader& r = **reader;
+  EXPECT_TRUE(r.sealed());
+  EXPECT_TRUE(r.Verify().ok()) << r.Verify();
+  ASSERT_EQ(r.section_count(), 2u);
+  EXPECT_EQ(r.section_name(0), "a");
+  EXPECT_EQ(r.FindSection("b"), 1u);
+  EXPECT_EQ(r.FindSection("c"), std::nullopt);
+  EXPECT_EQ(r.entry_count(0), 3u);
+  EXPECT_EQ(r.Get(0, 5), "hello");
+  EXPECT_EQ(r.Get(0, 9), "world!");
+  EXPECT_EQ(r.Get(0, 12), "hello");
+  EXPECT_EQ(r.ValueRefAt(0, 2).offset, r.ValueRefAt(0, 0).offset);
+  EXPECT_EQ(r.Get(0, 6), std::nullopt);
+  EXPECT_EQ(r.Get(1, 1), "");
+  EXPECT_EQ(r.LowerBound(0, 0), 0u);
+  EXPECT_EQ(r.LowerBound(0, 6), 1u);
+  EXPECT_EQ(r.LowerBound(0, 13), 3u);
+  EXPECT_EQ(r.user_metadata_type(), "test.Meta");
+  EXPECT_EQ(r.user_metadata(), "meta-bytes");
+}
+
+uint64_t RoundUp(uint64_t n) { return (n + 4095) / 4096 * 4096; }
+
+struct PropertyCase {
+  Filesystem filesystem;
+  bool force_fallback;
+  const char* name;
+};
+
+class PropertyTest : public ::testing::TestWithParam<PropertyCase> {};
+
+// Random keys and value sizes (0 B to 1 MiB) appended to 8 sections in interleaved order,
+// with small initial capacities so every array grows many times, checked against std::map.
+TEST_P(PropertyTest, MatchesStdMapAfterInterleavedGrowthOfEightSections) {
+  const PropertyCase& param = GetParam();
+  TempDir dir(param.filesystem);
+  const std::string path = dir.Path("p.fpyr");
+  WriterOptions options;
+  options.force_fallback = param.force_fallback;
+  options.initial_key_capacity = 4096;
+  options.initial_location_capacity = 4096;
+  options.initial_value_capacity = 4096;
+  constexpr int kSections = 8;
+  std::vector<std::map<uint64_t, std::string>> expected(kSections);
+  std::mt19937_64 random(42);
+  WriterStats stats;
+  std::vector<uint64_t> blob_bytes(kSections, 0);
+  {
+    absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path, options);
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    for (int s = 0; s < kSections; ++s) {
+      ASSERT_TRUE((*writer)->AddSection(absl::StrCat("section", s)).ok());
+    }
+    std::vector<uint64_t> next_key(kSections, 0);
+    std::vector<std::vector<std::pair<uint64_t, ValueRef>>> refs(kSections);
+    for (int i = 0; i < 3000; ++i) {
+      const uint32_t s = static_cast<uint32_t>(random() % kSections);
+      const uint64_t key = next_key[s] + 1 + random() % 1000;
+      next_key[s] = key;
+      if (!refs[s].empty() && random() % 8 == 0) {
+        const auto& [old_key, ref] = refs[s][random() % refs[s].size()];
+        ASSERT_TRUE((*writer)->AppendShared(s, key, ref).ok());
+        expected[s][key] = expected[s][old_key];
+        continue;
+      }
+      const uint64_t bucket = random() % 100;
+      const size_t size = bucket < 5 ? 0 : bucket < 97 ? random() % 20000 : random() % (1 << 20);
+      std::string value = ValueFor(s, key, size);
+      absl::StatusOr<ValueRef> ref = (*writer)->Append(s, key, value);
+      ASSERT_TRUE(ref.ok()) << ref.status();
+      refs[s].push_back({key, *ref});
+      expected[s][key] = std::move(value);
+      blob_bytes[s] += size;
+      if (random() % 500 == 0) {
+        ASSERT_TRUE((*writer)->Commit().ok());
+      }
+    }
+    ASSERT_TRUE((*writer)->Seal().ok());
+    stats = (*writer)->stats();
+    EXPECT_EQ((*writer)->uses_insert_range(),
+              param.filesystem == Filesystem::kDisk && !param.force_fallback);
+  }
+  if (param.filesystem == Filesystem::kDisk && !param.force_fallback) {
+    EXPECT_GT(stats.insert_range_calls, 0u);
+    EXPECT_EQ(stats.tail_moves, 0u);
+  } else {
+    EXPECT_EQ(stats.insert_range_calls, 0u);
+    EXPECT_GT(stats.tail_moves, 0u);
+  }
+  absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
+  ASSERT_EQ((*reader)->section_count(), static_cast<uint32_t>(kSections));
+  uint64_t sealed_size = 128 << 10;
+  for (uint32_t s = 0; s < kSections; ++s) {
+    ASSERT_EQ((*reader)->entry_count(s), expected[s].size());
+    uint64_t index = 0;
+    for (const auto& [key, value] : expected[s]) {
+      ASSERT_EQ((*reader)->KeyAt(s, index), key);
+      ASSERT_EQ((*reader)->ValueAt(s, index), value) << "section " << s << " key " << key;
+      ASSERT_EQ((*reader)->Get(s, key), value);
+      if (expected[s].count(key + 1) == 0) {
+        ASSERT_EQ((*reader)->Get(s, key + 1), std::nullopt);
+      }
+      ASSERT_EQ((*reader)->LowerBound(s, key), index);
+      ++index;
+    }
+    const uint64_t n = (*reader)->entry_count(s);
+    sealed_size += RoundUp(8 * n) + RoundUp(16 * n) + RoundUp(blob_bytes[s]);
+  }
+  // Sealed: every array trimmed to whole 4 KiB blocks, right after the 128 KiB header region.
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), sealed_size);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Filesystems, PropertyTest,
+    ::testing::Values(PropertyCase{Filesystem::kDisk, false, "Ext4InsertRange"},
+                      PropertyCase{Filesystem::kTmpfs, false, "TmpfsFallback"},
+                      PropertyCase{Filesystem::kDisk, true, "Ext4ForcedFallback"}),
+    [](const ::testing::TestParamInfo<PropertyCase>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace storage
+}  // namespace flatpyramid

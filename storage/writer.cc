@@ -1,0 +1,769 @@
+// Writer: appends into the three arrays of each section, grows them in place, and commits
+// through the two header slots. The protocol and why each step is crash-safe are in
+// storage/FORMAT.md ("Commit protocol", "Growth", "Fallback"); the comments here name the rule
+// each step follows.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "absl/base/internal/endian.h"
+#include "absl/strings/str_cat.h"
+#include "storage/internal/crc32c.h"
+#include "storage/internal/format.h"
+#include "storage/store.h"
+
+namespace flatpyramid {
+namespace storage {
+
+using internal::kBlockSize;
+using internal::kDataStart;
+using internal::kKeySize;
+using internal::kLocationSize;
+using internal::kSlotSize;
+using internal::RoundUpToBlock;
+
+namespace {
+
+constexpr uint64_t kMoveChunk = 4 << 20;        // Bytes copied per pread/pwrite in tail moves.
+constexpr size_t kIndexBufferFlush = 64 << 10;  // Buffered key/location bytes per section.
+constexpr ArrayKind kArrayKinds[] = {ARRAY_KEYS, ARRAY_LOCATIONS, ARRAY_VALUES};
+
+bool AllZero(const char* data, size_t length) {
+  return length == 0 || (data[0] == 0 && std::memcmp(data, data + 1, length - 1) == 0);
+}
+
+}  // namespace
+
+class Writer::Impl {
+ public:
+  Impl(std::string path, std::unique_ptr<File> file, const WriterOptions& options)
+      : path_(std::move(path)), file_(std::move(file)), options_(options) {
+    use_fallocate_ranges_ = !options.force_fallback;
+  }
+
+  // Per-section state that is not in the header.
+  struct SectionRuntime {
+    std::string key_buffer;       // Appended keys not yet written to the file.
+    std::string location_buffer;  // Their locations.
+    uint64_t flushed_entries = 0;
+    std::optional<uint64_t> last_key;
+    uint64_t committed_entries = 0;
+    uint64_t committed_values_length = 0;
+  };
+
+  absl::Status InitializeNew() {
+    absl::Status status = file_->Truncate(kDataStart);
+    if (!status.ok()) return Fail(status);
+    file_size_ = kDataStart;
+    // Both slots valid from the start, so that a damaged slot is always detectable.
+    for (int i = 0; i < internal::kSlotCount; ++i) {
+      status = WriteHeader(View(/*committed=*/true));
+      if (!status.ok()) return Fail(status);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Recover() {
+    absl::StatusOr<uint64_t> size = file_->Size();
+    if (!size.ok()) return size.status();
+    file_size_ = *size;
+    if (file_size_ < kDataStart) {
+      return absl::DataLossError(absl::StrCat(path_, ": ", file_size_,
+                                              " bytes, smaller than the header region: "
+                                              "not a flatpyramid store, or truncated"));
+    }
+    std::string slots(kDataStart, '\0');
+    absl::Status status = file_->Read(0, slots.size(), &slots[0]);
+    if (!status.ok()) return status;
+    absl::Status slot_errors[internal::kSlotCount];
+    absl::StatusOr<Header> header =
+        internal::NewestHeader(absl::string_view(slots).substr(0, kSlotSize),
+                               absl::string_view(slots).substr(kSlotSize), slot_errors);
+    if (!header.ok()) return Annotate(header.status());
+    if (header->sealed()) {
+      return absl::FailedPreconditionError(
+          path_ + ": the file is sealed; sealed files are immutable (write a new file)");
+    }
+    layout_ = *std::move(header);
+    generation_ = layout_.generation();
+    meta_type_ = committed_meta_type_ = layout_.user_metadata_type();
+    meta_ = committed_meta_ = layout_.user_metadata();
+    sections_.resize(layout_.sections_size());
+    for (int s = 0; s < layout_.sections_size(); ++s) {
+      SectionRuntime& runtime = sections_[s];
+      runtime.flushed_entries = runtime.committed_entries = layout_.sections(s).entry_count();
+      runtime.committed_values_length = layout_.sections(s).values_length();
+    }
+    const PendingMove move = layout_.pending();
+    absl::StatusOr<internal::MoveState> state = internal::JudgeMove(move, file_size_);
+    if (!state.ok()) return Annotate(state.status());
+    switch (*state) {
+      case internal::MoveState::kNone:
+      case internal::MoveState::kNotApplied:
+        layout_.clear_pending();
+        break;
+      case internal::MoveState::kApplied:
+        status = internal::ApplyMove(move, &layout_);
+        if (!status.ok()) return Annotate(status);
+        break;
+      case internal::MoveState::kInterrupted: {
+        // Validate the pre-move layout first: the copy below trusts its numbers.
+        Header before = layout_;
+        before.clear_pending();
+        status = internal::ValidateLayout(before, move.file_size_before());
+        if (!status.ok()) return Annotate(status);
+        Header after = before;
+        status = internal::ApplyMove(move, &after);
+        if (!status.ok()) return Annotate(status);
+        layout_.clear_pending();
+        status = move.kind() == PendingMove::COPY_TAIL_UP ? CopyTailUp(move) : CopyTailDown(move);
+        if (!status.ok()) return status;
+        layout_ = after;
+        break;
+      }
+    }
+    layout_.clear_pending();
+    status = internal::ValidateLayout(layout_, file_size_);
+    if (!status.ok()) return Annotate(status);
+    for (int s = 0; s < layout_.sections_size(); ++s) {
+      const Section& section = layout_.sections(s);
+      SectionRuntime& runtime = sections_[s];
+      if (section.entry_count() > 0) {
+        char key[kKeySize];
+        status = file_->Read(section.keys().offset() + (section.entry_count() - 1) * kKeySize,
+                             kKeySize, key);
+        if (!status.ok()) return status;
+        runtime.last_key = absl::little_endian::Load64(key);
+      }
+    }
+    // A clean header (no pending move) first, so that dropping bytes past the last array
+    // (left by a move that never happened) is not a change any header describes.
+    status = SyncIfMoved();
+    if (status.ok()) status = WriteHeader(View(/*committed=*/true));
+    if (!status.ok()) return Fail(status);
+    const uint64_t end = LayoutEnd();
+    if (file_size_ > end) {
+      status = file_->Truncate(end);
+      if (!status.ok()) return Fail(status);
+      file_size_ = end;
+      layout_moved_since_sync_ = true;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint32_t> AddSection(absl::string_view name) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (name.empty()) return absl::InvalidArgumentError("AddSection: empty section name");
+    if (FindSection(name).has_value()) {
+      return absl::AlreadyExistsError(absl::StrCat(path_, ": section '", name, "' exists"));
+    }
+    // The table must still fit in a slot once the section is in it.
+    Header probe = View(/*committed=*/true);
+    probe.add_sections()->set_name(std::string(name));
+    if (absl::StatusOr<std::string> encoded = internal::EncodeSlot(probe); !encoded.ok()) {
+      return encoded.status();
+    }
+    // Extending the file must not race a recorded move (its size check would then fail).
+    absl::Status status = absl::OkStatus();
+    if (disk_has_pending_) {
+      status = SyncIfMoved();
+      if (status.ok()) status = WriteHeader(View(/*committed=*/true));
+      if (!status.ok()) return Fail(status);
+    }
+    Section* section = layout_.add_sections();
+    section->set_name(std::string(name));
+    uint64_t offset = file_size_;
+    const uint64_t capacities[] = {
+        RoundUpToBlock(std::max<uint64_t>(options_.initial_key_capacity, 1)),
+        RoundUpToBlock(std::max<uint64_t>(options_.initial_location_capacity, 1)),
+        RoundUpToBlock(std::max<uint64_t>(options_.initial_value_capacity, 1))};
+    for (int i = 0; i < 3; ++i) {
+      ArrayExtent* extent = internal::MutableArray(section, kArrayKinds[i]);
+      extent->set_offset(offset);
+      extent->set_capacity(capacities[i]);
+      offset += capacities[i];
+    }
+    sections_.emplace_back();
+    status = file_->Truncate(offset);  // The new room is a hole.
+    if (!status.ok()) return Fail(status);
+    file_size_ = offset;
+    status = file_->SyncData();
+    if (status.ok()) status = WriteHeader(View(/*committed=*/true));
+    if (!status.ok()) return Fail(status);
+    layout_moved_since_sync_ = false;
+    return static_cast<uint32_t>(layout_.sections_size() - 1);
+  }
+
+  std::optional<uint32_t> FindSection(absl::string_view name) const {
+    for (int s = 0; s < layout_.sections_size(); ++s) {
+      if (layout_.sections(s).name() == name) return static_cast<uint32_t>(s);
+    }
+    return std::nullopt;
+  }
+
+  absl::Status CheckSection(uint32_t section) const {
+    if (section >= sections_.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": no section ", section, " (", sections_.size(), " sections)"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckKey(uint32_t section, uint64_t key) const {
+    const std::optional<uint64_t>& last = sections_[section].last_key;
+    if (last.has_value() && key <= *last) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": section '", layout_.sections(section).name(), "': key ", key,
+                       key == *last ? " repeats the last key" : " is smaller than the last key ",
+                       *last, "; keys must be appended in strictly increasing order"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<ValueRef> Append(uint32_t section, uint64_t key, absl::string_view value) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (absl::Status status = CheckSection(section); !status.ok()) return status;
+    if (absl::Status status = CheckKey(section, key); !status.ok()) return status;
+    const uint64_t values_length = layout_.sections(section).values_length();
+    absl::Status status = Reserve(section, ARRAY_VALUES, values_length + value.size());
+    if (status.ok() && !value.empty()) {
+      status = file_->Write(layout_.sections(section).values().offset() + values_length, value);
+    }
+    if (!status.ok()) return Fail(status);
+    const ValueRef ref{values_length, value.size()};
+    status = AddEntry(section, key, ref);
+    if (!status.ok()) return status;
+    layout_.mutable_sections(section)->set_values_length(values_length + value.size());
+    return ref;
+  }
+
+  absl::Status AppendShared(uint32_t section, uint64_t key, ValueRef existing) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (absl::Status status = CheckSection(section); !status.ok()) return status;
+    const uint64_t values_length = layout_.sections(section).values_length();
+    if (existing.offset > values_length || existing.length > values_length - existing.offset) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": section '", layout_.sections(section).name(), "': shared value [",
+                       existing.offset, ", +", existing.length, ") is not inside the ",
+                       values_length, " value bytes appended so far"));
+    }
+    if (absl::Status status = CheckKey(section, key); !status.ok()) return status;
+    return AddEntry(section, key, existing);
+  }
+
+  std::optional<uint64_t> LastKey(uint32_t section) const {
+    if (section >= sections_.size()) return std::nullopt;
+    return sections_[section].last_key;
+  }
+
+  uint64_t EntryCount(uint32_t section) const {
+    if (section >= sections_.size()) return 0;
+    return layout_.sections(section).entry_count();
+  }
+
+  void SetUserMetadata(absl::string_view type_name, std::string bytes) {
+    meta_type_ = std::string(type_name);
+    meta_ = std::move(bytes);
+  }
+
+  absl::Status Commit() {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    // Refuse an oversized header before touching the file, so the caller can shrink it.
+    if (absl::StatusOr<std::string> encoded = internal::EncodeSlot(View(false)); !encoded.ok()) {
+      return encoded.status();
+    }
+    absl::Status status = FlushAllBuffers();
+    // Data first, then the slot that points at it (FORMAT.md, "Commit protocol").
+    if (status.ok()) status = Sync();
+    if (status.ok()) status = WriteHeader(View(/*committed=*/false));
+    if (!status.ok()) return Fail(status);
+    for (int s = 0; s < layout_.sections_size(); ++s) {
+      sections_[s].committed_entries = layout_.sections(s).entry_count();
+      sections_[s].committed_values_length = layout_.sections(s).values_length();
+    }
+    committed_meta_type_ = meta_type_;
+    committed_meta_ = meta_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Seal() {
+    absl::Status status = Commit();
+    if (!status.ok()) return status;
+    // Trim from the last array to the first: each trim moves only what is already final.
+    struct Trim {
+      uint64_t offset;
+      uint32_t section;
+      ArrayKind array;
+    };
+    std::vector<Trim> trims;
+    for (int s = 0; s < layout_.sections_size(); ++s) {
+      for (ArrayKind kind : kArrayKinds) {
+        trims.push_back(
+            {internal::Array(layout_.sections(s), kind).offset(), static_cast<uint32_t>(s), kind});
+      }
+    }
+    std::sort(trims.begin(), trims.end(),
+              [](const Trim& a, const Trim& b) { return a.offset > b.offset; });
+    for (const Trim& trim : trims) {
+      const Section& section = layout_.sections(trim.section);
+      const ArrayExtent& extent = internal::Array(section, trim.array);
+      const uint64_t keep = RoundUpToBlock(internal::UsedBytes(section, trim.array));
+      if (extent.capacity() <= keep) continue;
+      status = Shrink(trim.section, trim.array, extent.capacity() - keep);
+      if (!status.ok()) return Fail(status);
+    }
+    // Checksums over the used bytes of every array.
+    std::string buffer;
+    for (int s = 0; s < layout_.sections_size(); ++s) {
+      Section* section = layout_.mutable_sections(s);
+      uint32_t crcs[3];
+      for (int i = 0; i < 3; ++i) {
+        absl::StatusOr<uint32_t> crc =
+            FileCrc(internal::Array(*section, kArrayKinds[i]).offset(),
+                    internal::UsedBytes(*section, kArrayKinds[i]), &buffer);
+        if (!crc.ok()) return Fail(crc.status());
+        crcs[i] = *crc;
+      }
+      section->set_keys_crc32c(crcs[0]);
+      section->set_locations_crc32c(crcs[1]);
+      section->set_values_crc32c(crcs[2]);
+      section->set_state(SECTION_SEALED);
+    }
+    layout_.set_sealed(true);
+    status = Sync();
+    // The sealed header goes into both slots, so a damaged slot never exposes an older layout.
+    for (int i = 0; status.ok() && i < internal::kSlotCount; ++i) {
+      status = WriteHeader(View(/*committed=*/false));
+    }
+    if (!status.ok()) return Fail(status);
+    sealed_ = true;
+    return absl::OkStatus();
+  }
+
+  const WriterStats& stats() const { return stats_; }
+  bool uses_insert_range() const { return use_fallocate_ranges_; }
+
+ private:
+  absl::Status Annotate(const absl::Status& status) const {
+    return absl::Status(status.code(), absl::StrCat(path_, ": ", status.message()));
+  }
+
+  absl::Status CheckUsable() const {
+    if (!failed_.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, ": the writer stopped after an earlier error (", failed_.message(),
+                       "); the file is at its last commit: reopen it with Writer::OpenForAppend"));
+    }
+    if (sealed_) return absl::FailedPreconditionError(path_ + ": the writer has sealed the file");
+    return absl::OkStatus();
+  }
+
+  absl::Status Fail(const absl::Status& status) {
+    if (failed_.ok()) failed_ = status;
+    return status;
+  }
+
+  absl::Status Sync() {
+    ++stats_.syncs;
+    absl::Status status = file_->SyncData();
+    if (status.ok()) layout_moved_since_sync_ = false;
+    return status;
+  }
+
+  absl::Status SyncIfMoved() { return layout_moved_since_sync_ ? Sync() : absl::OkStatus(); }
+
+  // View returns the header to write: the current layout with the committed counts and
+  // metadata (committed = true, for move records) or the current ones (a commit).
+  Header View(bool committed) const {
+    Header header = layout_;
+    header.clear_pending();
+    if (committed) {
+      for (int s = 0; s < header.sections_size(); ++s) {
+        header.mutable_sections(s)->set_entry_count(sections_[s].committed_entries);
+        header.mutable_sections(s)->set_values_length(sections_[s].committed_values_length);
+      }
+      header.set_user_metadata_type(committed_meta_type_);
+      header.set_user_metadata(committed_meta_);
+    } else {
+      header.set_user_metadata_type(meta_type_);
+      header.set_user_metadata(meta_);
+    }
+    return header;
+  }
+
+  // WriteHeader writes `header` as the next generation into its slot and syncs it.
+  absl::Status WriteHeader(Header header) {
+    header.set_magic(internal::kHeaderMagic);
+    header.set_format_major(internal::kFormatMajor);
+    header.set_format_minor(internal::kFormatMinor);
+    header.set_generation(generation_ + 1);
+    absl::StatusOr<std::string> slot = internal::EncodeSlot(header);
+    if (!slot.ok()) return slot.status();
+    absl::Status status =
+        file_->Write((header.generation() % internal::kSlotCount) * kSlotSize, *slot);
+    if (!status.ok()) return status;
+    ++stats_.header_writes;
+    ++generation_;
+    disk_has_pending_ = header.pending().kind() != PendingMove::KIND_NONE;
+    return Sync();
+  }
+
+  uint64_t LayoutEnd() const {
+    uint64_t end = kDataStart;
+    for (const Section& section : layout_.sections()) {
+      for (ArrayKind kind : kArrayKinds) {
+        const ArrayExtent& extent = internal::Array(section, kind);
+        end = std::max(end, extent.offset() + extent.capacity());
+      }
+    }
+    return end;
+  }
+
+  absl::Status AddEntry(uint32_t section, uint64_t key, ValueRef ref) {
+    const uint64_t count = layout_.sections(section).entry_count();
+    absl::Status status = Reserve(section, ARRAY_KEYS, (count + 1) * kKeySize);
+    if (status.ok()) status = Reserve(section, ARRAY_LOCATIONS, (count + 1) * kLocationSize);
+    if (!status.ok()) return Fail(status);
+    SectionRuntime& runtime = sections_[section];
+    char bytes[kLocationSize];
+    absl::little_endian::Store64(bytes, key);
+    runtime.key_buffer.append(bytes, kKeySize);
+    absl::little_endian::Store64(bytes, ref.offset);
+    absl::little_endian::Store64(bytes + 8, ref.length);
+    runtime.location_buffer.append(bytes, kLocationSize);
+    runtime.last_key = key;
+    layout_.mutable_sections(section)->set_entry_count(count + 1);
+    if (runtime.location_buffer.size() >= kIndexBufferFlush) {
+      status = FlushBuffers(section);
+      if (!status.ok()) return Fail(status);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status FlushBuffers(uint32_t section) {
+    SectionRuntime& runtime = sections_[section];
+    if (runtime.key_buffer.empty()) return absl::OkStatus();
+    const Section& layout = layout_.sections(section);
+    absl::Status status = file_->Write(layout.keys().offset() + runtime.flushed_entries * kKeySize,
+                                       runtime.key_buffer);
+    if (status.ok()) {
+      status = file_->Write(layout.locations().offset() + runtime.flushed_entries * kLocationSize,
+                            runtime.location_buffer);
+    }
+    if (!status.ok()) return status;
+    runtime.flushed_entries += runtime.key_buffer.size() / kKeySize;
+    runtime.key_buffer.clear();
+    runtime.location_buffer.clear();
+    return absl::OkStatus();
+  }
+
+  absl::Status FlushAllBuffers() {
+    for (uint32_t s = 0; s < sections_.size(); ++s) {
+      absl::Status status = FlushBuffers(s);
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+  // Reserve makes `array` of `section` at least `needed` bytes, growing it geometrically.
+  absl::Status Reserve(uint32_t section, ArrayKind array, uint64_t needed) {
+    const uint64_t capacity = internal::Array(layout_.sections(section), array).capacity();
+    if (needed <= capacity) return absl::OkStatus();
+    const uint64_t target = std::max(RoundUpToBlock(needed), std::max(capacity * 2, kBlockSize));
+    return Grow(section, array, target - capacity);
+  }
+
+  absl::Status Grow(uint32_t section, ArrayKind array, uint64_t length) {
+    const ArrayExtent& extent = internal::Array(layout_.sections(section), array);
+    PendingMove move;
+    move.set_section(section);
+    move.set_array(array);
+    move.set_offset(extent.offset() + extent.capacity());
+    move.set_file_size_before(file_size_);
+    const bool at_end = move.offset() == file_size_;
+    if (at_end || use_fallocate_ranges_) {
+      move.set_kind(PendingMove::INSERT_RANGE);
+      move.set_length(length);
+      // Earlier moves durable before a header that describes their result; then the record
+      // of this move durable before the move itself.
+      absl::Status status = SyncIfMoved();
+      if (status.ok()) status = WriteHeader(WithPending(move));
+      if (!status.ok()) return status;
+      status =
+          at_end ? file_->Truncate(file_size_ + length) : file_->InsertRange(move.offset(), length);
+      if (status.ok()) {
+        if (!at_end) ++stats_.insert_range_calls;
+        return Moved(move, file_size_ + length);
+      }
+      if (at_end || !absl::IsUnimplemented(status)) return status;
+      use_fallocate_ranges_ = false;  // Refused by this filesystem: fall back from now on.
+    }
+    // Fallback: copy the tail up. Bigger steps bound the number of progress records.
+    const uint64_t tail = file_size_ - move.offset();
+    move.set_kind(PendingMove::COPY_TAIL_UP);
+    move.set_length(std::max(length, RoundUpToBlock(tail / 16)));
+    move.set_progress(file_size_);
+    absl::Status status = SyncIfMoved();
+    if (status.ok()) status = WriteHeader(WithPending(move));
+    if (status.ok()) status = CopyTailUp(move);
+    if (!status.ok()) return status;
+    return internal::ApplyMove(move, &layout_);
+  }
+
+  absl::Status Shrink(uint32_t section, ArrayKind array, uint64_t length) {
+    const ArrayExtent& extent = internal::Array(layout_.sections(section), array);
+    PendingMove move;
+    move.set_section(section);
+    move.set_array(array);
+    move.set_offset(extent.offset() + extent.capacity() - length);
+    move.set_length(length);
+    move.set_file_size_before(file_size_);
+    const bool at_end = move.offset() + length == file_size_;
+    if (at_end || use_fallocate_ranges_) {
+      move.set_kind(PendingMove::COLLAPSE_RANGE);
+      absl::Status status = SyncIfMoved();
+      if (status.ok()) status = WriteHeader(WithPending(move));
+      if (!status.ok()) return status;
+      status =
+          at_end ? file_->Truncate(move.offset()) : file_->CollapseRange(move.offset(), length);
+      if (status.ok()) {
+        if (!at_end) ++stats_.collapse_range_calls;
+        return Moved(move, file_size_ - length);
+      }
+      if (at_end || !absl::IsUnimplemented(status)) return status;
+      use_fallocate_ranges_ = false;
+    }
+    move.set_kind(PendingMove::COPY_TAIL_DOWN);
+    move.set_progress(move.offset() + length);
+    absl::Status status = SyncIfMoved();
+    if (status.ok()) status = WriteHeader(WithPending(move));
+    if (status.ok()) status = CopyTailDown(move);
+    if (!status.ok()) return status;
+    return internal::ApplyMove(move, &layout_);
+  }
+
+  absl::Status Moved(const PendingMove& move, uint64_t new_size) {
+    file_size_ = new_size;
+    layout_moved_since_sync_ = true;
+    return internal::ApplyMove(move, &layout_);
+  }
+
+  Header WithPending(const PendingMove& move) const {
+    Header header = View(/*committed=*/true);
+    *header.mutable_pending() = move;
+    return header;
+  }
+
+  // Writes [at, at + length) from `data`, or makes it a hole when `data` is all zeros (so
+  // reserved room that a move copies stays a hole).
+  absl::Status WriteOrPunch(uint64_t at, const char* data, size_t length) {
+    stats_.bytes_moved += length;
+    if (AllZero(data, length)) {
+      absl::Status status = file_->PunchHole(at, length);
+      if (!absl::IsUnimplemented(status)) return status;
+    }
+    return file_->Write(at, absl::string_view(data, length));
+  }
+
+  // CopyTailUp moves [offset, progress) up by length, from the end backwards, recording the
+  // progress before any write could overwrite bytes an earlier record still needs at their old
+  // place (FORMAT.md, "Fallback"). The header's layout is the one before the move.
+  absl::Status CopyTailUp(PendingMove move) {
+    ++stats_.tail_moves;
+    const uint64_t begin = move.offset();
+    const uint64_t length = move.length();
+    const uint64_t after = move.file_size_before() + length;
+    absl::Status status = absl::OkStatus();
+    if (file_size_ != after) {
+      status = file_->Truncate(after);
+      if (!status.ok()) return status;
+      file_size_ = after;
+    }
+    std::string buffer(std::min<uint64_t>(kMoveChunk, move.progress() - begin), '\0');
+    uint64_t recorded = move.progress();
+    uint64_t copied_down_to = recorded;
+    const Header base = View(/*committed=*/true);
+    while (copied_down_to > begin) {
+      const uint64_t limit = recorded > begin + length ? recorded - length : begin;
+      if (copied_down_to == limit) {
+        move.set_progress(copied_down_to);
+        Header header = base;
+        *header.mutable_pending() = move;
+        status = Sync();
+        if (status.ok()) status = WriteHeader(header);
+        if (!status.ok()) return status;
+        recorded = copied_down_to;
+        continue;
+      }
+      const uint64_t from =
+          std::max(limit, copied_down_to - std::min<uint64_t>(kMoveChunk, copied_down_to));
+      const size_t n = copied_down_to - from;
+      status = file_->Read(from, n, &buffer[0]);
+      if (status.ok()) status = WriteOrPunch(from + length, buffer.data(), n);
+      if (!status.ok()) return status;
+      copied_down_to = from;
+    }
+    move.set_progress(begin);
+    Header header = base;
+    *header.mutable_pending() = move;
+    status = Sync();
+    if (status.ok()) status = WriteHeader(header);
+    if (!status.ok()) return status;
+    // The new room still holds old bytes: make it a hole.
+    status = file_->PunchHole(begin, length);
+    if (!status.ok() && !absl::IsUnimplemented(status)) return status;
+    layout_moved_since_sync_ = true;
+    return absl::OkStatus();
+  }
+
+  // CopyTailDown moves [progress, file_size_before) down by length, front to back, with the
+  // mirror rule of CopyTailUp, then truncates.
+  absl::Status CopyTailDown(PendingMove move) {
+    ++stats_.tail_moves;
+    const uint64_t length = move.length();
+    const uint64_t end = move.file_size_before();
+    std::string buffer(std::min<uint64_t>(kMoveChunk, end - move.progress()), '\0');
+    uint64_t recorded = move.progress();
+    uint64_t copied_up_to = recorded;
+    absl::Status status = absl::OkStatus();
+    const Header base = View(/*committed=*/true);
+    while (copied_up_to < end) {
+      const uint64_t limit = std::min(end, recorded + length);
+      if (copied_up_to == limit) {
+        move.set_progress(copied_up_to);
+        Header header = base;
+        *header.mutable_pending() = move;
+        status = Sync();
+        if (status.ok()) status = WriteHeader(header);
+        if (!status.ok()) return status;
+        recorded = copied_up_to;
+        continue;
+      }
+      const uint64_t to = std::min(limit, copied_up_to + kMoveChunk);
+      const size_t n = to - copied_up_to;
+      status = file_->Read(copied_up_to, n, &buffer[0]);
+      if (status.ok()) status = WriteOrPunch(copied_up_to - length, buffer.data(), n);
+      if (!status.ok()) return status;
+      copied_up_to = to;
+    }
+    move.set_progress(end);
+    Header header = base;
+    *header.mutable_pending() = move;
+    status = Sync();
+    if (status.ok()) status = WriteHeader(header);
+    if (status.ok()) status = file_->Truncate(end - length);
+    if (!status.ok()) return status;
+    file_size_ = end - length;
+    layout_moved_since_sync_ = true;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint32_t> FileCrc(uint64_t offset, uint64_t length, std::string* buffer) {
+    uint32_t crc = 0;
+    buffer->resize(std::min<uint64_t>(length, kMoveChunk));
+    while (length > 0) {
+      const size_t n = std::min<uint64_t>(length, kMoveChunk);
+      absl::Status status = file_->Read(offset, n, &(*buffer)[0]);
+      if (!status.ok()) return status;
+      crc = internal::Crc32cExtend(crc, buffer->data(), n);
+      offset += n;
+      length -= n;
+    }
+    return crc;
+  }
+
+  const std::string path_;
+  std::unique_ptr<File> file_;
+  const WriterOptions options_;
+  Header layout_;  // Current layout and counts (appended, committed or not).
+  std::vector<SectionRuntime> sections_;
+  std::string meta_type_, meta_, committed_meta_type_, committed_meta_;
+  uint64_t generation_ = 0;
+  uint64_t file_size_ = 0;
+  bool use_fallocate_ranges_ = true;
+  bool layout_moved_since_sync_ = false;
+  bool disk_has_pending_ = false;
+  bool sealed_ = false;
+  absl::Status failed_;
+  WriterStats stats_;
+};
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<File>> OpenLocked(Env* env, const std::string& path, OpenMode mode) {
+  absl::StatusOr<std::unique_ptr<File>> file = env->Open(path, mode);
+  if (!file.ok()) return file.status();
+  absl::Status status = (*file)->TryLock(LockMode::kExclusive);
+  if (absl::IsUnavailable(status)) {
+    return absl::UnavailableError(
+        path +
+        ": being written or read by another process (its lock is held); one writer "
+        "per file, and no readers while writing");
+  }
+  if (!status.ok()) return status;
+  return file;
+}
+
+}  // namespace
+
+Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Writer::~Writer() = default;
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::Create(const std::string& path,
+                                                       const WriterOptions& options) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  absl::StatusOr<std::unique_ptr<File>> file = OpenLocked(
+      env, path, options.overwrite ? OpenMode::kCreateOrOpen : OpenMode::kCreateExclusive);
+  if (!file.ok()) {
+    if (absl::IsAlreadyExists(file.status())) {
+      return absl::AlreadyExistsError(path +
+                                      ": exists; pass WriterOptions::overwrite to replace it");
+    }
+    return file.status();
+  }
+  if (options.overwrite) {
+    // Truncate only once the lock is ours: a reader's map must not lose its pages.
+    absl::Status status = (*file)->Truncate(0);
+    if (!status.ok()) return status;
+  }
+  auto impl = std::make_unique<Impl>(path, *std::move(file), options);
+  absl::Status status = impl->InitializeNew();
+  if (!status.ok()) return status;
+  return std::unique_ptr<Writer>(new Writer(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::OpenForAppend(const std::string& path,
+                                                              const WriterOptions& options) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  absl::StatusOr<std::unique_ptr<File>> file = OpenLocked(env, path, OpenMode::kReadWrite);
+  if (!file.ok()) return file.status();
+  auto impl = std::make_unique<Impl>(path, *std::move(file), options);
+  absl::Status status = impl->Recover();
+  if (!status.ok()) return status;
+  return std::unique_ptr<Writer>(new Writer(std::move(impl)));
+}
+
+absl::StatusOr<uint32_t> Writer::AddSection(absl::string_view name) {
+  return impl_->AddSection(name);
+}
+std::optional<uint32_t> Writer::FindSection(absl::string_view name) const {
+  return impl_->FindSection(name);
+}
+absl::StatusOr<ValueRef> Writer::Append(uint32_t section, uint64_t key, absl::string_view value) {
+  return impl_->Append(section, key, value);
+}
+absl::Status Writer::AppendShared(uint32_t section, uint64_t key, ValueRef existing) {
+  return impl_->AppendShared(section, key, existing);
+}
+std::optional<uint64_t> Writer::LastKey(uint32_t section) const { return impl_->LastKey(section); }
+uint64_t Writer::entry_count(uint32_t section) const { return impl_->EntryCount(section); }
+void Writer::SetUserMetadata(absl::string_view type_name, std::string bytes) {
+  impl_->SetUserMetadata(type_name, std::move(bytes));
+}
+absl::Status Writer::Commit() { return impl_->Commit(); }
+absl::Status Writer::Seal() { return impl_->Seal(); }
+const WriterStats& Writer::stats() const { return impl_->stats(); }
+bool Writer::uses_insert_range() const { return impl_->uses_insert_range(); }
+
+}  // namespace storage
+}  // namespace flatpyramid
