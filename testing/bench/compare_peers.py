@@ -42,7 +42,8 @@ WEB_MERCATOR_HALF = 20037508.342789244
 MAX_LATITUDE = 85.0511287798066
 TILE_SIZE = 256
 QUALITY = 85
-RESAMPLING = "bilinear"
+RESAMPLING = "bilinear"          # Warping the source to the base zoom.
+OVERVIEW_RESAMPLING = "average"  # Each zoom from the one below (vips dzsave can only average).
 
 # name: (4326 width, base zoom). Heights follow from the cropped latitude range. The base zoom
 # is the Web Mercator zoom nearest to the input's resolution at the equator, which is what
@@ -208,10 +209,11 @@ def peer_builders(rgb4326, rgb3857, zoom, threads):
                           "TILING_SCHEME=GoogleMapsCompatible", "-co", f"ZOOM_LEVEL={zoom}",
                           "-co", "COMPRESS=JPEG", "-co", f"QUALITY={QUALITY}", "-co",
                           f"OVERVIEW_QUALITY={QUALITY}", "-co", "NUM_THREADS=ALL_CPUS", "-co",
-                          f"RESAMPLING={RESAMPLING.upper()}", rgb4326, out]],
+                          f"WARP_RESAMPLING={RESAMPLING.upper()}", "-co",
+                          f"OVERVIEW_RESAMPLING={OVERVIEW_RESAMPLING.upper()}", rgb4326, out]],
             env, ["--kind=cog"], "EPSG:4326"),
         Builder(
-            "gdal2tiles", f"gdal2tiles.py --xyz --processes={threads} (PNG tiles: no JPEG in 3.6)",
+            "gdal2tiles", f"gdal2tiles.py --xyz --processes={threads} (PNG: no JPEG in 3.6; one -r)",
             "gdal2tiles",
             lambda out: [["gdal2tiles.py", "--xyz", f"--processes={threads}", "-q", "-w", "none",
                           "-r", RESAMPLING, "-z", f"0-{zoom}", rgb4326, out]],
@@ -221,7 +223,7 @@ def peer_builders(rgb4326, rgb3857, zoom, threads):
             lambda out: [["gdal_translate", "-q", "-of", "MBTiles", "-co", "TILE_FORMAT=JPEG",
                           "-co", f"QUALITY={QUALITY}", "-co", f"RESAMPLING={RESAMPLING.upper()}",
                           rgb4326, out],
-                         ["gdaladdo", "-q", "-r", RESAMPLING, out] + overview_factors],
+                         ["gdaladdo", "-q", "-r", OVERVIEW_RESAMPLING, out] + overview_factors],
             env, ["--kind=mbtiles"], "EPSG:4326"),
         Builder(
             "vips_dzsave", "vips dzsave --layout google .jpg[Q=85] (pre-warped input)", "vips",
@@ -232,16 +234,19 @@ def peer_builders(rgb4326, rgb3857, zoom, threads):
     ]
 
 
-def flatpyramid_builder(rgb4326, zoom, threads):
-    """The flatpyramid row, or None when //tools:build_pyramid is not in the runfiles."""
-    tool = runfile("tools/build_pyramid")
+def flatpyramid_builder(tool, rgb4326, zoom, threads):
+    """The flatpyramid row, or None when there is no build_pyramid binary."""
+    tool = tool or runfile("tools/build_pyramid")
     if tool is None:
         return None
+    if not os.access(tool, os.X_OK):
+        sys.exit(f"compare_peers: --build_pyramid={tool} is not an executable file")
     return Builder(
         "flatpyramid", "flatpyramid build_pyramid (JPEG q85)", "pyramid.fpyr",
         lambda out: [[tool, f"--input={rgb4326}", f"--output={out}", "--tms=WebMercatorQuad",
                       "--codec=jpeg", f"--quality={QUALITY}", f"--resampling={RESAMPLING}",
-                      f"--threads={threads}", "--quiet", "--overwrite", f"--max_zoom={zoom}"]],
+                      f"--overview_resampling={OVERVIEW_RESAMPLING}", f"--threads={threads}",
+                      "--quiet", "--overwrite", f"--max_zoom={zoom}"]],
         {}, ["--kind=flatpyramid"], "EPSG:4326")
 
 
@@ -396,6 +401,10 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--peers_only", action="store_true",
                         help="run without flatpyramid (exit 0 when it is not built)")
+    parser.add_argument("--build_pyramid", default=None,
+                        help="flatpyramid's build tool; default: //tools:build_pyramid from the "
+                             "runfiles, e.g. bazel-bin/tools/build_pyramid after "
+                             "`bazel build --config=opt //tools:build_pyramid`")
     parser.add_argument("--skip_read", action="store_true", help="build benchmarks only")
     parser.add_argument("--quality_samples", type=int, default=64,
                         help="tiles of the base zoom compared with the gdalwarp reference")
@@ -409,6 +418,8 @@ def main():
     elif not os.path.isabs(args.report):
         args.report = os.path.join(caller_dir, args.report)
     args.work_dir = os.path.join(caller_dir, os.path.expanduser(args.work_dir))
+    if args.build_pyramid:
+        args.build_pyramid = os.path.join(caller_dir, args.build_pyramid)
     if args.runs < 1:
         sys.exit("compare_peers: --runs must be at least 1")
 
@@ -416,10 +427,12 @@ def main():
     out_dir = os.path.join(args.work_dir, "outputs", args.size)
     os.makedirs(out_dir, exist_ok=True)
     peers = peer_builders(rgb4326, rgb3857, zoom, args.threads)
-    ours = None if args.peers_only else flatpyramid_builder(rgb4326, zoom, args.threads)
+    ours = None if args.peers_only else flatpyramid_builder(args.build_pyramid, rgb4326, zoom,
+                                                            args.threads)
     if ours is None and not args.peers_only:
         log("flatpyramid: NOT BUILT YET: //tools:build_pyramid is not a data dependency of "
-            "//testing/bench:compare_peers; its rows will say so and this run exits 2")
+            "//testing/bench:compare_peers and no --build_pyramid was given; its rows will say "
+            "so and this run exits 2")
 
     outputs = {}
     for round_index in range(args.runs):
@@ -439,7 +452,8 @@ def main():
         "",
         f"Input: ETOPO20 relief coloured, {SIZES[args.size][0]} px wide EPSG:4326 "
         f"(latitudes +-85.05); all zoom levels 0..{zoom} of WebMercatorQuad "
-        f"({megapixels:.1f} output MP), JPEG q{QUALITY}, {RESAMPLING} resampling, "
+        f"({megapixels:.1f} output MP), JPEG q{QUALITY}, {RESAMPLING} warp and "
+        f"{OVERVIEW_RESAMPLING} overviews (gdal2tiles: {RESAMPLING} for both), "
         f"{args.threads} threads; medians of {args.runs} alternating runs.",
         "",
     ]
