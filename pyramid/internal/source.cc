@@ -257,7 +257,8 @@ absl::StatusOr<double> Source::NativeResolution(const OGRSpatialReference& targe
 
 absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& source,
                                                                  const OGRSpatialReference& target,
-                                                                 GDALResampleAlg resampling) {
+                                                                 GDALResampleAlg resampling,
+                                                                 double max_error_pixels) {
   std::unique_ptr<BlockWarper> warper(new BlockWarper());
   warper->source_ = &source;
   warper->resampling_ = resampling;
@@ -283,10 +284,11 @@ absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& s
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot transform the source CRS to the tile matrix set's CRS: ", quiet.LastMessage()));
   }
-  // gdalwarp's default: linear approximation with at most 0.125 pixel error.
-  warper->approx_ =
-      GDALCreateApproxTransformer(GDALGenImgProjTransform, warper->transformer_, 0.125);
-  GDALApproxTransformerOwnsSubtransformer(warper->approx_, FALSE);
+  if (max_error_pixels > 0) {
+    warper->approx_ = GDALCreateApproxTransformer(GDALGenImgProjTransform, warper->transformer_,
+                                                  max_error_pixels);
+    GDALApproxTransformerOwnsSubtransformer(warper->approx_, FALSE);
+  }
   return warper;
 }
 
@@ -344,8 +346,8 @@ absl::Status BlockWarper::Warp(double min_x, double max_y, double resolution, in
     options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double) * bands));
     for (int b = 0; b < bands; ++b) options->padfSrcNoDataReal[b] = *source_->nodata();
   }
-  options->pfnTransformer = GDALApproxTransform;
-  options->pTransformerArg = approx_;
+  options->pfnTransformer = approx_ != nullptr ? GDALApproxTransform : GDALGenImgProjTransform;
+  options->pTransformerArg = approx_ != nullptr ? approx_ : transformer_;
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "0");
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "SKIP_NOSOURCE", "YES");
 

@@ -93,11 +93,13 @@ class Source {
 // worker.
 class BlockWarper {
  public:
-  // Create opens a private handle on `source` and prepares GDAL's approximate
-  // transformer (0.125 pixel error, gdalwarp's default) from the source to `target`.
+  // Create opens a private handle on `source` and prepares GDAL's transformer from the
+  // source to `target`, approximated within `max_error_pixels` (gdalwarp -et; 0.125 is
+  // gdalwarp's default, 0 transforms every pixel exactly).
   static absl::StatusOr<std::unique_ptr<BlockWarper>> Create(const Source& source,
                                                              const OGRSpatialReference& target,
-                                                             GDALResampleAlg resampling);
+                                                             GDALResampleAlg resampling,
+                                                             double max_error_pixels = 0.125);
   ~BlockWarper();
 
   // Warp renders the `width` x `height` block whose top-left corner is (min_x, max_y) in

@@ -1,0 +1,813 @@
+#include "pyramid/builder.h"
+
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "codec/image.h"
+#include "geo/crs.h"
+#include "geo/morton.h"
+#include "geo/tile_matrix_set.h"
+#include "pyramid/internal/build_state.pb.h"
+#include "pyramid/internal/source.h"
+#include "pyramid/internal/tile_pixels.h"
+#include "storage/store.h"
+
+namespace flatpyramid {
+namespace pyramid {
+namespace {
+
+using internal::OverviewResampling;
+using internal::TileEncoding;
+using internal::TilePixels;
+
+constexpr char kMetadataType[] = "flatpyramid.pyramid.PyramidMetadata";
+constexpr char kBuildStateType[] = "flatpyramid.pyramid.internal.BuildState";
+// A unit's base level spans at most this many pixels per side (one GDAL warp).
+constexpr int kMaxBlockPixels = 2048;
+// Encoded tiles up to this size are deduplicated per level (uniform fills, open ocean).
+constexpr size_t kMaxSharedTileBytes = 8192;
+// Unique small tiles remembered per level for deduplication.
+constexpr size_t kMaxSharedTilesPerLevel = 1 << 16;
+
+PixelType ToProto(codec::PixelType type) {
+  switch (type) {
+    case codec::PixelType::kUint8:
+      return UINT8;
+    case codec::PixelType::kUint16:
+      return UINT16;
+    case codec::PixelType::kInt16:
+      return INT16;
+    case codec::PixelType::kFloat32:
+      return FLOAT32;
+  }
+  return PIXEL_TYPE_UNSPECIFIED;
+}
+
+// Everything the build needs, resolved from BuildOptions.
+struct Plan {
+  std::unique_ptr<geo::TileMatrixSet> tms;
+  OGRSpatialReference target_srs;
+  std::unique_ptr<internal::Source> source;
+  TileEncoding encoding;
+  GDALResampleAlg resampling = GRA_Bilinear;
+  OverviewResampling overview_resampling = OverviewResampling::kAverage;
+  bool binary_alpha = false;  // Elevation: alpha is validity.
+  int min_zoom = 0;
+  int max_zoom = 0;
+  int unit_zoom = 0;   // Zoom of a unit's root tile.
+  int unit_depth = 0;  // max_zoom - unit_zoom.
+  geo::Bounds footprint;
+  uint32_t base_min_x = 0, base_min_y = 0, base_max_x = 0, base_max_y = 0;  // At max_zoom.
+  std::vector<uint64_t> units;  // Morton keys at unit_zoom, increasing.
+  PyramidMetadata metadata;     // Without levels.
+};
+
+absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
+  if (options.output.empty()) {
+    return absl::InvalidArgumentError("no output: give --output=FILE.fpyr");
+  }
+  if (options.tile_size != 256 && options.tile_size != 512) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tile_size=", options.tile_size, " is not supported: use 256 or 512"));
+  }
+  absl::StatusOr<geo::TileMatrixSet> tms =
+      geo::TileMatrixSet::FromName(options.tile_matrix_set, options.tile_size);
+  if (!tms.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--tms=", options.tile_matrix_set, ": ",
+                                                   tms.status().message(),
+                                                   " (use WebMercatorQuad or WorldCRS84Quad)"));
+  }
+  plan->tms = std::make_unique<geo::TileMatrixSet>(*tms);
+  absl::StatusOr<OGRSpatialReference> target_srs = geo::TileMatrixSetSrs(*plan->tms);
+  if (!target_srs.ok()) return target_srs.status();
+  plan->target_srs = *target_srs;
+  plan->target_srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  geo::ZoomStrategy strategy;
+  if (options.zoom_strategy == "nearest") {
+    strategy = geo::ZoomStrategy::kNearest;
+  } else if (options.zoom_strategy == "lower") {
+    strategy = geo::ZoomStrategy::kLower;
+  } else if (options.zoom_strategy == "upper") {
+    strategy = geo::ZoomStrategy::kUpper;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("--zoom_strategy=", options.zoom_strategy,
+                                                   " is unknown: use nearest, lower or upper"));
+  }
+  if (options.quality < 1 || options.quality > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--quality=", options.quality, " is out of range: use 1..100"));
+  }
+  absl::StatusOr<GDALResampleAlg> resampling =
+      internal::ParseResampling(options.resampling.empty() ? "bilinear" : options.resampling);
+  if (!resampling.ok()) return resampling.status();
+  plan->resampling = *resampling;
+  absl::StatusOr<OverviewResampling> overview = internal::ParseOverviewResampling(
+      options.overview_resampling.empty() ? "average" : options.overview_resampling);
+  if (!overview.ok()) return overview.status();
+  plan->overview_resampling = *overview;
+
+  internal::SourceOptions source_options;
+  source_options.inputs = options.inputs;
+  source_options.bands = options.bands;
+  source_options.source_srs = options.source_srs;
+  source_options.nodata = options.nodata;
+  absl::StatusOr<std::unique_ptr<internal::Source>> source = internal::Source::Open(source_options);
+  if (!source.ok()) return source.status();
+  plan->source = std::move(*source);
+  const internal::Source& src = *plan->source;
+  const int bands = static_cast<int>(src.bands().size());
+
+  std::string codec_name = options.codec;
+  if (codec_name.empty()) {
+    if (src.pixel_type() == codec::PixelType::kUint8) {
+      codec_name = bands == 1 || bands == 3 ? "jpeg" : "png";
+    } else {
+      codec_name = bands == 1 ? "elevation" : "png";
+    }
+  }
+  absl::StatusOr<TileEncoding::Kind> kind = internal::ParseTileEncodingName(codec_name);
+  if (!kind.ok()) return kind.status();
+  absl::Status supported = internal::CheckEncodingSupports(*kind, src.pixel_type(), bands);
+  if (!supported.ok()) return supported;
+  plan->encoding.kind = *kind;
+  plan->encoding.options.quality = options.quality;
+  plan->binary_alpha = *kind == TileEncoding::Kind::kElevation;
+  std::optional<double> nodata;
+  if (plan->binary_alpha) {
+    switch (src.pixel_type()) {
+      case codec::PixelType::kInt16:
+        nodata = src.nodata().value_or(-32768.0);
+        if (*nodata < -32768 || *nodata > 32767 || *nodata != std::floor(*nodata)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("nodata ", *nodata, " does not fit int16: give --nodata=-32768"));
+        }
+        break;
+      case codec::PixelType::kUint16:
+        nodata = src.nodata().value_or(65535.0);
+        if (*nodata < 0 || *nodata > 65535 || *nodata != std::floor(*nodata)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("nodata ", *nodata, " does not fit uint16: give --nodata=65535"));
+        }
+        break;
+      default:
+        // float32: the value as stored in a float tile (NaN when the source has none).
+        nodata = static_cast<double>(
+            static_cast<float>(src.nodata().value_or(std::numeric_limits<double>::quiet_NaN())));
+        break;
+    }
+    plan->encoding.nodata = *nodata;
+  }
+
+  // Footprint and zoom range.
+  absl::StatusOr<geo::Bounds> footprint =
+      geo::SourceFootprint(*src.dataset(), *plan->tms, src.srs_override());
+  if (!footprint.ok()) return footprint.status();
+  plan->footprint = *footprint;
+  const geo::Bounds extent = plan->tms->extent();
+  if (!(footprint->max_x > extent.min_x && footprint->min_x < extent.max_x &&
+        footprint->max_y > extent.min_y && footprint->min_y < extent.max_y &&
+        footprint->max_x > footprint->min_x && footprint->max_y > footprint->min_y)) {
+    return absl::OutOfRangeError(
+        absl::StrCat("the source (", src.description(), ") does not overlap the ", plan->tms->id(),
+                     " tile matrix set: check its CRS (--source_srs) or choose another --tms"));
+  }
+  plan->min_zoom = options.min_zoom;
+  if (options.max_zoom >= 0) {
+    plan->max_zoom = options.max_zoom;
+  } else {
+    absl::StatusOr<double> resolution = src.NativeResolution(plan->target_srs);
+    if (!resolution.ok()) return resolution.status();
+    plan->max_zoom = plan->tms->ZoomForResolution(*resolution, strategy);
+  }
+  if (plan->min_zoom < 0 || plan->max_zoom > geo::TileMatrixSet::kMaxZoom ||
+      plan->min_zoom > plan->max_zoom) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("zoom range %d..%d is invalid: need 0 <= --min_zoom <= --max_zoom <= %d",
+                        plan->min_zoom, plan->max_zoom, geo::TileMatrixSet::kMaxZoom));
+  }
+  int block_depth = 0;
+  while ((options.tile_size << (block_depth + 1)) <= kMaxBlockPixels) ++block_depth;
+  plan->unit_zoom = std::max(0, plan->max_zoom - block_depth);
+  plan->unit_depth = plan->max_zoom - plan->unit_zoom;
+  if (!plan->tms->CoveringTiles(*footprint, plan->max_zoom, &plan->base_min_x, &plan->base_min_y,
+                                &plan->base_max_x, &plan->base_max_y)) {
+    return absl::OutOfRangeError(
+        absl::StrCat("the source does not overlap the ", plan->tms->id(), " tile matrix set"));
+  }
+  const int shift = plan->unit_depth;
+  for (uint32_t y = plan->base_min_y >> shift; y <= plan->base_max_y >> shift; ++y) {
+    for (uint32_t x = plan->base_min_x >> shift; x <= plan->base_max_x >> shift; ++x) {
+      plan->units.push_back(geo::MortonEncode(x, y));
+    }
+  }
+  std::sort(plan->units.begin(), plan->units.end());
+
+  PyramidMetadata& m = plan->metadata;
+  m.set_format_version(1);
+  m.set_tile_matrix_set(std::string(plan->tms->id()));
+  m.set_tile_size(options.tile_size);
+  m.set_pixel_type(ToProto(src.pixel_type()));
+  const bool has_alpha = !plan->binary_alpha;
+  m.set_band_count(bands + (has_alpha ? 1 : 0));
+  for (const std::string& name : src.color_interpretation()) m.add_color_interpretation(name);
+  if (has_alpha) m.add_color_interpretation("Alpha");
+  m.set_has_alpha(has_alpha);
+  m.set_codec(std::string(internal::TileEncodingName(*kind)));
+  m.set_quality(options.quality);
+  if (nodata.has_value()) m.set_nodata(*nodata);
+  m.set_min_zoom(plan->min_zoom);
+  m.set_max_zoom(plan->max_zoom);
+  m.mutable_bounds()->set_min_x(footprint->min_x);
+  m.mutable_bounds()->set_min_y(footprint->min_y);
+  m.mutable_bounds()->set_max_x(footprint->max_x);
+  m.mutable_bounds()->set_max_y(footprint->max_y);
+  double lon0, lat0, lon1, lat1;
+  plan->tms->CrsToLonLat(footprint->min_x, footprint->min_y, &lon0, &lat0);
+  plan->tms->CrsToLonLat(footprint->max_x, footprint->max_y, &lon1, &lat1);
+  m.mutable_bounds_lonlat()->set_min_x(lon0);
+  m.mutable_bounds_lonlat()->set_min_y(lat0);
+  m.mutable_bounds_lonlat()->set_max_x(lon1);
+  m.mutable_bounds_lonlat()->set_max_y(lat1);
+  m.set_resampling(options.resampling.empty() ? "bilinear" : options.resampling);
+  m.set_overview_resampling(internal::OverviewResamplingName(plan->overview_resampling).data());
+  m.set_source_description(src.description());
+  m.set_tool_version(options.tool_version);
+  for (const auto& [key, value] : options.creation_options) {
+    (*m.mutable_creation_options())[key] = value;
+  }
+  m.set_created_utc(absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()));
+  return absl::OkStatus();
+}
+
+// One encoded tile of a unit, its bytes in UnitResult::arena.
+struct EncodedTile {
+  int zoom;
+  uint64_t key;
+  size_t offset;
+  size_t length;
+};
+
+struct UnitResult {
+  absl::Status status;
+  std::string arena;
+  std::vector<EncodedTile> tiles;    // Per zoom, keys increasing.
+  std::unique_ptr<TilePixels> root;  // Raw root tile when levels above are built.
+};
+
+// UnitRenderer turns one unit into encoded tiles. One per worker thread; its buffers are
+// reused from unit to unit.
+class UnitRenderer {
+ public:
+  UnitRenderer(const Plan& plan, std::unique_ptr<internal::BlockWarper> warper)
+      : plan_(plan), warper_(std::move(warper)) {
+    const int depth = plan.unit_depth;
+    levels_.resize(depth + 1);
+    present_.resize(depth + 1);
+    for (int d = 0; d <= depth; ++d) {
+      levels_[d].resize(size_t{1} << (2 * d));
+      present_[d].assign(levels_[d].size(), false);
+    }
+  }
+
+  void Render(uint64_t unit_key, UnitResult* result) {
+    const Plan& plan = plan_;
+    const int depth = plan.unit_depth;
+    const int size = plan.tms->tile_size();
+    const codec::PixelType type = plan.source->pixel_type();
+    const int bands = static_cast<int>(plan.source->bands().size());
+    uint32_t ux, uy;
+    geo::MortonDecode(unit_key, &ux, &uy);
+    // Base tiles of this unit that the footprint covers.
+    const uint32_t tx0 = std::max(ux << depth, plan.base_min_x);
+    const uint32_t ty0 = std::max(uy << depth, plan.base_min_y);
+    const uint32_t tx1 = std::min(((ux + 1) << depth) - 1, plan.base_max_x);
+    const uint32_t ty1 = std::min(((uy + 1) << depth) - 1, plan.base_max_y);
+    const int width = static_cast<int>(tx1 - tx0 + 1) * size;
+    const int height = static_cast<int>(ty1 - ty0 + 1) * size;
+    const size_t pixel_bytes = bands * codec::BytesPerSample(type);
+    block_samples_.resize(static_cast<size_t>(width) * height * pixel_bytes);
+    block_alpha_.resize(static_cast<size_t>(width) * height);
+    const geo::Bounds corner = plan.tms->TileBounds({plan.max_zoom, tx0, ty0});
+    result->status = warper_->Warp(corner.min_x, corner.max_y, plan.tms->Resolution(plan.max_zoom),
+                                   width, height, block_samples_.data(), block_alpha_.data());
+    if (!result->status.ok()) return;
+
+    // Base level: cut the block into tiles (Morton-indexed within the unit).
+    std::fill(present_[depth].begin(), present_[depth].end(), false);
+    for (uint32_t ty = ty0; ty <= ty1; ++ty) {
+      for (uint32_t tx = tx0; tx <= tx1; ++tx) {
+        const uint64_t local = geo::MortonEncode(tx - (ux << depth), ty - (uy << depth));
+        TilePixels& tile = levels_[depth][local];
+        tile.Reset(type, size, bands);
+        const size_t bx = (tx - tx0) * size;
+        const size_t by = (ty - ty0) * size;
+        for (int row = 0; row < size; ++row) {
+          const size_t block_pixel = (by + row) * width + bx;
+          std::memcpy(tile.samples.data() + row * size * pixel_bytes,
+                      block_samples_.data() + block_pixel * pixel_bytes, size * pixel_bytes);
+          std::memcpy(tile.alpha.data() + row * size, block_alpha_.data() + block_pixel, size);
+        }
+        present_[depth][local] = !tile.Empty();
+      }
+    }
+    // Overview levels inside the unit, from raw children.
+    for (int d = depth - 1; d >= 0; --d) {
+      for (size_t m = 0; m < levels_[d].size(); ++m) {
+        const TilePixels* children[4];
+        bool any = false;
+        for (int c = 0; c < 4; ++c) {
+          const size_t child = 4 * m + c;
+          children[c] = present_[d + 1][child] ? &levels_[d + 1][child] : nullptr;
+          any = any || children[c] != nullptr;
+        }
+        present_[d][m] = false;
+        if (!any) continue;
+        TilePixels& tile = levels_[d][m];
+        tile.Reset(type, size, bands);
+        internal::Downsample2x(children, plan.overview_resampling, plan.binary_alpha, &tile);
+        present_[d][m] = !tile.Empty();
+      }
+    }
+    // Encode every stored level, Morton order within each.
+    result->arena.clear();
+    result->tiles.clear();
+    for (int d = depth; d >= 0; --d) {
+      const int zoom = plan.unit_zoom + d;
+      if (zoom < plan.min_zoom) break;
+      const uint64_t first_key = unit_key << (2 * d);
+      for (size_t m = 0; m < levels_[d].size(); ++m) {
+        if (!present_[d][m]) continue;
+        result->status = internal::EncodeTile(levels_[d][m], plan.encoding, &scratch_, &encoded_);
+        if (!result->status.ok()) {
+          uint32_t x, y;
+          geo::MortonDecode(first_key + m, &x, &y);
+          result->status = absl::InternalError(absl::StrFormat(
+              "tile %d/%u/%u: encoding failed: %s", zoom, x, y, result->status.message()));
+          return;
+        }
+        result->tiles.push_back({zoom, first_key + m, result->arena.size(), encoded_.size()});
+        result->arena.append(encoded_);
+      }
+    }
+    if (plan.unit_zoom > plan.min_zoom && present_[0][0]) {
+      result->root = std::make_unique<TilePixels>(std::move(levels_[0][0]));
+    }
+  }
+
+ private:
+  const Plan& plan_;
+  std::unique_ptr<internal::BlockWarper> warper_;
+  std::vector<std::vector<TilePixels>> levels_;  // [depth][Morton index within the unit].
+  std::vector<std::vector<bool>> present_;
+  std::vector<uint8_t> block_samples_;
+  std::vector<uint8_t> block_alpha_;
+  std::vector<uint8_t> scratch_;
+  std::string encoded_;
+};
+
+std::string Compress(const std::vector<uint8_t>& bytes) {
+  std::string out(ZSTD_compressBound(bytes.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(), 1);
+  out.resize(ZSTD_isError(n) ? 0 : n);
+  return out;
+}
+
+bool Decompress(const std::string& in, std::vector<uint8_t>* out) {
+  const size_t n = ZSTD_decompress(out->data(), out->size(), in.data(), in.size());
+  return !ZSTD_isError(n) && n == out->size();
+}
+
+// SharedTiles maps the bytes of a level's small tiles to where they are stored.
+using SharedTiles = absl::flat_hash_map<std::string, storage::ValueRef>;
+
+// LoadSharedTiles reads back the small tiles a killed build committed, in key order (the
+// order a clean build met them in).
+std::vector<SharedTiles> LoadSharedTiles(const Plan& plan, const storage::Reader& reader) {
+  std::vector<SharedTiles> all(plan.max_zoom + 1);
+  for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
+    std::optional<uint32_t> section = reader.FindSection(absl::StrCat("z", z));
+    if (!section.has_value()) continue;
+    SharedTiles& shared = all[z];
+    const uint64_t count = reader.entry_count(*section);
+    for (uint64_t i = 0; i < count && shared.size() < kMaxSharedTilesPerLevel; ++i) {
+      const absl::string_view bytes = reader.ValueAt(*section, i);
+      if (bytes.size() <= kMaxSharedTileBytes) {
+        shared.emplace(std::string(bytes), reader.ValueRefAt(*section, i));
+      }
+    }
+  }
+  return all;
+}
+
+// Committer appends tiles in order, forms the levels above the unit zoom, deduplicates,
+// keeps per-level statistics and writes commit points.
+class Committer {
+ public:
+  Committer(const Plan& plan, storage::Writer* writer, std::vector<uint32_t> sections)
+      : plan_(plan), writer_(writer), sections_(std::move(sections)) {
+    const int levels = plan.max_zoom + 1;
+    shared_.resize(levels);
+    pending_.resize(levels);
+    for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
+      Level* level = metadata_levels_.Add();
+      level->set_zoom(z);
+      level->set_section(sections_[z]);
+    }
+  }
+
+  absl::Status AppendUnit(uint64_t unit_key, UnitResult* result) {
+    for (const EncodedTile& tile : result->tiles) {
+      absl::Status s = AppendTile(
+          tile.zoom, tile.key, absl::string_view(result->arena).substr(tile.offset, tile.length));
+      if (!s.ok()) return s;
+    }
+    if (result->root != nullptr) {
+      return AddAbove(plan_.unit_zoom, unit_key, std::move(result->root));
+    }
+    return absl::OkStatus();
+  }
+
+  // Finish forms the remaining pending overview tiles.
+  absl::Status Finish() {
+    for (int z = plan_.unit_zoom - 1; z >= plan_.min_zoom; --z) {
+      if (pending_[z].active) {
+        absl::Status s = Flush(z);
+        if (!s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void FillLevels(PyramidMetadata* metadata) const {
+    *metadata->mutable_levels() = metadata_levels_;
+  }
+  uint64_t tiles_written() const { return tiles_written_; }
+  uint64_t bytes_written() const { return bytes_written_; }
+  uint64_t unique_tiles() const {
+    uint64_t n = 0;
+    for (const Level& level : metadata_levels_) n += level.unique_tile_count();
+    return n;
+  }
+
+  void SaveState(internal::BuildState* state) const {
+    FillLevels(state->mutable_metadata());
+    state->set_tiles_written(tiles_written_);
+    state->clear_pending();
+    for (int z = 0; z < static_cast<int>(pending_.size()); ++z) {
+      const Pending& p = pending_[z];
+      if (!p.active) continue;
+      for (int c = 0; c < 4; ++c) {
+        if (p.children[c] == nullptr) continue;
+        internal::PendingTile* tile = state->add_pending();
+        tile->set_zoom(z + 1);
+        tile->set_key(4 * p.key + c);
+        tile->set_samples(Compress(p.children[c]->samples));
+        tile->set_alpha(Compress(p.children[c]->alpha));
+      }
+    }
+  }
+
+  // SetShared installs the small tiles already committed (LoadSharedTiles), so a resumed
+  // build shares them exactly as a clean build would.
+  void SetShared(std::vector<SharedTiles> shared) {
+    if (!shared.empty()) shared_ = std::move(shared);
+  }
+
+  absl::Status RestoreState(const internal::BuildState& state) {
+    metadata_levels_ = state.metadata().levels();
+    if (metadata_levels_.size() != plan_.max_zoom - plan_.min_zoom + 1) {
+      return absl::FailedPreconditionError("the partial build's level list does not match");
+    }
+    tiles_written_ = state.tiles_written();
+    for (const internal::PendingTile& tile : state.pending()) {
+      auto pixels = std::make_unique<TilePixels>(plan_.source->pixel_type(), plan_.tms->tile_size(),
+                                                 static_cast<int>(plan_.source->bands().size()));
+      if (tile.zoom() == 0 || static_cast<int>(tile.zoom()) > plan_.unit_zoom ||
+          !Decompress(tile.samples(), &pixels->samples) ||
+          !Decompress(tile.alpha(), &pixels->alpha)) {
+        return absl::DataLossError("the partial build's pending overview tiles are corrupt");
+      }
+      Pending& p = pending_[tile.zoom() - 1];
+      p.active = true;
+      p.key = tile.key() >> 2;
+      p.children[tile.key() & 3] = std::move(pixels);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Pending {
+    bool active = false;
+    uint64_t key = 0;  // Parent key at this level.
+    std::unique_ptr<TilePixels> children[4];
+  };
+
+  absl::Status AppendTile(int zoom, uint64_t key, absl::string_view bytes) {
+    const uint32_t section = sections_[zoom];
+    Level& level = metadata_levels_[zoom - plan_.min_zoom];
+    auto& shared = shared_[zoom];
+    bool stored_shared = false;
+    if (bytes.size() <= kMaxSharedTileBytes) {
+      auto it = shared.find(bytes);
+      if (it != shared.end()) {
+        absl::Status s = writer_->AppendShared(section, key, it->second);
+        if (!s.ok()) return s;
+        stored_shared = true;
+      }
+    }
+    if (!stored_shared) {
+      absl::StatusOr<storage::ValueRef> ref = writer_->Append(section, key, bytes);
+      if (!ref.ok()) return ref.status();
+      if (bytes.size() <= kMaxSharedTileBytes && shared.size() < kMaxSharedTilesPerLevel) {
+        shared.emplace(std::string(bytes), *ref);
+      }
+      level.set_unique_tile_count(level.unique_tile_count() + 1);
+      level.set_bytes(level.bytes() + bytes.size());
+      bytes_written_ += bytes.size();
+    }
+    uint32_t x, y;
+    geo::MortonDecode(key, &x, &y);
+    if (level.tile_count() == 0) {
+      level.set_min_x(x);
+      level.set_min_y(y);
+      level.set_max_x(x);
+      level.set_max_y(y);
+    } else {
+      level.set_min_x(std::min(level.min_x(), x));
+      level.set_min_y(std::min(level.min_y(), y));
+      level.set_max_x(std::max(level.max_x(), x));
+      level.set_max_y(std::max(level.max_y(), y));
+    }
+    level.set_tile_count(level.tile_count() + 1);
+    ++tiles_written_;
+    return absl::OkStatus();
+  }
+
+  // AddAbove hands the raw tile (zoom, key) to its parent's pending slot, forming pending
+  // parents of earlier keys first.
+  absl::Status AddAbove(int zoom, uint64_t key, std::unique_ptr<TilePixels> tile) {
+    const int parent_zoom = zoom - 1;
+    if (parent_zoom < plan_.min_zoom) return absl::OkStatus();
+    Pending& p = pending_[parent_zoom];
+    if (p.active && p.key != (key >> 2)) {
+      absl::Status s = Flush(parent_zoom);
+      if (!s.ok()) return s;
+    }
+    p.active = true;
+    p.key = key >> 2;
+    p.children[key & 3] = std::move(tile);
+    return absl::OkStatus();
+  }
+
+  absl::Status Flush(int zoom) {
+    Pending& p = pending_[zoom];
+    const TilePixels* children[4];
+    for (int c = 0; c < 4; ++c) children[c] = p.children[c].get();
+    auto parent = std::make_unique<TilePixels>(plan_.source->pixel_type(), plan_.tms->tile_size(),
+                                               static_cast<int>(plan_.source->bands().size()));
+    internal::Downsample2x(children, plan_.overview_resampling, plan_.binary_alpha, parent.get());
+    for (auto& child : p.children) child.reset();
+    p.active = false;
+    if (parent->Empty()) return absl::OkStatus();
+    absl::Status s = internal::EncodeTile(*parent, plan_.encoding, &scratch_, &encoded_);
+    if (!s.ok()) return s;
+    s = AppendTile(zoom, p.key, encoded_);
+    if (!s.ok()) return s;
+    return AddAbove(zoom, p.key, std::move(parent));
+  }
+
+  const Plan& plan_;
+  storage::Writer* writer_;
+  std::vector<uint32_t> sections_;   // By zoom.
+  std::vector<SharedTiles> shared_;  // By zoom.
+  std::vector<Pending> pending_;     // By parent zoom.
+  google::protobuf::RepeatedPtrField<Level> metadata_levels_;
+  uint64_t tiles_written_ = 0;
+  uint64_t bytes_written_ = 0;
+  std::vector<uint8_t> scratch_;
+  std::string encoded_;
+};
+
+// Fields that must match for --resume to continue a build.
+std::string ResumeFingerprint(PyramidMetadata metadata) {
+  metadata.clear_levels();
+  metadata.clear_created_utc();
+  metadata.clear_creation_options();
+  metadata.clear_tool_version();
+  std::string out;
+  metadata.SerializeToString(&out);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
+  const absl::Time start = absl::Now();
+  Plan plan;
+  absl::Status status = ResolvePlan(options, &plan);
+  if (!status.ok()) return status;
+
+  storage::WriterOptions writer_options;
+  writer_options.overwrite = options.overwrite;
+  writer_options.force_fallback = options.force_fallback;
+  std::unique_ptr<storage::Writer> writer;
+  internal::BuildState state;
+  uint64_t first_unit = 0;
+  bool resuming = false;
+  std::vector<SharedTiles> shared;
+  if (options.resume && access(options.output.c_str(), F_OK) == 0) {
+    {
+      storage::ReaderOptions reader_options;
+      reader_options.allow_being_written = true;
+      absl::StatusOr<std::unique_ptr<storage::Reader>> existing =
+          storage::Reader::Open(options.output, reader_options);
+      if (!existing.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("--resume: ", options.output, " cannot be read (",
+                         existing.status().message(), "): rerun with --overwrite to start again"));
+      }
+      if ((*existing)->sealed()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("--resume: ", options.output,
+                         " is already a finished pyramid: nothing to resume (use --overwrite "
+                         "to rebuild)"));
+      }
+      if ((*existing)->user_metadata_type() != kBuildStateType ||
+          !state.ParseFromString(std::string((*existing)->user_metadata()))) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("--resume: ", options.output,
+                         " has no commit point of a pyramid build yet: rerun with --overwrite"));
+      }
+      shared = LoadSharedTiles(plan, **existing);
+    }
+    if (ResumeFingerprint(state.metadata()) != ResumeFingerprint(plan.metadata) ||
+        state.units_total() != plan.units.size()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--resume: ", options.output,
+                       " was started with other inputs or options: rerun with the same flags, "
+                       "or with --overwrite to start again"));
+    }
+    absl::StatusOr<std::unique_ptr<storage::Writer>> reopened =
+        storage::Writer::OpenForAppend(options.output, writer_options);
+    if (!reopened.ok()) return reopened.status();
+    writer = std::move(*reopened);
+    first_unit = state.units_done();
+    // The first run's creation time and options stand for the whole build.
+    plan.metadata.set_created_utc(state.metadata().created_utc());
+    resuming = true;
+  } else {
+    if (!options.overwrite && access(options.output.c_str(), F_OK) == 0) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("output ", options.output,
+                       " already exists: use --overwrite to replace it (or --resume to "
+                       "continue an interrupted build)"));
+    }
+    absl::StatusOr<std::unique_ptr<storage::Writer>> created =
+        storage::Writer::Create(options.output, writer_options);
+    if (!created.ok()) return created.status();
+    writer = std::move(*created);
+  }
+
+  std::vector<uint32_t> sections(plan.max_zoom + 1, 0);
+  for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
+    const std::string name = absl::StrCat("z", z);
+    std::optional<uint32_t> found = writer->FindSection(name);
+    if (found.has_value()) {
+      sections[z] = *found;
+      continue;
+    }
+    absl::StatusOr<uint32_t> added = writer->AddSection(name);
+    if (!added.ok()) return added.status();
+    sections[z] = *added;
+  }
+  Committer committer(plan, writer.get(), sections);
+  if (resuming) {
+    status = committer.RestoreState(state);
+    if (!status.ok()) return status;
+    committer.SetShared(std::move(shared));
+  }
+  state.set_units_total(plan.units.size());
+
+  // Workers.
+  int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::max(1, std::min<int>(threads, static_cast<int>(plan.units.size())));
+  std::vector<std::unique_ptr<UnitRenderer>> renderers;
+  for (int t = 0; t < threads; ++t) {
+    absl::StatusOr<std::unique_ptr<internal::BlockWarper>> warper = internal::BlockWarper::Create(
+        *plan.source, plan.target_srs, plan.resampling, options.max_error_pixels);
+    if (!warper.ok()) return warper.status();
+    renderers.push_back(std::make_unique<UnitRenderer>(plan, std::move(*warper)));
+  }
+  const size_t window = 2 * threads + 1;
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t next_unit = first_unit;
+  uint64_t committed = first_unit;
+  bool stop = false;
+  std::vector<std::unique_ptr<UnitResult>> ring(window);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (;;) {
+        uint64_t index;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] {
+            return stop || next_unit >= plan.units.size() || next_unit < committed + window;
+          });
+          if (stop || next_unit >= plan.units.size()) return;
+          index = next_unit++;
+        }
+        auto result = std::make_unique<UnitResult>();
+        renderers[t]->Render(plan.units[index], result.get());
+        std::lock_guard<std::mutex> lock(mu);
+        ring[index % window] = std::move(result);
+        cv.notify_all();
+      }
+    });
+  }
+
+  BuildProgress progress;
+  progress.units_total = plan.units.size();
+  absl::Time last_commit = absl::Now();
+  auto save_and_commit = [&](uint64_t units_done) -> absl::Status {
+    *state.mutable_metadata() = plan.metadata;
+    state.set_units_done(units_done);
+    committer.SaveState(&state);
+    writer->SetUserMetadata(kBuildStateType, state.SerializeAsString());
+    return writer->Commit();
+  };
+  for (uint64_t i = first_unit; i < plan.units.size() && status.ok(); ++i) {
+    std::unique_ptr<UnitResult> result;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return ring[i % window] != nullptr; });
+      result = std::move(ring[i % window]);
+      committed = i + 1;
+      cv.notify_all();
+    }
+    status = result->status;
+    if (status.ok()) status = committer.AppendUnit(plan.units[i], result.get());
+    if (!status.ok()) break;
+    const bool stop_here = options.stop_after_units != 0 &&
+                           i + 1 - first_unit >= options.stop_after_units &&
+                           i + 1 < plan.units.size();
+    if (stop_here || absl::Now() - last_commit >= options.commit_interval) {
+      status = save_and_commit(i + 1);
+      last_commit = absl::Now();
+      if (status.ok() && stop_here) {
+        status = absl::AbortedError(absl::StrCat("stopped after ", i + 1, " units (test)"));
+      }
+    }
+    progress.units_done = i + 1;
+    progress.tiles_written = committer.tiles_written();
+    progress.bytes_written = committer.bytes_written();
+    progress.elapsed = absl::Now() - start;
+    if (options.progress) options.progress(progress);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    cv.notify_all();
+  }
+  for (std::thread& worker : workers) worker.join();
+  if (!status.ok()) return status;
+
+  status = committer.Finish();
+  if (!status.ok()) return status;
+  BuildResult result;
+  result.metadata = plan.metadata;
+  committer.FillLevels(&result.metadata);
+  writer->SetUserMetadata(kMetadataType, result.metadata.SerializeAsString());
+  status = writer->Seal();
+  if (!status.ok()) return status;
+  result.tiles_written = committer.tiles_written();
+  result.unique_tiles = committer.unique_tiles();
+  result.units = plan.units.size();
+  progress.finished = true;
+  progress.units_done = plan.units.size();
+  progress.tiles_written = result.tiles_written;
+  progress.bytes_written = committer.bytes_written();
+  progress.elapsed = absl::Now() - start;
+  if (options.progress) options.progress(progress);
+  return result;
+}
+
+}  // namespace pyramid
+}  // namespace flatpyramid

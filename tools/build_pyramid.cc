@@ -1,0 +1,270 @@
+// build_pyramid: builds a flatpyramid file from any raster GDAL opens.
+//
+//   build_pyramid --input=a.tif[,b.tif...] --output=out.fpyr [flags]
+//   build_pyramid                 # Builds the bundled Landsat sample into ./flatpyramid_demo.fpyr
+//
+// Relative paths resolve against the directory `bazel run` was started from
+// (BUILD_WORKING_DIRECTORY). Exit code 0 only on success; errors are one line on stderr.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "gflags/gflags.h"
+#include "pyramid/builder.h"
+
+DEFINE_string(input, "",
+              "Input raster(s) GDAL can open, comma-separated; several are mosaicked, later "
+              "ones on top (as gdalbuildvrt would). Empty: build the bundled Landsat sample "
+              "(testing/data/L7_ETMs.tif, bands 3,2,1) into ./flatpyramid_demo.fpyr.");
+DEFINE_string(output, "", "The pyramid file to write (FILE.fpyr). Required with --input.");
+DEFINE_string(tms, "WebMercatorQuad",
+              "Tile matrix set: WebMercatorQuad (EPSG:3857) or WorldCRS84Quad (lon/lat).");
+DEFINE_int32(tile_size, 256, "Tile width and height in pixels: 256 or 512.");
+DEFINE_int32(min_zoom, 0, "Lowest (coarsest) zoom level to store.");
+DEFINE_int32(max_zoom, -1,
+             "Highest (finest) zoom level. -1: the level matching the source resolution, "
+             "chosen with --zoom_strategy.");
+DEFINE_string(zoom_strategy, "nearest",
+              "How --max_zoom follows the source resolution: nearest, lower (coarser, no "
+              "upsampling) or upper (finer, no detail lost).");
+DEFINE_string(codec, "",
+              "Tile codec: jpeg (opaque tiles JPEG, partial tiles PNG with alpha), png, webp, "
+              "webp_lossless, elevation (lossless, single-band int16/uint16/float32). Empty: "
+              "jpeg for 8-bit 1/3-band imagery, elevation for single-band 16/32-bit data, png "
+              "otherwise.");
+DEFINE_int32(quality, 85, "JPEG / lossy WebP quality, 1..100.");
+DEFINE_string(resampling, "bilinear",
+              "Base-level resampling from the source: nearest, bilinear, cubic, lanczos, "
+              "average, mode (classified data).");
+DEFINE_string(overview_resampling, "average",
+              "How each overview pixel is formed from 2x2 finer pixels: average (alpha-"
+              "weighted; valid samples only for elevation), mode (classified data), nearest.");
+DEFINE_string(bands, "",
+              "Source bands to use, 1-based and comma-separated, e.g. 3,2,1 for RGB from "
+              "Landsat. Empty: all bands except an alpha band.");
+DEFINE_string(source_srs, "",
+              "CRS of the source when the file has none (e.g. EPSG:4326 for etopo20.cdf), or to "
+              "override it. Any string GDAL accepts.");
+DEFINE_string(nodata, "",
+              "Source nodata value, overriding the file's (e.g. 0 or -32768 or nan). Pixels "
+              "with it are transparent / nodata in the pyramid.");
+DEFINE_int32(threads, 0, "Worker threads. 0: all cores.");
+DEFINE_bool(resume, false,
+            "Continue an interrupted build of --output from its last commit point, with the "
+            "same flags; the result equals a clean build.");
+DEFINE_bool(overwrite, false, "Replace --output if it exists.");
+DEFINE_bool(quiet, false, "No progress output on stderr.");
+
+namespace {
+
+constexpr char kToolVersion[] = "flatpyramid build_pyramid 1.0";
+constexpr char kDemoOutput[] = "flatpyramid_demo.fpyr";
+constexpr char kDemoData[] = "testing/data/L7_ETMs.tif";
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::cerr << "build_pyramid: error: " << message << "\n";
+  std::exit(1);
+}
+
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// ResolvePath makes `path` absolute against BUILD_WORKING_DIRECTORY (bazel run) or the cwd.
+std::string ResolvePath(const std::string& path) {
+  if (path.empty() || path[0] == '/' || path.rfind("/vsi", 0) == 0 || path[0] == '<') {
+    return path;
+  }
+  const char* base = std::getenv("BUILD_WORKING_DIRECTORY");
+  std::string dir;
+  if (base != nullptr && *base != '\0') {
+    dir = base;
+  } else {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) return path;
+    dir = cwd;
+  }
+  return absl::StrCat(dir, "/", path);
+}
+
+// FindDemoData finds the bundled sample in the runfiles tree.
+std::optional<std::string> FindDemoData(const char* argv0) {
+  std::vector<std::string> candidates;
+  if (const char* runfiles = std::getenv("RUNFILES_DIR")) {
+    candidates.push_back(absl::StrCat(runfiles, "/flatpyramid/", kDemoData));
+  }
+  candidates.push_back(absl::StrCat(argv0, ".runfiles/flatpyramid/", kDemoData));
+  candidates.push_back(kDemoData);  // bazel run starts in the runfiles tree.
+  for (const std::string& candidate : candidates) {
+    if (Exists(candidate)) {
+      char resolved[4096];
+      if (realpath(candidate.c_str(), resolved) != nullptr) return std::string(resolved);
+      return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string FormatDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
+  const int s = static_cast<int>(seconds + 0.5);
+  return absl::StrFormat("%d:%02d", s / 60, s % 60);
+}
+
+// ProgressPrinter draws a bar on a terminal and plain lines every 5 s otherwise.
+class ProgressPrinter {
+ public:
+  ProgressPrinter() : tty_(isatty(2) == 1) {}
+
+  void operator()(const flatpyramid::pyramid::BuildProgress& p) {
+    const double elapsed = absl::ToDoubleSeconds(p.elapsed);
+    if (!p.finished && elapsed - last_print_ < (tty_ ? 0.2 : 5.0)) return;
+    last_print_ = elapsed;
+    const double fraction =
+        p.units_total == 0 ? 1.0 : static_cast<double>(p.units_done) / p.units_total;
+    const double rate = elapsed > 0 ? p.tiles_written / elapsed : 0;
+    const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : -1;
+    if (tty_) {
+      constexpr int kWidth = 30;
+      const int filled = static_cast<int>(fraction * kWidth);
+      std::fprintf(stderr, "\r[%s%s] %5.1f%% %llu tiles, %.0f tiles/s, %s left ",
+                   std::string(filled, '#').c_str(), std::string(kWidth - filled, ' ').c_str(),
+                   100 * fraction, static_cast<unsigned long long>(p.tiles_written), rate,
+                   FormatDuration(eta).c_str());
+      if (p.finished) std::fputc('\n', stderr);
+    } else {
+      std::fprintf(
+          stderr, "progress: %llu/%llu blocks (%.1f%%), %llu tiles, %.0f tiles/s, %s left\n",
+          static_cast<unsigned long long>(p.units_done),
+          static_cast<unsigned long long>(p.units_total), 100 * fraction,
+          static_cast<unsigned long long>(p.tiles_written), rate, FormatDuration(eta).c_str());
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  bool tty_;
+  double last_print_ = -1e9;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "Builds a flatpyramid tile pyramid from rasters GDAL can open.\n"
+      "  build_pyramid --input=a.tif[,b.tif] --output=out.fpyr [flags]\n"
+      "  build_pyramid   (no --input: builds the bundled Landsat sample into "
+      "./flatpyramid_demo.fpyr)");
+  gflags::SetVersionString(kToolVersion);
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc > 1)
+    Fail(absl::StrCat("unexpected argument \"", argv[1],
+                      "\": every option is a --flag (see --help)"));
+
+  flatpyramid::pyramid::BuildOptions options;
+  const bool demo = FLAGS_input.empty();
+  if (demo) {
+    std::optional<std::string> sample = FindDemoData(argv[0]);
+    if (!sample.has_value()) {
+      Fail(absl::StrCat("the bundled sample ", kDemoData,
+                        " is not in the runfiles: run through `bazel run //tools:build_pyramid`, "
+                        "or give --input"));
+    }
+    options.inputs = {*sample};
+    options.bands = {3, 2, 1};
+    options.output = ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);
+    options.overwrite = FLAGS_output.empty() || FLAGS_overwrite;  // The demo file is ours.
+  } else {
+    for (absl::string_view input : absl::StrSplit(FLAGS_input, ',', absl::SkipEmpty())) {
+      options.inputs.push_back(ResolvePath(std::string(input)));
+    }
+    if (FLAGS_output.empty()) Fail("no output: give --output=FILE.fpyr");
+    options.output = ResolvePath(FLAGS_output);
+    options.overwrite = FLAGS_overwrite;
+  }
+  if (!FLAGS_bands.empty()) {
+    options.bands.clear();
+    for (absl::string_view band : absl::StrSplit(FLAGS_bands, ',', absl::SkipEmpty())) {
+      int value = 0;
+      if (!absl::SimpleAtoi(band, &value)) {
+        Fail(absl::StrCat("--bands=", FLAGS_bands, ": \"", band,
+                          "\" is not a band number (use e.g. --bands=3,2,1)"));
+      }
+      options.bands.push_back(value);
+    }
+  }
+  if (!FLAGS_nodata.empty()) {
+    double value = 0;
+    if (!absl::SimpleAtod(FLAGS_nodata, &value)) {
+      Fail(absl::StrCat("--nodata=", FLAGS_nodata, " is not a number (use e.g. --nodata=0)"));
+    }
+    options.nodata = value;
+  }
+  options.tile_matrix_set = FLAGS_tms;
+  options.tile_size = FLAGS_tile_size;
+  options.min_zoom = FLAGS_min_zoom;
+  options.max_zoom = FLAGS_max_zoom;
+  options.zoom_strategy = FLAGS_zoom_strategy;
+  options.codec = FLAGS_codec;
+  options.quality = FLAGS_quality;
+  options.resampling = FLAGS_resampling;
+  options.overview_resampling = FLAGS_overview_resampling;
+  options.source_srs = FLAGS_source_srs;
+  options.threads = FLAGS_threads;
+  options.resume = FLAGS_resume;
+  options.tool_version = kToolVersion;
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  for (const gflags::CommandLineFlagInfo& flag : flags) {
+    if (flag.filename.find("build_pyramid") == std::string::npos) continue;
+    if (flag.is_default || flag.name == "quiet") continue;
+    options.creation_options[flag.name] = flag.current_value;
+  }
+  if (demo) options.creation_options["input"] = options.inputs[0];
+  if (demo && options.creation_options.count("bands") == 0) {
+    options.creation_options["bands"] = "3,2,1";
+  }
+  ProgressPrinter printer;
+  if (!FLAGS_quiet) options.progress = [&printer](const auto& p) { printer(p); };
+
+  const absl::Time start = absl::Now();
+  absl::StatusOr<flatpyramid::pyramid::BuildResult> result =
+      flatpyramid::pyramid::BuildPyramid(options);
+  if (!result.ok()) Fail(std::string(result.status().message()));
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const flatpyramid::pyramid::PyramidMetadata& m = result->metadata;
+  if (!FLAGS_quiet || demo) {
+    std::fprintf(stderr, "built %s: %s, zoom %u..%u, %llu tiles (%llu unique), codec %s, %.1f s\n",
+                 options.output.c_str(), m.tile_matrix_set().c_str(), m.min_zoom(), m.max_zoom(),
+                 static_cast<unsigned long long>(result->tiles_written),
+                 static_cast<unsigned long long>(result->unique_tiles), m.codec().c_str(), seconds);
+  }
+  if (demo) {
+    std::fprintf(stderr,
+                 "This is the bundled Landsat 7 sample (%s, bands 3,2,1 as RGB) as a tile "
+                 "pyramid.\nLook at it:\n"
+                 "  ./bazelw run //tools:pyramid_info -- %s\n"
+                 "  ./bazelw run //tools:extract_tile -- %s %u <x> <y> --output=tile.jpg\n"
+                 "  ./bazelw run //tools:read_region -- %s --bbox=%.6f,%.6f,%.6f,%.6f "
+                 "--size=512,512 --output=landsat.png\n",
+                 kDemoData, options.output.c_str(), options.output.c_str(), m.max_zoom(),
+                 options.output.c_str(), m.bounds_lonlat().min_x(), m.bounds_lonlat().min_y(),
+                 m.bounds_lonlat().max_x(), m.bounds_lonlat().max_y());
+    for (const auto& level : m.levels()) {
+      if (level.zoom() == m.max_zoom() && level.tile_count() > 0) {
+        std::fprintf(stderr, "  (tiles at zoom %u: x %u..%u, y %u..%u)\n", level.zoom(),
+                     level.min_x(), level.max_x(), level.min_y(), level.max_y());
+      }
+    }
+  }
+  return 0;
+}
