@@ -17,7 +17,7 @@
 // Example:
 //   using flatpyramid::geo::TileMatrixSet;
 //   TileMatrixSet tms = TileMatrixSet::WebMercatorQuad();
-//   flatpyramid::geo::TileId tile = tms.TileForLonLat(-34.8553, -7.9986, 10);  // 10/349/527
+//   flatpyramid::geo::TileId tile = tms.TileForLonLat(-34.8553, -7.9986, 10);  // 10/412/534
 //   flatpyramid::geo::Bounds b = tms.TileBounds(tile);                         // metres
 //   int z = tms.ZoomForResolution(28.5, flatpyramid::geo::ZoomStrategy::kNearest);  // 12
 #ifndef FLATPYRAMID_GEO_TILE_MATRIX_SET_H_
