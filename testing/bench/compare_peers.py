@@ -389,6 +389,29 @@ READ_COUNTERPARTS = {
 }
 
 
+REPORT_HEADER = ("# Peer benchmark results\n\nWritten by `//testing/bench:compare_peers`, one "
+                 "section per input size (a run replaces its own size's section); see "
+                 "README.md for what each row means.\n\n")
+SECTION_PREFIX = "## flatpyramid vs peers: "
+
+
+def write_report(path, size, text):
+    """Writes `text` as the section of `size` in `path`, keeping other sizes' sections."""
+    sections = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            previous = f.read()
+        for chunk in previous.split(SECTION_PREFIX)[1:]:
+            name = chunk.split(" ", 1)[0]
+            if name in SIZES:
+                sections[name] = SECTION_PREFIX + chunk.rstrip("\n") + "\n"
+    sections[size] = text
+    order = list(SIZES)
+    with open(path, "w") as f:
+        f.write(REPORT_HEADER + "\n".join(sections[name] for name in sorted(sections,
+                                                                           key=order.index)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -469,10 +492,8 @@ def main():
     text = "\n".join(lines) + "\n"
     print(text)
     if args.report:
-        with open(args.report, "w") as f:
-            f.write("# Peer benchmark results\n\nWritten by `//testing/bench:compare_peers`; "
-                    "see README.md for what each row means.\n\n" + text)
-        log(f"wrote {args.report}")
+        write_report(args.report, args.size, text)
+        log(f"wrote the {args.size} section of {args.report}")
     if ours is None and not args.peers_only:
         log("flatpyramid is NOT BUILT YET: no flatpyramid numbers; exiting 2")
         return 2
