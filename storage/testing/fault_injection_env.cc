@@ -1,0 +1,285 @@
+#include "storage/testing/fault_injection_env.h"
+
+#include <algorithm>
+#include <optional>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+
+namespace flatpyramid {
+namespace storage {
+namespace test {
+namespace {
+
+absl::Status ApplyTo(const FaultInjectionEnv::Operation& op, std::string* bytes) {
+  using Op = FaultInjectionEnv::Operation;
+  switch (op.kind) {
+    case Op::kWrite:
+      if (bytes->size() < op.offset + op.data.size()) bytes->resize(op.offset + op.data.size());
+      bytes->replace(op.offset, op.data.size(), op.data);
+      return absl::OkStatus();
+    case Op::kTruncate:
+      bytes->resize(op.offset);
+      return absl::OkStatus();
+    case Op::kInsert:
+      if (op.offset >= bytes->size()) return absl::UnimplementedError("insert at or past EOF");
+      bytes->insert(op.offset, op.length, '\0');
+      return absl::OkStatus();
+    case Op::kCollapse:
+      if (op.offset + op.length >= bytes->size()) {
+        return absl::UnimplementedError("collapse reaching EOF");
+      }
+      bytes->erase(op.offset, op.length);
+      return absl::OkStatus();
+    case Op::kPunch:
+      if (op.offset < bytes->size()) {
+        std::fill_n(bytes->begin() + op.offset,
+                    std::min<uint64_t>(op.length, bytes->size() - op.offset), '\0');
+      }
+      return absl::OkStatus();
+  }
+  return absl::InternalError("unknown operation");
+}
+
+class MemoryRegion : public MappedRegion {
+ public:
+  explicit MemoryRegion(std::string bytes) : bytes_(std::move(bytes)) {}
+  absl::string_view data() const override { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+}  // namespace
+
+class FaultInjectionFile : public File {
+ public:
+  FaultInjectionFile(FaultInjectionEnv* env, std::string path, bool writable)
+      : env_(env), path_(std::move(path)), writable_(writable) {}
+
+  ~FaultInjectionFile() override {
+    absl::MutexLock lock(&env_->mutex_);
+    FaultInjectionEnv::FileState& state = env_->files_[path_];
+    if (lock_ == LockMode::kShared) --state.shared_locks;
+    if (lock_ == LockMode::kExclusive) state.exclusive_lock = false;
+    --env_->open_files_;
+  }
+
+  const std::string& path() const override { return path_; }
+
+  absl::Status Read(uint64_t offset, size_t length, char* out) override {
+    absl::MutexLock lock(&env_->mutex_);
+    const std::string& bytes = env_->files_[path_].current;
+    if (offset > bytes.size() || length > bytes.size() - offset) {
+      return absl::OutOfRangeError(absl::StrCat(path_, ": read past the end at ", offset));
+    }
+    std::copy_n(bytes.data() + offset, length, out);
+    return absl::OkStatus();
+  }
+
+  absl::Status Write(uint64_t offset, absl::string_view data) override {
+    return Mutate({FaultInjectionEnv::Operation::kWrite, offset, data.size(), std::string(data)});
+  }
+  absl::Status SyncData() override {
+    if (!writable_) return absl::OkStatus();
+    absl::Status status = env_->Count();
+    if (!status.ok()) return status;
+    return env_->Sync(path_);
+  }
+  absl::StatusOr<uint64_t> Size() override {
+    absl::MutexLock lock(&env_->mutex_);
+    return env_->files_[path_].current.size();
+  }
+  absl::Status Truncate(uint64_t size) override {
+    return Mutate({FaultInjectionEnv::Operation::kTruncate, size, 0, ""});
+  }
+  absl::Status InsertRange(uint64_t offset, uint64_t length) override {
+    if (!env_->options_.supports_insert_range) {
+      return absl::UnimplementedError(path_ + ": INSERT_RANGE not supported (simulated)");
+    }
+    return Mutate({FaultInjectionEnv::Operation::kInsert, offset, length, ""});
+  }
+  absl::Status CollapseRange(uint64_t offset, uint64_t length) override {
+    if (!env_->options_.supports_insert_range) {
+      return absl::UnimplementedError(path_ + ": COLLAPSE_RANGE not supported (simulated)");
+    }
+    return Mutate({FaultInjectionEnv::Operation::kCollapse, offset, length, ""});
+  }
+  absl::Status PunchHole(uint64_t offset, uint64_t length) override {
+    if (!env_->options_.supports_punch_hole) {
+      return absl::UnimplementedError(path_ + ": PUNCH_HOLE not supported (simulated)");
+    }
+    return Mutate({FaultInjectionEnv::Operation::kPunch, offset, length, ""});
+  }
+  absl::Status TryLock(LockMode mode) override {
+    absl::MutexLock lock(&env_->mutex_);
+    FaultInjectionEnv::FileState& state = env_->files_[path_];
+    if (state.exclusive_lock || (mode == LockMode::kExclusive && state.shared_locks > 0)) {
+      return absl::UnavailableError(path_ + ": locked (simulated)");
+    }
+    if (mode == LockMode::kShared) {
+      ++state.shared_locks;
+    } else {
+      state.exclusive_lock = true;
+    }
+    lock_ = mode;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t length) override {
+    absl::MutexLock lock(&env_->mutex_);
+    const std::string& bytes = env_->files_[path_].current;
+    if (length == 0 || length > bytes.size()) {
+      return absl::InvalidArgumentError(path_ + ": bad map length");
+    }
+    return std::unique_ptr<MappedRegion>(new MemoryRegion(bytes.substr(0, length)));
+  }
+  absl::StatusOr<uint64_t> AllocatedBytes() override {
+    absl::MutexLock lock(&env_->mutex_);
+    const std::string& bytes = env_->files_[path_].current;
+    return static_cast<uint64_t>(bytes.size() -
+                                 static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\0')));
+  }
+
+ private:
+  absl::Status Mutate(FaultInjectionEnv::Operation operation) {
+    if (!writable_) return absl::PermissionDeniedError(path_ + ": opened read-only");
+    absl::Status status = env_->Count();
+    if (!status.ok()) return status;
+    return env_->Apply(path_, std::move(operation));
+  }
+
+  FaultInjectionEnv* env_;
+  std::string path_;
+  bool writable_;
+  std::optional<LockMode> lock_;
+};
+
+FaultInjectionEnv::FaultInjectionEnv(const Options& options) : options_(options) {}
+FaultInjectionEnv::~FaultInjectionEnv() = default;
+
+absl::StatusOr<std::unique_ptr<File>> FaultInjectionEnv::Open(const std::string& path,
+                                                              OpenMode mode) {
+  absl::MutexLock lock(&mutex_);
+  const bool exists = files_.count(path) > 0;
+  if (!exists && (mode == OpenMode::kReadOnly || mode == OpenMode::kReadWrite)) {
+    return absl::NotFoundError(path + ": no such file (simulated)");
+  }
+  if (exists && mode == OpenMode::kCreateExclusive) {
+    return absl::AlreadyExistsError(path + ": exists (simulated)");
+  }
+  files_[path];  // Creation is durable at once (as after a directory fsync).
+  ++open_files_;
+  return std::unique_ptr<File>(new FaultInjectionFile(this, path, mode != OpenMode::kReadOnly));
+}
+
+void FaultInjectionEnv::CrashAfter(int64_t operations) {
+  absl::MutexLock lock(&mutex_);
+  count_ = 0;
+  crash_at_ = operations;
+}
+
+void FaultInjectionEnv::FailOperation(int64_t operation, absl::Status error) {
+  absl::MutexLock lock(&mutex_);
+  count_ = 0;
+  fail_at_ = operation;
+  fail_error_ = std::move(error);
+}
+
+int64_t FaultInjectionEnv::operation_count() const {
+  absl::MutexLock lock(&const_cast<FaultInjectionEnv*>(this)->mutex_);
+  return count_;
+}
+
+absl::Status FaultInjectionEnv::Count() {
+  absl::MutexLock lock(&mutex_);
+  const int64_t index = count_++;
+  if (crash_at_ >= 0 && index >= crash_at_) {
+    return absl::AbortedError(absl::StrCat("simulated crash at operation ", index));
+  }
+  if (index == fail_at_) return fail_error_;
+  return absl::OkStatus();
+}
+
+absl::Status FaultInjectionEnv::Apply(const std::string& path, Operation operation) {
+  absl::MutexLock lock(&mutex_);
+  FileState& state = files_[path];
+  absl::Status status = ApplyTo(operation, &state.current);
+  if (!status.ok()) return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
+  state.unsynced.push_back(std::move(operation));
+  return absl::OkStatus();
+}
+
+absl::Status FaultInjectionEnv::Sync(const std::string& path) {
+  absl::MutexLock lock(&mutex_);
+  FileState& state = files_[path];
+  state.durable = state.current;
+  state.unsynced.clear();
+  return absl::OkStatus();
+}
+
+void FaultInjectionEnv::Crash(CrashMode mode, uint64_t seed) {
+  absl::MutexLock lock(&mutex_);
+  std::mt19937_64 random(seed);
+  for (auto& [path, state] : files_) {
+    switch (mode) {
+      case CrashMode::kDropUnsynced:
+        break;
+      case CrashMode::kKeepUnsynced:
+        state.durable = state.current;
+        break;
+      case CrashMode::kKeepRandomPrefix: {
+        const size_t keep = state.unsynced.empty() ? 0 : random() % (state.unsynced.size() + 1);
+        for (size_t i = 0; i < keep; ++i) (void)ApplyTo(state.unsynced[i], &state.durable);
+        if (keep < state.unsynced.size() && state.unsynced[keep].kind == Operation::kWrite) {
+          Operation torn = state.unsynced[keep];
+          const size_t sectors = (torn.data.size() + 511) / 512;
+          torn.data.resize(std::min(torn.data.size(), 512 * (random() % (sectors + 1))));
+          (void)ApplyTo(torn, &state.durable);
+        }
+        break;
+      }
+      case CrashMode::kKeepRandomSubset:
+        for (const Operation& op : state.unsynced) {
+          const uint64_t dice = random() % 4;
+          if (op.kind != Operation::kWrite) {
+            if (dice < 2) break;
+            (void)ApplyTo(op, &state.durable);
+            continue;
+          }
+          if (dice == 0) continue;
+          Operation torn = op;
+          if (dice == 1) {
+            const size_t sectors = (torn.data.size() + 511) / 512;
+            torn.data.resize(std::min(torn.data.size(), 512 * (random() % (sectors + 1))));
+          }
+          (void)ApplyTo(torn, &state.durable);
+        }
+        break;
+    }
+    state.current = state.durable;
+    state.unsynced.clear();
+    state.shared_locks = 0;
+    state.exclusive_lock = false;
+  }
+  count_ = 0;
+  crash_at_ = -1;
+  fail_at_ = -1;
+}
+
+std::string FaultInjectionEnv::Contents(const std::string& path) const {
+  absl::MutexLock lock(&const_cast<FaultInjectionEnv*>(this)->mutex_);
+  auto it = files_.find(path);
+  return it == files_.end() ? std::string() : it->second.current;
+}
+
+void FaultInjectionEnv::SetContents(const std::string& path, std::string bytes) {
+  absl::MutexLock lock(&mutex_);
+  FileState& state = files_[path];
+  state.durable = bytes;
+  state.current = std::move(bytes);
+  state.unsynced.clear();
+}
+
+}  // namespace test
+}  // namespace storage
+}  // namespace flatpyramid
