@@ -344,6 +344,29 @@ TEST(TileMatrixSetTest, ZoomForResolutionFollowsGdalCogStrategies) {
   EXPECT_EQ(geo.ZoomForResolution(1.0 / 120, ZoomStrategy::kUpper), 7);
 }
 
+// GDAL's own choices. The resolution is gdalwarp's suggestion for EPSG:3857 (what the COG
+// driver starts from); the zoom is read from the pixel size the COG driver wrote:
+//   gdalwarp -t_srs EPSG:3857 SRC o.tif && gdalinfo o.tif | grep "Pixel Size"
+//   gdal_translate -of COG -co TILING_SCHEME=GoogleMapsCompatible
+//     -co ZOOM_LEVEL_STRATEGY={AUTO,LOWER,UPPER} SRC c.tif && gdalinfo c.tif
+// SRC = L7_ETMs.tif: 28.871176767680531 m -> AUTO 38.2185 (12), LOWER 12, UPPER 19.1093 (13).
+// SRC = L7_ETMs.tif resampled to 25 m (gdalwarp -tr 25 25): 25.325504389452139 m ->
+//   AUTO 19.1093 (13), LOWER 12, UPPER 13.
+// SRC = elev.tif: 1196.351048066273734 m -> AUTO 1222.99 (7), LOWER 7, UPPER 611.50 (8).
+TEST(TileMatrixSetTest, ZoomForResolutionAgreesWithGdalCogDriver) {
+  const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
+  struct Case {
+    double resolution;
+    int nearest, lower, upper;
+  };
+  for (const Case& c : {Case{28.871176767680531, 12, 12, 13}, Case{25.325504389452139, 13, 12, 13},
+                        Case{1196.351048066273734, 7, 7, 8}}) {
+    EXPECT_EQ(web.ZoomForResolution(c.resolution, ZoomStrategy::kNearest), c.nearest);
+    EXPECT_EQ(web.ZoomForResolution(c.resolution, ZoomStrategy::kLower), c.lower);
+    EXPECT_EQ(web.ZoomForResolution(c.resolution, ZoomStrategy::kUpper), c.upper);
+  }
+}
+
 TEST(TileMatrixSetTest, TmsRowFlipsRowsAndIsItsOwnInverse) {
   const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
   EXPECT_EQ(TmsRow(0, 0, web), 0u);
