@@ -160,6 +160,13 @@ class Reader {
   // window or force a coarser `zoom`).
   absl::StatusOr<Region> ReadRegion(const RegionRequest& request) const;
 
+  // Verify checks the whole file, for verify_pyramid: the storage structure and checksums
+  // (storage::Reader::Verify), every level's metadata (tile_count, unique_tile_count, bytes,
+  // the tile range) against its keys and values, and that every tile decodes to the declared
+  // size, pixel type and bands. Returns DataLoss listing the first faults, each naming the
+  // level or tile.
+  absl::Status Verify() const;
+
   // kMaxMosaicPixels bounds the source mosaic one ReadRegion assembles (per band).
   static constexpr uint64_t kMaxMosaicPixels = uint64_t{1} << 28;
 
@@ -177,8 +184,6 @@ class Reader {
   Reader(std::string path, std::unique_ptr<storage::Reader> storage, PyramidMetadata metadata,
          geo::TileMatrixSet tms, std::shared_ptr<TileCache> cache);
 
-  friend class RegionReader;
-
   // FindTile returns the decoded tile, or nullptr when it is absent (not an error).
   absl::StatusOr<std::shared_ptr<const codec::Image>> FindTile(int z, uint32_t x, uint32_t y) const;
   // DecodeTile decodes and normalises stored bytes of tile z/x/y.
@@ -186,6 +191,9 @@ class Reader {
                                           absl::string_view bytes) const;
   // SectionFor returns the storage section of level z, or -1.
   int64_t SectionFor(int z) const;
+  // LevelForResolution picks the level to read for `resolution` (the set's CRS units per
+  // output pixel): the coarsest present level at least as fine, else the finest present.
+  int LevelForResolution(double resolution) const;
 
   std::string path_;
   std::unique_ptr<storage::Reader> storage_;
@@ -197,6 +205,7 @@ class Reader {
   // sections_[z] is the storage section of level z, or -1; levels_[z] its metadata.
   std::vector<int64_t> sections_;
   std::vector<const Level*> levels_;
+  std::string tms_srs_wkt_;  // The set's CRS, for GDAL.
 };
 
 }  // namespace pyramid

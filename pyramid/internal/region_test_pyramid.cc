@@ -1,0 +1,304 @@
+#include "pyramid/internal/region_test_pyramid.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "codec/codec.h"
+#include "cpl_string.h"
+#include "gdal_utils.h"
+#include "geo/crs.h"
+#include "geo/morton.h"
+#include "geo/tile_matrix_set.h"
+#include "pyramid/reader.h"
+#include "storage/store.h"
+
+namespace flatpyramid {
+namespace pyramid {
+namespace internal {
+namespace {
+
+absl::StatusOr<codec::PixelType> PixelTypeOf(GDALDataType type) {
+  switch (type) {
+    case GDT_Byte:
+      return codec::PixelType::kUint8;
+    case GDT_UInt16:
+      return codec::PixelType::kUint16;
+    case GDT_Int16:
+      return codec::PixelType::kInt16;
+    case GDT_Float32:
+      return codec::PixelType::kFloat32;
+    default:
+      return absl::InvalidArgumentError("test pyramids take Byte, UInt16, Int16 or Float32");
+  }
+}
+
+PixelType ProtoPixelType(codec::PixelType type) {
+  switch (type) {
+    case codec::PixelType::kUint8:
+      return UINT8;
+    case codec::PixelType::kUint16:
+      return UINT16;
+    case codec::PixelType::kInt16:
+      return INT16;
+    case codec::PixelType::kFloat32:
+      return FLOAT32;
+  }
+  return PIXEL_TYPE_UNSPECIFIED;
+}
+
+double SampleAt(const uint8_t* p, codec::PixelType type) {
+  switch (type) {
+    case codec::PixelType::kUint8:
+      return *p;
+    case codec::PixelType::kUint16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case codec::PixelType::kInt16: {
+      int16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case codec::PixelType::kFloat32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+  }
+  return 0;
+}
+
+std::string CodecName(const TestPyramidSpec& spec) {
+  switch (spec.codec) {
+    case codec::CodecId::kJpeg:
+      return "jpeg";
+    case codec::CodecId::kPng:
+      return "png";
+    case codec::CodecId::kWebp:
+      return spec.encode.lossless ? "webp_lossless" : "webp";
+    case codec::CodecId::kElevation:
+      return "elevation";
+  }
+  return "png";
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<uint8_t>> WarpToGrid(GDALDataset& source, const std::string& srs,
+                                                const double bounds[4], int width, int height,
+                                                const std::vector<std::string>& extra_args,
+                                                int* bands_out) {
+  GDALAllRegister();
+  char** argv = nullptr;
+  for (const std::string& arg :
+       {std::string("-of"), std::string("MEM"), std::string("-t_srs"), srs, std::string("-te"),
+        absl::StrCat(bounds[0]), absl::StrCat(bounds[1]), absl::StrCat(bounds[2]),
+        absl::StrCat(bounds[3]), std::string("-ts"), absl::StrCat(width), absl::StrCat(height),
+        std::string("-et"), std::string("0.125")}) {
+    argv = CSLAddString(argv, arg.c_str());
+  }
+  for (const std::string& arg : extra_args) argv = CSLAddString(argv, arg.c_str());
+  GDALWarpAppOptions* options = GDALWarpAppOptionsNew(argv, nullptr);
+  CSLDestroy(argv);
+  if (options == nullptr) return absl::InvalidArgumentError("bad gdalwarp arguments");
+  GDALDatasetH sources[] = {GDALDataset::ToHandle(&source)};
+  int usage_error = 0;
+  GDALDatasetUniquePtr warped(
+      GDALDataset::FromHandle(GDALWarp("", nullptr, 1, sources, options, &usage_error)));
+  GDALWarpAppOptionsFree(options);
+  if (warped == nullptr) {
+    return absl::InternalError(absl::StrCat("gdalwarp failed: ", CPLGetLastErrorMsg()));
+  }
+  const int bands = warped->GetRasterCount();
+  const GDALDataType type = warped->GetRasterBand(1)->GetRasterDataType();
+  const int sample = GDALGetDataTypeSizeBytes(type);
+  std::vector<uint8_t> pixels(static_cast<size_t>(width) * height * bands * sample);
+  if (warped->RasterIO(GF_Read, 0, 0, width, height, pixels.data(), width, height, type, bands,
+                       nullptr, static_cast<GSpacing>(bands) * sample,
+                       static_cast<GSpacing>(width) * bands * sample, sample, nullptr) != CE_None) {
+    return absl::InternalError("reading the warped pixels failed");
+  }
+  if (bands_out != nullptr) *bands_out = bands;
+  return pixels;
+}
+
+absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const TestPyramidSpec& spec,
+                                                 const std::string& path) {
+  GDALAllRegister();
+  absl::StatusOr<geo::TileMatrixSet> tms =
+      geo::TileMatrixSet::FromName(spec.tile_matrix_set, spec.tile_size);
+  if (!tms.ok()) return tms.status();
+  std::optional<OGRSpatialReference> source_srs;
+  if (!spec.source_srs.empty()) {
+    absl::StatusOr<OGRSpatialReference> parsed = geo::ParseSrs(spec.source_srs);
+    if (!parsed.ok()) return parsed.status();
+    source_srs = *std::move(parsed);
+  }
+  absl::StatusOr<geo::Bounds> footprint =
+      geo::SourceFootprint(source, *tms, source_srs ? &*source_srs : nullptr);
+  if (!footprint.ok()) return footprint.status();
+  absl::StatusOr<codec::PixelType> type = PixelTypeOf(source.GetRasterBand(1)->GetRasterDataType());
+  if (!type.ok()) return type.status();
+  const size_t sample = codec::BytesPerSample(*type);
+  const int ts = spec.tile_size;
+
+  storage::WriterOptions writer_options;
+  writer_options.overwrite = true;
+  absl::StatusOr<std::unique_ptr<storage::Writer>> writer =
+      storage::Writer::Create(path, writer_options);
+  if (!writer.ok()) return writer.status();
+
+  PyramidMetadata metadata;
+  metadata.set_format_version(1);
+  metadata.set_tile_matrix_set(std::string(tms->id()));
+  metadata.set_tile_size(static_cast<uint32_t>(ts));
+  metadata.set_pixel_type(ProtoPixelType(*type));
+  metadata.set_has_alpha(spec.add_alpha);
+  metadata.set_codec(CodecName(spec));
+  metadata.set_quality(static_cast<uint32_t>(spec.encode.quality));
+  if (spec.nodata.has_value()) metadata.set_nodata(*spec.nodata);
+  metadata.set_min_zoom(static_cast<uint32_t>(spec.min_zoom));
+  metadata.set_max_zoom(static_cast<uint32_t>(spec.max_zoom));
+  metadata.set_resampling(spec.resampling);
+  metadata.set_overview_resampling(spec.resampling);
+  metadata.set_source_description(absl::StrCat("test pyramid of ", source.GetDescription()));
+  metadata.set_tool_version("region_test_pyramid");
+  metadata.set_created_utc("2026-01-01T00:00:00Z");
+  *metadata.mutable_bounds() = Bounds();
+  metadata.mutable_bounds()->set_min_x(footprint->min_x);
+  metadata.mutable_bounds()->set_min_y(footprint->min_y);
+  metadata.mutable_bounds()->set_max_x(footprint->max_x);
+  metadata.mutable_bounds()->set_max_y(footprint->max_y);
+  double lon0, lat0, lon1, lat1;
+  tms->CrsToLonLat(footprint->min_x, footprint->min_y, &lon0, &lat0);
+  tms->CrsToLonLat(footprint->max_x, footprint->max_y, &lon1, &lat1);
+  metadata.mutable_bounds_lonlat()->set_min_x(lon0);
+  metadata.mutable_bounds_lonlat()->set_min_y(lat0);
+  metadata.mutable_bounds_lonlat()->set_max_x(lon1);
+  metadata.mutable_bounds_lonlat()->set_max_y(lat1);
+
+  int bands = 0;
+  for (int z = spec.min_zoom; z <= spec.max_zoom; ++z) {
+    uint32_t min_x, min_y, max_x, max_y;
+    if (!tms->CoveringTiles(*footprint, z, &min_x, &min_y, &max_x, &max_y)) {
+      return absl::InvalidArgumentError("the source does not overlap the tile matrix set");
+    }
+    const geo::Bounds top_left = tms->TileBounds({z, min_x, min_y});
+    const geo::Bounds bottom_right = tms->TileBounds({z, max_x, max_y});
+    const double block[4] = {top_left.min_x, bottom_right.min_y, bottom_right.max_x,
+                             top_left.max_y};
+    const int width = static_cast<int>(max_x - min_x + 1) * ts;
+    const int height = static_cast<int>(max_y - min_y + 1) * ts;
+    std::vector<std::string> args = {"-r", spec.resampling};
+    if (spec.add_alpha) args.push_back("-dstalpha");
+    if (spec.nodata.has_value()) {
+      args.insert(args.end(), {"-dstnodata", absl::StrCat(*spec.nodata)});
+    }
+    if (!spec.source_srs.empty()) args.insert(args.end(), {"-s_srs", spec.source_srs});
+    absl::StatusOr<std::vector<uint8_t>> pixels =
+        WarpToGrid(source, std::string(tms->crs()), block, width, height, args, &bands);
+    if (!pixels.ok()) return pixels.status();
+    const size_t pixel_bytes = sample * static_cast<size_t>(bands);
+
+    absl::StatusOr<uint32_t> section = (*writer)->AddSection(absl::StrCat("z", z));
+    if (!section.ok()) return section.status();
+    std::vector<std::pair<uint64_t, std::pair<uint32_t, uint32_t>>> tiles;
+    for (uint32_t y = min_y; y <= max_y; ++y) {
+      for (uint32_t x = min_x; x <= max_x; ++x) {
+        tiles.push_back({geo::MortonEncode(x, y), {x, y}});
+      }
+    }
+    std::sort(tiles.begin(), tiles.end());
+    Level* level = metadata.add_levels();
+    level->set_zoom(static_cast<uint32_t>(z));
+    level->set_section(*section);
+    level->set_min_x(UINT32_MAX);
+    level->set_min_y(UINT32_MAX);
+    std::map<std::string, storage::ValueRef> stored;
+    std::string encoded;
+    for (const auto& [key, xy] : tiles) {
+      const auto [x, y] = xy;
+      if (spec.skip_tiles.count({z, x, y})) continue;
+      codec::Image tile(ts, ts, bands, *type);
+      bool any_data = false, all_opaque = true;
+      for (int row = 0; row < ts; ++row) {
+        const uint8_t* in = pixels->data() + (static_cast<size_t>((y - min_y) * ts + row) * width +
+                                              static_cast<size_t>(x - min_x) * ts) *
+                                                 pixel_bytes;
+        std::memcpy(tile.data() + static_cast<size_t>(row) * tile.row_stride(), in,
+                    ts * pixel_bytes);
+        for (int col = 0; col < ts; ++col) {
+          const uint8_t* p = in + col * pixel_bytes;
+          if (spec.add_alpha) {
+            const double alpha = SampleAt(p + (bands - 1) * sample, *type);
+            any_data = any_data || alpha != 0;
+            all_opaque = all_opaque && alpha == 255;
+          } else if (spec.nodata.has_value()) {
+            const double v = SampleAt(p, *type);
+            any_data = any_data || (v != *spec.nodata && !std::isnan(v));
+          } else {
+            any_data = true;
+          }
+        }
+      }
+      if (!any_data) continue;
+      absl::Status encoded_ok;
+      if (spec.codec == codec::CodecId::kJpeg && spec.add_alpha && all_opaque) {
+        codec::Image packed(ts, ts, bands - 1, *type);
+        for (int i = 0; i < ts * ts; ++i) {
+          std::memcpy(packed.data() + i * (bands - 1) * sample, tile.data() + i * pixel_bytes,
+                      (bands - 1) * sample);
+        }
+        encoded_ok = codec::Encode(codec::CodecId::kJpeg, packed.view(), spec.encode, &encoded);
+      } else {
+        const codec::CodecId id =
+            spec.codec == codec::CodecId::kJpeg ? codec::CodecId::kPng : spec.codec;
+        encoded_ok = codec::Encode(id, tile.view(), spec.encode, &encoded);
+      }
+      if (!encoded_ok.ok()) return encoded_ok;
+      for (const auto& [rz, rx, ry, bytes] : spec.replace_tiles) {
+        if (rz == z && rx == x && ry == y) encoded = bytes;
+      }
+      auto it = stored.find(encoded);
+      if (it != stored.end()) {
+        if (absl::Status s = (*writer)->AppendShared(*section, key, it->second); !s.ok()) return s;
+      } else {
+        absl::StatusOr<storage::ValueRef> ref = (*writer)->Append(*section, key, encoded);
+        if (!ref.ok()) return ref.status();
+        stored.emplace(encoded, *ref);
+        level->set_unique_tile_count(level->unique_tile_count() + 1);
+        level->set_bytes(level->bytes() + encoded.size());
+      }
+      level->set_tile_count(level->tile_count() + 1);
+      level->set_min_x(std::min(level->min_x(), x));
+      level->set_min_y(std::min(level->min_y(), y));
+      level->set_max_x(std::max(level->max_x(), x));
+      level->set_max_y(std::max(level->max_y(), y));
+    }
+    if (level->tile_count() == 0) {
+      level->set_min_x(0);
+      level->set_min_y(0);
+    }
+  }
+  metadata.set_band_count(static_cast<uint32_t>(bands));
+  static const char* kRgb[] = {"Red", "Green", "Blue"};
+  const int color_bands = spec.add_alpha ? bands - 1 : bands;
+  for (int b = 0; b < color_bands; ++b) {
+    metadata.add_color_interpretation(color_bands == 3   ? kRgb[b]
+                                      : color_bands == 1 ? "Gray"
+                                                         : "Undefined");
+  }
+  if (spec.add_alpha) metadata.add_color_interpretation("Alpha");
+  (*writer)->SetUserMetadata(kMetadataTypeName, metadata.SerializeAsString());
+  if (absl::Status s = (*writer)->Seal(); !s.ok()) return s;
+  return metadata;
+}
+
+}  // namespace internal
+}  // namespace pyramid
+}  // namespace flatpyramid

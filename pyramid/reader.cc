@@ -1,0 +1,876 @@
+#include "pyramid/reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "codec/codec.h"
+#include "cpl_error.h"
+#include "gdal_priv.h"
+#include "geo/crs.h"
+#include "geo/morton.h"
+#include "ogr_spatialref.h"
+#include "pyramid/internal/region_warp.h"
+#include "storage/store.h"
+
+namespace flatpyramid {
+namespace pyramid {
+namespace {
+
+constexpr int kMaxRegionSide = 16384;
+
+std::string TileName(int z, uint32_t x, uint32_t y) { return absl::StrCat(z, "/", x, "/", y); }
+
+absl::StatusOr<codec::PixelType> FromProtoPixelType(PixelType type) {
+  switch (type) {
+    case UINT8:
+      return codec::PixelType::kUint8;
+    case UINT16:
+      return codec::PixelType::kUint16;
+    case INT16:
+      return codec::PixelType::kInt16;
+    case FLOAT32:
+      return codec::PixelType::kFloat32;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("pixel_type ", static_cast<int>(type),
+                                                     " is not one of UINT8, UINT16, ",
+                                                     "INT16, FLOAT32"));
+  }
+}
+
+// OpaqueValue is the alpha of a fully opaque pixel.
+double OpaqueValue(codec::PixelType type) {
+  return type == codec::PixelType::kUint16 ? 65535.0 : 255.0;
+}
+
+double ReadSample(const uint8_t* p, codec::PixelType type) {
+  switch (type) {
+    case codec::PixelType::kUint8:
+      return *p;
+    case codec::PixelType::kUint16: {
+      uint16_t v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    }
+    case codec::PixelType::kInt16: {
+      int16_t v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    }
+    case codec::PixelType::kFloat32: {
+      float v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    }
+  }
+  return 0;
+}
+
+void WriteSample(double value, codec::PixelType type, uint8_t* p) {
+  switch (type) {
+    case codec::PixelType::kUint8:
+      *p = static_cast<uint8_t>(value);
+      return;
+    case codec::PixelType::kUint16: {
+      const uint16_t v = static_cast<uint16_t>(value);
+      std::memcpy(p, &v, sizeof(v));
+      return;
+    }
+    case codec::PixelType::kInt16: {
+      const int16_t v = static_cast<int16_t>(value);
+      std::memcpy(p, &v, sizeof(v));
+      return;
+    }
+    case codec::PixelType::kFloat32: {
+      const float v = static_cast<float>(value);
+      std::memcpy(p, &v, sizeof(v));
+      return;
+    }
+  }
+}
+
+// FillImage sets the first `bands` bands of every pixel to `value` (the rest stay as they are).
+void FillImage(codec::Image& image, int bands, double value) {
+  const size_t sample = codec::BytesPerSample(image.type());
+  const size_t pixel = sample * static_cast<size_t>(image.bands());
+  uint8_t encoded[4];
+  WriteSample(value, image.type(), encoded);
+  bool all_zero = true;
+  for (size_t i = 0; i < sample; ++i) all_zero = all_zero && encoded[i] == 0;
+  if (all_zero && bands == image.bands()) {
+    std::memset(image.data(), 0, image.size_bytes());
+    return;
+  }
+  for (int row = 0; row < image.height(); ++row) {
+    uint8_t* p = image.data() + static_cast<size_t>(row) * image.row_stride();
+    for (int col = 0; col < image.width(); ++col, p += pixel) {
+      for (int band = 0; band < bands; ++band) std::memcpy(p + band * sample, encoded, sample);
+    }
+  }
+}
+
+// KernelRadius is the resampling kernel's reach in source pixels at 1:1 scale.
+double KernelRadius(Resampling resampling) {
+  switch (resampling) {
+    case Resampling::kNearest:
+    case Resampling::kBilinear:
+    case Resampling::kAverage:
+    case Resampling::kMode:
+      return 1;
+    case Resampling::kCubic:
+    case Resampling::kCubicSpline:
+      return 2;
+    case Resampling::kLanczos:
+      return 3;
+  }
+  return 3;
+}
+
+GDALResampleAlg ToGdalResampling(Resampling resampling) {
+  switch (resampling) {
+    case Resampling::kNearest:
+      return GRA_NearestNeighbour;
+    case Resampling::kBilinear:
+      return GRA_Bilinear;
+    case Resampling::kCubic:
+      return GRA_Cubic;
+    case Resampling::kCubicSpline:
+      return GRA_CubicSpline;
+    case Resampling::kLanczos:
+      return GRA_Lanczos;
+    case Resampling::kAverage:
+      return GRA_Average;
+    case Resampling::kMode:
+      return GRA_Mode;
+  }
+  return GRA_Bilinear;
+}
+
+std::string ToWkt(const OGRSpatialReference& srs) {
+  char* wkt = nullptr;
+  const char* options[] = {"FORMAT=WKT2_2018", nullptr};
+  srs.exportToWkt(&wkt, options);
+  std::string result = wkt != nullptr ? wkt : "";
+  CPLFree(wkt);
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<Resampling> ParseResampling(absl::string_view name) {
+  for (Resampling r :
+       {Resampling::kNearest, Resampling::kBilinear, Resampling::kCubic, Resampling::kCubicSpline,
+        Resampling::kLanczos, Resampling::kAverage, Resampling::kMode}) {
+    if (name == ResamplingName(r)) return r;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown resampling '", name,
+                   "': use nearest, bilinear, cubic, cubicspline, lanczos, average or mode"));
+}
+
+absl::string_view ResamplingName(Resampling resampling) {
+  switch (resampling) {
+    case Resampling::kNearest:
+      return "nearest";
+    case Resampling::kBilinear:
+      return "bilinear";
+    case Resampling::kCubic:
+      return "cubic";
+    case Resampling::kCubicSpline:
+      return "cubicspline";
+    case Resampling::kLanczos:
+      return "lanczos";
+    case Resampling::kAverage:
+      return "average";
+    case Resampling::kMode:
+      return "mode";
+  }
+  return "bilinear";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open
+
+namespace {
+
+// CheckMetadata checks what Open relies on; `path` prefixes every message.
+absl::Status CheckMetadata(const PyramidMetadata& m, const storage::Reader& store,
+                           const geo::TileMatrixSet& tms, const std::string& path) {
+  auto fault = [&path](const std::string& what) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": pyramid metadata is inconsistent: ", what,
+                     "; the file was not written by a compatible build_pyramid (rebuild it)"));
+  };
+  if (m.band_count() < 1 || m.band_count() > 4) {
+    return fault(absl::StrCat("band_count ", m.band_count(), " is not 1..4"));
+  }
+  if (m.color_interpretation_size() != 0 &&
+      m.color_interpretation_size() != static_cast<int>(m.band_count())) {
+    return fault(absl::StrCat(m.color_interpretation_size(), " color_interpretation entries for ",
+                              m.band_count(), " bands"));
+  }
+  if (m.has_alpha() && m.band_count() < 2) {
+    return fault("has_alpha is set on a single-band pyramid");
+  }
+  if (m.min_zoom() > m.max_zoom() ||
+      m.max_zoom() > static_cast<uint32_t>(geo::TileMatrixSet::kMaxZoom)) {
+    return fault(absl::StrCat("zoom range ", m.min_zoom(), "..", m.max_zoom(), " is not within 0..",
+                              geo::TileMatrixSet::kMaxZoom));
+  }
+  if (m.levels_size() == 0) return fault("no levels");
+  absl::flat_hash_set<uint32_t> zooms;
+  for (const Level& level : m.levels()) {
+    const int z = static_cast<int>(level.zoom());
+    if (level.zoom() < m.min_zoom() || level.zoom() > m.max_zoom()) {
+      return fault(absl::StrCat("level ", level.zoom(), " is outside the zoom range ", m.min_zoom(),
+                                "..", m.max_zoom()));
+    }
+    if (!zooms.insert(level.zoom()).second) {
+      return fault(absl::StrCat("level ", level.zoom(), " is listed twice"));
+    }
+    if (level.section() >= store.section_count()) {
+      return fault(absl::StrCat("level ", z, " names storage section ", level.section(),
+                                " but the file has ", store.section_count()));
+    }
+    const std::string expected_name = absl::StrCat("z", z);
+    if (store.section_name(level.section()) != expected_name) {
+      return fault(absl::StrCat("level ", z, " names storage section ", level.section(), " '",
+                                store.section_name(level.section()), "', not '", expected_name,
+                                "'"));
+    }
+    if (level.tile_count() > 0 &&
+        (level.min_x() > level.max_x() || level.min_y() > level.max_y() ||
+         level.max_x() >= tms.MatrixWidth(z) || level.max_y() >= tms.MatrixHeight(z))) {
+      return fault(absl::StrCat("level ", z, " tile range ", level.min_x(), "..", level.max_x(),
+                                " x ", level.min_y(), "..", level.max_y(),
+                                " is outside the tile matrix (", tms.MatrixWidth(z), " x ",
+                                tms.MatrixHeight(z), ")"));
+    }
+    if (store.sealed() && store.entry_count(level.section()) != level.tile_count()) {
+      return fault(absl::StrCat("level ", z, " lists ", level.tile_count(),
+                                " tiles but its section holds ",
+                                store.entry_count(level.section())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Reader::Reader(std::string path, std::unique_ptr<storage::Reader> storage, PyramidMetadata metadata,
+               geo::TileMatrixSet tms, std::shared_ptr<TileCache> cache)
+    : path_(std::move(path)),
+      storage_(std::move(storage)),
+      metadata_(std::move(metadata)),
+      tms_(std::move(tms)),
+      cache_(std::move(cache)),
+      cache_id_(TileCache::NextPyramidId()),
+      sections_(geo::TileMatrixSet::kMaxZoom + 1, -1),
+      levels_(geo::TileMatrixSet::kMaxZoom + 1, nullptr) {
+  pixel_type_ = *FromProtoPixelType(metadata_.pixel_type());
+  for (const Level& level : metadata_.levels()) {
+    sections_[level.zoom()] = level.section();
+    levels_[level.zoom()] = &level;
+  }
+}
+
+Reader::~Reader() { cache_->Erase(cache_id_); }
+
+absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
+                                                     const ReaderOptions& options) {
+  storage::ReaderOptions storage_options;
+  storage_options.allow_being_written = options.allow_being_written;
+  absl::StatusOr<std::unique_ptr<storage::Reader>> store =
+      storage::Reader::Open(path, storage_options);
+  if (!store.ok()) return store.status();
+  if ((*store)->user_metadata_type() != kMetadataTypeName) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a flatpyramid pyramid: its user metadata type is '",
+                     (*store)->user_metadata_type(), "', expected '", kMetadataTypeName,
+                     "' (build pyramids with build_pyramid)"));
+  }
+  PyramidMetadata metadata;
+  const absl::string_view bytes = (*store)->user_metadata();
+  if (!metadata.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat(path, ": the pyramid metadata (", bytes.size(),
+                                            " bytes) does not parse; rebuild the pyramid"));
+  }
+  if (metadata.format_version() != 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": pyramid format_version ", metadata.format_version(),
+                     " is not supported (this reader reads version 1); use a matching release"));
+  }
+  absl::StatusOr<geo::TileMatrixSet> tms = geo::TileMatrixSet::FromName(
+      metadata.tile_matrix_set(), static_cast<int>(metadata.tile_size()));
+  if (!tms.ok()) {
+    return absl::DataLossError(absl::StrCat(path, ": pyramid metadata: ", tms.status().message()));
+  }
+  if (absl::StatusOr<codec::PixelType> type = FromProtoPixelType(metadata.pixel_type());
+      !type.ok()) {
+    return absl::DataLossError(absl::StrCat(path, ": pyramid metadata: ", type.status().message()));
+  }
+  if (absl::Status s = CheckMetadata(metadata, **store, *tms, path); !s.ok()) return s;
+
+  absl::StatusOr<OGRSpatialReference> tms_srs = geo::TileMatrixSetSrs(*tms);
+  if (!tms_srs.ok()) return tms_srs.status();
+
+  std::shared_ptr<TileCache> cache = options.cache;
+  if (cache == nullptr) cache = std::make_shared<TileCache>(options.private_cache_bytes);
+  std::unique_ptr<Reader> reader(
+      new Reader(path, *std::move(store), std::move(metadata), *std::move(tms), std::move(cache)));
+  reader->tms_srs_wkt_ = ToWkt(*tms_srs);
+  return reader;
+}
+
+const Level* Reader::FindLevel(int zoom) const {
+  if (zoom < 0 || zoom > geo::TileMatrixSet::kMaxZoom) return nullptr;
+  return levels_[zoom];
+}
+
+int64_t Reader::SectionFor(int z) const {
+  if (z < 0 || z > geo::TileMatrixSet::kMaxZoom) return -1;
+  return sections_[z];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiles
+
+absl::StatusOr<absl::string_view> Reader::GetTileBytes(int z, uint32_t x, uint32_t y) const {
+  if (!geo::TileMatrixSet::IsValidZoom(z)) {
+    return absl::OutOfRangeError(absl::StrCat("tile ", TileName(z, x, y), ": zoom ", z,
+                                              " is outside 0..", geo::TileMatrixSet::kMaxZoom));
+  }
+  if (x >= tms_.MatrixWidth(z) || y >= tms_.MatrixHeight(z)) {
+    return absl::OutOfRangeError(
+        absl::StrCat("tile ", TileName(z, x, y), " is outside the tile matrix (",
+                     tms_.MatrixWidth(z), " x ", tms_.MatrixHeight(z), " tiles at zoom ", z, ")"));
+  }
+  const int64_t section = SectionFor(z);
+  if (section < 0) {
+    return absl::NotFoundError(absl::StrCat("tile ", TileName(z, x, y),
+                                            ": the pyramid has no level ", z, " (zooms ",
+                                            min_zoom(), "..", max_zoom(), ")"));
+  }
+  std::optional<absl::string_view> bytes =
+      storage_->Get(static_cast<uint32_t>(section), geo::MortonEncode(x, y));
+  if (!bytes.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("tile ", TileName(z, x, y), " holds no data (empty tiles are not stored)"));
+  }
+  return *bytes;
+}
+
+absl::StatusOr<codec::Image> Reader::DecodeTile(int z, uint32_t x, uint32_t y,
+                                                absl::string_view bytes) const {
+  codec::DecodeLimits limits;
+  limits.max_width = limits.max_height = tile_size();
+  absl::StatusOr<codec::ImageInfo> info = codec::PeekInfo(bytes, limits);
+  if (!info.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", info.status().message()));
+  }
+  const int bands = band_count();
+  const bool missing_alpha = metadata_.has_alpha() && info->bands == bands - 1;
+  if (info->width != tile_size() || info->height != tile_size() || info->type != pixel_type_ ||
+      (info->bands != bands && !missing_alpha)) {
+    return absl::DataLossError(absl::StrCat(
+        path_, ": tile ", TileName(z, x, y), ": ", codec::CodecName(info->codec), " tile is ",
+        info->width, "x", info->height, " with ", info->bands, " ",
+        codec::PixelTypeName(info->type), " bands, but the pyramid declares ", tile_size(), "x",
+        tile_size(), " with ", bands, " ", codec::PixelTypeName(pixel_type_), " bands"));
+  }
+  absl::StatusOr<codec::Image> decoded = codec::Decode(bytes, limits);
+  if (!decoded.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", decoded.status().message()));
+  }
+  if (!missing_alpha) return decoded;
+  // An opaque tile stored without its alpha band (a JPEG tile of a "jpeg" pyramid).
+  codec::Image full(tile_size(), tile_size(), bands, pixel_type_);
+  const size_t sample = codec::BytesPerSample(pixel_type_);
+  const size_t in_pixel = sample * static_cast<size_t>(bands - 1);
+  const size_t out_pixel = sample * static_cast<size_t>(bands);
+  uint8_t opaque[4];
+  WriteSample(OpaqueValue(pixel_type_), pixel_type_, opaque);
+  const size_t pixels = static_cast<size_t>(tile_size()) * static_cast<size_t>(tile_size());
+  const uint8_t* in = decoded->data();
+  uint8_t* out = full.data();
+  for (size_t i = 0; i < pixels; ++i, in += in_pixel, out += out_pixel) {
+    std::memcpy(out, in, in_pixel);
+    std::memcpy(out + in_pixel, opaque, sample);
+  }
+  return full;
+}
+
+absl::StatusOr<std::shared_ptr<const codec::Image>> Reader::FindTile(int z, uint32_t x,
+                                                                     uint32_t y) const {
+  const int64_t section = SectionFor(z);
+  if (section < 0 || x >= tms_.MatrixWidth(z) || y >= tms_.MatrixHeight(z)) return nullptr;
+  const uint64_t key = geo::MortonEncode(x, y);
+  const TileCache::Key cache_key{cache_id_, z, key};
+  if (std::shared_ptr<const codec::Image> cached = cache_->Lookup(cache_key)) return cached;
+  std::optional<absl::string_view> bytes = storage_->Get(static_cast<uint32_t>(section), key);
+  if (!bytes.has_value()) return nullptr;
+  absl::StatusOr<codec::Image> decoded = DecodeTile(z, x, y, *bytes);
+  if (!decoded.ok()) return decoded.status();
+  return cache_->Insert(cache_key, *std::move(decoded));
+}
+
+absl::StatusOr<std::shared_ptr<const codec::Image>> Reader::GetTile(int z, uint32_t x,
+                                                                    uint32_t y) const {
+  // GetTileBytes produces the precise NotFound / OutOfRange errors.
+  absl::StatusOr<absl::string_view> bytes = GetTileBytes(z, x, y);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<std::shared_ptr<const codec::Image>> tile = FindTile(z, x, y);
+  if (!tile.ok()) return tile.status();
+  return *tile;
+}
+
+absl::Status Reader::Verify() const {
+  if (absl::Status s = storage_->Verify(); !s.ok()) return s;
+  constexpr size_t kMaxFaultsListed = 10;
+  std::vector<std::string> faults;
+  uint64_t fault_count = 0;
+  auto fault = [&](std::string message) {
+    ++fault_count;
+    if (faults.size() < kMaxFaultsListed) faults.push_back(std::move(message));
+  };
+  for (const Level& level : metadata_.levels()) {
+    const int z = static_cast<int>(level.zoom());
+    const uint32_t section = level.section();
+    const uint64_t count = storage_->entry_count(section);
+    uint32_t min_x = std::numeric_limits<uint32_t>::max(), min_y = min_x, max_x = 0, max_y = 0;
+    // Shared values (AppendShared) have the same offset in the section's blob.
+    absl::flat_hash_set<uint64_t> unique_values;
+    uint64_t unique_bytes = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+      uint32_t x, y;
+      geo::MortonDecode(storage_->KeyAt(section, i), &x, &y);
+      if (x >= tms_.MatrixWidth(z) || y >= tms_.MatrixHeight(z)) {
+        fault(absl::StrCat("level ", z, ": key ", storage_->KeyAt(section, i), " is tile ",
+                           TileName(z, x, y), ", outside the tile matrix"));
+        continue;
+      }
+      min_x = std::min(min_x, x);
+      min_y = std::min(min_y, y);
+      max_x = std::max(max_x, x);
+      max_y = std::max(max_y, y);
+      const absl::string_view bytes = storage_->ValueAt(section, i);
+      if (unique_values.insert(storage_->ValueRefAt(section, i).offset).second) {
+        unique_bytes += bytes.size();
+      }
+      absl::StatusOr<codec::Image> tile = DecodeTile(z, x, y, bytes);
+      if (!tile.ok()) fault(std::string(tile.status().message()));
+    }
+    if (count != level.tile_count()) {
+      fault(absl::StrCat("level ", z, ": metadata lists ", level.tile_count(),
+                         " tiles, the section holds ", count));
+    }
+    if (unique_values.size() != level.unique_tile_count()) {
+      fault(absl::StrCat("level ", z, ": metadata lists ", level.unique_tile_count(),
+                         " unique tiles, the section holds ", unique_values.size()));
+    }
+    if (unique_bytes != level.bytes()) {
+      fault(absl::StrCat("level ", z, ": metadata lists ", level.bytes(),
+                         " bytes of tiles, the unique tiles hold ", unique_bytes));
+    }
+    if (count > 0 && (min_x != level.min_x() || min_y != level.min_y() || max_x != level.max_x() ||
+                      max_y != level.max_y())) {
+      fault(absl::StrCat("level ", z, ": metadata tile range x ", level.min_x(), "..",
+                         level.max_x(), ", y ", level.min_y(), "..", level.max_y(),
+                         " differs from the stored tiles' x ", min_x, "..", max_x, ", y ", min_y,
+                         "..", max_y));
+    }
+  }
+  if (fault_count == 0) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(path_, ": ", fault_count,
+                                          " fault(s): ", absl::StrJoin(faults, "; "),
+                                          fault_count > faults.size() ? "; ..." : ""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regions
+
+namespace {
+
+// Window is a half-open rectangle of global pixels at one zoom.
+struct Window {
+  int64_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  bool empty() const { return x1 <= x0 || y1 <= y0; }
+  int64_t width() const { return x1 - x0; }
+  int64_t height() const { return y1 - y0; }
+};
+
+Window Intersect(const Window& a, const Window& b) {
+  return Window{std::max(a.x0, b.x0), std::max(a.y0, b.y0), std::min(a.x1, b.x1),
+                std::min(a.y1, b.y1)};
+}
+
+// CopyTileIntoMosaic copies the part of `tile` (the tile at `tile_x`, `tile_y` of zoom
+// z - shift, tile_size px) that covers `area` (global pixels at zoom z) into `mosaic`, whose
+// pixel (0, 0) is global pixel (`origin`.x0, `origin`.y0) at zoom z. With shift > 0 each tile
+// pixel covers 2^shift x 2^shift mosaic pixels (nearest-neighbour upsampling). Mosaic bands
+// beyond the tile's are set to `extra_value` (the synthetic alpha).
+void CopyTileIntoMosaic(const codec::Image& tile, int64_t tile_x, int64_t tile_y, int shift,
+                        const Window& area, const Window& origin, codec::Image& mosaic,
+                        double extra_value) {
+  const int tile_size = tile.width();
+  const size_t sample = codec::BytesPerSample(tile.type());
+  const size_t tile_pixel = sample * static_cast<size_t>(tile.bands());
+  const size_t mosaic_pixel = sample * static_cast<size_t>(mosaic.bands());
+  uint8_t extra[4];
+  WriteSample(extra_value, mosaic.type(), extra);
+  const int extra_bands = mosaic.bands() - tile.bands();
+  for (int64_t gy = area.y0; gy < area.y1; ++gy) {
+    const int64_t row_in_tile = (gy >> shift) - tile_y * tile_size;
+    const uint8_t* in_row = tile.data() + static_cast<size_t>(row_in_tile) * tile.row_stride();
+    uint8_t* out = mosaic.data() + static_cast<size_t>(gy - origin.y0) * mosaic.row_stride() +
+                   static_cast<size_t>(area.x0 - origin.x0) * mosaic_pixel;
+    if (shift == 0 && extra_bands == 0) {
+      std::memcpy(out, in_row + static_cast<size_t>(area.x0 - tile_x * tile_size) * tile_pixel,
+                  static_cast<size_t>(area.width()) * tile_pixel);
+      continue;
+    }
+    for (int64_t gx = area.x0; gx < area.x1; ++gx, out += mosaic_pixel) {
+      const int64_t col_in_tile = (gx >> shift) - tile_x * tile_size;
+      std::memcpy(out, in_row + static_cast<size_t>(col_in_tile) * tile_pixel, tile_pixel);
+      for (int b = 0; b < extra_bands; ++b) {
+        std::memcpy(out + tile_pixel + static_cast<size_t>(b) * sample, extra, sample);
+      }
+    }
+  }
+}
+
+// TransformedBounds maps `bbox` (in `from`) into `to` by transforming a 21 x 21 grid of
+// points (edges and interior, so curved edges and interior extremes count) and returns
+// their envelope. Points that do not transform (outside the projection's domain) are
+// skipped; false when none does.
+bool TransformedBounds(const geo::Bounds& bbox, const OGRSpatialReference& from,
+                       const OGRSpatialReference& to, geo::Bounds* out) {
+  std::unique_ptr<OGRCoordinateTransformation> transform(
+      OGRCreateCoordinateTransformation(&from, &to));
+  if (transform == nullptr) return false;
+  constexpr int kSteps = 20;
+  std::vector<double> xs, ys;
+  std::vector<int> ok((kSteps + 1) * (kSteps + 1));
+  xs.reserve(ok.size());
+  ys.reserve(ok.size());
+  for (int j = 0; j <= kSteps; ++j) {
+    for (int i = 0; i <= kSteps; ++i) {
+      xs.push_back(bbox.min_x + (bbox.max_x - bbox.min_x) * i / kSteps);
+      ys.push_back(bbox.min_y + (bbox.max_y - bbox.min_y) * j / kSteps);
+    }
+  }
+  transform->Transform(static_cast<int>(xs.size()), xs.data(), ys.data(), nullptr, ok.data());
+  bool any = false;
+  geo::Bounds result{
+      std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+      -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (!ok[i] || !std::isfinite(xs[i]) || !std::isfinite(ys[i])) continue;
+    any = true;
+    result.min_x = std::min(result.min_x, xs[i]);
+    result.max_x = std::max(result.max_x, xs[i]);
+    result.min_y = std::min(result.min_y, ys[i]);
+    result.max_y = std::max(result.max_y, ys[i]);
+  }
+  *out = result;
+  return any;
+}
+
+}  // namespace
+
+int Reader::LevelForResolution(double resolution) const {
+  // Like GDAL's overview choice: the coarsest level whose pixels are no larger than the
+  // requested ones (1% slack absorbs rounding in the bbox transform).
+  const int wanted = tms_.ZoomForResolution(resolution * 1.01, geo::ZoomStrategy::kUpper);
+  int best = -1;
+  for (int z = std::min(wanted, max_zoom()); z >= min_zoom(); --z) {
+    if (SectionFor(z) >= 0) {
+      best = z;
+      break;
+    }
+  }
+  if (best >= 0) return best;
+  for (int z = min_zoom(); z <= max_zoom(); ++z) {
+    if (SectionFor(z) >= 0) return z;
+  }
+  return min_zoom();
+}
+
+absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
+  const geo::Bounds& bbox = request.bbox;
+  if (!std::isfinite(bbox.min_x) || !std::isfinite(bbox.min_y) || !std::isfinite(bbox.max_x) ||
+      !std::isfinite(bbox.max_y) || bbox.min_x >= bbox.max_x || bbox.min_y >= bbox.max_y) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bbox ", bbox.min_x, ",", bbox.min_y, ",", bbox.max_x, ",", bbox.max_y,
+                     " is empty or inverted: give min_x,min_y,max_x,max_y with min < max"));
+  }
+  if (request.width < 1 || request.height < 1 || request.width > kMaxRegionSide ||
+      request.height > kMaxRegionSide) {
+    return absl::InvalidArgumentError(absl::StrCat("size ", request.width, "x", request.height,
+                                                   " is outside 1..", kMaxRegionSide,
+                                                   " pixels per side"));
+  }
+  absl::StatusOr<OGRSpatialReference> out_srs = geo::ParseSrs(request.srs);
+  if (!out_srs.ok()) return out_srs.status();
+  OGRSpatialReference tms_srs;
+  tms_srs.importFromWkt(tms_srs_wkt_.c_str());
+  tms_srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+
+  Region region;
+  region.image = codec::Image(request.width, request.height, band_count(), pixel_type_);
+  region.geotransform = {bbox.min_x, (bbox.max_x - bbox.min_x) / request.width,  0, bbox.max_y,
+                         0,          -(bbox.max_y - bbox.min_y) / request.height};
+  region.srs_wkt = ToWkt(*out_srs);
+  const std::optional<double> nodata =
+      metadata_.has_nodata() ? std::optional<double>(metadata_.nodata()) : std::nullopt;
+  const bool has_alpha = metadata_.has_alpha();
+  const int color_bands = has_alpha ? band_count() - 1 : band_count();
+  FillImage(region.image, color_bands, nodata.value_or(0));
+
+  geo::Bounds in_tms;
+  if (!TransformedBounds(bbox, *out_srs, tms_srs, &in_tms)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bbox ", bbox.min_x, ",", bbox.min_y, ",", bbox.max_x, ",", bbox.max_y, " in ", request.srs,
+        " does not map into ", tms_.crs(), " (check the bbox axis order: x/longitude first)"));
+  }
+  const geo::Bounds extent = tms_.extent();
+  in_tms.min_x = std::max(in_tms.min_x, extent.min_x);
+  in_tms.min_y = std::max(in_tms.min_y, extent.min_y);
+  in_tms.max_x = std::min(in_tms.max_x, extent.max_x);
+  in_tms.max_y = std::min(in_tms.max_y, extent.max_y);
+  const double wanted_resolution = std::min((in_tms.max_x - in_tms.min_x) / request.width,
+                                            (in_tms.max_y - in_tms.min_y) / request.height);
+
+  int z;
+  if (request.zoom >= 0) {
+    if (SectionFor(request.zoom) < 0) {
+      return absl::NotFoundError(absl::StrCat("zoom ", request.zoom,
+                                              " is not in the pyramid (zooms ", min_zoom(), "..",
+                                              max_zoom(), ")"));
+    }
+    z = request.zoom;
+  } else {
+    z = LevelForResolution(wanted_resolution > 0 ? wanted_resolution : tms_.Resolution(max_zoom()));
+  }
+  region.zoom = z;
+  if (in_tms.min_x >= in_tms.max_x || in_tms.min_y >= in_tms.max_y) {
+    return region;  // Entirely outside the tile matrix set: no data anywhere.
+  }
+
+  // The source window: the bbox at zoom z, plus the resampling kernel's reach.
+  const double resolution = tms_.Resolution(z);
+  const double scale = std::max(1.0, wanted_resolution / resolution);
+  const double margin = KernelRadius(request.resampling) * scale + 2;
+  double px0, py0, px1, py1;
+  tms_.CrsToPixel(in_tms.min_x, in_tms.max_y, z, &px0, &py0);
+  tms_.CrsToPixel(in_tms.max_x, in_tms.min_y, z, &px1, &py1);
+  const int64_t ts = tile_size();
+  Window window{static_cast<int64_t>(std::floor(px0 - margin)),
+                static_cast<int64_t>(std::floor(py0 - margin)),
+                static_cast<int64_t>(std::ceil(px1 + margin)),
+                static_cast<int64_t>(std::ceil(py1 + margin))};
+  window = Intersect(window, Window{0, 0, static_cast<int64_t>(tms_.MatrixWidth(z)) * ts,
+                                    static_cast<int64_t>(tms_.MatrixHeight(z)) * ts});
+  // Only where the level (or a coarser one, for fallback) has data.
+  Window data_area{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max(),
+                   std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min()};
+  for (int zz = min_zoom(); zz <= z; ++zz) {
+    const Level* level = FindLevel(zz);
+    if (level == nullptr || level->tile_count() == 0) continue;
+    const int shift = z - zz;
+    data_area.x0 = std::min<int64_t>(data_area.x0, (int64_t{level->min_x()} * ts) << shift);
+    data_area.y0 = std::min<int64_t>(data_area.y0, (int64_t{level->min_y()} * ts) << shift);
+    data_area.x1 = std::max<int64_t>(data_area.x1, (int64_t{level->max_x() + 1} * ts) << shift);
+    data_area.y1 = std::max<int64_t>(data_area.y1, (int64_t{level->max_y() + 1} * ts) << shift);
+  }
+  window = Intersect(window, data_area);
+  if (window.empty()) return region;
+  if (static_cast<uint64_t>(window.width()) * static_cast<uint64_t>(window.height()) >
+      kMaxMosaicPixels) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the window needs ", window.width(), "x", window.height(), " source pixels at zoom ", z,
+        " (limit ", kMaxMosaicPixels, "): ask for a smaller bbox or force a coarser zoom"));
+  }
+
+  // Without alpha or nodata, a synthetic alpha band tells the warper where tiles were.
+  const bool synthetic_alpha = !has_alpha && !nodata.has_value();
+  const int mosaic_bands = band_count() + (synthetic_alpha ? 1 : 0);
+  codec::Image mosaic(static_cast<int>(window.width()), static_cast<int>(window.height()),
+                      mosaic_bands, pixel_type_);
+  if (nodata.has_value()) FillImage(mosaic, band_count(), *nodata);
+
+  const uint32_t tx0 = static_cast<uint32_t>(window.x0 / ts);
+  const uint32_t ty0 = static_cast<uint32_t>(window.y0 / ts);
+  const uint32_t tx1 = static_cast<uint32_t>((window.x1 - 1) / ts);
+  const uint32_t ty1 = static_cast<uint32_t>((window.y1 - 1) / ts);
+  const uint32_t tiles_across = tx1 - tx0 + 1;
+  std::vector<char> present(static_cast<size_t>(tiles_across) * (ty1 - ty0 + 1), 0);
+  const uint32_t section = static_cast<uint32_t>(SectionFor(z));
+  for (const geo::KeyRange& range : geo::KeyRangesForRect(tx0, ty0, tx1, ty1)) {
+    const uint64_t count = storage_->entry_count(section);
+    for (uint64_t i = storage_->LowerBound(section, range.begin);
+         i < count && storage_->KeyAt(section, i) < range.end; ++i) {
+      uint32_t x, y;
+      geo::MortonDecode(storage_->KeyAt(section, i), &x, &y);
+      if (x < tx0 || x > tx1 || y < ty0 || y > ty1) continue;
+      present[static_cast<size_t>(y - ty0) * tiles_across + (x - tx0)] = 1;
+    }
+  }
+
+  // Coarser tiles looked up for fallback, by (shift, parent key): nullptr when absent.
+  absl::flat_hash_map<std::pair<int, uint64_t>, std::shared_ptr<const codec::Image>> parents;
+  const double opaque = OpaqueValue(pixel_type_);
+  bool any_data = false;
+  for (uint32_t ty = ty0; ty <= ty1; ++ty) {
+    for (uint32_t tx = tx0; tx <= tx1; ++tx) {
+      const Window tile_area{int64_t{tx} * ts, int64_t{ty} * ts, int64_t{tx + 1} * ts,
+                             int64_t{ty + 1} * ts};
+      const Window area = Intersect(tile_area, window);
+      if (present[static_cast<size_t>(ty - ty0) * tiles_across + (tx - tx0)]) {
+        absl::StatusOr<std::shared_ptr<const codec::Image>> tile = FindTile(z, tx, ty);
+        if (!tile.ok()) return tile.status();
+        if (*tile == nullptr) continue;
+        CopyTileIntoMosaic(**tile, tx, ty, 0, area, window, mosaic, opaque);
+        ++region.tiles_decoded;
+        any_data = true;
+        continue;
+      }
+      for (int shift = 1; z - shift >= min_zoom(); ++shift) {
+        if (SectionFor(z - shift) < 0) continue;
+        const uint32_t px = tx >> shift, py = ty >> shift;
+        const std::pair<int, uint64_t> key{shift, geo::MortonEncode(px, py)};
+        auto it = parents.find(key);
+        if (it == parents.end()) {
+          absl::StatusOr<std::shared_ptr<const codec::Image>> parent = FindTile(z - shift, px, py);
+          if (!parent.ok()) return parent.status();
+          it = parents.emplace(key, *std::move(parent)).first;
+        }
+        if (it->second == nullptr) continue;
+        CopyTileIntoMosaic(*it->second, px, py, shift, area, window, mosaic, opaque);
+        ++region.tiles_from_coarser_levels;
+        any_data = true;
+        break;
+      }
+    }
+  }
+  if (!any_data) return region;
+
+  internal::GeoGrid source_grid;
+  double origin_x, origin_y;
+  tms_.PixelToCrs(static_cast<double>(window.x0), static_cast<double>(window.y0), z, &origin_x,
+                  &origin_y);
+  source_grid.geotransform = {origin_x, resolution, 0, origin_y, 0, -resolution};
+  source_grid.srs_wkt = tms_srs_wkt_;
+  internal::GeoGrid destination_grid{region.geotransform, region.srs_wkt};
+  internal::WarpSpec spec;
+  spec.resampling = ToGdalResampling(request.resampling);
+  spec.color_bands = color_bands;
+  spec.source_alpha_band = has_alpha ? band_count() - 1 : (synthetic_alpha ? band_count() : -1);
+  spec.destination_alpha_band = has_alpha ? band_count() - 1 : -1;
+  spec.nodata = nodata;
+  if (absl::Status s = internal::WarpRegion(mosaic.view(), source_grid, region.image.mutable_view(),
+                                            destination_grid, spec);
+      !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(path_, ": region at zoom ", z, ": ", s.message()));
+  }
+  return region;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Points
+
+absl::StatusOr<std::optional<double>> Reader::Sample(double lon, double lat, SampleMethod method,
+                                                     int band) const {
+  if (!std::isfinite(lon) || !std::isfinite(lat) || lat < -90 || lat > 90 || lon < -540 ||
+      lon > 540) {
+    return absl::InvalidArgumentError(absl::StrCat("position lon ", lon, ", lat ", lat,
+                                                   " is not a longitude/latitude in degrees"));
+  }
+  if (band < 0 || band >= band_count() || (metadata_.has_alpha() && band == band_count() - 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "band ", band, " cannot be sampled: the pyramid has ",
+        metadata_.has_alpha() ? band_count() - 1 : band_count(), " value band(s), from 0"));
+  }
+  while (lon > 180) lon -= 360;
+  while (lon < -180) lon += 360;
+  if (!tms_.is_geographic() && std::fabs(lat) > geo::kWebMercatorMaxLatitude) {
+    return std::optional<double>();
+  }
+  double x, y;
+  tms_.LonLatToCrs(lon, lat, &x, &y);
+  const int64_t ts = tile_size();
+  const size_t sample_bytes = codec::BytesPerSample(pixel_type_);
+  const std::optional<double> nodata =
+      metadata_.has_nodata() ? std::optional<double>(metadata_.nodata()) : std::nullopt;
+
+  for (int z = max_zoom(); z >= min_zoom(); --z) {
+    if (SectionFor(z) < 0) continue;
+    double px, py;
+    tms_.CrsToPixel(x, y, z, &px, &py);
+    const int64_t width = int64_t{tms_.MatrixWidth(z)} * ts;
+    const int64_t height = int64_t{tms_.MatrixHeight(z)} * ts;
+    const int64_t nx = std::min<int64_t>(width - 1, std::max<int64_t>(0, std::floor(px)));
+    const int64_t ny = std::min<int64_t>(height - 1, std::max<int64_t>(0, std::floor(py)));
+    // The tile under the point decides whether this level has data here.
+    absl::StatusOr<std::shared_ptr<const codec::Image>> home =
+        FindTile(z, static_cast<uint32_t>(nx / ts), static_cast<uint32_t>(ny / ts));
+    if (!home.ok()) return home.status();
+    if (*home == nullptr) continue;
+
+    // ValueAt reads global pixel (gx, gy) of zoom z; nullopt where there is no data.
+    auto value_at = [&](int64_t gx, int64_t gy) -> absl::StatusOr<std::optional<double>> {
+      if (gx < 0 || gy < 0 || gx >= width || gy >= height) return std::optional<double>();
+      std::shared_ptr<const codec::Image> tile;
+      if (gx / ts == nx / ts && gy / ts == ny / ts) {
+        tile = *home;
+      } else {
+        absl::StatusOr<std::shared_ptr<const codec::Image>> other =
+            FindTile(z, static_cast<uint32_t>(gx / ts), static_cast<uint32_t>(gy / ts));
+        if (!other.ok()) return other.status();
+        tile = *std::move(other);
+      }
+      if (tile == nullptr) return std::optional<double>();
+      const uint8_t* pixel = tile->data() + static_cast<size_t>(gy % ts) * tile->row_stride() +
+                             static_cast<size_t>(gx % ts) * sample_bytes * tile->bands();
+      if (metadata_.has_alpha() &&
+          ReadSample(pixel + (tile->bands() - 1) * sample_bytes, pixel_type_) == 0) {
+        return std::optional<double>();
+      }
+      const double v = ReadSample(pixel + band * sample_bytes, pixel_type_);
+      if (std::isnan(v) || (nodata.has_value() && v == *nodata)) return std::optional<double>();
+      return std::optional<double>(v);
+    };
+
+    if (method == SampleMethod::kNearest) return value_at(nx, ny);
+    // Bilinear between the four pixel centres around the point (centres at half-integers).
+    const double fx = px - 0.5, fy = py - 0.5;
+    const int64_t x0 = static_cast<int64_t>(std::floor(fx));
+    const int64_t y0 = static_cast<int64_t>(std::floor(fy));
+    const double ax = fx - x0, ay = fy - y0;
+    double sum = 0, weight = 0;
+    for (int j = 0; j < 2; ++j) {
+      for (int i = 0; i < 2; ++i) {
+        const double w = (i ? ax : 1 - ax) * (j ? ay : 1 - ay);
+        absl::StatusOr<std::optional<double>> v = value_at(x0 + i, y0 + j);
+        if (!v.ok()) return v.status();
+        if (!v->has_value() || w <= 0) continue;
+        sum += w * **v;
+        weight += w;
+      }
+    }
+    if (weight <= 0) return std::optional<double>();
+    return std::optional<double>(sum / weight);
+  }
+  return std::optional<double>();
+}
+
+}  // namespace pyramid
+}  // namespace flatpyramid
