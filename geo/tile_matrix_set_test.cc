@@ -353,6 +353,8 @@ TEST(TileMatrixSetTest, ZoomForResolutionFollowsGdalCogStrategies) {
 // SRC = L7_ETMs.tif resampled to 25 m (gdalwarp -tr 25 25): 25.325504389452139 m ->
 //   AUTO 19.1093 (13), LOWER 12, UPPER 13.
 // SRC = elev.tif: 1196.351048066273734 m -> AUTO 1222.99 (7), LOWER 7, UPPER 611.50 (8).
+// With -co BLOCKSIZE=512, L7_ETMs.tif: AUTO 38.2185 m and UPPER 19.1093 m, which are zooms 11
+// and 12 of the 512 px set (same tiles, twice the pixels).
 TEST(TileMatrixSetTest, ZoomForResolutionAgreesWithGdalCogDriver) {
   const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
   struct Case {
@@ -365,6 +367,11 @@ TEST(TileMatrixSetTest, ZoomForResolutionAgreesWithGdalCogDriver) {
     EXPECT_EQ(web.ZoomForResolution(c.resolution, ZoomStrategy::kLower), c.lower);
     EXPECT_EQ(web.ZoomForResolution(c.resolution, ZoomStrategy::kUpper), c.upper);
   }
+  const TileMatrixSet web512 = TileMatrixSet::WebMercatorQuad(512);
+  EXPECT_EQ(web512.ZoomForResolution(28.871176767680531, ZoomStrategy::kNearest), 11);
+  EXPECT_DOUBLE_EQ(web512.Resolution(11), 38.218514142588127);
+  EXPECT_EQ(web512.ZoomForResolution(28.871176767680531, ZoomStrategy::kUpper), 12);
+  EXPECT_DOUBLE_EQ(web512.Resolution(12), 19.109257071294063);
 }
 
 TEST(TileMatrixSetTest, TmsRowFlipsRowsAndIsItsOwnInverse) {
