@@ -15,11 +15,18 @@
 //   BM_MbtilesTileDecoded   the same, then decoded (flatpyramid's codec library).
 //   BM_XyzDirTileBytes      open + read + close of the vips dzsave tile file.
 //   BM_CogWindow1024        GDALDataset::RasterIO of 1024 x 1024 RGB, pixel-interleaved.
+//   BM_FlatpyramidTileBytes   pyramid::Reader::GetTileBytes, copied into a reused string
+//                             (like the peers' reads: a server sends them from a buffer,
+//                             and the copy makes a cold read touch the mapped pages).
+//   BM_FlatpyramidTileDecoded pyramid::Reader::GetTile with a 0-byte tile cache: decodes.
+//   BM_FlatpyramidWindow1024  pyramid::Reader::ReadRegion of the same 1024 x 1024 window in
+//                             EPSG:3857 at the base zoom, nearest (pixel-aligned, as RasterIO).
 // Suffix /warm: the file is read whole before the timing loop, so the page cache holds it.
 // Suffix /cold: before every read, untimed: close, posix_fadvise(POSIX_FADV_DONTNEED) on the
 // file (on the one tile file for a directory), reopen. Cold runs a fixed 64 iterations.
 // Decoded reads must decode: GDAL's block cache is flushed (untimed) before every window
-// read; ReadBlock does not use the block cache for the band it reads.
+// read; ReadBlock does not use the block cache for the band it reads; flatpyramid's tile
+// cache holds nothing.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -39,6 +46,7 @@
 #include "cpl_conv.h"
 #include "gdal_priv.h"
 #include "gflags/gflags.h"
+#include "pyramid/reader.h"
 #include "testing/bench/peer_tiles.h"
 
 DEFINE_int32(zoom, -1, "zoom level of the random tiles (the base zoom of the pyramids)");
@@ -46,6 +54,7 @@ DEFINE_string(cog, "", "COG written with TILING_SCHEME=GoogleMapsCompatible");
 DEFINE_string(mbtiles, "", "MBTiles file");
 DEFINE_string(xyz_dir, "", "tile directory (vips dzsave --layout google)");
 DEFINE_string(xyz_template, "{z}/{y}/{x}.jpg", "tile file names under --xyz_dir");
+DEFINE_string(flatpyramid, "", "flatpyramid file (tools/build_pyramid)");
 DEFINE_uint64(seed, 1, "seed of the random tile and window sequences");
 
 namespace flatpyramid {
@@ -55,6 +64,7 @@ namespace {
 constexpr int kSequenceLength = 4096;
 constexpr int kWindowSize = 1024;
 constexpr int kColdIterations = 64;
+constexpr double kWebMercatorHalf = 20037508.342789244;
 
 struct TileXY {
   uint32_t x;
@@ -217,6 +227,74 @@ void XyzDirTileBytes(benchmark::State& state, bool cold) {
       });
 }
 
+// OpenPyramid opens --flatpyramid with no decoded-tile cache.
+absl::Status OpenPyramid(std::unique_ptr<pyramid::Reader>* reader) {
+  pyramid::ReaderOptions options;
+  options.private_cache_bytes = 0;
+  absl::StatusOr<std::unique_ptr<pyramid::Reader>> opened =
+      pyramid::Reader::Open(FLAGS_flatpyramid, options);
+  if (!opened.ok()) return opened.status();
+  *reader = std::move(*opened);
+  return absl::OkStatus();
+}
+
+void FlatpyramidTileBytes(benchmark::State& state, bool cold) {
+  std::unique_ptr<pyramid::Reader> reader;
+  std::string bytes;
+  ColdOrWarm(
+      state, cold, FLAGS_flatpyramid, [](size_t) { return FLAGS_flatpyramid; },
+      [&] { return OpenPyramid(&reader); }, [&] { reader.reset(); },
+      [&](size_t i) {
+        const TileXY& t = Tiles()[i % Tiles().size()];
+        absl::StatusOr<absl::string_view> stored = reader->GetTileBytes(FLAGS_zoom, t.x, t.y);
+        if (!stored.ok()) return stored.status();
+        bytes.assign(stored->data(), stored->size());
+        benchmark::DoNotOptimize(bytes.data());
+        return absl::OkStatus();
+      });
+}
+
+void FlatpyramidTileDecoded(benchmark::State& state, bool cold) {
+  std::unique_ptr<pyramid::Reader> reader;
+  ColdOrWarm(
+      state, cold, FLAGS_flatpyramid, [](size_t) { return FLAGS_flatpyramid; },
+      [&] { return OpenPyramid(&reader); }, [&] { reader.reset(); },
+      [&](size_t i) {
+        const TileXY& t = Tiles()[i % Tiles().size()];
+        absl::StatusOr<std::shared_ptr<const codec::Image>> tile =
+            reader->GetTile(FLAGS_zoom, t.x, t.y);
+        if (!tile.ok()) return tile.status();
+        benchmark::DoNotOptimize((*tile)->data());
+        return absl::OkStatus();
+      });
+}
+
+void FlatpyramidWindow1024(benchmark::State& state, bool cold) {
+  std::unique_ptr<pyramid::Reader> reader;
+  const double resolution =
+      2 * kWebMercatorHalf / static_cast<double>(uint64_t{kTileSize} << FLAGS_zoom);
+  ColdOrWarm(
+      state, cold, FLAGS_flatpyramid, [](size_t) { return FLAGS_flatpyramid; },
+      [&] { return OpenPyramid(&reader); }, [&] { reader.reset(); },
+      [&](size_t i) {
+        const TileXY& w = Windows()[i % Windows().size()];
+        pyramid::RegionRequest request;
+        const double min_x = -kWebMercatorHalf + w.x * resolution;
+        const double max_y = kWebMercatorHalf - w.y * resolution;
+        request.bbox = {min_x, max_y - kWindowSize * resolution, min_x + kWindowSize * resolution,
+                        max_y};
+        request.srs = "EPSG:3857";
+        request.width = kWindowSize;
+        request.height = kWindowSize;
+        request.resampling = pyramid::Resampling::kNearest;
+        request.zoom = FLAGS_zoom;
+        absl::StatusOr<pyramid::Region> region = reader->ReadRegion(request);
+        if (!region.ok()) return region.status();
+        benchmark::DoNotOptimize(region->image.data());
+        return absl::OkStatus();
+      });
+}
+
 void Register(const std::string& name, std::function<void(benchmark::State&, bool)> body) {
   for (const bool cold : {false, true}) {
     benchmark::internal::Benchmark* b =
@@ -260,6 +338,11 @@ int Main(int argc, char** argv) {
              [](benchmark::State& state, bool cold) { MbtilesTileBytes(state, cold, true); });
   }
   if (!FLAGS_xyz_dir.empty()) Register("BM_XyzDirTileBytes", XyzDirTileBytes);
+  if (!FLAGS_flatpyramid.empty()) {
+    Register("BM_FlatpyramidTileBytes", FlatpyramidTileBytes);
+    Register("BM_FlatpyramidTileDecoded", FlatpyramidTileDecoded);
+    if (level_pixels >= kWindowSize) Register("BM_FlatpyramidWindow1024", FlatpyramidWindow1024);
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

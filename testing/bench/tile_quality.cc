@@ -3,7 +3,7 @@
 // For a fixed random sample of tiles z/x/y of WebMercatorQuad, the reference is the source
 // warped by GDAL (GDALWarp, the library behind gdalwarp) to exactly that tile's bounds and
 // size with the same resampling; the tile under test is read the way its format is read
-// (peer_tiles.h). Prints one JSON object:
+// (peer_tiles.h, or pyramid::Reader::GetTile). Prints one JSON object:
 //   {"psnr_db": 38.1, "tiles": 64, "samples": 12582912}
 // The PSNR pools the squared error of every colour sample of every compared tile; samples a
 // tile marks transparent (alpha 0) are skipped.
@@ -28,11 +28,12 @@
 #include "gdal_priv.h"
 #include "gdal_utils.h"
 #include "gflags/gflags.h"
+#include "pyramid/reader.h"
 #include "testing/bench/peer_tiles.h"
 #include "testing/image_compare.h"
 
 DEFINE_string(reference, "", "the source raster the pyramid was built from");
-DEFINE_string(kind, "", "cog | mbtiles | dir");
+DEFINE_string(kind, "", "cog | mbtiles | dir | flatpyramid");
 DEFINE_string(path, "", "the pyramid: file or directory");
 DEFINE_string(template, "{z}/{x}/{y}.png", "--kind=dir: tile file names under --path");
 DEFINE_int32(zoom, -1, "zoom level to compare");
@@ -101,9 +102,16 @@ class TileReader {
       reader->mbtiles_ = std::move(*mbtiles);
     } else if (FLAGS_kind == "dir") {
       reader->directory_ = std::make_unique<DirectoryTiles>(FLAGS_path, FLAGS_template);
+    } else if (FLAGS_kind == "flatpyramid") {
+      pyramid::ReaderOptions options;
+      options.private_cache_bytes = 0;
+      absl::StatusOr<std::unique_ptr<pyramid::Reader>> opened =
+          pyramid::Reader::Open(FLAGS_path, options);
+      if (!opened.ok()) return opened.status();
+      reader->pyramid_ = std::move(*opened);
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("--kind=", FLAGS_kind, " is not one of cog, mbtiles, dir"));
+          absl::StrCat("--kind=", FLAGS_kind, " is not one of cog, mbtiles, dir, flatpyramid"));
     }
     return reader;
   }
@@ -114,6 +122,17 @@ class TileReader {
       absl::Status status = cog_->ReadTile(z, x, y, tile.mutable_view());
       if (!status.ok()) return status;
       return tile;
+    }
+    if (pyramid_ != nullptr) {
+      absl::StatusOr<std::shared_ptr<const codec::Image>> tile = pyramid_->GetTile(z, x, y);
+      if (!tile.ok()) return tile.status();
+      const codec::Image& stored = **tile;
+      if (stored.type() != codec::PixelType::kUint8) {
+        return absl::InvalidArgumentError("the pyramid is not 8-bit");
+      }
+      codec::Image copy(stored.width(), stored.height(), stored.bands(), stored.type());
+      std::copy(stored.data(), stored.data() + stored.size_bytes(), copy.data());
+      return copy;
     }
     std::string bytes;
     absl::Status status = mbtiles_ != nullptr ? mbtiles_->TileBytes(z, x, y, &bytes)
@@ -126,6 +145,7 @@ class TileReader {
   std::unique_ptr<CogTiles> cog_;
   std::unique_ptr<MbtilesTiles> mbtiles_;
   std::unique_ptr<DirectoryTiles> directory_;
+  std::unique_ptr<pyramid::Reader> pyramid_;
 };
 
 absl::Status Run() {
