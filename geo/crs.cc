@@ -358,9 +358,10 @@ absl::Status TileToSourceTransformer::SetBlock(const Bounds& bounds, int width, 
 void TileToSourceTransformer::Transform(int count, double* x, double* y, int* success) {
   if (count <= 0) return;
   QuietGdalErrors quiet;
-  // GDAL's transformers want a z array; its values are ignored here.
-  std::unique_ptr<double[]> z(new double[count]());
-  function_(argument_, /*bDstToSrc=*/TRUE, count, x, y, z.get(), success);
+  // GDAL's transformers want a z array; heights stay 0 (no vertical datum work).
+  if (z_.size() < static_cast<size_t>(count)) z_.resize(count);
+  std::fill(z_.begin(), z_.begin() + count, 0.0);
+  function_(argument_, /*bDstToSrc=*/TRUE, count, x, y, z_.data(), success);
 }
 
 absl::Status TileToSourceTransformer::TransformRow(int row, double* src_x, double* src_y,

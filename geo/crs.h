@@ -29,6 +29,7 @@
 #define FLATPYRAMID_GEO_CRS_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -154,6 +155,7 @@ class TileToSourceTransformer {
   void* gen_img_;  // GDALCreateGenImgProjTransformer2; owned by approx_ when set.
   void* approx_;   // GDALCreateApproxTransformer, or nullptr when max_error is 0.
   std::unique_ptr<LongitudeWrap> wrap_;  // Set for geographic sources past +-180.
+  std::vector<double> z_;                // Scratch heights for GDAL's transformers.
   GDALTransformerFunc function_;
   void* argument_;
   int width_ = 0;
