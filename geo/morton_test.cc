@@ -1,6 +1,8 @@
 #include "geo/morton.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <random>
 #include <vector>
 
@@ -76,10 +78,10 @@ uint64_t CheckRanges(uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1, size_t 
     }
   }
   auto covered = [&](uint64_t key) {
-    for (const KeyRange& r : ranges) {
-      if (key >= r.begin && key < r.end) return true;
-    }
-    return false;
+    // Ranges are sorted (checked above): the candidate is the last one beginning <= key.
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), key,
+                               [](uint64_t k, const KeyRange& r) { return k < r.begin; });
+    return it != ranges.begin() && key < std::prev(it)->end;
   };
   uint64_t inside = 0;
   for (uint32_t y = y0; y <= y1; ++y) {
@@ -118,6 +120,21 @@ TEST(MortonTest, CappedKeyRangesStillCoverEveryKeyOfEveryRectangle) {
         }
       }
     }
+  }
+}
+
+TEST(MortonTest, KeyRangesAreExactForRandomRectanglesOfA256Grid) {
+  std::mt19937 rng(3);
+  for (int i = 0; i < 200; ++i) {
+    uint32_t x0 = rng() % 256, x1 = rng() % 256, y0 = rng() % 256, y1 = rng() % 256;
+    if (x0 > x1) std::swap(x0, x1);
+    if (y0 > y1) std::swap(y0, y1);
+    // The exact decomposition of a w x h rectangle needs O(w + h) ranges: 100000 is plenty.
+    const std::vector<KeyRange> exact = KeyRangesForRect(x0, y0, x1, y1, 100000);
+    ASSERT_EQ(CheckRanges(x0, y0, x1, y1, 100000, exact), 0u)
+        << x0 << "," << y0 << " - " << x1 << "," << y1;
+    const std::vector<KeyRange> capped = KeyRangesForRect(x0, y0, x1, y1, 4);
+    CheckRanges(x0, y0, x1, y1, 4, capped);
   }
 }
 
