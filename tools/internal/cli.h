@@ -1,0 +1,34 @@
+// Internal to //tools: what every reading tool does the same way: resolve relative paths
+// against the directory `bazel run` was started from, and report a failure as one line.
+#ifndef FLATPYRAMID_TOOLS_INTERNAL_CLI_H_
+#define FLATPYRAMID_TOOLS_INTERNAL_CLI_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace flatpyramid {
+namespace tools {
+
+// ResolvePath makes a relative `path` absolute against BUILD_WORKING_DIRECTORY (set by
+// `bazel run`, which starts tools inside the runfiles tree), else leaves it as it is.
+// "-" (stdin/stdout), absolute paths and GDAL's /vsi paths are returned unchanged.
+std::string ResolvePath(const std::string& path);
+
+// ParseFlags parses the gflags flags out of argc/argv (leaving the positional arguments).
+// --help prints the usage message set with gflags::SetUsageMessage and every flag defined in
+// tools/<tool>.cc with its default and description, then exits 0; --helpfull and --version
+// behave as gflags defines them.
+void ParseFlags(absl::string_view tool, int* argc, char*** argv);
+
+// Fail prints "<tool>: <status message>" as one line on stderr and returns exit code 1.
+int Fail(absl::string_view tool, const absl::Status& status);
+
+// UsageError prints "<tool>: <message> (see <tool> --help)" on stderr and returns exit code 2.
+int UsageError(absl::string_view tool, absl::string_view message);
+
+}  // namespace tools
+}  // namespace flatpyramid
+
+#endif  // FLATPYRAMID_TOOLS_INTERNAL_CLI_H_

@@ -1,0 +1,202 @@
+// read_region FILE --bbox=minx,miny,maxx,maxy [--bbox_srs=EPSG:4326] --size=W,H
+//   [--resampling=bilinear] --output=OUT.tif|OUT.png
+// Renders a georeferenced window of a flatpyramid file in any CRS GDAL knows: the level
+// matching the requested resolution is read, its tiles mosaicked (coarser levels fill missing
+// tiles) and warped by GDAL. A .tif output is a georeferenced GeoTIFF (CRS, geotransform,
+// nodata, alpha); a .png output holds the pixels only (uint8/uint16 pyramids).
+#include <sys/stat.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "codec/codec.h"
+#include "cpl_string.h"
+#include "gdal_priv.h"
+#include "gflags/gflags.h"
+#include "ogr_spatialref.h"
+#include "pyramid/reader.h"
+#include "tools/internal/cli.h"
+
+DEFINE_string(bbox, "",
+              "The window: min_x,min_y,max_x,max_y in --bbox_srs (longitude first for "
+              "geographic CRSs). Required.");
+DEFINE_string(bbox_srs, "EPSG:4326",
+              "CRS of --bbox and of the output grid: an EPSG code, WKT or PROJ string (anything "
+              "gdalwarp -t_srs takes).");
+DEFINE_string(size, "", "Output size in pixels: WIDTH,HEIGHT (each 1..16384). Required.");
+DEFINE_string(resampling, "bilinear",
+              "Resampling kernel: nearest, bilinear, cubic, cubicspline, lanczos, average or "
+              "mode (GDAL's).");
+DEFINE_int32(zoom, -1,
+             "Read this zoom level instead of the one matching the output resolution (-1).");
+DEFINE_string(output, "",
+              "Output file, relative to the directory bazel run was started from: .tif/.tiff "
+              "for a georeferenced GeoTIFF (any pixel type), .png for a plain PNG (uint8 and "
+              "uint16 pyramids). Required.");
+DEFINE_bool(overwrite, false, "Replace --output if it exists.");
+
+namespace {
+
+constexpr char kTool[] = "read_region";
+
+using flatpyramid::pyramid::Reader;
+using flatpyramid::pyramid::Region;
+
+absl::Status WriteGeoTiff(const Reader& reader, const Region& region, const std::string& path) {
+  GDALAllRegister();
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
+  if (driver == nullptr) return absl::InternalError("GDAL has no GTiff driver");
+  const flatpyramid::codec::Image& image = region.image;
+  const GDALDataType type = image.type() == flatpyramid::codec::PixelType::kUint8    ? GDT_Byte
+                            : image.type() == flatpyramid::codec::PixelType::kUint16 ? GDT_UInt16
+                            : image.type() == flatpyramid::codec::PixelType::kInt16  ? GDT_Int16
+                                                                                     : GDT_Float32;
+  const flatpyramid::pyramid::PyramidMetadata& m = reader.metadata();
+  char** options = nullptr;
+  options = CSLSetNameValue(options, "COMPRESS", "DEFLATE");
+  options = CSLSetNameValue(options, "TILED", "YES");
+  if (m.has_alpha()) options = CSLSetNameValue(options, "ALPHA", "YES");
+  if (image.bands() >= 3 && type == GDT_Byte) {
+    options = CSLSetNameValue(options, "PHOTOMETRIC", "RGB");
+  }
+  GDALDatasetUniquePtr dataset(
+      driver->Create(path.c_str(), image.width(), image.height(), image.bands(), type, options));
+  CSLDestroy(options);
+  if (dataset == nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot create ", path, ": ", CPLGetLastErrorMsg(), " (check the directory is writable)"));
+  }
+  std::array<double, 6> geotransform = region.geotransform;
+  dataset->SetGeoTransform(geotransform.data());
+  OGRSpatialReference srs;
+  srs.importFromWkt(region.srs_wkt.c_str());
+  srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  dataset->SetSpatialRef(&srs);
+  for (int band = 0; band < image.bands(); ++band) {
+    GDALRasterBand* b = dataset->GetRasterBand(band + 1);
+    if (band < m.color_interpretation_size()) {
+      b->SetColorInterpretation(
+          GDALGetColorInterpretationByName(m.color_interpretation(band).c_str()));
+    }
+    if (m.has_nodata()) b->SetNoDataValue(m.nodata());
+  }
+  const int sample = GDALGetDataTypeSizeBytes(type);
+  if (dataset->RasterIO(GF_Write, 0, 0, image.width(), image.height(),
+                        const_cast<uint8_t*>(image.data()), image.width(), image.height(), type,
+                        image.bands(), nullptr, static_cast<GSpacing>(sample) * image.bands(),
+                        static_cast<GSpacing>(image.row_stride()), sample, nullptr) != CE_None) {
+    return absl::DataLossError(absl::StrCat("writing ", path, " failed: ", CPLGetLastErrorMsg()));
+  }
+  // GDAL 3.6 reports errors at close (a full disk) only through the error state.
+  CPLErrorReset();
+  dataset.reset();
+  if (CPLGetLastErrorType() == CE_Failure) {
+    return absl::DataLossError(
+        absl::StrCat("closing ", path, " failed (disk full?): ", CPLGetLastErrorMsg()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WritePng(const Region& region, const std::string& path) {
+  std::string bytes;
+  if (absl::Status s = flatpyramid::codec::Encode(flatpyramid::codec::CodecId::kPng,
+                                                  region.image.view(), {}, &bytes);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write ", flatpyramid::codec::PixelTypeName(region.image.type()),
+                     " pixels as PNG (", s.message(), "): use --output=FILE.tif"));
+  }
+  FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create ", path, ": check the directory exists and is writable"));
+  }
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
+  if (std::fclose(file) != 0 || !written) {
+    return absl::DataLossError(absl::StrCat("writing ", path, " failed (disk full?)"));
+  }
+  return absl::OkStatus();
+}
+
+bool ParseDoubles(absl::string_view text, size_t count, std::vector<double>* out) {
+  out->clear();
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    double v = 0;
+    if (!absl::SimpleAtod(absl::StripAsciiWhitespace(part), &v)) return false;
+    out->push_back(v);
+  }
+  return out->size() == count;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "Renders a georeferenced window of a flatpyramid file, in any CRS GDAL knows.\n"
+      "  read_region FILE.fpyr --bbox=-34.95,-8.1,-34.8,-7.95 [--bbox_srs=EPSG:4326] "
+      "--size=1024,1024 [--resampling=bilinear] --output=window.tif");
+  flatpyramid::tools::ParseFlags(kTool, &argc, &argv);
+  if (argc != 2) {
+    return flatpyramid::tools::UsageError(kTool, "give exactly one argument: the pyramid FILE");
+  }
+  flatpyramid::pyramid::RegionRequest request;
+  std::vector<double> values;
+  if (!ParseDoubles(FLAGS_bbox, 4, &values)) {
+    return flatpyramid::tools::UsageError(
+        kTool,
+        absl::StrCat("--bbox=\"", FLAGS_bbox, "\" is not four numbers min_x,min_y,max_x,max_y"));
+  }
+  request.bbox = {values[0], values[1], values[2], values[3]};
+  std::vector<std::string> size = absl::StrSplit(FLAGS_size, ',');
+  if (size.size() != 2 || !absl::SimpleAtoi(size[0], &request.width) ||
+      !absl::SimpleAtoi(size[1], &request.height)) {
+    return flatpyramid::tools::UsageError(
+        kTool, absl::StrCat("--size=\"", FLAGS_size, "\" is not WIDTH,HEIGHT (e.g. 1024,768)"));
+  }
+  absl::StatusOr<flatpyramid::pyramid::Resampling> resampling =
+      flatpyramid::pyramid::ParseResampling(FLAGS_resampling);
+  if (!resampling.ok()) {
+    return flatpyramid::tools::UsageError(kTool, resampling.status().message());
+  }
+  request.resampling = *resampling;
+  request.srs = FLAGS_bbox_srs;
+  request.zoom = FLAGS_zoom;
+  const std::string output = flatpyramid::tools::ResolvePath(FLAGS_output);
+  const std::string lower = absl::AsciiStrToLower(output);
+  const bool tiff = absl::EndsWith(lower, ".tif") || absl::EndsWith(lower, ".tiff");
+  if (!tiff && !absl::EndsWith(lower, ".png")) {
+    return flatpyramid::tools::UsageError(
+        kTool, absl::StrCat("--output=\"", FLAGS_output, "\" must end in .tif, .tiff or .png"));
+  }
+  struct stat existing;
+  if (!FLAGS_overwrite && stat(output.c_str(), &existing) == 0) {
+    return flatpyramid::tools::Fail(kTool, absl::AlreadyExistsError(absl::StrCat(
+                                               output, " exists: remove it or pass --overwrite")));
+  }
+
+  const std::string path = flatpyramid::tools::ResolvePath(argv[1]);
+  absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
+  if (!reader.ok()) return flatpyramid::tools::Fail(kTool, reader.status());
+  absl::StatusOr<Region> region = (*reader)->ReadRegion(request);
+  if (!region.ok()) return flatpyramid::tools::Fail(kTool, region.status());
+  const absl::Status written =
+      tiff ? WriteGeoTiff(**reader, *region, output) : WritePng(*region, output);
+  if (!written.ok()) return flatpyramid::tools::Fail(kTool, written);
+  const std::string note = absl::StrCat(
+      output, ": ", region->image.width(), "x", region->image.height(), " px, ",
+      region->image.bands(), " band(s) from zoom ", region->zoom, " (", region->tiles_decoded,
+      " tiles",
+      region->tiles_from_coarser_levels > 0
+          ? absl::StrCat(", ", region->tiles_from_coarser_levels, " filled from coarser levels")
+          : "",
+      ")\n");
+  std::fputs(note.c_str(), stderr);
+  return 0;
+}

@@ -1,0 +1,41 @@
+#!/bin/bash
+# End to end: verify_pyramid accepts what build_pyramid writes and refuses damaged copies.
+set -u
+TOOLS="${TEST_SRCDIR}/flatpyramid/tools"
+DATA="${TEST_SRCDIR}/flatpyramid/testing/data"
+OUT="${TEST_TMPDIR}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"${TOOLS}/build_pyramid" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --max_zoom=12 \
+  --min_zoom=8 --output="${OUT}/l7.fpyr" --quiet || fail "build_pyramid failed"
+"${TOOLS}/verify_pyramid" "${OUT}/l7.fpyr" > "${OUT}/ok.txt" || fail "good file: exit $?"
+grep -q "^OK: ${OUT}/l7.fpyr: 5 levels (zoom 8..12), [0-9]* tiles decoded, checksums verified$" \
+  "${OUT}/ok.txt" || fail "$(cat "${OUT}/ok.txt")"
+
+# refuse NAME: verify_pyramid must exit 1 with one line naming the file.
+refuse() {
+  "${TOOLS}/verify_pyramid" "$1" > /dev/null 2> "${OUT}/err.txt"; local rc=$?
+  [[ $rc == 1 ]] || fail "$1: exit $rc"
+  [[ $(wc -l < "${OUT}/err.txt") == 1 ]] || fail "$1: not one line: $(cat "${OUT}/err.txt")"
+  grep -qF "$1" "${OUT}/err.txt" || fail "$1: message does not name the file: $(cat "${OUT}/err.txt")"
+}
+SIZE=$(stat -c %s "${OUT}/l7.fpyr")
+# One flipped byte in every 16 KiB after the headers: tile data, keys and locations.
+cp "${OUT}/l7.fpyr" "${OUT}/flipped.fpyr"
+python3 - "${OUT}/flipped.fpyr" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+for offset in range(len(data) // 2, len(data) - 4096, 16384):
+    data[offset] ^= 0x40
+open(sys.argv[1], "wb").write(data)
+PY
+refuse "${OUT}/flipped.fpyr"
+head -c $((SIZE / 2)) "${OUT}/l7.fpyr" > "${OUT}/truncated.fpyr"
+refuse "${OUT}/truncated.fpyr"
+refuse "${DATA}/L7_ETMs.tif"
+refuse "${OUT}/missing.fpyr"
+"${TOOLS}/verify_pyramid" 2> /dev/null; rc=$?
+[[ $rc == 2 ]] || fail "no argument: exit $rc"
+"${TOOLS}/verify_pyramid" --help > /dev/null; rc=$?
+[[ $rc == 0 ]] || fail "--help: exit $rc"
+echo PASS
