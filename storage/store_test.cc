@@ -80,6 +80,113 @@ TEST(StoreTest, RoundTripsTwoSectionsWithSharedValueAndMetadata) {
 
 uint64_t RoundUp(uint64_t n) { return (n + 4095) / 4096 * 4096; }
 
+TEST(StoreTest, OutOfOrderAndDuplicateKeysAreRefusedAndNothingIsWritten) {
+  TempDir dir(Filesystem::kDisk);
+  const std::string path = dir.Path("order.fpyr");
+  absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  const uint32_t s = *(*writer)->AddSection("s");
+  ASSERT_TRUE((*writer)->Append(s, 10, "ten").ok());
+  absl::StatusOr<ValueRef> duplicate = (*writer)->Append(s, 10, "again");
+  EXPECT_EQ(duplicate.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(duplicate.status().message().find("repeats the last key"), std::string::npos)
+      << duplicate.status();
+  absl::StatusOr<ValueRef> smaller = (*writer)->Append(s, 3, "three");
+  EXPECT_EQ(smaller.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(smaller.status().message().find("strictly increasing"), std::string::npos);
+  EXPECT_EQ((*writer)->AppendShared(s, 11, ValueRef{2, 5}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*writer)->Append(7, 1, "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*writer)->AddSection("s").status().code(), absl::StatusCode::kAlreadyExists);
+  // The writer is still usable and the refused calls left no trace.
+  absl::StatusOr<ValueRef> next = (*writer)->Append(s, 11, "eleven");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->offset, 3u);
+  ASSERT_TRUE((*writer)->Seal().ok());
+  EXPECT_EQ((*writer)->Append(s, 12, "x").status().code(), absl::StatusCode::kFailedPrecondition);
+  writer->reset();
+  absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->entry_count(0), 2u);
+  EXPECT_EQ((*reader)->Get(0, 10), "ten");
+  EXPECT_EQ((*reader)->Get(0, 11), "eleven");
+}
+
+TEST(StoreTest, LocksRefuseASecondWriterAndReadersUnlessAllowedToSeeTheLastCommit) {
+  TempDir dir(Filesystem::kDisk);
+  const std::string path = dir.Path("locked.fpyr");
+  absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  const uint32_t s = *(*writer)->AddSection("s");
+  ASSERT_TRUE((*writer)->Append(s, 1, "committed").ok());
+  ASSERT_TRUE((*writer)->Commit().ok());
+  ASSERT_TRUE((*writer)->Append(s, 2, "not yet").ok());
+
+  EXPECT_EQ(Writer::OpenForAppend(path).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Writer::Create(path).status().code(), absl::StatusCode::kAlreadyExists);
+  WriterOptions overwrite;
+  overwrite.overwrite = true;
+  EXPECT_EQ(Writer::Create(path, overwrite).status().code(), absl::StatusCode::kUnavailable);
+  absl::StatusOr<std::unique_ptr<Reader>> refused = Reader::Open(path);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("being written by another process"), std::string::npos);
+  ReaderOptions allow;
+  allow.allow_being_written = true;
+  absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path, allow);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_FALSE((*reader)->sealed());
+  ASSERT_EQ((*reader)->entry_count(0), 1u);
+  EXPECT_EQ((*reader)->Get(0, 1), "committed");
+  EXPECT_EQ((*reader)->Get(0, 2), std::nullopt);
+  reader->reset();
+  writer->reset();  // Not committed: entry 2 is lost.
+
+  writer = Writer::OpenForAppend(path);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  EXPECT_EQ((*writer)->LastKey(0), 1u);
+  EXPECT_EQ((*writer)->entry_count(0), 1u);
+  ASSERT_TRUE((*writer)->Append(0, 2, "resumed").ok());
+  ASSERT_TRUE((*writer)->Seal().ok());
+  writer->reset();
+  EXPECT_EQ(Writer::OpenForAppend(path).status().code(), absl::StatusCode::kFailedPrecondition);
+  reader = Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->Get(0, 2), "resumed");
+  // A sealed file being read cannot be overwritten under the reader's map.
+  EXPECT_EQ(Writer::Create(path, overwrite).status().code(), absl::StatusCode::kUnavailable);
+  reader->reset();
+  writer = Writer::Create(path, overwrite);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->Seal().ok());
+  writer->reset();
+  reader = Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->section_count(), 0u);
+}
+
+TEST(StoreTest, ReservedRoomIsHolesAndSealedArraysKeepLessThanOneBlockOfSlack) {
+  TempDir dir(Filesystem::kDisk);
+  const std::string path = dir.Path("holes.fpyr");
+  WriterOptions options;
+  options.initial_value_capacity = 256 << 20;  // 256 MiB reserved per section.
+  absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path, options);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (int s = 0; s < 4; ++s) ASSERT_TRUE((*writer)->AddSection(absl::StrCat("s", s)).ok());
+  const std::string value(10000, 'v');
+  for (uint32_t s = 0; s < 4; ++s) ASSERT_TRUE((*writer)->Append(s, 1, value).ok());
+  ASSERT_TRUE((*writer)->Commit().ok());
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_GT(static_cast<uint64_t>(st.st_size), 1024ull << 20);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 1ull << 20);  // Under 1 MiB in use.
+  ASSERT_TRUE((*writer)->Seal().ok());
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  // Header region + per section: one key block, one location block, 3 value blocks.
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), (128 << 10) + 4 * (4096 + 4096 + 3 * 4096));
+  // All 12 arrays are trimmed; the last one by truncation, the other 11 by COLLAPSE_RANGE.
+  EXPECT_EQ((*writer)->stats().collapse_range_calls, 11u);
+}
+
 struct PropertyCase {
   Filesystem filesystem;
   bool force_fallback;
