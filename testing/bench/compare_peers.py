@@ -147,6 +147,10 @@ def output_bytes(path):
     return total
 
 
+class BuildFailed(Exception):
+    """A benchmarked build exited with an error; the message is its last error line."""
+
+
 def timed(command, env):
     """Runs command under /usr/bin/time -v: (wall seconds, peak RSS bytes)."""
     full_env = dict(os.environ)
@@ -154,8 +158,11 @@ def timed(command, env):
     result = subprocess.run(["/usr/bin/time", "-v"] + command, env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:
-        sys.exit(f"compare_peers: build failed with status {result.returncode}: "
-                 f"{' '.join(command)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        log(f"build failed with status {result.returncode}: {' '.join(command)}\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        errors = [line for line in result.stderr.splitlines()
+                  if line.strip() and not line.startswith(("\t", "Command exited"))]
+        raise BuildFailed(errors[-1] if errors else f"exit status {result.returncode}")
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)",
                      result.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
@@ -180,6 +187,7 @@ class Builder:
         self.rss = []
         self.bytes = None
         self.psnr = None
+        self.failure = None  # The error of a failed build: no numbers for this tool.
 
     def build(self, out_dir):
         output = os.path.join(out_dir, self.output_name)
@@ -292,7 +300,27 @@ def machine_description(work_dir):
         f"vips {first(['vips', '--version'])}; SQLite {first(['sqlite3', '--version']).split()[0]}; "
         f"Python {platform.python_version()}",
         f"- Date: {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- flatpyramid source: {source_revision()}",
     ]
+
+
+def source_revision():
+    """The commit the benchmarks were built from, and whether library sources were edited."""
+    workspace = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
+    if not workspace:
+        return "unknown (not started by bazel run)"
+    try:
+        commit = subprocess.run(["git", "-C", workspace, "rev-parse", "--short", "HEAD"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                check=True).stdout.strip()
+        edited = subprocess.run(["git", "-C", workspace, "status", "--porcelain", "--", "storage",
+                                 "codec", "geo", "pyramid", "tools"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    files = len(edited.splitlines())
+    return f"commit {commit}" + (f" plus {files} uncommitted file(s) in storage, codec, geo, "
+                                 "pyramid, tools" if files else "")
 
 
 def median(values):
@@ -308,6 +336,11 @@ def build_table(peers, ours, zoom, megapixels, peers_only):
     ]
 
     def row(builder, compare):
+        if builder.failure:
+            failure = builder.failure.replace("|", "/")
+            lines.append(f"| {builder.description} | {builder.input_note} | BUILD FAILED: "
+                         f"{failure} | | | | | | | |")
+            return
         t = median(builder.times)
         cells = [builder.description, builder.input_note, f"{t:.2f}", f"{t / megapixels:.3f}",
                  f"{median(builder.rss) / 2**20:.0f}", f"{builder.bytes / 2**20:.1f}",
@@ -315,6 +348,8 @@ def build_table(peers, ours, zoom, megapixels, peers_only):
         if compare is None:
             cells += ["not run (--peers_only)" if peers_only else "flatpyramid NOT BUILT YET",
                       "", ""]
+        elif compare.failure:
+            cells += ["flatpyramid BUILD FAILED", "", ""]
         elif compare is builder:
             cells += ["1.00x", "1.00", "1.00"]
         else:
@@ -334,18 +369,18 @@ def build_table(peers, ours, zoom, megapixels, peers_only):
     return lines
 
 
-def read_benchmarks(args, outputs, zoom, threads):
+def read_benchmarks(args, outputs, zoom, failed_builds):
     """Runs read_benchmark; returns markdown lines."""
     binary = runfile("testing/bench/read_benchmark")
     if binary is None:
         sys.exit("compare_peers: testing/bench/read_benchmark is missing from the runfiles")
-    command = [binary, f"--zoom={zoom}", f"--cog={outputs['gdal_cog']}",
-               f"--mbtiles={outputs['mbtiles']}", f"--xyz_dir={outputs['vips_dzsave']}",
+    flags = {"gdal_cog": "--cog", "mbtiles": "--mbtiles", "vips_dzsave": "--xyz_dir",
+             "flatpyramid": "--flatpyramid"}
+    command = [binary, f"--zoom={zoom}"] + [
+        f"{flag}={outputs[name]}" for name, flag in flags.items() if name in outputs] + [
                "--xyz_template={z}/{y}/{x}.jpg", f"--benchmark_repetitions={args.runs}",
                "--benchmark_enable_random_interleaving=true", "--benchmark_format=json",
                f"--benchmark_min_time={args.read_min_time}"]
-    if "flatpyramid" in outputs:
-        command.append(f"--flatpyramid={outputs['flatpyramid']}")
     log("read benchmarks: " + " ".join(command))
     report = json.loads(run(command, GDAL_ENV))
     medians = {}
@@ -369,7 +404,8 @@ def read_benchmarks(args, outputs, zoom, threads):
             ours_entry = medians.get(name.replace(name.split("/")[0], counterpart, 1))
             if ours_entry is None:
                 speedup = ("not run (--peers_only)" if args.peers_only else
-                           "flatpyramid NOT BUILT YET")
+                           "flatpyramid NOT BUILT YET" if "flatpyramid" not in failed_builds
+                           else "flatpyramid BUILD FAILED")
             else:
                 ours_us = ours_entry["real_time"] * {"ns": 1e-3, "us": 1.0, "ms": 1e3,
                                                      "s": 1e6}[ours_entry["time_unit"]]
@@ -461,13 +497,19 @@ def main():
     for round_index in range(args.runs):
         for peer in peers:  # peer, ours, peer, ours, ...
             for builder in (peer, ours):
-                if builder is None:
+                if builder is None or builder.failure:
                     continue
-                outputs[builder.name] = builder.build(out_dir)
+                try:
+                    outputs[builder.name] = builder.build(out_dir)
+                except BuildFailed as failure:
+                    builder.failure = str(failure)
+                    outputs.pop(builder.name, None)
+                    continue
                 log(f"round {round_index + 1}/{args.runs}: {builder.name} "
                     f"{builder.times[-1]:.2f} s, {builder.rss[-1] / 2**20:.0f} MiB")
     for builder in peers + ([ours] if ours else []):
-        measure_quality(builder, outputs[builder.name], rgb4326, zoom, args.quality_samples)
+        if not builder.failure:
+            measure_quality(builder, outputs[builder.name], rgb4326, zoom, args.quality_samples)
 
     megapixels = output_megapixels(zoom)
     lines = [
@@ -485,10 +527,13 @@ def main():
         lines += ["", f"Reads at zoom {zoom} (Google Benchmark, median of {args.runs} "
                   "randomly interleaved repetitions; warm = page cache hot, cold = "
                   "posix_fadvise(DONTNEED) and reopen before each read, untimed):", ""]
-        lines += read_benchmarks(args, outputs, zoom, args.threads)
+        lines += read_benchmarks(args, outputs, zoom,
+                                 [b.name for b in peers + [ours] if b and b.failure])
     lines += ["", "Machine:", ""] + machine_description(args.work_dir)
+    tool_flag = (" --build_pyramid=bazel-bin/tools/build_pyramid (after `bazel build "
+                 "--config=opt //tools:build_pyramid`)" if args.build_pyramid else "")
     lines += ["", "Reproduce: `bazel run --config=opt //testing/bench:compare_peers -- "
-              f"--size={args.size} --runs={args.runs}`"]
+              f"--size={args.size} --runs={args.runs}`{tool_flag}"]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.report:
@@ -497,6 +542,10 @@ def main():
     if ours is None and not args.peers_only:
         log("flatpyramid is NOT BUILT YET: no flatpyramid numbers; exiting 2")
         return 2
+    failed = [b.name for b in peers + ([ours] if ours else []) if b.failure]
+    if failed:
+        log(f"builds FAILED: {', '.join(failed)} (see the table); exiting 1")
+        return 1
     return 0
 
 
