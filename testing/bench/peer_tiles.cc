@@ -20,6 +20,22 @@ namespace flatpyramid {
 namespace bench {
 namespace {
 
+// Interleave writes the kBands planar blocks into the rows of `out`: a compile-time band count
+// lets the compiler vectorise the shuffle (a runtime stride made it a quarter of a tile read).
+template <int kBands>
+void Interleave(const uint8_t* planes, const codec::MutableImageView& out) {
+  constexpr size_t kPlane = size_t{kTileSize} * kTileSize;
+  for (int row = 0; row < kTileSize; ++row) {
+    uint8_t* target = out.data + row * out.row_stride;
+    const uint8_t* source = planes + row * kTileSize;
+    for (int col = 0; col < kTileSize; ++col) {
+      for (int band = 0; band < kBands; ++band) {
+        target[col * kBands + band] = source[band * kPlane + col];
+      }
+    }
+  }
+}
+
 // Half the side of the Web Mercator square, in metres.
 constexpr double kWebMercatorHalf = 20037508.342789244;
 
@@ -73,7 +89,7 @@ absl::StatusOr<std::unique_ptr<CogTiles>> CogTiles::Open(const std::string& path
   cog->block_x0_ = std::llround((geotransform[0] + kWebMercatorHalf) / tile_metres);
   cog->block_y0_ = std::llround((kWebMercatorHalf - geotransform[3]) / tile_metres);
   cog->level_count_ = 1 + dataset.GetRasterBand(1)->GetOverviewCount();
-  cog->block_.reset(new uint8_t[kTileSize * kTileSize]);
+  cog->blocks_.reset(new uint8_t[kTileSize * kTileSize * cog->band_count_]);
   return cog;
 }
 
@@ -111,17 +127,25 @@ absl::Status CogTiles::ReadTile(int z, uint32_t x, uint32_t y, const codec::Muta
       return absl::NotFoundError(
           absl::StrCat("COG ", path_, ": tile ", z, "/", x, "/", y, " is outside the file"));
     }
-    if (level->ReadBlock(static_cast<int>(block_x), static_cast<int>(block_y), block_.get()) !=
-        CE_None) {
+    uint8_t* plane = blocks_.get() + size_t{kTileSize} * kTileSize * (band - 1);
+    if (level->ReadBlock(static_cast<int>(block_x), static_cast<int>(block_y), plane) != CE_None) {
       return absl::DataLossError(absl::StrCat("COG ", path_, ": tile ", z, "/", x, "/", y,
                                               ": ReadBlock failed: ", CPLGetLastErrorMsg()));
     }
-    const uint8_t* source = block_.get();
-    for (int row = 0; row < kTileSize; ++row) {
-      uint8_t* target = out.data + row * out.row_stride + (band - 1);
-      for (int col = 0; col < kTileSize; ++col) target[col * band_count_] = source[col];
-      source += kTileSize;
-    }
+  }
+  switch (band_count_) {
+    case 1:
+      Interleave<1>(blocks_.get(), out);
+      break;
+    case 2:
+      Interleave<2>(blocks_.get(), out);
+      break;
+    case 3:
+      Interleave<3>(blocks_.get(), out);
+      break;
+    default:
+      Interleave<4>(blocks_.get(), out);
+      break;
   }
   return absl::OkStatus();
 }

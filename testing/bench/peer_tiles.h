@@ -76,7 +76,7 @@ class CogTiles {
   // Block offset of the file's top-left block in the tile grid of the full-resolution level.
   int64_t block_x0_ = 0;
   int64_t block_y0_ = 0;
-  std::unique_ptr<uint8_t[]> block_;  // One band block, reused.
+  std::unique_ptr<uint8_t[]> blocks_;  // band_count_ band blocks, one after the other.
 };
 
 // MbtilesTiles reads encoded tiles from an MBTiles file (TMS rows in the file).
