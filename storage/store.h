@@ -60,9 +60,9 @@ struct WriterOptions {
   Env* env = nullptr;           // I/O seam; nullptr = Env::Default().
   // Room reserved for each new section's arrays (holes: no disk used until written). Rounded
   // up to 4096 bytes. Arrays double when full, so these only trade early growth steps.
-  uint64_t initial_key_capacity = 64 << 10;
-  uint64_t initial_location_capacity = 128 << 10;
-  uint64_t initial_value_capacity = 4 << 20;
+  uint64_t initial_key_capacity = 256 << 10;       // 32,768 keys.
+  uint64_t initial_location_capacity = 512 << 10;  // 32,768 locations.
+  uint64_t initial_value_capacity = 64 << 20;
 };
 
 // WriterStats counts what a Writer did to the file (benchmarks, tests).
