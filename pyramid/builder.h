@@ -93,9 +93,9 @@ struct BuildOptions {
   std::string tool_version = "flatpyramid build_pyramid 1";
   // progress, when set, is called after every committed unit and at the end.
   std::function<void(const BuildProgress&)> progress;
-  // stop_after_units (tests): return Aborted after committing this many units, leaving an
-  // unsealed file as a killed build would. 0 = never.
-  uint64_t stop_after_units = 0;
+  // commit_after_units (tests): also write a commit point right after this many units,
+  // whatever the interval. 0 = never.
+  uint64_t commit_after_units = 0;
 };
 
 // BuildResult is what was written.

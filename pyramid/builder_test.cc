@@ -241,6 +241,385 @@ TEST(BuildPyramidTest, LandsatPngBaseTilesMatchGdalwarpWithinOneGreyLevel) {
   EXPECT_GT(compared, 100000u);
 }
 
+// MeanSquaredError turns CompareSamples' PSNR back into a summable error.
+double SquaredErrorSum(const test::ImageDifference& d) {
+  if (d.compared == 0 || std::isinf(d.psnr_db)) return 0;
+  return 255.0 * 255.0 / std::pow(10.0, d.psnr_db / 10.0) * d.compared;
+}
+double Psnr(double squared_error_sum, size_t count) {
+  return 10.0 * std::log10(255.0 * 255.0 / (squared_error_sum / count));
+}
+
+// CogWindow reads `tile` from a GoogleMapsCompatible COG at `overview` (-1 = full res).
+Pixels CogWindow(GDALDataset& cog, const geo::TileMatrixSet& tms, const geo::TileId& tile,
+                 int overview) {
+  double gt[6];
+  cog.GetGeoTransform(gt);
+  const geo::Bounds b = tms.TileBounds(tile);
+  const double scale = overview < 0 ? 1 : (1 << (overview + 1));
+  const int x0 = static_cast<int>(std::lround((b.min_x - gt[0]) / (gt[1] * scale)));
+  const int y0 = static_cast<int>(std::lround((gt[3] - b.max_y) / (-gt[5] * scale)));
+  Pixels pixels;
+  pixels.bands = 3;
+  pixels.values.assign(256 * 256 * 3, 0);
+  pixels.alpha.assign(256 * 256, 0);
+  std::vector<float> mask(256 * 256);
+  for (int band = 1; band <= 3; ++band) {
+    GDALRasterBand* rb = cog.GetRasterBand(band);
+    if (overview >= 0) rb = rb->GetOverview(overview);
+    EXPECT_NE(rb, nullptr);
+    if (rb == nullptr) return pixels;
+    if (x0 < 0 || y0 < 0 || x0 + 256 > rb->GetXSize() || y0 + 256 > rb->GetYSize()) {
+      return pixels;  // Outside the COG: nothing to compare.
+    }
+    EXPECT_EQ(rb->RasterIO(GF_Read, x0, y0, 256, 256, pixels.values.data() + band - 1, 256, 256,
+                           GDT_Float32, 12, 12 * 256, nullptr),
+              CE_None);
+    if (band == 1) {
+      EXPECT_EQ(rb->GetMaskBand()->RasterIO(GF_Read, x0, y0, 256, 256, mask.data(), 256, 256,
+                                            GDT_Float32, 0, 0, nullptr),
+                CE_None);
+    }
+  }
+  for (size_t i = 0; i < mask.size(); ++i) pixels.alpha[i] = static_cast<uint8_t>(mask[i]);
+  return pixels;
+}
+
+TEST(BuildPyramidTest, LandsatJpegIsWithinHalfADecibelOfGdalCogAndOverviewsAtLeastAsClose) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  // Zoom 14 has fully covered (JPEG) tiles inside the scene; 13 is their first overview.
+  options.max_zoom = 14;
+  options.min_zoom = 13;
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->metadata.codec(), "jpeg");
+  const std::string rgb = SelectBands(DataPath("L7_ETMs.tif"), {3, 2, 1}, dir.Path("rgb.vrt"));
+  const std::string cog_path = dir.Path("cog.tif");
+  {
+    std::vector<std::string> args = {"-of", "COG",
+                                     "-co", "TILING_SCHEME=GoogleMapsCompatible",
+                                     "-co", "COMPRESS=JPEG",
+                                     "-co", "QUALITY=85",
+                                     "-co", "ZOOM_LEVEL=14",
+                                     "-co", "WARP_RESAMPLING=BILINEAR",
+                                     "-co", "OVERVIEW_RESAMPLING=AVERAGE"};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    GDALTranslateOptions* topts = GDALTranslateOptionsNew(argv.data(), nullptr);
+    GDALDatasetH src = GDALOpen(rgb.c_str(), GA_ReadOnly);
+    GDALDatasetH cog = GDALTranslate(cog_path.c_str(), src, topts, nullptr);
+    GDALTranslateOptionsFree(topts);
+    ASSERT_NE(cog, nullptr);
+    GDALClose(cog);
+    GDALClose(src);
+  }
+  GDALDatasetUniquePtr cog(GDALDataset::Open(cog_path.c_str(), GDAL_OF_RASTER));
+  ASSERT_NE(cog, nullptr);
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  size_t jpeg_tiles = 0;
+  for (int zoom : {14, 13}) {
+    double ours_error = 0, cog_error = 0;
+    size_t count = 0;
+    for (const StoredTile& tile : ReadLevel(options.output, zoom)) {
+      Pixels ours = DecodeToPixels(tile.bytes, 3, std::nullopt);
+      Pixels reference = GdalWarpTile(rgb, {"-r", "bilinear"}, tms, tile.id, 3);
+      Pixels theirs = CogWindow(*cog, tms, tile.id, zoom == 14 ? -1 : 0);
+      if (*codec::DetectCodec(tile.bytes) == codec::CodecId::kJpeg) ++jpeg_tiles;
+      // Compare where all three are fully covered, away from the data edge.
+      std::vector<uint8_t> mask = InteriorMask(ours, reference, 256, 2, 3);
+      for (size_t p = 0; p < theirs.alpha.size(); ++p) {
+        if (theirs.alpha[p] != 255) mask[3 * p] = mask[3 * p + 1] = mask[3 * p + 2] = 0;
+      }
+      test::ImageDifference a =
+          test::CompareSamples<float>(ours.values, reference.values, 255, 0, mask);
+      test::ImageDifference b =
+          test::CompareSamples<float>(theirs.values, reference.values, 255, 0, mask);
+      ASSERT_EQ(a.compared, b.compared);
+      ours_error += SquaredErrorSum(a);
+      cog_error += SquaredErrorSum(b);
+      count += a.compared;
+    }
+    ASSERT_GT(count, 50000u) << "zoom " << zoom;
+    const double ours_psnr = Psnr(ours_error, count);
+    const double cog_psnr = Psnr(cog_error, count);
+    std::cerr << "zoom " << zoom << ": flatpyramid " << ours_psnr << " dB, GDAL COG " << cog_psnr
+              << " dB against gdalwarp (" << count << " samples)\n";
+    if (zoom == 14) {
+      EXPECT_GE(jpeg_tiles, 9u);
+      EXPECT_GE(ours_psnr, cog_psnr - 0.5);
+    } else {
+      EXPECT_GE(ours_psnr, cog_psnr);
+    }
+  }
+}
+
+TEST(BuildPyramidTest, Int16DemBaseTilesMatchGdalwarpAndKeepNodata) {
+  TempDir dir;
+  BuildOptions options;
+  options.inputs = {DataPath("elev.tif")};
+  options.output = dir.Path("elev.fpyr");
+  options.max_zoom = 9;  // Two levels finer than the source, for more samples.
+  options.min_zoom = 7;
+  options.max_error_pixels = 0;
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  const PyramidMetadata& m = result->metadata;
+  EXPECT_EQ(m.codec(), "elevation");
+  EXPECT_EQ(m.pixel_type(), INT16);
+  EXPECT_EQ(m.band_count(), 1u);
+  EXPECT_FALSE(m.has_alpha());
+  ASSERT_TRUE(m.has_nodata());
+  EXPECT_EQ(m.nodata(), -32768.0);
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  size_t compared = 0;
+  for (const StoredTile& tile : ReadLevel(options.output, m.max_zoom())) {
+    Pixels ours = DecodeToPixels(tile.bytes, 1, m.nodata());
+    Pixels gdal =
+        GdalWarpTile(DataPath("elev.tif"), {"-r", "bilinear", "-et", "0"}, tms, tile.id, 1);
+    std::vector<uint8_t> mask = InteriorMask(ours, gdal, 256, 2, 1);
+    test::ImageDifference d =
+        test::CompareSamples<float>(ours.values, gdal.values, 1000, 1e-3, mask);
+    EXPECT_LE(d.max_abs_error, 1e-3) << tile.id.x << "," << tile.id.y;
+    compared += d.compared;
+  }
+  EXPECT_GT(compared, 10000u);
+}
+
+TEST(BuildPyramidTest, Etopo20WithSourceSrsMatchesGdalwarpOnWorldCrs84Quad) {
+  TempDir dir;
+  BuildOptions options;
+  options.inputs = {DataPath("etopo20.cdf")};
+  options.output = dir.Path("etopo.fpyr");
+  options.source_srs = "EPSG:4326";
+  options.tile_matrix_set = "WorldCRS84Quad";
+  options.max_zoom = 2;
+  options.max_error_pixels = 0;
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->metadata.pixel_type(), FLOAT32);
+  EXPECT_EQ(result->metadata.nodata(), static_cast<double>(static_cast<float>(-1e34)));
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WorldCRS84Quad();
+  // Longitudes 20..180 of the 20..380 grid: like gdalwarp, GDAL's transformer does not wrap
+  // the part beyond 180 degrees, so 4 x 4 of the 8 x 4 tiles at zoom 2 hold data.
+  std::vector<StoredTile> tiles = ReadLevel(options.output, 2);
+  EXPECT_EQ(tiles.size(), 16u);
+  size_t compared = 0;
+  for (const StoredTile& tile : tiles) {
+    Pixels ours = DecodeToPixels(tile.bytes, 1, result->metadata.nodata());
+    Pixels gdal =
+        GdalWarpTile(DataPath("etopo20.cdf"), {"-s_srs", "EPSG:4326", "-r", "bilinear", "-et", "0"},
+                     tms, tile.id, 1);
+    std::vector<uint8_t> mask = InteriorMask(ours, gdal, 256, 2, 1);
+    test::ImageDifference d =
+        test::CompareSamples<float>(ours.values, gdal.values, 10000, 1e-3, mask);
+    EXPECT_LE(d.max_abs_error, 1e-3) << tile.id.x << "," << tile.id.y;
+    compared += d.compared;
+  }
+  EXPECT_GT(compared, 900000u);
+}
+
+// WriteConstant writes a `width` x `height` EPSG:3857 raster of `value` whose top-left
+// corner is (x, y) with pixels of `resolution`.
+std::string WriteConstant(const TempDir& dir, const std::string& name, double x, double y,
+                          double resolution, int width, int height, double value) {
+  test::SyntheticRasterSpec spec;
+  spec.width = width;
+  spec.height = height;
+  spec.srs = "EPSG:3857";
+  spec.geotransform = {x, resolution, 0, y, 0, -resolution};
+  spec.pattern = test::SyntheticPattern::kConstant;
+  spec.constant = value;
+  absl::StatusOr<GDALDatasetUniquePtr> ds = test::MakeSyntheticRaster(spec);
+  EXPECT_TRUE(ds.ok());
+  const std::string path = dir.Path(name);
+  EXPECT_TRUE(test::WriteRaster(**ds, path).ok());
+  return path;
+}
+
+TEST(BuildPyramidTest, MosaicsInputsLaterOnTopAndStoresIdenticalTilesOnce) {
+  TempDir dir;
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  const geo::Bounds tile = tms.TileBounds({4, 5, 6});
+  const double res = tms.Resolution(4);
+  // 2 x 2 tiles of 10, then the right half of the first tile row overwritten with 200.
+  const std::string under =
+      WriteConstant(dir, "under.tif", tile.min_x, tile.max_y, res, 512, 512, 10);
+  const std::string over =
+      WriteConstant(dir, "over.tif", tile.min_x + 128 * res, tile.max_y, res, 128, 256, 200);
+  BuildOptions options;
+  options.inputs = {under, over};
+  options.output = dir.Path("mosaic.fpyr");
+  options.min_zoom = 4;
+  options.max_zoom = 4;
+  options.resampling = "nearest";
+  options.codec = "png";
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  std::vector<StoredTile> tiles = ReadLevel(options.output, 4);
+  ASSERT_EQ(tiles.size(), 4u);
+  EXPECT_EQ(tiles[0].id.x, 5u);
+  EXPECT_EQ(tiles[0].id.y, 6u);
+  Pixels mixed = DecodeToPixels(tiles[0].bytes, 1, std::nullopt);
+  EXPECT_EQ(mixed.values[100 * 256 + 10], 10);
+  EXPECT_EQ(mixed.values[100 * 256 + 200], 200);
+  EXPECT_EQ(mixed.alpha[100 * 256 + 200], 255);
+  // The three uniform tiles of 10 are stored once.
+  const Level& level = result->metadata.levels(0);
+  EXPECT_EQ(level.tile_count(), 4u);
+  EXPECT_EQ(level.unique_tile_count(), 2u);
+  absl::StatusOr<std::unique_ptr<storage::Reader>> reader = storage::Reader::Open(options.output);
+  ASSERT_TRUE(reader.ok());
+  const uint32_t section = *(*reader)->FindSection("z4");
+  EXPECT_EQ((*reader)->ValueRefAt(section, 1).offset, (*reader)->ValueRefAt(section, 2).offset);
+  EXPECT_EQ((*reader)->ValueRefAt(section, 1).offset, (*reader)->ValueRefAt(section, 3).offset);
+  EXPECT_EQ((*reader)->user_metadata_type(), "flatpyramid.pyramid.PyramidMetadata");
+  EXPECT_TRUE((*reader)->sealed());
+}
+
+// SameTiles expects two pyramids to hold the same sections, keys and tile bytes.
+void ExpectSameTiles(const std::string& a_path, const std::string& b_path) {
+  absl::StatusOr<std::unique_ptr<storage::Reader>> a = storage::Reader::Open(a_path);
+  absl::StatusOr<std::unique_ptr<storage::Reader>> b = storage::Reader::Open(b_path);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ((*a)->section_count(), (*b)->section_count());
+  for (uint32_t s = 0; s < (*a)->section_count(); ++s) {
+    ASSERT_EQ((*a)->section_name(s), (*b)->section_name(s));
+    ASSERT_EQ((*a)->entry_count(s), (*b)->entry_count(s)) << (*a)->section_name(s);
+    for (uint64_t i = 0; i < (*a)->entry_count(s); ++i) {
+      ASSERT_EQ((*a)->KeyAt(s, i), (*b)->KeyAt(s, i));
+      ASSERT_EQ((*a)->ValueAt(s, i), (*b)->ValueAt(s, i)) << (*a)->section_name(s) << " #" << i;
+      ASSERT_EQ((*a)->ValueRefAt(s, i).offset, (*b)->ValueRefAt(s, i).offset);
+    }
+  }
+  PyramidMetadata ma, mb;
+  ASSERT_TRUE(ma.ParseFromString(std::string((*a)->user_metadata())));
+  ASSERT_TRUE(mb.ParseFromString(std::string((*b)->user_metadata())));
+  ASSERT_EQ(ma.levels_size(), mb.levels_size());
+  for (int i = 0; i < ma.levels_size(); ++i) {
+    EXPECT_EQ(ma.levels(i).SerializeAsString(), mb.levels(i).SerializeAsString()) << i;
+  }
+}
+
+TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesOfACleanBuild) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.max_zoom = 15;
+  options.min_zoom = 8;
+  options.output = dir.Path("clean.fpyr");
+  absl::StatusOr<BuildResult> clean = BuildPyramid(options);
+  ASSERT_TRUE(clean.ok()) << clean.status();
+  ASSERT_GE(clean->units, 4u);
+
+  options.output = dir.Path("killed.fpyr");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Commit after unit 2, then die by SIGKILL with unit 3 appended but not committed.
+    BuildOptions killed = options;
+    killed.commit_interval = absl::Hours(1);
+    killed.commit_after_units = 2;
+    killed.progress = [](const BuildProgress& p) {
+      if (p.units_done == 3) raise(SIGKILL);
+    };
+    (void)BuildPyramid(killed);
+    _exit(0);
+  }
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wait_status));
+  ASSERT_EQ(WTERMSIG(wait_status), SIGKILL);
+  {
+    absl::StatusOr<std::unique_ptr<storage::Reader>> partial = storage::Reader::Open(
+        options.output, storage::ReaderOptions{/*allow_being_written=*/true, nullptr});
+    ASSERT_TRUE(partial.ok()) << partial.status();
+    EXPECT_FALSE((*partial)->sealed());
+    EXPECT_EQ((*partial)->user_metadata_type(), "flatpyramid.pyramid.internal.BuildState");
+  }
+  // Without --resume the killed file is in the way; with it the build completes.
+  EXPECT_EQ(BuildPyramid(options).status().code(), absl::StatusCode::kAlreadyExists);
+  options.resume = true;
+  absl::StatusOr<BuildResult> resumed = BuildPyramid(options);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->tiles_written, clean->tiles_written);
+  ExpectSameTiles(dir.Path("clean.fpyr"), options.output);
+  // A sealed pyramid has nothing to resume.
+  EXPECT_EQ(BuildPyramid(options).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(BuildPyramidTest, ResumeWithOtherOptionsIsRefused) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.max_zoom = 15;
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    BuildOptions killed = options;
+    killed.threads = 1;
+    killed.commit_after_units = 1;
+    killed.progress = [](const BuildProgress& p) {
+      if (p.units_done == 1) raise(SIGKILL);
+    };
+    (void)BuildPyramid(killed);
+    _exit(0);
+  }
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  options.resume = true;
+  options.quality = 60;
+  absl::Status status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_NE(status.message().find("same flags"), absl::string_view::npos) << status;
+}
+
+TEST(BuildPyramidTest, ErrorsNameTheProblemAndTheFix) {
+  TempDir dir;
+  BuildOptions options;
+  options.output = dir.Path("out.fpyr");
+
+  options.inputs = {dir.Path("missing.tif")};
+  absl::Status status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
+  EXPECT_NE(status.message().find("missing.tif"), absl::string_view::npos) << status;
+
+  options.inputs = {DataPath("etopo20.cdf")};
+  status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("--source_srs"), absl::string_view::npos) << status;
+
+  // Entirely north of WebMercator's 85.05 degree limit.
+  test::SyntheticRasterSpec arctic;
+  arctic.srs = "EPSG:4326";
+  arctic.geotransform = {10, 0.01, 0, 89, 0, -0.01};
+  absl::StatusOr<GDALDatasetUniquePtr> ds = test::MakeSyntheticRaster(arctic);
+  ASSERT_TRUE(ds.ok());
+  ASSERT_TRUE(test::WriteRaster(**ds, dir.Path("arctic.tif")).ok());
+  options.inputs = {dir.Path("arctic.tif")};
+  status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange) << status;
+  EXPECT_NE(status.message().find("WorldCRS84Quad"), absl::string_view::npos) << status;
+
+  options.inputs = {DataPath("L7_ETMs.tif")};
+  status = BuildPyramid(options).status();  // Six bands cannot be JPEG tiles.
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("--bands"), absl::string_view::npos) << status;
+
+  options.bands = {1};
+  options.max_zoom = 11;
+  ASSERT_TRUE(BuildPyramid(options).ok());
+  status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+  EXPECT_NE(status.message().find("--overwrite"), absl::string_view::npos) << status;
+  options.overwrite = true;
+  EXPECT_TRUE(BuildPyramid(options).ok());
+
+  options.resampling = "sinc";
+  status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("--resampling"), absl::string_view::npos) << status;
+}
+
 }  // namespace
 }  // namespace pyramid
 }  // namespace flatpyramid
