@@ -8,7 +8,8 @@
 //   the same order to a new file, then fdatasync. Counters: MB/s, peak disk use (st_blocks,
 //   sampled every 500 appends and after the run) against the final size, INSERT_RANGE calls.
 // BM_RandomGet vs BM_StdLowerBound: random Get on a sealed 1,000,000-key section, warm cache;
-//   the peer is std::lower_bound over the same keys in a std::vector.
+//   the peer is std::lower_bound over the same keys in a std::vector (search only: Get also
+//   reads the location). BM_ReaderLowerBound is our search alone.
 // BM_Commit: Commit() after 64 small appends spread over 8 sections.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -210,6 +211,17 @@ void BM_RandomGet(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RandomGet);
+
+void BM_ReaderLowerBound(benchmark::State& state) {
+  GetFixture* f = GetGetFixture();
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(f->reader->LowerBound(0, f->queries[i]));
+    if (++i == f->queries.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReaderLowerBound);
 
 void BM_StdLowerBound(benchmark::State& state) {
   GetFixture* f = GetGetFixture();

@@ -4,9 +4,12 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -185,6 +188,46 @@ TEST(StoreTest, ReservedRoomIsHolesAndSealedArraysKeepLessThanOneBlockOfSlack) {
   EXPECT_EQ(static_cast<uint64_t>(st.st_size), (128 << 10) + 4 * (4096 + 4096 + 3 * 4096));
   // All 12 arrays are trimmed; the last one by truncation, the other 11 by COLLAPSE_RANGE.
   EXPECT_EQ((*writer)->stats().collapse_range_calls, 11u);
+}
+
+TEST(StoreTest, LowerBoundAndGetMatchStdLowerBoundOnABigSectionFromManyThreads) {
+  TempDir dir(Filesystem::kDisk);
+  const std::string path = dir.Path("big.fpyr");
+  std::vector<uint64_t> keys;
+  std::mt19937_64 random(5);
+  uint64_t key = random() % 10;
+  for (int i = 0; i < 50000; ++i) {  // Above the size where the fence index is used.
+    keys.push_back(key);
+    key += 1 + random() % 20;
+  }
+  {
+    absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path);
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    const uint32_t s = *(*writer)->AddSection("big");
+    for (uint64_t k : keys) ASSERT_TRUE((*writer)->Append(s, k, absl::StrCat(k)).ok());
+    ASSERT_TRUE((*writer)->Seal().ok());
+  }
+  absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const Reader& r = **reader;
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < keys.size(); i += 4) {
+        for (uint64_t probe : {keys[i] - 1, keys[i], keys[i] + 1}) {
+          const uint64_t expected = static_cast<uint64_t>(
+              std::lower_bound(keys.begin(), keys.end(), probe) - keys.begin());
+          if (r.LowerBound(0, probe) != expected) ++mismatches;
+        }
+        if (r.Get(0, keys[i]) != absl::StrCat(keys[i])) ++mismatches;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_EQ(r.LowerBound(0, keys.back() + 1), keys.size());
+  EXPECT_EQ(r.LowerBound(0, 0), 0u);
 }
 
 struct PropertyCase {
