@@ -385,25 +385,48 @@ absl::StatusOr<codec::Image> Reader::DecodeTile(int z, uint32_t x, uint32_t y,
         codec::PixelTypeName(info->type), " bands, but the pyramid declares ", tile_size(), "x",
         tile_size(), " with ", bands, " ", codec::PixelTypeName(pixel_type_), " bands"));
   }
-  absl::StatusOr<codec::Image> decoded = codec::Decode(bytes, limits);
-  if (!decoded.ok()) {
-    return absl::DataLossError(
-        absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", decoded.status().message()));
+  if (!missing_alpha) {
+    absl::StatusOr<codec::Image> decoded = codec::Decode(bytes, limits);
+    if (!decoded.ok()) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", decoded.status().message()));
+    }
+    return decoded;
   }
-  if (!missing_alpha) return decoded;
-  // An opaque tile stored without its alpha band (a JPEG tile of a "jpeg" pyramid).
+  // An opaque tile stored without its alpha band (a JPEG tile of a "jpeg" pyramid): decode
+  // into the left part of each row of the full image, then spread each row in place from its
+  // right end (pixel i moves from i * in_pixel to i * out_pixel >= it, so nothing unread is
+  // overwritten) and add the opaque alpha.
   codec::Image full(tile_size(), tile_size(), bands, pixel_type_);
+  codec::MutableImageView packed = full.mutable_view();
+  packed.bands = bands - 1;
+  if (absl::Status s = codec::DecodeInto(bytes, packed, limits); !s.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
+  }
   const size_t sample = codec::BytesPerSample(pixel_type_);
   const size_t in_pixel = sample * static_cast<size_t>(bands - 1);
   const size_t out_pixel = sample * static_cast<size_t>(bands);
   uint8_t opaque[4];
   WriteSample(OpaqueValue(pixel_type_), pixel_type_, opaque);
-  const size_t pixels = static_cast<size_t>(tile_size()) * static_cast<size_t>(tile_size());
-  const uint8_t* in = decoded->data();
-  uint8_t* out = full.data();
-  for (size_t i = 0; i < pixels; ++i, in += in_pixel, out += out_pixel) {
-    std::memcpy(out, in, in_pixel);
-    std::memcpy(out + in_pixel, opaque, sample);
+  for (int row = 0; row < full.height(); ++row) {
+    uint8_t* line = full.data() + static_cast<size_t>(row) * full.row_stride();
+    if (pixel_type_ == codec::PixelType::kUint8 && bands == 4) {
+      for (int i = full.width() - 1; i >= 0; --i) {
+        const uint8_t r = line[3 * i], g = line[3 * i + 1], b = line[3 * i + 2];
+        line[4 * i] = r;
+        line[4 * i + 1] = g;
+        line[4 * i + 2] = b;
+        line[4 * i + 3] = 255;
+      }
+      continue;
+    }
+    for (int i = full.width() - 1; i >= 0; --i) {
+      uint8_t pixel[16];
+      std::memcpy(pixel, line + i * in_pixel, in_pixel);
+      std::memcpy(pixel + in_pixel, opaque, sample);
+      std::memcpy(line + i * out_pixel, pixel, out_pixel);
+    }
   }
   return full;
 }
@@ -677,6 +700,7 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
                 static_cast<int64_t>(std::floor(py0 - margin)),
                 static_cast<int64_t>(std::ceil(px1 + margin)),
                 static_cast<int64_t>(std::ceil(py1 + margin))};
+  const Window requested = window;
   window = Intersect(window, Window{0, 0, static_cast<int64_t>(tms_.MatrixWidth(z)) * ts,
                                     static_cast<int64_t>(tms_.MatrixHeight(z)) * ts});
   // Only where the level (or a coarser one, for fallback) has data.
@@ -700,13 +724,6 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
         " (limit ", kMaxMosaicPixels, "): ask for a smaller bbox or force a coarser zoom"));
   }
 
-  // Without alpha or nodata, a synthetic alpha band tells the warper where tiles were.
-  const bool synthetic_alpha = !has_alpha && !nodata.has_value();
-  const int mosaic_bands = band_count() + (synthetic_alpha ? 1 : 0);
-  codec::Image mosaic(static_cast<int>(window.width()), static_cast<int>(window.height()),
-                      mosaic_bands, pixel_type_);
-  if (nodata.has_value()) FillImage(mosaic, band_count(), *nodata);
-
   const uint32_t tx0 = static_cast<uint32_t>(window.x0 / ts);
   const uint32_t ty0 = static_cast<uint32_t>(window.y0 / ts);
   const uint32_t tx1 = static_cast<uint32_t>((window.x1 - 1) / ts);
@@ -724,6 +741,18 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
       present[static_cast<size_t>(y - ty0) * tiles_across + (x - tx0)] = 1;
     }
   }
+  // complete: the level has every tile the window needs (and the window was not clipped), so
+  // no pixel of the mosaic lacks data unless a tile says so itself.
+  const bool complete = requested.x0 == window.x0 && requested.y0 == window.y0 &&
+                        requested.x1 == window.x1 && requested.y1 == window.y1 &&
+                        std::all_of(present.begin(), present.end(), [](char p) { return p != 0; });
+
+  // Without alpha or nodata, a synthetic alpha band tells the warper where tiles were.
+  const bool synthetic_alpha = !has_alpha && !nodata.has_value() && !complete;
+  const int mosaic_bands = band_count() + (synthetic_alpha ? 1 : 0);
+  codec::Image mosaic(static_cast<int>(window.width()), static_cast<int>(window.height()),
+                      mosaic_bands, pixel_type_);
+  if (nodata.has_value()) FillImage(mosaic, band_count(), *nodata);
 
   // Coarser tiles looked up for fallback, by (shift, parent key): nullptr when absent.
   absl::flat_hash_map<std::pair<int, uint64_t>, std::shared_ptr<const codec::Image>> parents;
@@ -763,6 +792,25 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
   }
   if (!any_data) return region;
 
+  // A fully opaque mosaic warps without its alpha band: GDAL's kernels without masks are
+  // about twice as fast, and the output alpha is then 255 everywhere.
+  bool opaque_mosaic = false;
+  if (has_alpha && complete) {
+    opaque_mosaic = true;
+    const size_t sample = codec::BytesPerSample(pixel_type_);
+    const size_t pixel = sample * static_cast<size_t>(mosaic.bands());
+    const size_t alpha_offset = sample * static_cast<size_t>(band_count() - 1);
+    for (int row = 0; row < mosaic.height() && opaque_mosaic; ++row) {
+      const uint8_t* p = mosaic.data() + static_cast<size_t>(row) * mosaic.row_stride();
+      for (int col = 0; col < mosaic.width(); ++col, p += pixel) {
+        if (ReadSample(p + alpha_offset, pixel_type_) != opaque) {
+          opaque_mosaic = false;
+          break;
+        }
+      }
+    }
+  }
+
   internal::GeoGrid source_grid;
   double origin_x, origin_y;
   tms_.PixelToCrs(static_cast<double>(window.x0), static_cast<double>(window.y0), z, &origin_x,
@@ -773,13 +821,27 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
   internal::WarpSpec spec;
   spec.resampling = ToGdalResampling(request.resampling);
   spec.color_bands = color_bands;
-  spec.source_alpha_band = has_alpha ? band_count() - 1 : (synthetic_alpha ? band_count() : -1);
-  spec.destination_alpha_band = has_alpha ? band_count() - 1 : -1;
+  spec.source_alpha_band = (has_alpha && !opaque_mosaic) ? band_count() - 1
+                           : synthetic_alpha             ? band_count()
+                                                         : -1;
+  spec.destination_alpha_band = (has_alpha && !opaque_mosaic) ? band_count() - 1 : -1;
   spec.nodata = nodata;
   if (absl::Status s = internal::WarpRegion(mosaic.view(), source_grid, region.image.mutable_view(),
                                             destination_grid, spec);
       !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(path_, ": region at zoom ", z, ": ", s.message()));
+  }
+  if (opaque_mosaic) {
+    codec::Image& image = region.image;
+    const size_t sample = codec::BytesPerSample(pixel_type_);
+    const size_t pixel = sample * static_cast<size_t>(image.bands());
+    uint8_t alpha[4];
+    WriteSample(opaque, pixel_type_, alpha);
+    for (int row = 0; row < image.height(); ++row) {
+      uint8_t* p = image.data() + static_cast<size_t>(row) * image.row_stride() +
+                   sample * static_cast<size_t>(band_count() - 1);
+      for (int col = 0; col < image.width(); ++col, p += pixel) std::memcpy(p, alpha, sample);
+    }
   }
   return region;
 }

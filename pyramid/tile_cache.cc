@@ -31,11 +31,11 @@ std::shared_ptr<const codec::Image> TileCache::Lookup(const Key& key) {
   absl::MutexLock lock(&shard.mutex);
   auto it = shard.index.find(key);
   if (it == shard.index.end()) {
-    misses_.fetch_add(1, std::memory_order_relaxed);
+    ++shard.misses;
     return nullptr;
   }
   shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-  hits_.fetch_add(1, std::memory_order_relaxed);
+  ++shard.hits;
   return it->second->image;
 }
 
@@ -62,9 +62,9 @@ std::shared_ptr<const codec::Image> TileCache::Insert(const Key& key, codec::Ima
     shard.lru.push_front(Entry{key, shared, bytes});
     shard.index.emplace(key, shard.lru.begin());
     shard.bytes += bytes;
+    ++shard.insertions;
+    shard.evictions += evicted.size();
   }
-  insertions_.fetch_add(1, std::memory_order_relaxed);
-  evictions_.fetch_add(evicted.size(), std::memory_order_relaxed);
   return shared;
 }
 
@@ -96,12 +96,12 @@ void TileCache::Clear() {
 
 TileCacheStats TileCache::stats() const {
   TileCacheStats stats;
-  stats.hits = hits_.load(std::memory_order_relaxed);
-  stats.misses = misses_.load(std::memory_order_relaxed);
-  stats.insertions = insertions_.load(std::memory_order_relaxed);
-  stats.evictions = evictions_.load(std::memory_order_relaxed);
   for (const auto& shard : shards_) {
     absl::MutexLock lock(&shard->mutex);
+    stats.hits += shard->hits;
+    stats.misses += shard->misses;
+    stats.insertions += shard->insertions;
+    stats.evictions += shard->evictions;
     stats.bytes += shard->bytes;
     stats.entries += shard->lru.size();
   }

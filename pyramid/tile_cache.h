@@ -101,11 +101,17 @@ class TileCache {
     std::shared_ptr<const codec::Image> image;
     size_t bytes;
   };
-  struct Shard {
+  // Shards are cache-line aligned and count their own hits, so threads working on
+  // different shards never write to the same cache line.
+  struct alignas(64) Shard {
     mutable absl::Mutex mutex;
     std::list<Entry> lru ABSL_GUARDED_BY(mutex);  // Front: most recently used.
     absl::flat_hash_map<Key, std::list<Entry>::iterator> index ABSL_GUARDED_BY(mutex);
     size_t bytes ABSL_GUARDED_BY(mutex) = 0;
+    uint64_t hits ABSL_GUARDED_BY(mutex) = 0;
+    uint64_t misses ABSL_GUARDED_BY(mutex) = 0;
+    uint64_t insertions ABSL_GUARDED_BY(mutex) = 0;
+    uint64_t evictions ABSL_GUARDED_BY(mutex) = 0;
   };
 
   Shard& ShardFor(const Key& key);
@@ -113,10 +119,6 @@ class TileCache {
   const size_t capacity_bytes_;
   const size_t shard_capacity_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::atomic<uint64_t> hits_{0};
-  std::atomic<uint64_t> misses_{0};
-  std::atomic<uint64_t> insertions_{0};
-  std::atomic<uint64_t> evictions_{0};
 };
 
 }  // namespace pyramid
