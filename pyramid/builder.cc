@@ -1,9 +1,13 @@
 #include "pyramid/builder.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
@@ -464,16 +468,16 @@ class Committer {
     return n;
   }
 
-  void SaveState(internal::BuildState* state) const {
+  void SaveState(internal::BuildState* state, internal::PendingTiles* pending) const {
     FillLevels(state->mutable_metadata());
     state->set_tiles_written(tiles_written_);
-    state->clear_pending();
+    pending->clear_tiles();
     for (int z = 0; z < static_cast<int>(pending_.size()); ++z) {
       const Pending& p = pending_[z];
       if (!p.active) continue;
       for (int c = 0; c < 4; ++c) {
         if (p.children[c] == nullptr) continue;
-        internal::PendingTile* tile = state->add_pending();
+        internal::PendingTile* tile = pending->add_tiles();
         tile->set_zoom(z + 1);
         tile->set_key(4 * p.key + c);
         tile->set_samples(Compress(p.children[c]->samples));
@@ -488,13 +492,14 @@ class Committer {
     if (!shared.empty()) shared_ = std::move(shared);
   }
 
-  absl::Status RestoreState(const internal::BuildState& state) {
+  absl::Status RestoreState(const internal::BuildState& state,
+                            const internal::PendingTiles& pending) {
     metadata_levels_ = state.metadata().levels();
     if (metadata_levels_.size() != plan_.max_zoom - plan_.min_zoom + 1) {
       return absl::FailedPreconditionError("the partial build's level list does not match");
     }
     tiles_written_ = state.tiles_written();
-    for (const internal::PendingTile& tile : state.pending()) {
+    for (const internal::PendingTile& tile : pending.tiles()) {
       auto pixels = std::make_unique<TilePixels>(plan_.source->pixel_type(), plan_.tms->tile_size(),
                                                  static_cast<int>(plan_.source->bands().size()));
       if (tile.zoom() == 0 || static_cast<int>(tile.zoom()) > plan_.unit_zoom ||
@@ -603,6 +608,58 @@ class Committer {
   std::string encoded_;
 };
 
+// PendingFileName is the side file holding the pending overview tiles of a commit point.
+std::string PendingFileName(const std::string& output, uint64_t units_done) {
+  return absl::StrCat(output, ".resume-", units_done);
+}
+
+// WritePendingFile writes `bytes` durably (temporary file, fsync, rename).
+absl::Status WritePendingFile(const std::string& path, const std::string& bytes) {
+  const std::string temporary = path + ".tmp";
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot create ", temporary, ": ", std::strerror(errno)));
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = errno;
+      close(fd);
+      unlink(temporary.c_str());
+      return absl::ResourceExhaustedError(absl::StrCat("writing ", temporary,
+                                                       " failed: ", std::strerror(error),
+                                                       " (disk full?): free space and --resume"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0 || rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    unlink(temporary.c_str());
+    return absl::ResourceExhaustedError(
+        absl::StrCat("syncing ", path, " failed: ", std::strerror(error)));
+  }
+  return absl::OkStatus();
+}
+
+// RemovePendingFiles deletes every "<output>.resume-*" side file.
+void RemovePendingFiles(const std::string& output) {
+  const size_t slash = output.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : output.substr(0, slash + 1);
+  const std::string prefix =
+      absl::StrCat(slash == std::string::npos ? output : output.substr(slash + 1), ".resume-");
+  DIR* handle = opendir(dir.c_str());
+  if (handle == nullptr) return;
+  while (struct dirent* entry = readdir(handle)) {
+    if (absl::string_view(entry->d_name).substr(0, prefix.size()) == prefix) {
+      unlink(absl::StrCat(dir, slash == std::string::npos ? "/" : "", entry->d_name).c_str());
+    }
+  }
+  closedir(handle);
+}
+
 // Fields that must match for --resume to continue a build.
 std::string ResumeFingerprint(PyramidMetadata metadata) {
   metadata.clear_levels();
@@ -630,6 +687,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   uint64_t first_unit = 0;
   bool resuming = false;
   std::vector<SharedTiles> shared;
+  internal::PendingTiles pending;
   if (options.resume && access(options.output.c_str(), F_OK) == 0) {
     {
       storage::ReaderOptions reader_options;
@@ -655,6 +713,25 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
       }
       shared = LoadSharedTiles(plan, **existing);
     }
+    const std::string pending_path = PendingFileName(options.output, state.units_done());
+    std::string pending_bytes;
+    if (state.pending_bytes() > 0) {
+      FILE* file = std::fopen(pending_path.c_str(), "rb");
+      if (file != nullptr) {
+        pending_bytes.resize(state.pending_bytes());
+        pending_bytes.resize(std::fread(pending_bytes.data(), 1, pending_bytes.size(), file));
+        std::fclose(file);
+      }
+    }
+    if (pending_bytes.size() != state.pending_bytes() ||
+        static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(pending_bytes.data()),
+                                    static_cast<uInt>(pending_bytes.size()))) !=
+            state.pending_crc32() ||
+        !pending.ParseFromString(pending_bytes)) {
+      return absl::DataLossError(
+          absl::StrCat("--resume: the side file ", pending_path,
+                       " of the last commit point is missing or damaged: rerun with --overwrite"));
+    }
     if (ResumeFingerprint(state.metadata()) != ResumeFingerprint(plan.metadata) ||
         state.units_total() != plan.units.size()) {
       return absl::FailedPreconditionError(
@@ -677,6 +754,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
                        " already exists: use --overwrite to replace it (or --resume to "
                        "continue an interrupted build)"));
     }
+    RemovePendingFiles(options.output);  // Of an earlier build being overwritten.
     absl::StatusOr<std::unique_ptr<storage::Writer>> created =
         storage::Writer::Create(options.output, writer_options);
     if (!created.ok()) return created.status();
@@ -697,7 +775,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   }
   Committer committer(plan, writer.get(), sections);
   if (resuming) {
-    status = committer.RestoreState(state);
+    status = committer.RestoreState(state, pending);
     if (!status.ok()) return status;
     committer.SetShared(std::move(shared));
   }
@@ -746,12 +824,26 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   BuildProgress progress;
   progress.units_total = plan.units.size();
   absl::Time last_commit = absl::Now();
+  uint64_t previous_commit = resuming ? first_unit : 0;
   auto save_and_commit = [&](uint64_t units_done) -> absl::Status {
     *state.mutable_metadata() = plan.metadata;
     state.set_units_done(units_done);
-    committer.SaveState(&state);
+    committer.SaveState(&state, &pending);
+    const std::string bytes = pending.SerializeAsString();
+    state.set_pending_bytes(bytes.size());
+    state.set_pending_crc32(static_cast<uint32_t>(
+        crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()))));
+    // The side file first: a crash before the header commit leaves the old state intact.
+    absl::Status s = WritePendingFile(PendingFileName(options.output, units_done), bytes);
+    if (!s.ok()) return s;
     writer->SetUserMetadata(kBuildStateType, state.SerializeAsString());
-    return writer->Commit();
+    s = writer->Commit();
+    if (!s.ok()) return s;
+    if (previous_commit != units_done) {
+      unlink(PendingFileName(options.output, previous_commit).c_str());
+    }
+    previous_commit = units_done;
+    return absl::OkStatus();
   };
   for (uint64_t i = first_unit; i < plan.units.size() && status.ok(); ++i) {
     std::unique_ptr<UnitResult> result;
@@ -793,6 +885,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   writer->SetUserMetadata(kMetadataType, result.metadata.SerializeAsString());
   status = writer->Seal();
   if (!status.ok()) return status;
+  RemovePendingFiles(options.output);
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
   result.units = plan.units.size();

@@ -65,6 +65,9 @@ DEFINE_bool(resume, false,
             "same flags; the result equals a clean build.");
 DEFINE_bool(overwrite, false, "Replace --output if it exists.");
 DEFINE_bool(quiet, false, "No progress output on stderr.");
+DEFINE_double(commit_seconds, 3,
+              "Seconds of work between commit points (what --resume restarts from). 0: after "
+              "every block of tiles.");
 
 namespace {
 
@@ -165,6 +168,14 @@ int main(int argc, char** argv) {
       "  build_pyramid   (no --input: builds the bundled Landsat sample into "
       "./flatpyramid_demo.fpyr)");
   gflags::SetVersionString(kToolVersion);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpshort") {
+      // Only this tool's flags (gflags' --help lists every linked library's), exit code 0.
+      gflags::ShowUsageWithFlagsRestrict(argv[0], "tools/build_pyramid");
+      return 0;
+    }
+  }
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1)
     Fail(absl::StrCat("unexpected argument \"", argv[1],
@@ -221,12 +232,14 @@ int main(int argc, char** argv) {
   options.source_srs = FLAGS_source_srs;
   options.threads = FLAGS_threads;
   options.resume = FLAGS_resume;
+  if (!(FLAGS_commit_seconds >= 0)) Fail("--commit_seconds must be >= 0");
+  options.commit_interval = absl::Seconds(FLAGS_commit_seconds);
   options.tool_version = kToolVersion;
   std::vector<gflags::CommandLineFlagInfo> flags;
   gflags::GetAllFlags(&flags);
   for (const gflags::CommandLineFlagInfo& flag : flags) {
     if (flag.filename.find("build_pyramid") == std::string::npos) continue;
-    if (flag.is_default || flag.name == "quiet") continue;
+    if (flag.is_default || flag.name == "quiet" || flag.name == "commit_seconds") continue;
     options.creation_options[flag.name] = flag.current_value;
   }
   if (demo) options.creation_options["input"] = options.inputs[0];
