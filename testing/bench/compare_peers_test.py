@@ -85,6 +85,17 @@ class ComparePeersTest(unittest.TestCase):
             self.assertIn("NOT BUILT YET", report)
             self.assertIn("NOT BUILT YET", result.stderr)
 
+    def test_a_failing_build_is_reported_in_its_row_and_the_run_exits_1(self):
+        # One round builds flatpyramid after each of the 4 peers.
+        result, report = harness("--skip_read", "--build_pyramid=/bin/false")
+        self.assertEqual(result.returncode, 1, result.stderr[-3000:])
+        rows = build_rows(report)
+        self.assertEqual(rows["flatpyramid"][2], "BUILD FAILED: exit status 1")
+        self.assertEqual(rows["GDAL"][7], "flatpyramid BUILD FAILED")
+        self.assertGreaterEqual(float(rows["GDAL"][6]), 32)  # The peers are still measured.
+        self.assertIn("**flatpyramid: 4 of 4 builds FAILED** (medians are over the rest): "
+                      "exit status 1", report)
+
     def test_tile_quality_fails_naming_the_tile_when_tiles_are_missing(self):
         vips = os.path.join(TMP, "work/outputs/tiny/vips")
         reference = [os.path.join(root, f) for root, _, files in os.walk(f"{TMP}/work/inputs")
