@@ -7,6 +7,8 @@
 //   tiles) across 8 sections growing at once, then Commit; versus write() of the same bytes in
 //   the same order to a new file, then fdatasync. Counters: MB/s, peak disk use (st_blocks,
 //   sampled every 500 appends and after the run) against the final size, INSERT_RANGE calls.
+//   Argument 0: default capacities (arrays grow); 1: 1 GiB of holes reserved per value array
+//   (no growth), which isolates the cost of growing.
 // BM_RandomGet vs BM_StdLowerBound: random Get on a sealed 1,000,000-key section, warm cache;
 //   the peer is std::lower_bound over the same keys in a std::vector (search only: Get also
 //   reads the location). BM_ReaderLowerBound is our search alone.
@@ -89,7 +91,9 @@ void BM_AppendEightSections(benchmark::State& state) {
     state.PauseTiming();
     ::unlink(path.c_str());
     state.ResumeTiming();
-    absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path);
+    WriterOptions options;
+    if (state.range(0) == 1) options.initial_value_capacity = 1ull << 30;  // No growth at all.
+    absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path, options);
     if (!writer.ok()) {
       state.SkipWithError(std::string(writer.status().message()).c_str());
       return;
@@ -131,7 +135,12 @@ void BM_AppendEightSections(benchmark::State& state) {
       (static_cast<double>(peak) - (final_size * 1.01 + (64 << 20))) / (1 << 20);
   ::unlink(path.c_str());
 }
-BENCHMARK(BM_AppendEightSections)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_AppendEightSections)
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 void BM_SequentialWrite(benchmark::State& state) {
   const Workload& w = GetWorkload();
