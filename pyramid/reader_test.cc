@@ -639,6 +639,61 @@ TEST_F(ReaderTest, ReadRegionOfRealLandsatMatchesGdalwarpOfTheSource) {
   EXPECT_GE(same_path.psnr_db, 45.0);
 }
 
+TEST_F(ReaderTest, WorldCrs84QuadPyramidReadsBackOnItsGridAndSamplesByLonLat) {
+  // A lon/lat gradient whose pixels are exactly the zoom-7 pixels of WorldCRS84Quad
+  // (180 / 256 / 128 degrees each) starting at global pixel (20000, 9000).
+  const geo::TileMatrixSet crs84 = geo::TileMatrixSet::WorldCRS84Quad();
+  constexpr int z = 7;
+  constexpr int64_t x0 = 20000, y0 = 9000;
+  test::SyntheticRasterSpec spec;
+  spec.width = 400;
+  spec.height = 300;
+  spec.type = GDT_UInt16;
+  spec.srs = "EPSG:4326";
+  double lon0, lat0;
+  crs84.PixelToCrs(x0, y0, z, &lon0, &lat0);
+  spec.geotransform = {lon0, crs84.Resolution(z), 0, lat0, 0, -crs84.Resolution(z)};
+  absl::StatusOr<GDALDatasetUniquePtr> source = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(source.ok());
+  TestPyramidSpec pyramid;
+  pyramid.tile_matrix_set = "WorldCRS84Quad";
+  pyramid.min_zoom = 6;
+  pyramid.max_zoom = z;
+  pyramid.resampling = "nearest";
+  pyramid.add_alpha = false;
+  pyramid.nodata = 65535;
+  const std::string path = dir_.Path("crs84.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(**source, pyramid, path).ok());
+  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->pixel_type(), codec::PixelType::kUint16);
+
+  RegionRequest request;
+  crs84.PixelToCrs(x0 + 50, y0 + 250, z, &request.bbox.min_x, &request.bbox.min_y);
+  crs84.PixelToCrs(x0 + 350, y0 + 50, z, &request.bbox.max_x, &request.bbox.max_y);
+  request.srs = "EPSG:4326";
+  request.width = 300;
+  request.height = 200;
+  request.resampling = Resampling::kNearest;
+  absl::StatusOr<Region> region = reader->ReadRegion(request);
+  ASSERT_TRUE(region.ok()) << region.status();
+  EXPECT_EQ(region->zoom, z);
+  const uint16_t* values = reinterpret_cast<const uint16_t*>(region->image.data());
+  size_t mismatches = 0;
+  for (int row = 0; row < 200; ++row) {
+    for (int col = 0; col < 300; ++col) {
+      mismatches += values[row * 300 + col] != test::SyntheticValue(spec, 0, 50 + col, 50 + row);
+    }
+  }
+  EXPECT_EQ(mismatches, 0u);
+
+  double lon, lat;
+  crs84.PixelToCrs(x0 + 10.5, y0 + 20.5, z, &lon, &lat);
+  absl::StatusOr<std::optional<double>> v = reader->Sample(lon, lat, SampleMethod::kNearest);
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_EQ(**v, test::SyntheticValue(spec, 0, 10, 20));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bad files.
 

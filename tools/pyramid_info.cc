@@ -141,13 +141,13 @@ std::string Text(const Reader& reader, const std::string& path) {
   std::sort(options.begin(), options.end());
   absl::StrAppend(&out, "Creation options:  ", absl::StrJoin(options, " "), "\n");
   absl::StrAppend(&out, "Levels:\n");
-  absl::StrAppend(&out, absl::StrFormat("  %4s %10s %10s %14s %15s %23s  %s\n", "zoom", "tiles",
+  absl::StrAppend(&out, absl::StrFormat("  %4s %10s %10s %14s %15s %27s  %s\n", "zoom", "tiles",
                                         "unique", "bytes", "resolution", "tiles x / y", "bounds"));
   uint64_t tiles = 0, unique = 0, bytes = 0;
   for (const Level& level : m.levels()) {
     const flatpyramid::geo::Bounds b = LevelBounds(reader, level);
     absl::StrAppend(
-        &out, absl::StrFormat("  %4d %10d %10d %14d %15.6g %23s  %s\n", level.zoom(),
+        &out, absl::StrFormat("  %4d %10d %10d %14d %15.6g %27s  %s\n", level.zoom(),
                               level.tile_count(), level.unique_tile_count(), level.bytes(),
                               reader.tile_matrix_set().Resolution(static_cast<int>(level.zoom())),
                               absl::StrCat(level.min_x(), "..", level.max_x(), " / ", level.min_y(),
