@@ -790,6 +790,13 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     absl::StatusOr<std::unique_ptr<internal::BlockWarper>> warper = internal::BlockWarper::Create(
         *plan.source, plan.target_srs, plan.resampling, options.max_error_pixels);
     if (!warper.ok()) return warper.status();
+    if (plan.source->center_longitude().has_value()) {
+      double seam_lon = *plan.source->center_longitude() - 180.0;
+      while (seam_lon < -180.0) seam_lon += 360.0;
+      double seam_x, seam_y;
+      plan.tms->LonLatToCrs(seam_lon, 0, &seam_x, &seam_y);
+      (*warper)->set_seam_x(seam_x);
+    }
     renderers.push_back(std::make_unique<UnitRenderer>(plan, std::move(*warper)));
   }
   const size_t window = 2 * threads + 1;

@@ -1,5 +1,7 @@
 #include "pyramid/internal/source.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
@@ -213,6 +215,13 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& option
                      " has no geotransform (not georeferenced): georeference it first "
                      "(gdal_translate -a_ullr / gdalwarp with GCPs)"));
   }
+  if (source->srs_.IsGeographic()) {
+    const double west = geotransform[0];
+    const double east = geotransform[0] + geotransform[1] * ds.GetRasterXSize();
+    if (std::min(west, east) < -180.0 || std::max(west, east) > 180.0) {
+      source->center_longitude_ = (west + east) / 2;
+    }
+  }
   const char* srs_name = source->srs_.GetName();
   source->description_ =
       absl::StrFormat("%s; %dx%d pixels, %d bands selected (%s), %s; CRS %s%s",
@@ -223,19 +232,32 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& option
   return source;
 }
 
-absl::StatusOr<double> Source::NativeResolution(const OGRSpatialReference& target) const {
+void* CreateSourceTransformer(const Source& source, GDALDatasetH handle,
+                              const OGRSpatialReference& target) {
   char* target_wkt = nullptr;
   target.exportToWkt(&target_wkt);
   char* source_wkt = nullptr;
-  srs_.exportToWkt(&source_wkt);
+  source.srs().exportToWkt(&source_wkt);
   CPLStringList options;
   options.SetNameValue("SRC_SRS", source_wkt);
   options.SetNameValue("DST_SRS", target_wkt);
   CPLFree(target_wkt);
   CPLFree(source_wkt);
+  // CENTER_LONG is read when the coordinate transformation is created: set it for this
+  // thread only, around the creation.
+  if (source.center_longitude().has_value()) {
+    CPLSetThreadLocalConfigOption("CENTER_LONG", CPLSPrintf("%.17g", *source.center_longitude()));
+  }
+  void* transformer = GDALCreateGenImgProjTransformer2(handle, nullptr, options.List());
+  if (source.center_longitude().has_value()) {
+    CPLSetThreadLocalConfigOption("CENTER_LONG", nullptr);
+  }
+  return transformer;
+}
+
+absl::StatusOr<double> Source::NativeResolution(const OGRSpatialReference& target) const {
   QuietGdalErrors quiet;
-  void* transformer =
-      GDALCreateGenImgProjTransformer2(GDALDataset::ToHandle(dataset_), nullptr, options.List());
+  void* transformer = CreateSourceTransformer(*this, GDALDataset::ToHandle(dataset_), target);
   if (transformer == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot transform the source CRS to the tile matrix set's CRS: ", quiet.LastMessage()));
@@ -270,16 +292,14 @@ absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& s
     return absl::InternalError(
         absl::StrCat("worker cannot reopen the source: ", quiet.LastMessage()));
   }
-  char* target_wkt = nullptr;
-  target.exportToWkt(&target_wkt);
-  char* source_wkt = nullptr;
-  source.srs().exportToWkt(&source_wkt);
-  CPLStringList options;
-  options.SetNameValue("SRC_SRS", source_wkt);
-  options.SetNameValue("DST_SRS", target_wkt);
-  CPLFree(target_wkt);
-  CPLFree(source_wkt);
-  warper->transformer_ = GDALCreateGenImgProjTransformer2(warper->handle_, nullptr, options.List());
+  warper->transformer_ = CreateSourceTransformer(source, warper->handle_, target);
+  if (source.center_longitude().has_value()) {
+    double geotransform[6];
+    GDALGetGeoTransform(warper->handle_, geotransform);
+    warper->source_pixel_x_ = std::fabs(geotransform[1]);
+    warper->source_pixel_y_ = std::fabs(geotransform[5]);
+    warper->to_lonlat_ = OGRCreateCoordinateTransformation(&target, &source.srs());
+  }
   if (warper->transformer_ == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot transform the source CRS to the tile matrix set's CRS: ", quiet.LastMessage()));
@@ -293,6 +313,7 @@ absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& s
 }
 
 BlockWarper::~BlockWarper() {
+  if (to_lonlat_ != nullptr) OGRCoordinateTransformation::DestroyCT(to_lonlat_);
   if (approx_ != nullptr) GDALDestroyApproxTransformer(approx_);
   if (transformer_ != nullptr) GDALDestroyGenImgProjTransformer(transformer_);
   if (handle_ != nullptr) GDALClose(handle_);
@@ -351,16 +372,52 @@ absl::Status BlockWarper::Warp(double min_x, double max_y, double resolution, in
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "0");
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "SKIP_NOSOURCE", "YES");
 
+  // Parts of the block: the whole block, or its two sides of a wrapped source's seam.
+  int split = 0;
+  if (seam_x_.has_value() && *seam_x_ > min_x && *seam_x_ < min_x + width * resolution) {
+    split = static_cast<int>(std::lround((*seam_x_ - min_x) / resolution));
+    split = std::min(std::max(split, 0), width);
+  }
+  std::vector<std::pair<int, int>> parts;  // (first column, columns).
+  if (split > 0 && split < width) {
+    parts = {{0, split}, {split, width - split}};
+  } else {
+    parts = {{0, width}};
+  }
   absl::Status status;
-  {
+  for (const auto& [x0, columns] : parts) {
+    if (to_lonlat_ != nullptr) {
+      // GDAL derives the kernel scale from the source window, which a wrapped source makes
+      // as wide as the whole grid; give it the true scale instead (GDAL's XSCALE/YSCALE).
+      const double left = min_x + x0 * resolution;
+      const double right = left + columns * resolution;
+      const double top = max_y;
+      const double bottom = max_y - height * resolution;
+      double xs[4] = {left, right, (left + right) / 2, (left + right) / 2};
+      double ys[4] = {(top + bottom) / 2, (top + bottom) / 2, top, bottom};
+      if (to_lonlat_->Transform(4, xs, ys)) {
+        double lon_span = xs[1] - xs[0];
+        while (lon_span <= 0) lon_span += 360.0;
+        const double lat_span = std::fabs(ys[2] - ys[3]);
+        const double xscale = columns / (lon_span / source_pixel_x_);
+        const double yscale = height / (lat_span / source_pixel_y_);
+        options->papszWarpOptions =
+            CSLSetNameValue(options->papszWarpOptions, "XSCALE", CPLSPrintf("%.17g", xscale));
+        options->papszWarpOptions =
+            CSLSetNameValue(options->papszWarpOptions, "YSCALE", CPLSPrintf("%.17g", yscale));
+      }
+    }
     GDALWarpOperation operation;
     if (operation.Initialize(options) != CE_None) {
       status =
           absl::InternalError(absl::StrCat("cannot set up the GDAL warp: ", quiet.LastMessage()));
-    } else if (operation.ChunkAndWarpImage(0, 0, width, height) != CE_None) {
+      break;
+    }
+    if (operation.ChunkAndWarpImage(x0, 0, columns, height) != CE_None) {
       status = absl::DataLossError(
           absl::StrFormat("reading the source for block at (%.3f, %.3f) failed: %s", min_x, max_y,
                           quiet.LastMessage()));
+      break;
     }
   }
   options->pTransformerArg = nullptr;  // Owned by this warper, not the options.

@@ -69,6 +69,11 @@ class Source {
   // description names the inputs, the raster size and the CRS (for the metadata).
   const std::string& description() const { return description_; }
 
+  // center_longitude is set for a geographic source whose longitudes leave -180..180 (a
+  // 0..360 grid such as etopo20): transformers then wrap longitudes around it (GDAL's
+  // CENTER_LONG), so the part beyond 180 degrees lands west of the antimeridian.
+  const std::optional<double>& center_longitude() const { return center_longitude_; }
+
   // NativeResolution is the source's pixel size expressed in `target` units, as
   // gdalwarp would choose it (GDALSuggestedWarpOutput2).
   absl::StatusOr<double> NativeResolution(const OGRSpatialReference& target) const;
@@ -87,7 +92,14 @@ class Source {
   bool has_srs_override_ = false;
   std::vector<std::string> color_interpretation_;
   std::string description_;
+  std::optional<double> center_longitude_;
 };
+
+// CreateSourceTransformer creates GDAL's GenImgProj transformer from `source` (pixels) to
+// `target` (georeferenced; set the destination geotransform afterwards), honouring
+// Source::center_longitude. Returns nullptr with GDAL's error on failure.
+void* CreateSourceTransformer(const Source& source, GDALDatasetH handle,
+                              const OGRSpatialReference& target);
 
 // BlockWarper renders blocks of the target grid from one Source. Not thread-safe: one per
 // worker.
@@ -111,6 +123,11 @@ class BlockWarper {
   absl::Status Warp(double min_x, double max_y, double resolution, int width, int height,
                     uint8_t* samples, uint8_t* alpha);
 
+  // set_seam_x makes Warp split blocks at target x = `seam_x`: the longitude where a
+  // wrapped source (Source::center_longitude) is cut. A block across it would otherwise
+  // read the whole source width, and GDAL would widen its kernel as if downsampling.
+  void set_seam_x(double seam_x) { seam_x_ = seam_x; }
+
  private:
   BlockWarper() = default;
 
@@ -120,6 +137,11 @@ class BlockWarper {
   void* approx_ = nullptr;       // Approx over transformer_.
   GDALResampleAlg resampling_ = GRA_Bilinear;
   GDALDriverH mem_driver_ = nullptr;
+  std::optional<double> seam_x_;
+  // Wrapped sources only: target -> source lon/lat, and the source pixel size in degrees.
+  OGRCoordinateTransformation* to_lonlat_ = nullptr;
+  double source_pixel_x_ = 0;
+  double source_pixel_y_ = 0;
 };
 
 }  // namespace internal
