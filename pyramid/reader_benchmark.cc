@@ -13,7 +13,8 @@
 //   BM_GetTileWarm           GetTile from a warm shared TileCache; ->Threads(2) measures
 //                            contention on the sharded cache.
 //   BM_ReadRegion1024        ReadRegion 1024 x 1024 at the base resolution in EPSG:3857,
-//                            bilinear, at random places; /0 cold cache, /1 warm cache.
+//                            bilinear, at random places; /0 no cache (every tile decoded),
+//                            /1 every base tile in the cache beforehand.
 //   BM_ReadRegion1024LonLat  the same window requested in EPSG:4326 (reprojection).
 //   BM_GdalWarpCog1024       the peer: gdalwarp (GDALWarp API) of the COG to the EPSG:3857
 //                            grid of BM_ReadRegion1024, bilinear, GDAL block cache warm.
@@ -187,6 +188,11 @@ geo::Bounds RandomWindow(std::mt19937& random) {
 void BM_ReadRegion1024(benchmark::State& state) {
   const bool warm = state.range(0) == 1;
   std::unique_ptr<Reader> reader = OpenReader(warm ? size_t{1} << 30 : 0);
+  if (warm) {
+    for (const auto& [x, y] : GetFixture().tiles) {
+      if (!reader->GetTile(kBaseZoom, x, y).ok()) std::abort();
+    }
+  }
   std::mt19937 random(7);
   for (auto _ : state) {
     RegionRequest request;
