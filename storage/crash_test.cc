@@ -5,6 +5,7 @@
 // the file must open as exactly the last committed state (or the state of the commit in
 // flight), or be refused with kFailedPrecondition that OpenForAppend then repairs. Also: ENOSPC
 // and EIO leave the file at its last commit.
+#include <iostream>
 #include <map>
 #include <string>
 #include <utility>
@@ -138,8 +139,17 @@ Model ReadModel(const Reader& reader) {
   return model;
 }
 
-// Checks the file after a crash; returns the recovered model.
-void CheckRecovery(FaultInjectionEnv* env, const Progress& progress, const std::string& label) {
+// How the crash points ended, so the test proves it reached every recovery path.
+struct Outcomes {
+  int refused_interrupted_move = 0;  // Reader refused; OpenForAppend finished the move.
+  int opened_in_flight_state = 0;    // The call that crashed had made its state durable.
+  int opened_committed_state = 0;
+  int sealed = 0;
+};
+
+// Checks the file after a crash, then resumes writing and checks again.
+void CheckRecovery(FaultInjectionEnv* env, const Progress& progress, const std::string& label,
+                   Outcomes* outcomes) {
   SCOPED_TRACE(label);
   ReaderOptions reader_options;
   reader_options.env = env;
@@ -148,6 +158,7 @@ void CheckRecovery(FaultInjectionEnv* env, const Progress& progress, const std::
   if (!reader.ok()) {
     if (!progress.created) return;  // Crashed inside Create: refusing is right.
     ASSERT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
+    ++outcomes->refused_interrupted_move;
   } else {
     ASSERT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
     const Model got = ReadModel(**reader);
@@ -156,6 +167,9 @@ void CheckRecovery(FaultInjectionEnv* env, const Progress& progress, const std::
     ASSERT_TRUE(allowed) << "got " << Describe(got) << ", committed "
                          << Describe(progress.committed);
     sealed = (*reader)->sealed();
+    ++(got == progress.committed ? outcomes->opened_committed_state
+                                 : outcomes->opened_in_flight_state);
+    outcomes->sealed += sealed;
     reader->reset();
   }
   absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::OpenForAppend(kPath, Options(env));
@@ -207,6 +221,7 @@ TEST_P(CrashTest, EveryCrashPointOpensAsLastCommitOrIsRepairedByOpenForAppend) {
                                                 FaultInjectionEnv::CrashMode::kKeepUnsynced,
                                                 FaultInjectionEnv::CrashMode::kKeepRandomPrefix,
                                                 FaultInjectionEnv::CrashMode::kKeepRandomSubset};
+  Outcomes outcomes;
   for (int64_t n = 0; n <= total; ++n) {
     for (int m = 0; m < 4; ++m) {
       FaultInjectionEnv env(env_options);
@@ -214,9 +229,20 @@ TEST_P(CrashTest, EveryCrashPointOpensAsLastCommitOrIsRepairedByOpenForAppend) {
       Progress progress;
       RunWorkload(&env, &progress);
       env.Crash(modes[m], static_cast<uint64_t>(n));
-      CheckRecovery(&env, progress, absl::StrCat("crash after operation ", n, " mode ", m));
+      CheckRecovery(&env, progress, absl::StrCat("crash after operation ", n, " mode ", m),
+                    &outcomes);
       if (::testing::Test::HasFatalFailure()) return;
     }
+  }
+  std::cout << "operations " << total << ", refused then repaired "
+            << outcomes.refused_interrupted_move << ", in-flight state "
+            << outcomes.opened_in_flight_state << ", committed state "
+            << outcomes.opened_committed_state << ", sealed " << outcomes.sealed << "\n";
+  EXPECT_GT(outcomes.opened_in_flight_state, 0);
+  EXPECT_GT(outcomes.opened_committed_state, 0);
+  EXPECT_GT(outcomes.sealed, 0);
+  if (!GetParam()) {
+    EXPECT_GT(outcomes.refused_interrupted_move, 0);
   }
 }
 
@@ -242,10 +268,28 @@ TEST(FaultTest, NoSpaceAndIoErrorsLeaveTheFileAtItsLastCommit) {
       RunWorkload(&env, &progress);
       // The process lives on: nothing is dropped, the file must be at a consistent state.
       env.Crash(FaultInjectionEnv::CrashMode::kKeepUnsynced, 0);
-      CheckRecovery(&env, progress, absl::StrCat(error.message(), " at operation ", n));
+      Outcomes outcomes;
+      CheckRecovery(&env, progress, absl::StrCat(error.message(), " at operation ", n), &outcomes);
       if (::testing::Test::HasFatalFailure()) return;
     }
   }
+}
+
+TEST(FaultTest, FallbackWorksWhereHolesCannotBePunched) {
+  FaultInjectionEnv::Options env_options;
+  env_options.supports_insert_range = false;
+  env_options.supports_punch_hole = false;
+  FaultInjectionEnv env(env_options);
+  Progress progress;
+  RunWorkload(&env, &progress);
+  ASSERT_TRUE(progress.in_flight.empty());
+  ReaderOptions options;
+  options.env = &env;
+  absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(kPath, options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_TRUE((*reader)->sealed());
+  EXPECT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
+  EXPECT_TRUE(ReadModel(**reader) == progress.committed);
 }
 
 }  // namespace
