@@ -11,15 +11,19 @@
 // The byte layout is in storage/FORMAT.md.
 //
 // Example:
-//   ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Writer::Create(path));
-//   ASSIGN_OR_RETURN(uint32_t z3, writer->AddSection("z3"));
-//   ASSIGN_OR_RETURN(ValueRef ocean, writer->Append(z3, 10, tile_bytes));
-//   RETURN_IF_ERROR(writer->AppendShared(z3, 11, ocean));  // Same bytes, stored once.
-//   RETURN_IF_ERROR(writer->Seal());
+//   absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path);
+//   if (!writer.ok()) return writer.status();
+//   absl::StatusOr<uint32_t> z3 = (*writer)->AddSection("z3");
+//   if (!z3.ok()) return z3.status();
+//   absl::StatusOr<ValueRef> ocean = (*writer)->Append(*z3, 10, tile_bytes);
+//   if (!ocean.ok()) return ocean.status();
+//   absl::Status status = (*writer)->AppendShared(*z3, 11, *ocean);  // Same bytes, stored once.
+//   if (status.ok()) status = (*writer)->Seal();
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::Open(path));
-//   std::optional<uint32_t> section = reader->FindSection("z3");
-//   std::optional<absl::string_view> tile = reader->Get(*section, 11);
+//   absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
+//   if (!reader.ok()) return reader.status();
+//   std::optional<uint32_t> section = (*reader)->FindSection("z3");
+//   std::optional<absl::string_view> tile = (*reader)->Get(*section, 11);  // Into the map.
 //
 // Caveats (as LMDB states its own):
 // - Local filesystems only. flock and mmap coherence are not reliable over NFS/SMB.
