@@ -145,6 +145,7 @@ struct Outcomes {
   int opened_in_flight_state = 0;    // The call that crashed had made its state durable.
   int opened_committed_state = 0;
   int sealed = 0;
+  int torn_sealed_copy = 0;
 };
 
 // Checks the file after a crash, then resumes writing and checks again.
@@ -160,7 +161,14 @@ void CheckRecovery(FaultInjectionEnv* env, const Progress& progress, const std::
     ASSERT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
     ++outcomes->refused_interrupted_move;
   } else {
-    ASSERT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
+    const absl::Status verified = (*reader)->Verify();
+    if (!verified.ok()) {
+      // Only allowed: a crash tore the second copy of the sealed header; the first one is
+      // intact and the content is checked below, but Verify must say so.
+      ASSERT_TRUE((*reader)->sealed()) << verified;
+      ASSERT_NE(verified.message().find("torn write"), std::string::npos) << verified;
+      ++outcomes->torn_sealed_copy;
+    }
     const Model got = ReadModel(**reader);
     bool allowed = got == progress.committed;
     for (const Model& model : progress.in_flight) allowed = allowed || got == model;
@@ -237,7 +245,8 @@ TEST_P(CrashTest, EveryCrashPointOpensAsLastCommitOrIsRepairedByOpenForAppend) {
   std::cout << "operations " << total << ", refused then repaired "
             << outcomes.refused_interrupted_move << ", in-flight state "
             << outcomes.opened_in_flight_state << ", committed state "
-            << outcomes.opened_committed_state << ", sealed " << outcomes.sealed << "\n";
+            << outcomes.opened_committed_state << ", sealed " << outcomes.sealed
+            << " (second header copy torn " << outcomes.torn_sealed_copy << ")\n";
   EXPECT_GT(outcomes.opened_in_flight_state, 0);
   EXPECT_GT(outcomes.opened_committed_state, 0);
   EXPECT_GT(outcomes.sealed, 0);
