@@ -20,8 +20,14 @@
 //
 // Thread safety: every const method may be called concurrently from any number of threads.
 //
-// Caveats: the file must not be modified in place while open (the builder writes a new file);
-// a sealed file is required unless ReaderOptions::allow_being_written is set.
+// Caveats:
+//   - The file must not be modified in place while open (the builder writes a new file); a
+//     sealed file is required unless ReaderOptions::allow_being_written is set.
+//   - Tiles missing at the chosen level are filled from a coarser level by pixel replication
+//     (nearest neighbour), not resampled: a sparse pyramid shows blocky patches there.
+//   - A ReadRegion bbox crossing the antimeridian (say longitudes 170..190) reads only the
+//     part inside the tile matrix set's extent (up to 180); split such requests in two.
+//   - Closing a Reader erases its tiles from a shared cache, which scans the whole cache.
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<flatpyramid::pyramid::Reader>> reader =
@@ -167,7 +173,9 @@ class Reader {
   // level or tile.
   absl::Status Verify() const;
 
-  // kMaxMosaicPixels bounds the source mosaic one ReadRegion assembles (per band).
+  // kMaxMosaicPixels bounds the source mosaic one ReadRegion assembles: 16384 x 16384
+  // pixels (1 GiB of RGBA), what the largest output (16384 x 16384) needs at its level's
+  // resolution; coarser-than-the-pyramid requests clamped to min_zoom can need more.
   static constexpr uint64_t kMaxMosaicPixels = uint64_t{1} << 28;
 
   // Sample returns band `band` at longitude `lon`, latitude `lat` (degrees, WGS 84) from the

@@ -639,6 +639,48 @@ TEST_F(ReaderTest, ReadRegionOfRealLandsatMatchesGdalwarpOfTheSource) {
   EXPECT_GE(same_path.psnr_db, 45.0);
 }
 
+TEST_F(ReaderTest, WithoutAlphaOrNodataAMissingTileIsNotBlendedIntoItsNeighbour) {
+  // A gray pyramid with neither alpha nor nodata and a hole: tile 12/1501/2001 is absent.
+  // ReadRegion must not treat the hole as zeros (a synthetic alpha band tells GDAL's warper
+  // where tiles were), so an output pixel straddling the hole's edge takes the edge pixel's
+  // value, not its average with zero.
+  constexpr int64_t kEdgeX = 1501 * 256;
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = kZoom;
+  pyramid.max_zoom = kZoom;
+  pyramid.resampling = "nearest";
+  pyramid.add_alpha = false;
+  pyramid.skip_tiles = {{kZoom, 1501, 2001}};
+  test::SyntheticRasterSpec gray = spec_;
+  gray.bands = 1;
+  absl::StatusOr<GDALDatasetUniquePtr> source = test::MakeSyntheticRaster(gray);
+  ASSERT_TRUE(source.ok());
+  const std::string path = dir_.Path("gray.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(**source, pyramid, path).ok());
+  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_EQ(reader->band_count(), 1);
+  // 40 x 20 pixels from 10 columns left of the hole, shifted a quarter pixel right: output
+  // column 9's centre lies a quarter pixel left of the hole, weighing the last data column
+  // 0.75 and the hole 0.25.
+  const int64_t top = 2001 * 256 + 10;
+  RegionRequest request = Zoom12Request(kEdgeX - 10, top, 40, 20);
+  const double quarter = tms_.Resolution(kZoom) / 4;
+  request.bbox.min_x += quarter;
+  request.bbox.max_x += quarter;
+  request.resampling = Resampling::kBilinear;
+  absl::StatusOr<Region> region = reader->ReadRegion(request);
+  ASSERT_TRUE(region.ok()) << region.status();
+  const uint8_t* row5 = region->image.data() + 5 * region->image.row_stride();
+  const int edge_col = static_cast<int>(kEdgeX - 1 - kSourceX);
+  const int row = static_cast<int>(top + 5 - kSourceY);
+  EXPECT_EQ(row5[9], test::SyntheticValue(gray, 0, edge_col, row));
+  EXPECT_EQ(row5[10], 0);  // Wholly inside the hole.
+  // Left of the hole, 0.75 x column c + 0.25 x column c + 1 rounds to column c (the gradient
+  // rises by 1 per column).
+  EXPECT_EQ(row5[4], test::SyntheticValue(gray, 0, edge_col - 5, row));
+}
+
 TEST_F(ReaderTest, WorldCrs84QuadPyramidReadsBackOnItsGridAndSamplesByLonLat) {
   // A lon/lat gradient whose pixels are exactly the zoom-7 pixels of WorldCRS84Quad
   // (180 / 256 / 128 degrees each) starting at global pixel (20000, 9000).
