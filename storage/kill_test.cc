@@ -49,6 +49,13 @@ WriterOptions Options() {
   absl::StatusOr<std::unique_ptr<Writer>> writer = ::access(path.c_str(), F_OK) == 0
                                                        ? Writer::OpenForAppend(path, Options())
                                                        : Writer::Create(path, Options());
+  if (absl::IsDataLoss(writer.status()) &&
+      writer.status().message().find("no valid header slot") != std::string::npos) {
+    // The previous child was killed inside Create, before its first header: start over.
+    WriterOptions overwrite = Options();
+    overwrite.overwrite = true;
+    writer = Writer::Create(path, overwrite);
+  }
   if (!writer.ok()) _exit(2);
   for (uint32_t s = 0; s < kSections; ++s) {
     if (!(*writer)->FindSection(absl::StrCat("s", s)).has_value() &&
