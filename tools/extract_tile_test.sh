@@ -27,6 +27,10 @@ cmp -s "${OUT}/tile.png" "${OUT}/stdout.png" || fail "--output=- differs"
 TMS_Y=$(( (1 << 12) - 1 - Y ))
 "${TOOLS}/extract_tile" "${OUT}/l7.fpyr" 12 "$X" "$TMS_Y" --tms --output="${OUT}/tms.png" 2> /dev/null
 cmp -s "${OUT}/tile.png" "${OUT}/tms.png" || fail "--tms row $TMS_Y differs"
+# Relative --output and FILE resolve against BUILD_WORKING_DIRECTORY (set by `bazel run`).
+(cd / && BUILD_WORKING_DIRECTORY="${OUT}" "${TOOLS}/extract_tile" l7.fpyr 12 "$X" "$Y" \
+  --output=relative.png 2> /dev/null) || fail "relative paths: exit $?"
+cmp -s "${OUT}/tile.png" "${OUT}/relative.png" || fail "relative --output differs"
 
 # Errors.
 expect() {  # expect EXIT_CODE MESSAGE_PART ARGS...

@@ -12,6 +12,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 grep -q "^OK: ${OUT}/l7.fpyr: 5 levels (zoom 8..12), [0-9]* tiles decoded, checksums verified$" \
   "${OUT}/ok.txt" || fail "$(cat "${OUT}/ok.txt")"
 
+# Relative paths resolve against BUILD_WORKING_DIRECTORY (what `bazel run` sets), not the cwd.
+(cd / && BUILD_WORKING_DIRECTORY="${OUT}" "${TOOLS}/verify_pyramid" l7.fpyr > "${OUT}/rel.txt") \
+  || fail "relative path: exit $?"
+grep -q "^OK: ${OUT}/l7.fpyr: " "${OUT}/rel.txt" || fail "relative path: $(cat "${OUT}/rel.txt")"
+
 # refuse NAME: verify_pyramid must exit 1 with one line naming the file.
 refuse() {
   "${TOOLS}/verify_pyramid" "$1" > /dev/null 2> "${OUT}/err.txt"; local rc=$?
