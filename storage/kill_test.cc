@@ -50,7 +50,7 @@ WriterOptions Options() {
                                                        ? Writer::OpenForAppend(path, Options())
                                                        : Writer::Create(path, Options());
   if (absl::IsDataLoss(writer.status()) &&
-      writer.status().message().find("no valid header slot") != std::string::npos) {
+      writer.status().message().find("not a flatpyramid store") != std::string::npos) {
     // The previous child was killed inside Create, before its first header: start over.
     WriterOptions overwrite = Options();
     overwrite.overwrite = true;
@@ -82,7 +82,7 @@ uint64_t CheckFile(const std::string& path) {
     reader = Reader::Open(path);
   }
   if (absl::IsDataLoss(reader.status()) &&
-      reader.status().message().find("no valid header slot") != std::string::npos) {
+      reader.status().message().find("not a flatpyramid store") != std::string::npos) {
     return 0;  // Killed inside Create, before the first header was written.
   }
   EXPECT_TRUE(reader.ok()) << reader.status();
