@@ -43,6 +43,8 @@ constexpr char kMetadataType[] = "flatpyramid.pyramid.PyramidMetadata";
 constexpr char kBuildStateType[] = "flatpyramid.pyramid.internal.BuildState";
 // A unit's base level spans at most this many pixels per side (one GDAL warp).
 constexpr int kMaxBlockPixels = 2048;
+// Below this many units, blocks shrink (down to 2 x 2 tiles) to keep the workers busy.
+constexpr size_t kMinUnits = 8;
 // Encoded tiles up to this size are deduplicated per level (uniform fills, open ocean).
 constexpr size_t kMaxSharedTileBytes = 8192;
 // Unique small tiles remembered per level for deduplication.
@@ -194,9 +196,16 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
   if (options.max_zoom >= 0) {
     plan->max_zoom = options.max_zoom;
   } else {
-    absl::StatusOr<double> resolution = src.NativeResolution(plan->target_srs);
-    if (!resolution.ok()) return resolution.status();
-    plan->max_zoom = plan->tms->ZoomForResolution(*resolution, strategy);
+    // gdalwarp's suggested resolution (what GDAL's COG driver uses), unless the footprint
+    // shared among the source's pixels is finer: GDALSuggestedWarpOutput is far too coarse
+    // for global grids (etopo20 to WebMercator suggests zoom 0 for a 1/3 degree grid).
+    const double pixels =
+        static_cast<double>(src.dataset()->GetRasterXSize()) * src.dataset()->GetRasterYSize();
+    double resolution = std::sqrt((footprint->max_x - footprint->min_x) *
+                                  (footprint->max_y - footprint->min_y) / pixels);
+    absl::StatusOr<double> suggested = src.NativeResolution(plan->target_srs);
+    if (suggested.ok()) resolution = std::min(resolution, *suggested);
+    plan->max_zoom = plan->tms->ZoomForResolution(resolution, strategy);
   }
   if (plan->min_zoom < 0 || plan->max_zoom > geo::TileMatrixSet::kMaxZoom ||
       plan->min_zoom > plan->max_zoom) {
@@ -206,18 +215,25 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
   }
   int block_depth = 0;
   while ((options.tile_size << (block_depth + 1)) <= kMaxBlockPixels) ++block_depth;
-  plan->unit_zoom = std::max(0, plan->max_zoom - block_depth);
-  plan->unit_depth = plan->max_zoom - plan->unit_zoom;
   if (!plan->tms->CoveringTiles(*footprint, plan->max_zoom, &plan->base_min_x, &plan->base_min_y,
                                 &plan->base_max_x, &plan->base_max_y)) {
     return absl::OutOfRangeError(
         absl::StrCat("the source does not overlap the ", plan->tms->id(), " tile matrix set"));
   }
-  const int shift = plan->unit_depth;
-  for (uint32_t y = plan->base_min_y >> shift; y <= plan->base_max_y >> shift; ++y) {
-    for (uint32_t x = plan->base_min_x >> shift; x <= plan->base_max_x >> shift; ++x) {
-      plan->units.push_back(geo::MortonEncode(x, y));
+  // Small builds get smaller blocks so that every core has work (independent of --threads,
+  // so a resumed build cuts the same units).
+  for (;;) {
+    plan->unit_zoom = std::max(0, plan->max_zoom - block_depth);
+    plan->unit_depth = plan->max_zoom - plan->unit_zoom;
+    const int shift = plan->unit_depth;
+    plan->units.clear();
+    for (uint32_t y = plan->base_min_y >> shift; y <= plan->base_max_y >> shift; ++y) {
+      for (uint32_t x = plan->base_min_x >> shift; x <= plan->base_max_x >> shift; ++x) {
+        plan->units.push_back(geo::MortonEncode(x, y));
+      }
     }
+    if (plan->units.size() >= kMinUnits || block_depth <= 1) break;
+    --block_depth;
   }
   std::sort(plan->units.begin(), plan->units.end());
 
