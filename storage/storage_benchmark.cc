@@ -1,7 +1,9 @@
 // Benchmarks for //storage, each against a peer in the same run:
 //   bazel run --config=opt //storage:storage_benchmark -- --benchmark_repetitions=3
 // Files go to $FLATPYRAMID_BENCH_DIR, else $HOME/.cache/flatpyramid_bench (a real disk: ext4
-// here; not /dev/shm, where INSERT_RANGE is refused).
+// here; not /dev/shm, where INSERT_RANGE is refused). To measure the fallback on tmpfs:
+//   FLATPYRAMID_BENCH_DIR=/dev/shm/bench bazel run --config=opt //storage:storage_benchmark --
+//     --benchmark_filter='Append.*/0|Sequential'
 //
 // BM_AppendEightSections vs BM_SequentialWrite: 100,000 values of 1-32 KiB (the size of real
 //   tiles) across 8 sections growing at once, then Commit; versus write() of the same bytes in
@@ -128,6 +130,8 @@ void BM_AppendEightSections(benchmark::State& state) {
   state.counters["insert_range_calls"] = static_cast<double>(stats.insert_range_calls);
   state.counters["header_writes"] = static_cast<double>(stats.header_writes);
   state.counters["syncs"] = static_cast<double>(stats.syncs);
+  state.counters["tail_moves"] = static_cast<double>(stats.tail_moves);
+  state.counters["moved_MiB"] = static_cast<double>(stats.bytes_moved) / (1 << 20);
   state.counters["peak_disk_MiB"] = static_cast<double>(peak) / (1 << 20);
   state.counters["sealed_size_MiB"] = static_cast<double>(final_size) / (1 << 20);
   // Target: peak <= final size + 1 % + 64 MiB.
