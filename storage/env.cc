@@ -128,6 +128,14 @@ class PosixFile : public File {
                      "fallocate(PUNCH_HOLE)");
   }
 
+  absl::StatusOr<uint64_t> NextData(uint64_t offset) override {
+    const off_t next = ::lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
+    if (next >= 0) return static_cast<uint64_t>(next);
+    if (errno == ENXIO) return Size();   // Only a hole after `offset`.
+    if (errno == EINVAL) return offset;  // No SEEK_DATA here: everything may be data.
+    return ErrnoStatus(errno, absl::StrCat("lseek(SEEK_DATA) at ", offset), path_);
+  }
+
   absl::Status TryLock(LockMode mode) override {
     const int operation = (mode == LockMode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB;
     while (::flock(fd_, operation) != 0) {

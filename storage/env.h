@@ -89,6 +89,11 @@ class File {
   // size. kUnimplemented where refused.
   virtual absl::Status PunchHole(uint64_t offset, uint64_t length) = 0;
 
+  // NextData returns the first offset >= `offset` that may hold data (lseek SEEK_DATA), or
+  // Size() if only holes follow. Reporting data where there is a hole is allowed (a filesystem
+  // without hole tracking reports everything as data); the reverse is not.
+  virtual absl::StatusOr<uint64_t> NextData(uint64_t offset) = 0;
+
   // TryLock takes an advisory lock without waiting; kUnavailable when another open file
   // description holds a conflicting one.
   virtual absl::Status TryLock(LockMode mode) = 0;

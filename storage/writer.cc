@@ -569,6 +569,22 @@ class Writer::Impl {
     return file_->Write(at, absl::string_view(data, length));
   }
 
+  // CopyChunk copies [from, from + n) to [to, to + n); a source that is only holes is not
+  // read, its destination is punched.
+  absl::Status CopyChunk(uint64_t from, uint64_t to, size_t n, std::string* buffer) {
+    absl::StatusOr<uint64_t> data = file_->NextData(from);
+    if (!data.ok()) return data.status();
+    if (*data >= from + n) {
+      absl::Status status = file_->PunchHole(to, n);
+      if (!absl::IsUnimplemented(status)) return status;
+      std::fill_n(buffer->begin(), n, '\0');
+      return file_->Write(to, absl::string_view(buffer->data(), n));
+    }
+    absl::Status status = file_->Read(from, n, &(*buffer)[0]);
+    if (status.ok()) status = WriteOrPunch(to, buffer->data(), n);
+    return status;
+  }
+
   // CopyTailUp moves [offset, progress) up by length, from the end backwards, recording the
   // progress before any write could overwrite bytes an earlier record still needs at their old
   // place (FORMAT.md, "Fallback"). The header's layout is the one before the move.
@@ -602,8 +618,7 @@ class Writer::Impl {
       const uint64_t from =
           std::max(limit, copied_down_to - std::min<uint64_t>(kMoveChunk, copied_down_to));
       const size_t n = copied_down_to - from;
-      status = file_->Read(from, n, &buffer[0]);
-      if (status.ok()) status = WriteOrPunch(from + length, buffer.data(), n);
+      status = CopyChunk(from, from + length, n, &buffer);
       if (!status.ok()) return status;
       copied_down_to = from;
     }
@@ -645,8 +660,7 @@ class Writer::Impl {
       }
       const uint64_t to = std::min(limit, copied_up_to + kMoveChunk);
       const size_t n = to - copied_up_to;
-      status = file_->Read(copied_up_to, n, &buffer[0]);
-      if (status.ok()) status = WriteOrPunch(copied_up_to - length, buffer.data(), n);
+      status = CopyChunk(copied_up_to, copied_up_to - length, n, &buffer);
       if (!status.ok()) return status;
       copied_up_to = to;
     }

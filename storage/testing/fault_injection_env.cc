@@ -111,6 +111,9 @@ class FaultInjectionFile : public File {
     }
     return Mutate({FaultInjectionEnv::Operation::kPunch, offset, length, ""});
   }
+  absl::StatusOr<uint64_t> NextData(uint64_t offset) override {
+    return offset;  // No hole tracking: everything may be data.
+  }
   absl::Status TryLock(LockMode mode) override {
     absl::MutexLock lock(&env_->mutex_);
     FaultInjectionEnv::FileState& state = env_->files_[path_];
