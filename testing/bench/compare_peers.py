@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """compare_peers: flatpyramid against the tools users would pick instead.
 
-    bazel run //testing/bench:compare_peers -- [--size=small|medium|large] [--runs=5]
-        [--report=FILE.md] [--work_dir=DIR] [--threads=N] [--peers_only] [--skip_read]
+    bazel run --config=opt //testing/bench:compare_peers -- [--size=small|medium|large]
+        [--runs=5] [--report=FILE.md] [--work_dir=DIR] [--threads=N] [--peers_only]
+        [--skip_read] [--build_pyramid=PATH]
 
 Prepares inputs from testing/data/etopo20.cdf (global relief, no CRS, longitudes 20..380):
 the two halves are re-georeferenced to -180..180, the relief is resampled (cubic) to the
@@ -19,16 +20,17 @@ fixed sample of tiles). The read benchmarks (read_benchmark, Google Benchmark, r
 interleaving, --runs repetitions) read random tiles and windows warm and cold.
 
 One markdown report goes to stdout and to --report (default testing/bench/RESULTS.md in
-the workspace). When flatpyramid's tool or reader is not built into this target the script
-says so in the table and exits with status 2 (never a made-up number); --peers_only runs
-the peers alone and exits 0.
+the workspace, one section per size). Exit status: 0 when every build succeeded; 1 when any
+build failed (its row says BUILD FAILED with the error, its other runs are still measured);
+2 when there is no flatpyramid build tool (neither //tools:build_pyramid in the runfiles
+nor --build_pyramid): every flatpyramid cell says NOT BUILT YET, never a made-up number.
+--peers_only runs the peers alone.
 """
 
 import argparse
 import datetime
 import hashlib
 import json
-import math
 import os
 import platform
 import re
@@ -316,7 +318,7 @@ def machine_description(work_dir):
         f"- Kernel: {platform.release()}; {first(['gdalinfo', '--version'])}; "
         f"vips {first(['vips', '--version'])}; SQLite {first(['sqlite3', '--version']).split()[0]}; "
         f"Python {platform.python_version()}",
-        f"- Date: {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- flatpyramid source: {source_revision()}",
     ]
 
