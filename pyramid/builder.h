@@ -4,8 +4,9 @@
 //
 // How it works:
 //  * The tile matrix is cut into "units": the subtree of one tile at zoom
-//    u = max(0, max_zoom - log2(2048 / tile_size)), i.e. up to 2048 x 2048 base pixels.
-//    Units covering the source footprint are processed in Morton order.
+//    u = max(0, max_zoom - log2(2048 / tile_size)), i.e. up to 2048 x 2048 base pixels
+//    (smaller blocks when that gives fewer than 8 units). Units covering the source
+//    footprint are processed in Morton order.
 //  * A pool of workers (each with its own GDAL handle) renders a unit's base level with one
 //    GDAL warp (exact reprojection through GDAL's transformer, gdalwarp's 0.125 pixel
 //    approximation, the resampling kernel's source margin read so blocks join without
@@ -19,11 +20,19 @@
 //  * Memory is bounded by (threads + reorder window) units plus three raw tiles per level.
 //
 // Commit points and --resume: every `commit_interval` the committer commits the store with
-// a BuildState (pyramid/internal/build_state.proto) as the user metadata: the options, the
-// number of units fully appended and the raw pixels of the pending overview tiles above
-// zoom u. A killed build reopens the file with Writer::OpenForAppend, restores that state and
-// continues with the next unit; the tiles it produces are the ones a clean build produces.
+// a BuildState (pyramid/internal/build_state.proto) as the user metadata: the options and the
+// number of units fully appended. The raw pixels of the pending overview tiles above zoom u
+// (too big for the 64 KiB storage header) are first written and synced to the side file
+// "<output>.resume-<units>". A killed build reopens the file with Writer::OpenForAppend,
+// restores that state, reloads the deduplication table from the committed tiles and
+// continues with the next unit: its tiles, offsets and counts are a clean build's. The side
+// files are removed once the pyramid is sealed.
 // Only Seal writes the final PyramidMetadata, so an unfinished file is never a valid pyramid.
+//
+// Caveats: one build per output file at a time (nothing locks it); the list of units is held
+// in memory (8 bytes per unit: a whole-world zoom 18 build would need 0.5 GB); rasters of
+// more than 4 bands must be narrowed with `bands`; sources are read through GDAL's block
+// cache, so very slow remote sources (/vsicurl/) are read once per unit and worker.
 //
 // Example:
 //   flatpyramid::pyramid::BuildOptions options;
@@ -73,8 +82,8 @@ struct BuildOptions {
   // "elevation" for single-band int16/uint16/float32.
   std::string codec;
   int quality = 85;  // JPEG / lossy WebP.
-  // "" picks "bilinear" for imagery (uint8/uint16 multi-band) and for elevation, "nearest"
-  // never implicitly. Any of nearest, bilinear, cubic, lanczos, average, mode.
+  // Base-level resampling from the source: nearest, bilinear ("" = bilinear), cubic, lanczos,
+  // average, mode (classified data).
   std::string resampling;
   std::string overview_resampling;  // "" = "average"; or "mode", "nearest".
   std::vector<int> bands;           // 1-based source bands; empty = all except alpha.
@@ -112,7 +121,10 @@ struct BuildResult {
 //   OutOfRange: the source does not overlap the tile matrix set;
 //   AlreadyExists: the output exists and neither overwrite nor resume is set;
 //   FailedPrecondition: resume of a file that is sealed or was built with other options;
-//   ResourceExhausted / Internal: disk full or I/O failure (the file stays unsealed).
+//   ResourceExhausted / Internal: disk full or I/O failure (the file stays unsealed;
+//     --resume continues from its last commit point).
+// A geographic source whose longitudes leave -180..180 (a 0..360 grid) is wrapped around its
+// centre, so it covers the globe.
 absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options);
 
 }  // namespace pyramid
