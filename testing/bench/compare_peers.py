@@ -484,6 +484,10 @@ def main():
                              "runfiles, e.g. bazel-bin/tools/build_pyramid after "
                              "`bazel build --config=opt //tools:build_pyramid`")
     parser.add_argument("--skip_read", action="store_true", help="build benchmarks only")
+    parser.add_argument("--tools", default=None,
+                        help="comma-separated subset of gdal_cog, gdal2tiles, mbtiles, "
+                             "vips_dzsave, flatpyramid (default: all); the read benchmarks "
+                             "need gdal_cog, mbtiles and vips_dzsave")
     parser.add_argument("--quality_samples", type=int, default=64,
                         help="tiles of the base zoom compared with the gdalwarp reference")
     parser.add_argument("--read_min_time", default="0.5",
@@ -505,16 +509,28 @@ def main():
     out_dir = os.path.join(args.work_dir, "outputs", args.size)
     os.makedirs(out_dir, exist_ok=True)
     peers = peer_builders(rgb4326, rgb3857, zoom, args.threads)
-    ours = None if args.peers_only else flatpyramid_builder(args.build_pyramid, rgb4326, zoom,
-                                                            args.threads)
-    if ours is None and not args.peers_only:
+    wanted = None
+    if args.tools:
+        wanted = set(args.tools.split(","))
+        unknown = wanted - {p.name for p in peers} - {"flatpyramid"}
+        if unknown:
+            sys.exit(f"compare_peers: --tools: unknown {', '.join(sorted(unknown))}")
+        peers = [p for p in peers if p.name in wanted]
+        if not args.skip_read and not {"gdal_cog", "mbtiles", "vips_dzsave"} <= wanted:
+            sys.exit("compare_peers: the read benchmarks need gdal_cog, mbtiles and vips_dzsave: "
+                     "add them to --tools or pass --skip_read")
+    skip_ours = args.peers_only or (wanted is not None and "flatpyramid" not in wanted)
+    ours = None if skip_ours else flatpyramid_builder(args.build_pyramid, rgb4326, zoom,
+                                                      args.threads)
+    if ours is None and not skip_ours:
         log("flatpyramid: NOT BUILT YET: //tools:build_pyramid is not a data dependency of "
             "//testing/bench:compare_peers and no --build_pyramid was given; its rows will say "
             "so and this run exits 2")
 
     outputs = {}
     for round_index in range(args.runs):
-        for peer in peers:  # peer, ours, peer, ours, ...
+        # peer, ours, peer, ours, ... (ours alone when no peer was chosen)
+        for peer in peers or [None]:
             for builder in (peer, ours):
                 if builder is None:
                     continue
@@ -542,7 +558,7 @@ def main():
         f"{args.threads} threads; medians of {args.runs} alternating runs.",
         "",
     ]
-    lines += build_table(peers, ours, zoom, megapixels, args.peers_only)
+    lines += build_table(peers, ours, zoom, megapixels, skip_ours)
     if not args.skip_read:
         lines += ["", f"Reads at zoom {zoom} (Google Benchmark, median of {args.runs} "
                   "randomly interleaved repetitions; warm = page cache hot, cold = "
@@ -558,13 +574,15 @@ def main():
     tool_flag = (" --build_pyramid=bazel-bin/tools/build_pyramid` after `bazel build "
                  "--config=opt //tools:build_pyramid" if args.build_pyramid else "")
     lines += ["", "Reproduce: `bazel run --config=opt //testing/bench:compare_peers -- "
-              f"--size={args.size} --runs={args.runs}{tool_flag}`"]
+              f"--size={args.size} --runs={args.runs}"
+              f"{' --tools=' + args.tools if args.tools else ''}"
+              f"{' --skip_read' if args.skip_read else ''}{tool_flag}`"]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.report:
         write_report(args.report, args.size, text)
         log(f"wrote the {args.size} section of {args.report}")
-    if ours is None and not args.peers_only:
+    if ours is None and not skip_ours:
         log("flatpyramid is NOT BUILT YET: no flatpyramid numbers; exiting 2")
         return 2
     if flaky:
