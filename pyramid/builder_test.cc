@@ -625,6 +625,60 @@ TEST(BuildPyramidTest, ErrorsNameTheProblemAndTheFix) {
   EXPECT_NE(status.message().find("--resampling"), absl::string_view::npos) << status;
 }
 
+TEST(BuildPyramidTest, SourceAlphaBandBecomesTransparencyAndUint16KeepsFullRange) {
+  TempDir dir;
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  const geo::Bounds tile = tms.TileBounds({5, 10, 12});
+  const double res = tms.Resolution(5);
+  test::SyntheticRasterSpec spec;
+  spec.width = 256;
+  spec.height = 256;
+  spec.bands = 4;
+  spec.type = GDT_UInt16;
+  spec.srs = "EPSG:3857";
+  spec.geotransform = {tile.min_x, res, 0, tile.max_y, 0, -res};
+  spec.pattern = test::SyntheticPattern::kConstant;
+  spec.constant = 40000;
+  absl::StatusOr<GDALDatasetUniquePtr> ds = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(ds.ok());
+  // Band 4 is alpha: opaque on the left half, transparent on the right half.
+  GDALRasterBand* alpha = (*ds)->GetRasterBand(4);
+  ASSERT_EQ(alpha->SetColorInterpretation(GCI_AlphaBand), CE_None);
+  std::vector<uint16_t> row(256);
+  for (int x = 0; x < 256; ++x) row[x] = x < 128 ? 65535 : 0;
+  for (int y = 0; y < 256; ++y) {
+    ASSERT_EQ(
+        alpha->RasterIO(GF_Write, 0, y, 256, 1, row.data(), 256, 1, GDT_UInt16, 0, 0, nullptr),
+        CE_None);
+  }
+  const std::string path = dir.Path("rgba16.tif");
+  ASSERT_TRUE(test::WriteRaster(**ds, path).ok());
+
+  BuildOptions options;
+  options.inputs = {path};
+  options.output = dir.Path("rgba16.fpyr");
+  options.min_zoom = 5;
+  options.max_zoom = 5;
+  options.resampling = "nearest";
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->metadata.codec(), "png");  // uint16 imagery: PNG with alpha.
+  EXPECT_EQ(result->metadata.pixel_type(), UINT16);
+  EXPECT_EQ(result->metadata.band_count(), 4u);  // 3 data bands + alpha.
+  std::vector<StoredTile> tiles = ReadLevel(options.output, 5);
+  ASSERT_EQ(tiles.size(), 1u);
+  absl::StatusOr<codec::Image> image = codec::Decode(tiles[0].bytes);
+  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_EQ(image->bands(), 4);
+  const uint16_t* px = reinterpret_cast<const uint16_t*>(image->data());
+  const size_t left = (100 * 256 + 20) * 4;
+  const size_t right = (100 * 256 + 200) * 4;
+  EXPECT_EQ(px[left + 0], 40000);
+  EXPECT_EQ(px[left + 2], 40000);
+  EXPECT_EQ(px[left + 3], 65535);
+  EXPECT_EQ(px[right + 3], 0);
+}
+
 }  // namespace
 }  // namespace pyramid
 }  // namespace flatpyramid
