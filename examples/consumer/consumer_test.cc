@@ -1,11 +1,16 @@
-// Uses @flatpyramid//codec from outside the flatpyramid workspace: a lossless round trip
-// through two codecs, recognised from the bytes alone.
+// Uses @flatpyramid//codec, //geo:morton and //storage from outside the flatpyramid workspace:
+// lossless round trips through two codecs, and a one-level tile store keyed by Morton codes.
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "codec/codec.h"
+#include "geo/morton.h"
 #include "gtest/gtest.h"
+#include "storage/store.h"
 
 namespace {
 
@@ -50,6 +55,40 @@ TEST(ConsumerTest, ElevationRoundTripKeepsEveryFloatBit) {
 
 TEST(ConsumerTest, GarbageIsAnErrorNotACrash) {
   EXPECT_FALSE(flatpyramid::codec::Decode("not an image at all").ok());
+}
+
+TEST(ConsumerTest, StoreKeyedByMortonCodesReadsBackEveryTile) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  ASSERT_NE(tmp, nullptr);
+  const std::string path = std::string(tmp) + "/consumer.fpyr";
+  auto writer = flatpyramid::storage::Writer::Create(path);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  auto level = (*writer)->AddSection("z2");
+  ASSERT_TRUE(level.ok()) << level.status();
+  // Morton order is the order of keys, so appending in key order walks the Z curve.
+  std::vector<std::pair<uint64_t, std::string>> tiles;
+  for (uint32_t y = 0; y < 4; ++y) {
+    for (uint32_t x = 0; x < 4; ++x) {
+      tiles.emplace_back(flatpyramid::geo::MortonEncode(x, y),
+                         "tile " + std::to_string(x) + "," + std::to_string(y));
+    }
+  }
+  std::sort(tiles.begin(), tiles.end());
+  for (const auto& [key, bytes] : tiles) {
+    ASSERT_TRUE((*writer)->Append(*level, key, bytes).ok());
+  }
+  ASSERT_TRUE((*writer)->Seal().ok());
+  writer->reset();  // Releases the writer's exclusive lock.
+
+  auto reader = flatpyramid::storage::Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto section = (*reader)->FindSection("z2");
+  ASSERT_TRUE(section.has_value());
+  EXPECT_EQ((*reader)->entry_count(*section), 16u);
+  auto tile = (*reader)->Get(*section, flatpyramid::geo::MortonEncode(3, 1));
+  ASSERT_TRUE(tile.has_value());
+  EXPECT_EQ(*tile, "tile 3,1");
+  EXPECT_FALSE((*reader)->Get(*section, flatpyramid::geo::MortonEncode(4, 4)).has_value());
 }
 
 }  // namespace
