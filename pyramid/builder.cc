@@ -64,6 +64,16 @@ PixelType ToProto(codec::PixelType type) {
   return PIXEL_TYPE_UNSPECIFIED;
 }
 
+// WriteFailed adds what to do to a storage write error (disk full, quota, I/O), keeping its
+// code. `resumable`: a commit point exists, so --resume can continue after the fix.
+absl::Status WriteFailed(const absl::Status& status, bool resumable) {
+  return absl::Status(
+      status.code(),
+      absl::StrCat("cannot write the pyramid (", status.message(), "): free disk space, then ",
+                   resumable ? "rerun with --resume to continue from the last commit point"
+                             : "rerun with --overwrite"));
+}
+
 // Everything the build needs, resolved from BuildOptions.
 struct Plan {
   std::unique_ptr<geo::TileMatrixSet> tms;
@@ -547,13 +557,13 @@ class Committer {
       auto it = shared.find(bytes);
       if (it != shared.end()) {
         absl::Status s = writer_->AppendShared(section, key, it->second);
-        if (!s.ok()) return s;
+        if (!s.ok()) return WriteFailed(s, true);
         stored_shared = true;
       }
     }
     if (!stored_shared) {
       absl::StatusOr<storage::ValueRef> ref = writer_->Append(section, key, bytes);
-      if (!ref.ok()) return ref.status();
+      if (!ref.ok()) return WriteFailed(ref.status(), true);
       if (bytes.size() <= kMaxSharedTileBytes && shared.size() < kMaxSharedTilesPerLevel) {
         shared.emplace(std::string(bytes), *ref);
       }
@@ -773,7 +783,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     RemovePendingFiles(options.output);  // Of an earlier build being overwritten.
     absl::StatusOr<std::unique_ptr<storage::Writer>> created =
         storage::Writer::Create(options.output, writer_options);
-    if (!created.ok()) return created.status();
+    if (!created.ok()) return WriteFailed(created.status(), false);
     writer = std::move(*created);
   }
 
@@ -786,7 +796,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
       continue;
     }
     absl::StatusOr<uint32_t> added = writer->AddSection(name);
-    if (!added.ok()) return added.status();
+    if (!added.ok()) return WriteFailed(added.status(), resuming);
     sections[z] = *added;
   }
   Committer committer(plan, writer.get(), sections);
@@ -861,7 +871,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     if (!s.ok()) return s;
     writer->SetUserMetadata(kBuildStateType, state.SerializeAsString());
     s = writer->Commit();
-    if (!s.ok()) return s;
+    if (!s.ok()) return WriteFailed(s, previous_commit > 0);
     if (previous_commit != units_done) {
       unlink(PendingFileName(options.output, previous_commit).c_str());
     }
@@ -907,7 +917,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   committer.FillLevels(&result.metadata);
   writer->SetUserMetadata(kMetadataType, result.metadata.SerializeAsString());
   status = writer->Seal();
-  if (!status.ok()) return status;
+  if (!status.ok()) return WriteFailed(status, previous_commit > 0);
   RemovePendingFiles(options.output);
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
