@@ -679,6 +679,58 @@ TEST(BuildPyramidTest, SourceAlphaBandBecomesTransparencyAndUint16KeepsFullRange
   EXPECT_EQ(px[right + 3], 0);
 }
 
+TEST(BuildPyramidTest, OneThreadAndTwoThreadsWriteTheSameFile) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.max_zoom = 15;
+  options.threads = 1;
+  options.output = dir.Path("one.fpyr");
+  ASSERT_TRUE(BuildPyramid(options).ok());
+  options.threads = 2;
+  options.output = dir.Path("two.fpyr");
+  ASSERT_TRUE(BuildPyramid(options).ok());
+  ExpectSameTiles(dir.Path("one.fpyr"), dir.Path("two.fpyr"));
+}
+
+TEST(BuildPyramidTest, LosslessWebpTilesHoldThePngTilesPixels) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.min_zoom = 12;
+  options.max_zoom = 13;
+  options.codec = "png";
+  options.output = dir.Path("png.fpyr");
+  ASSERT_TRUE(BuildPyramid(options).ok());
+  options.codec = "webp_lossless";
+  options.output = dir.Path("webp.fpyr");
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->metadata.codec(), "webp_lossless");
+  for (int zoom : {12, 13}) {
+    std::vector<StoredTile> png = ReadLevel(dir.Path("png.fpyr"), zoom);
+    std::vector<StoredTile> webp = ReadLevel(options.output, zoom);
+    ASSERT_EQ(png.size(), webp.size());
+    for (size_t i = 0; i < png.size(); ++i) {
+      EXPECT_EQ(*codec::DetectCodec(webp[i].bytes), codec::CodecId::kWebp);
+      absl::StatusOr<codec::Image> a = codec::Decode(png[i].bytes);
+      absl::StatusOr<codec::Image> b = codec::Decode(webp[i].bytes);
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_EQ(a->bands(), 4);
+      // An opaque WebP tile decodes without its alpha band; fully transparent pixels may
+      // change colour in WebP: compare RGBA of the covered ones.
+      const int wb = b->bands();
+      size_t differing = 0;
+      for (size_t p = 0; p < static_cast<size_t>(256 * 256); ++p) {
+        const uint8_t* pa = a->data() + 4 * p;
+        const uint8_t* pb = b->data() + wb * p;
+        const uint8_t alpha_b = wb == 4 ? pb[3] : 255;
+        if (pa[3] == 0 && alpha_b == 0) continue;
+        differing += std::memcmp(pa, pb, 3) != 0 || pa[3] != alpha_b;
+      }
+      EXPECT_EQ(differing, 0u) << "zoom " << zoom << " tile " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pyramid
 }  // namespace flatpyramid
