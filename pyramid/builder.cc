@@ -343,7 +343,7 @@ class UnitRenderer {
       for (uint32_t tx = tx0; tx <= tx1; ++tx) {
         const uint64_t local = geo::MortonEncode(tx - (ux << depth), ty - (uy << depth));
         TilePixels& tile = levels_[depth][local];
-        tile.Reset(type, size, bands);
+        tile.Reshape(type, size, bands);  // Every pixel is written below.
         const size_t bx = (tx - tx0) * size;
         const size_t by = (ty - ty0) * size;
         for (int row = 0; row < size; ++row) {
@@ -368,7 +368,7 @@ class UnitRenderer {
         present_[d][m] = false;
         if (!any) continue;
         TilePixels& tile = levels_[d][m];
-        tile.Reset(type, size, bands);
+        tile.Reshape(type, size, bands);  // Every pixel is written below.
         internal::Downsample2x(children, plan.overview_resampling, plan.binary_alpha, &tile);
         present_[d][m] = !tile.Empty();
       }

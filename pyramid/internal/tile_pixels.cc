@@ -178,6 +178,15 @@ void TilePixels::Reset(PixelType new_type, int new_size, int new_bands) {
   alpha.assign(pixels, 0);
 }
 
+void TilePixels::Reshape(PixelType new_type, int new_size, int new_bands) {
+  type = new_type;
+  size = new_size;
+  bands = new_bands;
+  const size_t pixels = static_cast<size_t>(size) * size;
+  samples.resize(pixels * pixel_bytes());
+  alpha.resize(pixels);
+}
+
 bool TilePixels::Empty() const {
   return std::all_of(alpha.begin(), alpha.end(), [](uint8_t a) { return a == 0; });
 }

@@ -36,6 +36,8 @@ struct TilePixels {
 
   // Reset reshapes to `type`/`size`/`bands` (keeping capacity) and clears to transparent.
   void Reset(codec::PixelType type, int size, int bands);
+  // Reshape is Reset without clearing: for callers that overwrite every pixel.
+  void Reshape(codec::PixelType type, int size, int bands);
   // Empty is true when every alpha byte is 0; Opaque when every alpha byte is 255.
   bool Empty() const;
   bool Opaque() const;
@@ -59,10 +61,10 @@ enum class OverviewResampling {
 absl::StatusOr<OverviewResampling> ParseOverviewResampling(absl::string_view name);
 absl::string_view OverviewResamplingName(OverviewResampling resampling);
 
-// Downsample2x writes into `parent` (already Reset to the children's type, size and
-// bands) the 2x reduction of the mosaic of `children` in quadrant order NW, NE, SW, SE
-// (Morton order: child index = dy << 1 | dx). A null child is fully transparent.
-// `binary_alpha` (elevation): a parent pixel is valid (255) when any of its samples is
+// Downsample2x overwrites every pixel of `parent` (already Reset or Reshaped to the
+// children's type, size and bands) with the 2x reduction of the mosaic of `children` in quadrant
+// order NW, NE, SW, SE (Morton order: child index = dy << 1 | dx). A null child is fully
+// transparent. `binary_alpha` (elevation): a parent pixel is valid (255) when any of its samples is
 // valid and its value is formed from valid samples only; otherwise alpha is the mean of
 // the four alphas.
 // REQUIRES: every non-null child has parent's type, size and bands; size is even.

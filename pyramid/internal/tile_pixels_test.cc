@@ -40,7 +40,11 @@ TEST(Downsample2xTest, AverageWeighsSamplesByAlphaAndAveragesAlpha) {
   child.alpha[1] = 255;
   child.alpha[4] = 255;
   child.alpha[5] = 0;
-  TilePixels parent(PixelType::kUint8, 4, 1);
+  TilePixels parent;
+  parent.Reshape(PixelType::kUint8, 4, 1);
+  // Garbage in the parent must not survive: Downsample2x writes every pixel.
+  std::memset(parent.samples.data(), 0xAB, parent.samples.size());
+  std::memset(parent.alpha.data(), 0xCD, parent.alpha.size());
   const TilePixels* children[4] = {&child, nullptr, nullptr, nullptr};
   Downsample2x(children, OverviewResampling::kAverage, /*binary_alpha=*/false, &parent);
   EXPECT_EQ(Sample<uint8_t>(parent, 0, 0, 0), 20);  // (10 + 20 + 30) / 3: 200 is uncovered.
@@ -49,6 +53,8 @@ TEST(Downsample2xTest, AverageWeighsSamplesByAlphaAndAveragesAlpha) {
   EXPECT_EQ(parent.alpha[2], 0);
   EXPECT_EQ(parent.alpha[2 * 4 + 2], 0);
   EXPECT_EQ(Sample<uint8_t>(parent, 3, 3, 0), 0);
+  EXPECT_EQ(Sample<uint8_t>(parent, 1, 1, 0), 0);  // Child pixels all uncovered: cleared.
+  EXPECT_EQ(parent.alpha[1 * 4 + 1], 0);
 }
 
 TEST(Downsample2xTest, EachChildLandsInItsMortonQuadrant) {
