@@ -154,7 +154,7 @@ class BuildFailed(Exception):
 
 
 def timed(command, env):
-    """Runs command under /usr/bin/time -v: (wall seconds, peak RSS bytes)."""
+    """Runs command under /usr/bin/time -v: (wall seconds, CPU seconds, peak RSS bytes)."""
     full_env = dict(os.environ)
     full_env.update(env)
     result = subprocess.run(["/usr/bin/time", "-v"] + command, env=full_env,
@@ -168,10 +168,12 @@ def timed(command, env):
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)",
                      result.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
-    if not wall or not rss:
+    user = re.search(r"User time \(seconds\): ([\d.]+)", result.stderr)
+    system = re.search(r"System time \(seconds\): ([\d.]+)", result.stderr)
+    if not wall or not rss or not user or not system:
         sys.exit(f"compare_peers: cannot parse /usr/bin/time -v output:\n{result.stderr[-2000:]}")
     seconds = int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
-    return seconds, int(rss.group(1)) * 1024
+    return seconds, float(user.group(1)) + float(system.group(1)), int(rss.group(1)) * 1024
 
 
 class Builder:
@@ -187,6 +189,7 @@ class Builder:
         self.input_note = input_note
         self.times = []
         self.rss = []
+        self.cpu = []  # User + system seconds of each successful build.
         self.bytes = None
         self.psnr = None
         self.failures = []  # The error of every failed build.
@@ -205,17 +208,19 @@ class Builder:
         shutil.rmtree(scratch, ignore_errors=True)
         os.makedirs(scratch)
         built = os.path.join(scratch, self.output_name)
-        seconds, peak = 0.0, 0
+        seconds, cpu, peak = 0.0, 0.0, 0
         try:
             for command in self.commands(built):
-                step_seconds, step_peak = timed(command, self.env)
+                step_seconds, step_cpu, step_peak = timed(command, self.env)
                 seconds += step_seconds
+                cpu += step_cpu
                 peak = max(peak, step_peak)
         except BuildFailed as failure:
             self.failures.append(str(failure))
             return
         self.times.append(seconds)
         self.rss.append(peak)
+        self.cpu.append(cpu)
         self.output = os.path.join(out_dir, self.output_name)
         if os.path.isdir(self.output):
             shutil.rmtree(self.output)
@@ -348,21 +353,22 @@ def median(values):
 
 def build_table(peers, ours, zoom, megapixels, peers_only):
     lines = [
-        "| build | input | median wall s | s per output MP | median peak RSS MiB | output MiB "
-        "| PSNR dB (z%d) | flatpyramid speedup (peer s / ours s) | RSS ratio (ours / peer) "
-        "| size ratio (ours / peer) |" % zoom,
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| build | input | median wall s | s per output MP | cores busy | median peak RSS MiB "
+        "| output MiB | PSNR dB (z%d) | flatpyramid speedup (peer s / ours s) "
+        "| RSS ratio (ours / peer) | size ratio (ours / peer) |" % zoom,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def row(builder, compare):
         if builder.failure:
             failure = builder.failure.replace("|", "/")
             lines.append(f"| {builder.description} | {builder.input_note} | BUILD FAILED: "
-                         f"{failure} | | | | | | | |")
+                         f"{failure} | | | | | | | | |")
             return
         t = median(builder.times)
+        busy = median([c / w for c, w in zip(builder.cpu, builder.times) if w > 0])
         cells = [builder.description, builder.input_note, f"{t:.2f}", f"{t / megapixels:.3f}",
-                 f"{median(builder.rss) / 2**20:.0f}", f"{builder.bytes / 2**20:.1f}",
+                 f"{busy:.2f}", f"{median(builder.rss) / 2**20:.0f}", f"{builder.bytes / 2**20:.1f}",
                  f"{builder.psnr:.2f}" if builder.psnr is not None else "n/a"]
         if compare is None:
             cells += ["not run (--peers_only)" if peers_only else "flatpyramid NOT BUILT YET",
@@ -384,7 +390,7 @@ def build_table(peers, ours, zoom, megapixels, peers_only):
     else:
         why = ("not run (--peers_only)" if peers_only else
                "NOT BUILT YET: //tools:build_pyramid is not in this target's runfiles")
-        lines.append(f"| flatpyramid build_pyramid | EPSG:4326 | {why} | | | | | | | |")
+        lines.append(f"| flatpyramid build_pyramid | EPSG:4326 | {why} | | | | | | | | |")
     return lines
 
 
