@@ -1,9 +1,12 @@
 #include "pyramid/reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -16,6 +19,7 @@
 #include "geo/crs.h"
 #include "geo/morton.h"
 #include "ogr_spatialref.h"
+#include "pyramid/internal/region_resample.h"
 #include "pyramid/internal/region_warp.h"
 #include "storage/store.h"
 
@@ -95,18 +99,16 @@ void WriteSample(double value, codec::PixelType type, uint8_t* p) {
   }
 }
 
-// FillImage sets the first `bands` bands of every pixel to `value` (the rest stay as they are).
-void FillImage(codec::Image& image, int bands, double value) {
+// FillNewImage sets the first `bands` bands of every pixel of a new (zero-filled) image to
+// `value` (the rest stay 0).
+void FillNewImage(codec::Image& image, int bands, double value) {
   const size_t sample = codec::BytesPerSample(image.type());
   const size_t pixel = sample * static_cast<size_t>(image.bands());
   uint8_t encoded[4];
   WriteSample(value, image.type(), encoded);
   bool all_zero = true;
   for (size_t i = 0; i < sample; ++i) all_zero = all_zero && encoded[i] == 0;
-  if (all_zero && bands == image.bands()) {
-    std::memset(image.data(), 0, image.size_bytes());
-    return;
-  }
+  if (all_zero) return;
   for (int row = 0; row < image.height(); ++row) {
     uint8_t* p = image.data() + static_cast<size_t>(row) * image.row_stride();
     for (int col = 0; col < image.width(); ++col, p += pixel) {
@@ -368,6 +370,13 @@ absl::StatusOr<absl::string_view> Reader::GetTileBytes(int z, uint32_t x, uint32
 
 absl::StatusOr<codec::Image> Reader::DecodeTile(int z, uint32_t x, uint32_t y,
                                                 absl::string_view bytes) const {
+  codec::Image tile(tile_size(), tile_size(), band_count(), pixel_type_);
+  if (absl::Status s = DecodeTileInto(z, x, y, bytes, tile.mutable_view()); !s.ok()) return s;
+  return tile;
+}
+
+absl::Status Reader::DecodeTileInto(int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                                    const codec::MutableImageView& out) const {
   codec::DecodeLimits limits;
   limits.max_width = limits.max_height = tile_size();
   absl::StatusOr<codec::ImageInfo> info = codec::PeekInfo(bytes, limits);
@@ -386,19 +395,17 @@ absl::StatusOr<codec::Image> Reader::DecodeTile(int z, uint32_t x, uint32_t y,
         tile_size(), " with ", bands, " ", codec::PixelTypeName(pixel_type_), " bands"));
   }
   if (!missing_alpha) {
-    absl::StatusOr<codec::Image> decoded = codec::Decode(bytes, limits);
-    if (!decoded.ok()) {
+    if (absl::Status s = codec::DecodeInto(bytes, out, limits); !s.ok()) {
       return absl::DataLossError(
-          absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", decoded.status().message()));
+          absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
     }
-    return decoded;
+    return absl::OkStatus();
   }
   // An opaque tile stored without its alpha band (a JPEG tile of a "jpeg" pyramid): decode
-  // into the left part of each row of the full image, then spread each row in place from its
-  // right end (pixel i moves from i * in_pixel to i * out_pixel >= it, so nothing unread is
+  // into the left part of each row of `out`, then spread each row in place from its right
+  // end (pixel i moves from i * in_pixel to i * out_pixel >= it, so nothing unread is
   // overwritten) and add the opaque alpha.
-  codec::Image full(tile_size(), tile_size(), bands, pixel_type_);
-  codec::MutableImageView packed = full.mutable_view();
+  codec::MutableImageView packed = out;
   packed.bands = bands - 1;
   if (absl::Status s = codec::DecodeInto(bytes, packed, limits); !s.ok()) {
     return absl::DataLossError(
@@ -409,10 +416,10 @@ absl::StatusOr<codec::Image> Reader::DecodeTile(int z, uint32_t x, uint32_t y,
   const size_t out_pixel = sample * static_cast<size_t>(bands);
   uint8_t opaque[4];
   WriteSample(OpaqueValue(pixel_type_), pixel_type_, opaque);
-  for (int row = 0; row < full.height(); ++row) {
-    uint8_t* line = full.data() + static_cast<size_t>(row) * full.row_stride();
+  for (int row = 0; row < out.height; ++row) {
+    uint8_t* line = out.data + static_cast<size_t>(row) * out.row_stride;
     if (pixel_type_ == codec::PixelType::kUint8 && bands == 4) {
-      for (int i = full.width() - 1; i >= 0; --i) {
+      for (int i = out.width - 1; i >= 0; --i) {
         const uint8_t r = line[3 * i], g = line[3 * i + 1], b = line[3 * i + 2];
         line[4 * i] = r;
         line[4 * i + 1] = g;
@@ -421,14 +428,14 @@ absl::StatusOr<codec::Image> Reader::DecodeTile(int z, uint32_t x, uint32_t y,
       }
       continue;
     }
-    for (int i = full.width() - 1; i >= 0; --i) {
+    for (int i = out.width - 1; i >= 0; --i) {
       uint8_t pixel[16];
       std::memcpy(pixel, line + i * in_pixel, in_pixel);
       std::memcpy(pixel + in_pixel, opaque, sample);
       std::memcpy(line + i * out_pixel, pixel, out_pixel);
     }
   }
-  return full;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<const codec::Image>> Reader::FindTile(int z, uint32_t x,
@@ -535,32 +542,32 @@ Window Intersect(const Window& a, const Window& b) {
                 std::min(a.y1, b.y1)};
 }
 
-// CopyTileIntoMosaic copies the part of `tile` (the tile at `tile_x`, `tile_y` of zoom
-// z - shift, tile_size px) that covers `area` (global pixels at zoom z) into `mosaic`, whose
-// pixel (0, 0) is global pixel (`origin`.x0, `origin`.y0) at zoom z. With shift > 0 each tile
-// pixel covers 2^shift x 2^shift mosaic pixels (nearest-neighbour upsampling). Mosaic bands
-// beyond the tile's are set to `extra_value` (the synthetic alpha).
-void CopyTileIntoMosaic(const codec::Image& tile, int64_t tile_x, int64_t tile_y, int shift,
-                        const Window& area, const Window& origin, codec::Image& mosaic,
-                        double extra_value) {
-  const int tile_size = tile.width();
-  const size_t sample = codec::BytesPerSample(tile.type());
-  const size_t tile_pixel = sample * static_cast<size_t>(tile.bands());
-  const size_t mosaic_pixel = sample * static_cast<size_t>(mosaic.bands());
+// CopyTile copies the part of `tile` (the tile at `tile_x`, `tile_y` of zoom z - shift,
+// tile_size px) that covers `area` (global pixels at zoom z) into `target`, whose pixel
+// (0, 0) is global pixel (`origin_x`, `origin_y`) at zoom z. With shift > 0 each tile pixel
+// covers 2^shift x 2^shift target pixels (nearest-neighbour upsampling). Target bands beyond
+// the tile's are set to `extra_value` (the synthetic alpha).
+void CopyTile(const codec::ImageView& tile, int64_t tile_x, int64_t tile_y, int shift,
+              const Window& area, int64_t origin_x, int64_t origin_y,
+              const codec::MutableImageView& target, double extra_value) {
+  const int tile_size = tile.width;
+  const size_t sample = codec::BytesPerSample(tile.type);
+  const size_t tile_pixel = sample * static_cast<size_t>(tile.bands);
+  const size_t target_pixel = sample * static_cast<size_t>(target.bands);
   uint8_t extra[4];
-  WriteSample(extra_value, mosaic.type(), extra);
-  const int extra_bands = mosaic.bands() - tile.bands();
+  WriteSample(extra_value, target.type, extra);
+  const int extra_bands = target.bands - tile.bands;
   for (int64_t gy = area.y0; gy < area.y1; ++gy) {
     const int64_t row_in_tile = (gy >> shift) - tile_y * tile_size;
-    const uint8_t* in_row = tile.data() + static_cast<size_t>(row_in_tile) * tile.row_stride();
-    uint8_t* out = mosaic.data() + static_cast<size_t>(gy - origin.y0) * mosaic.row_stride() +
-                   static_cast<size_t>(area.x0 - origin.x0) * mosaic_pixel;
+    const uint8_t* in_row = tile.data + static_cast<size_t>(row_in_tile) * tile.row_stride;
+    uint8_t* out = target.data + static_cast<size_t>(gy - origin_y) * target.row_stride +
+                   static_cast<size_t>(area.x0 - origin_x) * target_pixel;
     if (shift == 0 && extra_bands == 0) {
       std::memcpy(out, in_row + static_cast<size_t>(area.x0 - tile_x * tile_size) * tile_pixel,
                   static_cast<size_t>(area.width()) * tile_pixel);
       continue;
     }
-    for (int64_t gx = area.x0; gx < area.x1; ++gx, out += mosaic_pixel) {
+    for (int64_t gx = area.x0; gx < area.x1; ++gx, out += target_pixel) {
       const int64_t col_in_tile = (gx >> shift) - tile_x * tile_size;
       std::memcpy(out, in_row + static_cast<size_t>(col_in_tile) * tile_pixel, tile_pixel);
       for (int b = 0; b < extra_bands; ++b) {
@@ -568,6 +575,28 @@ void CopyTileIntoMosaic(const codec::Image& tile, int64_t tile_x, int64_t tile_y
       }
     }
   }
+}
+
+// RunInParallel calls work(i) for i in 0..count-1 on up to `threads` threads (the calling
+// thread is one of them); each i runs exactly once.
+void RunInParallel(size_t count, int threads, const std::function<void(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  auto drain = [&] {
+    for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) work(i);
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < threads; ++t) helpers.emplace_back(drain);
+  drain();
+  for (std::thread& helper : helpers) helper.join();
+}
+
+// DecodeThreads is how many threads decode `tiles` tiles: one per kTilesPerThread, at most
+// one per core and Reader::kMaxDecodeThreads.
+int DecodeThreads(size_t tiles) {
+  constexpr size_t kTilesPerThread = 4;  // A thread start costs about a tenth of a decode.
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return static_cast<int>(std::min<size_t>({tiles / kTilesPerThread + 1, static_cast<size_t>(cores),
+                                            static_cast<size_t>(Reader::kMaxDecodeThreads)}));
 }
 
 // TransformedBounds maps `bbox` (in `from`) into `to` by transforming a 21 x 21 grid of
@@ -608,6 +637,106 @@ bool TransformedBounds(const geo::Bounds& bbox, const OGRSpatialReference& from,
 }
 
 }  // namespace
+
+// TilePlacement is one call of PlaceTiles: fill `area` of `target` from level `z`.
+struct Reader::TilePlacement {
+  int z = 0;
+  Window area;  // Global pixels at zoom z, inside the tiles `present` describes.
+  // present[(y - ty0) * tiles_across + (x - tx0)] says whether tile x, y of z is stored.
+  const std::vector<char>* present = nullptr;
+  uint32_t tx0 = 0, ty0 = 0, tiles_across = 0;
+  codec::MutableImageView target;
+  int64_t origin_x = 0, origin_y = 0;  // The global pixel at target pixel (0, 0).
+  double extra_value = 0;              // For target bands beyond band_count().
+};
+
+absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* any_data) const {
+  const int64_t ts = tile_size();
+  const int z = p.z;
+  const uint32_t section = static_cast<uint32_t>(SectionFor(z));
+  std::vector<std::pair<uint32_t, uint32_t>> stored, missing;
+  for (uint32_t ty = static_cast<uint32_t>(p.area.y0 / ts);
+       ty <= static_cast<uint32_t>((p.area.y1 - 1) / ts); ++ty) {
+    for (uint32_t tx = static_cast<uint32_t>(p.area.x0 / ts);
+         tx <= static_cast<uint32_t>((p.area.x1 - 1) / ts); ++tx) {
+      const bool present =
+          (*p.present)[static_cast<size_t>(ty - p.ty0) * p.tiles_across + (tx - p.tx0)] != 0;
+      (present ? stored : missing).push_back({tx, ty});
+    }
+  }
+  auto area_of = [&](uint32_t tx, uint32_t ty) {
+    return Intersect(
+        Window{int64_t{tx} * ts, int64_t{ty} * ts, int64_t{tx + 1} * ts, int64_t{ty + 1} * ts},
+        p.area);
+  };
+
+  // Stored tiles cover disjoint parts of the target: decode them in parallel. Without a
+  // cache to keep them, whole tiles decode straight into the target.
+  const bool decode_into_target = cache_->capacity_bytes() == 0 && p.target.bands == band_count();
+  std::vector<absl::Status> statuses(stored.size());
+  std::vector<char> placed(stored.size(), 0);
+  RunInParallel(stored.size(), DecodeThreads(stored.size()), [&](size_t i) {
+    const auto [tx, ty] = stored[i];
+    const Window area = area_of(tx, ty);
+    const uint64_t key = geo::MortonEncode(tx, ty);
+    const TileCache::Key cache_key{cache_id_, z, key};
+    std::shared_ptr<const codec::Image> tile = cache_->Lookup(cache_key);
+    if (tile == nullptr) {
+      std::optional<absl::string_view> bytes = storage_->Get(section, key);
+      if (!bytes.has_value()) return;
+      if (decode_into_target && area.width() == ts && area.height() == ts) {
+        codec::MutableImageView view = p.target;
+        view.data += static_cast<size_t>(area.y0 - p.origin_y) * view.row_stride +
+                     static_cast<size_t>(area.x0 - p.origin_x) * codec::BytesPerSample(view.type) *
+                         static_cast<size_t>(view.bands);
+        view.width = view.height = static_cast<int>(ts);
+        statuses[i] = DecodeTileInto(z, tx, ty, *bytes, view);
+        placed[i] = statuses[i].ok();
+        return;
+      }
+      absl::StatusOr<codec::Image> decoded = DecodeTile(z, tx, ty, *bytes);
+      if (!decoded.ok()) {
+        statuses[i] = decoded.status();
+        return;
+      }
+      tile = cache_->Insert(cache_key, *std::move(decoded));
+    }
+    CopyTile(tile->view(), tx, ty, 0, area, p.origin_x, p.origin_y, p.target, p.extra_value);
+    placed[i] = 1;
+  });
+  for (size_t i = 0; i < stored.size(); ++i) {
+    if (!statuses[i].ok()) return statuses[i];
+    if (placed[i]) {
+      ++region->tiles_decoded;
+      *any_data = true;
+    }
+  }
+
+  // Tiles missing at z: from the nearest coarser level that has them. Coarser tiles looked
+  // up, by (shift, parent key): nullptr when absent.
+  absl::flat_hash_map<std::pair<int, uint64_t>, std::shared_ptr<const codec::Image>> parents;
+  for (const auto& [tx, ty] : missing) {
+    const Window area = area_of(tx, ty);
+    for (int shift = 1; z - shift >= min_zoom(); ++shift) {
+      if (SectionFor(z - shift) < 0) continue;
+      const uint32_t px = tx >> shift, py = ty >> shift;
+      const std::pair<int, uint64_t> key{shift, geo::MortonEncode(px, py)};
+      auto it = parents.find(key);
+      if (it == parents.end()) {
+        absl::StatusOr<std::shared_ptr<const codec::Image>> parent = FindTile(z - shift, px, py);
+        if (!parent.ok()) return parent.status();
+        it = parents.emplace(key, *std::move(parent)).first;
+      }
+      if (it->second == nullptr) continue;
+      CopyTile(it->second->view(), px, py, shift, area, p.origin_x, p.origin_y, p.target,
+               p.extra_value);
+      ++region->tiles_from_coarser_levels;
+      *any_data = true;
+      break;
+    }
+  }
+  return absl::OkStatus();
+}
 
 int Reader::LevelForResolution(double resolution) const {
   // Like GDAL's overview choice: the coarsest level whose pixels are no larger than the
@@ -656,7 +785,7 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
       metadata_.has_nodata() ? std::optional<double>(metadata_.nodata()) : std::nullopt;
   const bool has_alpha = metadata_.has_alpha();
   const int color_bands = has_alpha ? band_count() - 1 : band_count();
-  FillImage(region.image, color_bands, nodata.value_or(0));
+  FillNewImage(region.image, color_bands, nodata.value_or(0));
 
   geo::Bounds in_tms;
   if (!TransformedBounds(bbox, *out_srs, tms_srs, &in_tms)) {
@@ -747,50 +876,84 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
                         requested.x1 == window.x1 && requested.y1 == window.y1 &&
                         std::all_of(present.begin(), present.end(), [](char p) { return p != 0; });
 
+  // The fast path (see reader.h): in the set's own CRS, output pixel (i, j) has its centre at
+  // global pixel (first_x + i * step_x, first_y + j * step_y) of zoom z.
+  const bool same_crs = !request.force_gdal_warp && out_srs->IsSame(&tms_srs);
+  double left, top;
+  tms_.CrsToPixel(bbox.min_x, bbox.max_y, z, &left, &top);
+  const double step_x = (bbox.max_x - bbox.min_x) / request.width / resolution;
+  const double step_y = (bbox.max_y - bbox.min_y) / request.height / resolution;
+  const bool nearest_fast = same_crs && request.resampling == Resampling::kNearest &&
+                            (!has_alpha || (pixel_type_ == codec::PixelType::kUint8 && !nodata));
+  constexpr double kAlignedPixels = 1e-6;
+  const bool aligned = std::fabs(left - std::round(left)) < kAlignedPixels &&
+                       std::fabs(top - std::round(top)) < kAlignedPixels &&
+                       std::fabs(step_x - 1) * request.width < kAlignedPixels &&
+                       std::fabs(step_y - 1) * request.height < kAlignedPixels;
+  TilePlacement grid_tiles;
+  grid_tiles.z = z;
+  grid_tiles.area = window;
+  grid_tiles.present = &present;
+  grid_tiles.tx0 = tx0;
+  grid_tiles.ty0 = ty0;
+  grid_tiles.tiles_across = tiles_across;
+  if (nearest_fast && aligned) {
+    // Output pixel (i, j) is global pixel (x0 + i, y0 + j): copy the tiles into the output.
+    const int64_t x0 = std::llround(left), y0 = std::llround(top);
+    TilePlacement placement = grid_tiles;
+    placement.area = Intersect(window, Window{x0, y0, x0 + request.width, y0 + request.height});
+    if (placement.area.empty()) return region;
+    placement.target = region.image.mutable_view();
+    placement.origin_x = x0;
+    placement.origin_y = y0;
+    bool any_data = false;
+    if (absl::Status s = PlaceTiles(placement, &region, &any_data); !s.ok()) return s;
+    if (has_alpha && any_data) {
+      // Transparent pixels have no colour (GDAL leaves them as initialised: 0).
+      const int alpha = band_count() - 1;
+      for (int row = 0; row < region.image.height(); ++row) {
+        uint8_t* p = region.image.data() + static_cast<size_t>(row) * region.image.row_stride();
+        for (int col = 0; col < region.image.width(); ++col, p += band_count()) {
+          if (p[alpha] == 0) std::memset(p, 0, static_cast<size_t>(alpha));
+        }
+      }
+    }
+    return region;
+  }
+
   // Without alpha or nodata, a synthetic alpha band tells the warper where tiles were.
   const bool synthetic_alpha = !has_alpha && !nodata.has_value() && !complete;
   const int mosaic_bands = band_count() + (synthetic_alpha ? 1 : 0);
   codec::Image mosaic(static_cast<int>(window.width()), static_cast<int>(window.height()),
                       mosaic_bands, pixel_type_);
-  if (nodata.has_value()) FillImage(mosaic, band_count(), *nodata);
-
-  // Coarser tiles looked up for fallback, by (shift, parent key): nullptr when absent.
-  absl::flat_hash_map<std::pair<int, uint64_t>, std::shared_ptr<const codec::Image>> parents;
+  if (nodata.has_value()) FillNewImage(mosaic, band_count(), *nodata);
   const double opaque = OpaqueValue(pixel_type_);
   bool any_data = false;
-  for (uint32_t ty = ty0; ty <= ty1; ++ty) {
-    for (uint32_t tx = tx0; tx <= tx1; ++tx) {
-      const Window tile_area{int64_t{tx} * ts, int64_t{ty} * ts, int64_t{tx + 1} * ts,
-                             int64_t{ty + 1} * ts};
-      const Window area = Intersect(tile_area, window);
-      if (present[static_cast<size_t>(ty - ty0) * tiles_across + (tx - tx0)]) {
-        absl::StatusOr<std::shared_ptr<const codec::Image>> tile = FindTile(z, tx, ty);
-        if (!tile.ok()) return tile.status();
-        if (*tile == nullptr) continue;
-        CopyTileIntoMosaic(**tile, tx, ty, 0, area, window, mosaic, opaque);
-        ++region.tiles_decoded;
-        any_data = true;
-        continue;
-      }
-      for (int shift = 1; z - shift >= min_zoom(); ++shift) {
-        if (SectionFor(z - shift) < 0) continue;
-        const uint32_t px = tx >> shift, py = ty >> shift;
-        const std::pair<int, uint64_t> key{shift, geo::MortonEncode(px, py)};
-        auto it = parents.find(key);
-        if (it == parents.end()) {
-          absl::StatusOr<std::shared_ptr<const codec::Image>> parent = FindTile(z - shift, px, py);
-          if (!parent.ok()) return parent.status();
-          it = parents.emplace(key, *std::move(parent)).first;
-        }
-        if (it->second == nullptr) continue;
-        CopyTileIntoMosaic(*it->second, px, py, shift, area, window, mosaic, opaque);
-        ++region.tiles_from_coarser_levels;
-        any_data = true;
-        break;
-      }
-    }
+  {
+    TilePlacement placement = grid_tiles;
+    placement.target = mosaic.mutable_view();
+    placement.origin_x = window.x0;
+    placement.origin_y = window.y0;
+    placement.extra_value = opaque;
+    if (absl::Status s = PlaceTiles(placement, &region, &any_data); !s.ok()) return s;
   }
   if (!any_data) return region;
+
+  // Output centres in mosaic pixels.
+  const double first_x = left + 0.5 * step_x - static_cast<double>(window.x0);
+  const double first_y = top + 0.5 * step_y - static_cast<double>(window.y0);
+  if (nearest_fast) {
+    const std::vector<int32_t> columns =
+        internal::NearestSourceIndices(first_x, step_x, request.width, mosaic.width());
+    const std::vector<int32_t> rows =
+        internal::NearestSourceIndices(first_y, step_y, request.height, mosaic.height());
+    internal::GatherNearest(mosaic.view(), columns, rows,
+                            has_alpha         ? band_count() - 1
+                            : synthetic_alpha ? band_count()
+                                              : -1,
+                            region.image.mutable_view());
+    return region;
+  }
 
   // A fully opaque mosaic warps without its alpha band: GDAL's kernels without masks are
   // about twice as fast, and the output alpha is then 255 everywhere.
@@ -809,6 +972,20 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
         }
       }
     }
+  }
+
+  // Bilinear without GDAL where every sample read holds data and GDAL would use its
+  // four-sample formula (output pixels at most 1/0.95 source pixels).
+  constexpr double kGdalFourSampleMaxStep = 1 / 0.95;
+  if (same_crs && request.resampling == Resampling::kBilinear && complete &&
+      (!has_alpha || opaque_mosaic) && !nodata.has_value() &&
+      pixel_type_ != codec::PixelType::kFloat32 && step_x <= kGdalFourSampleMaxStep &&
+      step_y <= kGdalFourSampleMaxStep) {
+    internal::InterpolateBilinear(
+        mosaic.view(), internal::BilinearSourceTaps(first_x, step_x, request.width, mosaic.width()),
+        internal::BilinearSourceTaps(first_y, step_y, request.height, mosaic.height()),
+        region.image.mutable_view());
+    return region;
   }
 
   internal::GeoGrid source_grid;

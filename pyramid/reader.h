@@ -16,7 +16,21 @@
 // whose resolution matches the requested one, decodes only the tiles that cover the window
 // (plus a margin for the resampling kernel), mosaics them, fills tiles missing at that level
 // from the nearest coarser level that has them, and warps the mosaic to the requested grid
-// with GDAL's warper (exact reprojection, the usual resampling kernels).
+// with GDAL's warper (exact reprojection, the usual resampling kernels). Many tiles to decode
+// are decoded in parallel (up to one thread per core, at most kMaxDecodeThreads).
+//
+// Fast path: a request in the tile matrix set's own CRS (OGRSpatialReference::IsSame) maps
+// to the level grid by a scale and an offset per axis, so no GDAL warp is needed: nearest is a
+// gather of precomputed source columns per row, bilinear a separable two-tap blend. A nearest
+// request on the level's pixel grid at its resolution (within 1e-6 px) copies the tiles
+// straight into the output, with no mosaic. The fast path gives GDAL's pixels (nearest:
+// identical; bilinear: within one grey level) and is taken for:
+//   - nearest, except pyramids with both alpha and nodata, or a non-uint8 alpha band;
+//   - bilinear when every source pixel it reads holds data (no transparency, no nodata value,
+//     no missing tile, not float32) and the output is at most 1/0.95 times coarser than the
+//     level (GDAL's four-sample formula).
+// Everything else (cubic, cubicspline, lanczos, average, mode, other CRSs, bilinear next to
+// missing data) goes through GDAL's warper.
 //
 // Thread safety: every const method may be called concurrently from any number of threads.
 //
@@ -101,6 +115,9 @@ struct RegionRequest {
   Resampling resampling = Resampling::kBilinear;
   // zoom forces the level to read; -1 picks it from the requested resolution.
   int zoom = -1;
+  // force_gdal_warp resamples with GDAL's warper even where the fast path (see the file
+  // comment) applies: slower, for comparing the two.
+  bool force_gdal_warp = false;
 };
 
 // Region is the result of ReadRegion.
@@ -178,6 +195,10 @@ class Reader {
   // resolution; coarser-than-the-pyramid requests clamped to min_zoom can need more.
   static constexpr uint64_t kMaxMosaicPixels = uint64_t{1} << 28;
 
+  // kMaxDecodeThreads bounds the threads one ReadRegion decodes tiles with (the calling
+  // thread included); fewer on machines with fewer cores, one for a few tiles.
+  static constexpr int kMaxDecodeThreads = 8;
+
   // Sample returns band `band` at longitude `lon`, latitude `lat` (degrees, WGS 84) from the
   // finest level holding data there (coarser levels where finer tiles are missing), or
   // nullopt where there is no data (outside the data, nodata, or transparent).
@@ -197,6 +218,14 @@ class Reader {
   // DecodeTile decodes and normalises stored bytes of tile z/x/y.
   absl::StatusOr<codec::Image> DecodeTile(int z, uint32_t x, uint32_t y,
                                           absl::string_view bytes) const;
+  // DecodeTileInto is DecodeTile into `out`: tile_size() square, band_count() bands of
+  // pixel_type(), any row stride.
+  absl::Status DecodeTileInto(int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                              const codec::MutableImageView& out) const;
+  // PlaceTiles writes the tiles of one ReadRegion plan (reader.cc) into its target: present
+  // tiles decoded in parallel, missing ones from coarser levels.
+  struct TilePlacement;
+  absl::Status PlaceTiles(const TilePlacement& placement, Region* region, bool* any_data) const;
   // SectionFor returns the storage section of level z, or -1.
   int64_t SectionFor(int z) const;
   // LevelForResolution picks the level to read for `resolution` (the set's CRS units per

@@ -18,6 +18,13 @@
 //   BM_ReadRegion1024LonLat  the same window requested in EPSG:4326 (reprojection).
 //   BM_GdalWarpCog1024       the peer: gdalwarp (GDALWarp API) of the COG to the EPSG:3857
 //                            grid of BM_ReadRegion1024, bilinear, GDAL block cache warm.
+//   BM_ReadRegion1024Aligned ReadRegion 1024 x 1024 on the base level's pixel grid (random
+//                            whole-pixel offsets inside the data), nearest, 0-byte tile cache:
+//                            testing/bench's BM_FlatpyramidWindow1024.
+//   BM_CogRasterIO1024       its peer: GDALDataset::RasterIO of the same pixel window of the
+//                            COG (3 bands, pixel-interleaved), GDAL's block cache emptied
+//                            (untimed) before each read: testing/bench's BM_CogWindow1024.
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -227,6 +234,76 @@ void BM_ReadRegion1024LonLat(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 1024 * 1024);
 }
 BENCHMARK(BM_ReadRegion1024LonLat)->Unit(benchmark::kMillisecond);
+
+// RandomAlignedWindow is the base-level global pixel (x, y) of the top-left corner of a
+// 1024 x 1024 window inside the data.
+std::pair<int64_t, int64_t> RandomAlignedWindow(std::mt19937& random) {
+  const Fixture& f = GetFixture();
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  double x0, y0, x1, y1;
+  tms.CrsToPixel(f.data.min_x, f.data.max_y, kBaseZoom, &x0, &y0);
+  tms.CrsToPixel(f.data.max_x, f.data.min_y, kBaseZoom, &x1, &y1);
+  std::uniform_int_distribution<int64_t> x(static_cast<int64_t>(std::ceil(x0)),
+                                           static_cast<int64_t>(std::floor(x1)) - 1024);
+  std::uniform_int_distribution<int64_t> y(static_cast<int64_t>(std::ceil(y0)),
+                                           static_cast<int64_t>(std::floor(y1)) - 1024);
+  const int64_t px = x(random);
+  return {px, y(random)};
+}
+
+void BM_ReadRegion1024Aligned(benchmark::State& state) {
+  std::unique_ptr<Reader> reader = OpenReader(0);
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  std::mt19937 random(11);
+  for (auto _ : state) {
+    const auto [px, py] = RandomAlignedWindow(random);
+    RegionRequest request;
+    tms.PixelToCrs(static_cast<double>(px), static_cast<double>(py + 1024), kBaseZoom,
+                   &request.bbox.min_x, &request.bbox.min_y);
+    tms.PixelToCrs(static_cast<double>(px + 1024), static_cast<double>(py), kBaseZoom,
+                   &request.bbox.max_x, &request.bbox.max_y);
+    request.srs = "EPSG:3857";
+    request.width = request.height = 1024;
+    request.resampling = Resampling::kNearest;
+    request.zoom = kBaseZoom;
+    absl::StatusOr<Region> region = reader->ReadRegion(request);
+    if (!region.ok()) state.SkipWithError(std::string(region.status().message()).c_str());
+    benchmark::DoNotOptimize(region->image.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 1024 * 1024);
+}
+BENCHMARK(BM_ReadRegion1024Aligned)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_CogRasterIO1024(benchmark::State& state) {
+  const Fixture& f = GetFixture();
+  GDALDatasetUniquePtr cog(
+      GDALDataset::Open(f.cog_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  if (cog == nullptr) std::abort();
+  double geotransform[6];
+  cog->GetGeoTransform(geotransform);
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  double origin_x, origin_y;  // The COG's top-left corner in base-level global pixels.
+  tms.CrsToPixel(geotransform[0], geotransform[3], kBaseZoom, &origin_x, &origin_y);
+  std::vector<uint8_t> buffer(size_t{1024} * 1024 * 3);
+  int bands[] = {1, 2, 3};
+  std::mt19937 random(11);
+  for (auto _ : state) {
+    state.PauseTiming();
+    GDALSetCacheMax64(0);  // Drops every cached block: the read must decode.
+    GDALSetCacheMax64(int64_t{64} << 20);
+    state.ResumeTiming();
+    const auto [px, py] = RandomAlignedWindow(random);
+    const int x = static_cast<int>(px - std::llround(origin_x));
+    const int y = static_cast<int>(py - std::llround(origin_y));
+    if (cog->RasterIO(GF_Read, x, y, 1024, 1024, buffer.data(), 1024, 1024, GDT_Byte, 3, bands, 3,
+                      3 * 1024, 1, nullptr) != CE_None) {
+      state.SkipWithError("RasterIO failed");
+    }
+    benchmark::DoNotOptimize(buffer.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 1024 * 1024);
+}
+BENCHMARK(BM_CogRasterIO1024)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_GdalWarpCog1024(benchmark::State& state) {
   const Fixture& f = GetFixture();

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -867,6 +868,184 @@ TEST_F(ReaderTest, CorruptTilesFailToDecodeWithTheirNameAndVerifyListsThem) {
   EXPECT_THAT(s.message(), HasSubstr("2 fault(s)"));
   EXPECT_THAT(s.message(), HasSubstr("12/1501/2001"));
   EXPECT_THAT(s.message(), HasSubstr("12/1502/2001"));
+}
+
+}  // namespace
+}  // namespace pyramid
+}  // namespace flatpyramid
+
+// --- The fast path (requests in the set's own CRS) against GDAL's warper -----------------
+
+namespace flatpyramid {
+namespace pyramid {
+namespace {
+
+// FastPathDifference reads `request` twice, through the fast path and through GDAL's warper
+// (force_gdal_warp), and returns the largest absolute sample difference (NaN == NaN).
+double FastPathDifference(const Reader& reader, RegionRequest request, std::string* where) {
+  absl::StatusOr<Region> fast = reader.ReadRegion(request);
+  request.force_gdal_warp = true;
+  absl::StatusOr<Region> gdal = reader.ReadRegion(request);
+  EXPECT_TRUE(fast.ok()) << fast.status();
+  EXPECT_TRUE(gdal.ok()) << gdal.status();
+  if (!fast.ok() || !gdal.ok()) return 1e9;
+  EXPECT_EQ(fast->zoom, gdal->zoom);
+  const codec::Image& a = fast->image;
+  const codec::Image& b = gdal->image;
+  double worst = 0;
+  const size_t sample = codec::BytesPerSample(a.type());
+  for (int row = 0; row < a.height(); ++row) {
+    for (int col = 0; col < a.width(); ++col) {
+      for (int band = 0; band < a.bands(); ++band) {
+        const size_t offset = static_cast<size_t>(row) * a.row_stride() +
+                              (static_cast<size_t>(col) * a.bands() + band) * sample;
+        double va = 0, vb = 0;
+        switch (a.type()) {
+          case codec::PixelType::kUint8:
+            va = a.data()[offset];
+            vb = b.data()[offset];
+            break;
+          case codec::PixelType::kFloat32: {
+            float fa, fb;
+            std::memcpy(&fa, a.data() + offset, 4);
+            std::memcpy(&fb, b.data() + offset, 4);
+            if (std::isnan(fa) && std::isnan(fb)) continue;
+            va = fa;
+            vb = fb;
+            break;
+          }
+          default:
+            ADD_FAILURE() << "unexpected pixel type";
+            return 1e9;
+        }
+        if (std::fabs(va - vb) > worst) {
+          worst = std::fabs(va - vb);
+          *where =
+              absl::StrCat("pixel ", col, ",", row, " band ", band, ": fast ", va, ", gdal ", vb);
+        }
+      }
+    }
+  }
+  return worst;
+}
+
+// RandomRequests makes `count` requests in EPSG:3857 around the zoom-12 data at `x0`, `y0`
+// (global pixels, `w` x `h`): some on the level grid, some shifted by fractions of a pixel and
+// scaled 0.6..1.05 (finer and slightly coarser than the level), many partly outside the
+// data or over tile boundaries.
+std::vector<RegionRequest> RandomRequests(int count, int64_t x0, int64_t y0, int w, int h,
+                                          Resampling resampling, uint32_t seed) {
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  std::mt19937 random(seed);
+  std::uniform_real_distribution<double> fx(x0 - 80.0, x0 + w - 20.0);
+  std::uniform_real_distribution<double> fy(y0 - 80.0, y0 + h - 20.0);
+  std::uniform_int_distribution<int> size(8, 300);
+  std::uniform_real_distribution<double> scale(0.6, 1.05);
+  std::vector<RegionRequest> requests;
+  for (int i = 0; i < count; ++i) {
+    const bool aligned = i % 3 == 0;
+    const double px = aligned ? std::floor(fx(random)) : fx(random);
+    const double py = aligned ? std::floor(fy(random)) : fy(random);
+    RegionRequest request;
+    request.width = size(random);
+    request.height = size(random);
+    const double sx = aligned ? 1 : scale(random), sy = aligned ? 1 : scale(random);
+    tms.PixelToCrs(px, py + request.height * sy, kZoom, &request.bbox.min_x, &request.bbox.min_y);
+    tms.PixelToCrs(px + request.width * sx, py, kZoom, &request.bbox.max_x, &request.bbox.max_y);
+    request.srs = "EPSG:3857";
+    request.resampling = resampling;
+    request.zoom = kZoom;
+    requests.push_back(request);
+  }
+  return requests;
+}
+
+void ExpectFastPathMatchesGdal(const Reader& reader, int64_t x0, int64_t y0, int w, int h,
+                               Resampling resampling, double tolerance) {
+  int i = 0;
+  for (const RegionRequest& request : RandomRequests(40, x0, y0, w, h, resampling, 5)) {
+    std::string where;
+    EXPECT_LE(FastPathDifference(reader, request, &where), tolerance)
+        << ResamplingName(resampling) << " request " << i << " (" << request.width << "x"
+        << request.height << "): " << where;
+    ++i;
+  }
+}
+
+TEST_F(ReaderTest, FastNearestEqualsGdalWarpPixelForPixel) {
+  for (const size_t cache_bytes : {size_t{0}, size_t{64} << 20}) {
+    ReaderOptions options;
+    options.private_cache_bytes = cache_bytes;
+    std::unique_ptr<Reader> reader = OpenOrDie(path_, options);
+    ASSERT_NE(reader, nullptr);
+    ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
+                              Resampling::kNearest, 0);
+  }
+}
+
+TEST_F(ReaderTest, FastBilinearIsWithinOneGreyLevelOfGdalWarp) {
+  std::unique_ptr<Reader> reader = OpenOrDie(path_);
+  ASSERT_NE(reader, nullptr);
+  ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
+                            Resampling::kBilinear, 1);
+}
+
+TEST_F(ReaderTest, FastPathKeepsTheCoarserLevelFillAndMissingDataOfGdalWarp) {
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = 10;
+  pyramid.max_zoom = kZoom;
+  pyramid.resampling = "nearest";
+  pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
+  const std::string path = dir_.Path("holes.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
+  ReaderOptions options;
+  options.private_cache_bytes = 0;
+  std::unique_ptr<Reader> reader = OpenOrDie(path, options);
+  ASSERT_NE(reader, nullptr);
+  ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
+                            Resampling::kNearest, 0);
+  ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
+                            Resampling::kBilinear, 1);
+}
+
+TEST_F(ReaderTest, FastPathWithoutAlphaOrNodataEqualsGdalWarp) {
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = kZoom;
+  pyramid.max_zoom = kZoom;
+  pyramid.resampling = "nearest";
+  pyramid.add_alpha = false;
+  pyramid.skip_tiles = {{kZoom, 1501, 2001}};
+  const std::string path = dir_.Path("rgb.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
+  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_EQ(reader->band_count(), 3);
+  ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
+                            Resampling::kNearest, 0);
+  ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
+                            Resampling::kBilinear, 1);
+}
+
+TEST_F(ReaderTest, FastPathOfAMixedJpegPyramidEqualsGdalWarp) {
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = 11;
+  pyramid.max_zoom = kZoom;
+  pyramid.codec = codec::CodecId::kJpeg;
+  pyramid.resampling = "nearest";
+  const std::string path = dir_.Path("mixed.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
+  ReaderOptions options;
+  options.private_cache_bytes = 0;  // Whole JPEG tiles decode straight into the output.
+  std::unique_ptr<Reader> reader = OpenOrDie(path, options);
+  ASSERT_NE(reader, nullptr);
+  ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
+                            Resampling::kNearest, 0);
+  ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
+                            Resampling::kBilinear, 1);
+}
+
+TEST_F(ElevationTest, FastNearestOfElevationWithNodataEqualsGdalWarp) {
+  ExpectFastPathMatchesGdal(*reader_, kSourceX, kSourceY, 300, 200, Resampling::kNearest, 0);
 }
 
 }  // namespace
