@@ -295,7 +295,7 @@ def output_megapixels(zoom):
     return sum((1 << (2 * z)) * TILE_SIZE * TILE_SIZE for z in range(zoom + 1)) / 1e6
 
 
-def machine_description(work_dir):
+def machine_description(work_dir, revision, tool):
     def first(command):
         try:
             return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -324,7 +324,10 @@ def machine_description(work_dir):
         f"vips {first(['vips', '--version'])}; SQLite {first(['sqlite3', '--version']).split()[0]}; "
         f"Python {platform.python_version()}",
         f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- flatpyramid source: {source_revision()}",
+        f"- flatpyramid source when the run started: {revision}" + (
+            f"; build tool {tool} built "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(os.path.getmtime(tool)))}"
+            if tool else ""),
     ]
 
 
@@ -511,6 +514,7 @@ def main():
     if args.runs < 1:
         sys.exit("compare_peers: --runs must be at least 1")
 
+    revision = source_revision()  # bazel run built the benchmark binaries from this state.
     rgb4326, rgb3857, zoom = prepare_inputs(args.size, args.work_dir, args.threads)
     out_dir = os.path.join(args.work_dir, "outputs", args.size)
     os.makedirs(out_dir, exist_ok=True)
@@ -576,7 +580,8 @@ def main():
         lines += [""] + [
             f"**{b.name}: {len(b.failures)} of {len(b.failures) + len(b.times)} builds FAILED** "
             f"(medians are over the rest): {b.failures[-1]}" for b in flaky]
-    lines += ["", "Machine:", ""] + machine_description(args.work_dir)
+    lines += ["", "Machine:", ""] + machine_description(args.work_dir, revision,
+                                                        ours.commands("x")[0][0] if ours else None)
     tool_flag = (" --build_pyramid=bazel-bin/tools/build_pyramid` after `bazel build "
                  "--config=opt //tools:build_pyramid" if args.build_pyramid else "")
     lines += ["", "Reproduce: `bazel run --config=opt //testing/bench:compare_peers -- "
