@@ -411,6 +411,11 @@ def read_benchmarks(args, outputs, zoom, failed_builds):
                f"--benchmark_min_time={args.read_min_time}"]
     log("read benchmarks: " + " ".join(command))
     report = json.loads(run(command, GDAL_ENV))
+    # Bazel puts optimised outputs under bazel-out/<cpu>-opt/.
+    optimised = "-opt/" in os.path.realpath(binary)
+    warning = [] if optimised else [
+        "**WARNING: read_benchmark was not built with --config=opt: these read numbers measure "
+        "unoptimised code.** Run `bazel run --config=opt //testing/bench:compare_peers`.", ""]
     medians = {}
     for entry in report["benchmarks"]:
         if entry.get("aggregate_name") == "median":
@@ -418,7 +423,7 @@ def read_benchmarks(args, outputs, zoom, failed_builds):
     if not medians:  # One repetition: no aggregates.
         for entry in report["benchmarks"]:
             medians[entry["run_name"]] = entry
-    lines = [
+    lines = warning + [
         "| read | median us per op | ops per second (1 thread) | flatpyramid speedup |",
         "|---|---:|---:|---:|",
     ]

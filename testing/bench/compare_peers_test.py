@@ -76,6 +76,11 @@ class ComparePeersTest(unittest.TestCase):
             for cache in ("warm", "cold"):
                 self.assertIn(f"{benchmark}/{cache}", measured)
 
+    def test_read_numbers_of_an_unoptimised_build_carry_a_warning(self):
+        optimised = "-opt/" in os.path.realpath("testing/bench/read_benchmark")
+        warned = "WARNING: read_benchmark was not built with --config=opt" in self.report
+        self.assertEqual(warned, not optimised)
+
     def test_without_peers_only_flatpyramid_is_measured_or_the_run_fails_loudly(self):
         result, report = harness("--skip_read")
         if os.path.exists("tools/build_pyramid"):
