@@ -1,8 +1,12 @@
 #include "pyramid/internal/source.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -55,6 +59,184 @@ absl::StatusOr<codec::PixelType> PixelTypeFor(GDALDataType type, GDALDataType* w
           absl::StrCat("pixel type ", GDALGetDataTypeName(type),
                        " is not supported: convert to Byte, UInt16, Int16 or Float32 first "
                        "(gdal_translate -ot)"));
+  }
+}
+
+// AxisTaps are the source samples (along one axis) that each target pixel of a block reads:
+// count[i] taps from first[i], weights at i * stride (normalised to sum 1). count 0: the
+// pixel's centre falls outside the source, so it stays uncovered (as GDAL leaves it).
+struct AxisTaps {
+  std::vector<int> first;
+  std::vector<int> count;
+  std::vector<float> weights;
+  int stride = 1;
+  int lo = INT_MAX;  // Source range read by any pixel (inclusive), empty when lo > hi.
+  int hi = INT_MIN;
+};
+
+// KernelScale is GDAL's downsampling scale for one axis of a warped block (as
+// GDALWarpKernel::PerformWarp computes it): target pixels over the source window the
+// block's edges map to, snapped to 1/N when within 0.05 of it. Unlike GDAL the window is not
+// clipped to the raster: GDAL's scale then depends on how its chunking cuts a block at the
+// source's edge; ours is the true scale, equal to GDAL's wherever the source covers the block.
+double KernelScale(double edge0, double edge1, int target_size) {
+  const double lo = std::floor(std::min(edge0, edge1) + 1e-8);
+  const double hi = std::ceil(std::max(edge0, edge1) - 1e-8);
+  if (hi <= lo) return 1.0;
+  double scale = target_size / (hi - lo);
+  if (scale < 1.0) {
+    const double reciprocal = 1.0 / scale;
+    const int rounded = static_cast<int>(reciprocal + 0.5);
+    if (std::fabs(reciprocal - rounded) < 0.05) scale = 1.0 / rounded;
+  }
+  return scale;
+}
+
+// BuildTaps fills `taps` for target pixels whose centres map to source coordinates
+// `centres` (in source pixels, 0 = the first pixel's left/top edge). Nearest reads the pixel
+// holding the centre; bilinear weighs the pixels whose centres lie within 1/scale with a
+// triangle (GDAL's bilinear kernel, widened when the block downsamples).
+void BuildTaps(const std::vector<double>& centres, int source_size, bool nearest, double scale,
+               AxisTaps* taps) {
+  const size_t n = centres.size();
+  const double radius = nearest ? 0.5 : 1.0 / scale;
+  taps->stride = nearest ? 1 : 2 * static_cast<int>(std::ceil(radius)) + 1;
+  taps->first.assign(n, 0);
+  taps->count.assign(n, 0);
+  taps->weights.assign(n * taps->stride, 0.0f);
+  taps->lo = INT_MAX;
+  taps->hi = INT_MIN;
+  for (size_t i = 0; i < n; ++i) {
+    const double c = centres[i];
+    if (!(c >= 0.0 && c < source_size)) continue;
+    int first, last;
+    float* w = &taps->weights[i * taps->stride];
+    if (nearest) {
+      first = last = static_cast<int>(c);
+      w[0] = 1.0f;
+    } else {
+      const double p = c - 0.5;  // In pixel-centre coordinates.
+      first = std::max(0, static_cast<int>(std::floor(p - radius)) + 1);
+      last = std::min(source_size - 1, static_cast<int>(std::ceil(p + radius)) - 1);
+      double sum = 0;
+      double raw[64];
+      const int count = std::min(last - first + 1, std::min(taps->stride, 64));
+      last = first + count - 1;
+      for (int k = 0; k < count; ++k) {
+        raw[k] = std::max(0.0, 1.0 - std::fabs(first + k - p) * scale);
+        sum += raw[k];
+      }
+      if (!(sum > 0)) continue;
+      for (int k = 0; k < count; ++k) w[k] = static_cast<float>(raw[k] / sum);
+    }
+    taps->first[i] = first;
+    taps->count[i] = last - first + 1;
+    taps->lo = std::min(taps->lo, first);
+    taps->hi = std::max(taps->hi, last);
+  }
+}
+
+// ToSample rounds and clamps like GDAL's warper (GWKClampValueT).
+template <typename T>
+T ToSample(double value) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(value);
+  } else {
+    if (value < std::numeric_limits<T>::min()) return std::numeric_limits<T>::min();
+    if (value > std::numeric_limits<T>::max()) return std::numeric_limits<T>::max();
+    if constexpr (std::numeric_limits<T>::is_signed) {
+      return static_cast<T>(std::floor(value + 0.5));
+    } else {
+      return static_cast<T>(value + 0.5);
+    }
+  }
+}
+
+// ResampleSeparable resamples the source `window` (interleaved `bands`, top-left source
+// pixel (x0, y0), `window_width` wide) into xt.first.size() x yt.first.size() target pixels
+// whose rows are `stride` pixels apart: a horizontal pass into `rows`, then a vertical pass.
+// Without nodata the weights are separable; with nodata (one band) each pixel renormalises
+// over its valid taps as GDAL does, and stays uncovered if none is valid. Integer data is
+// accumulated in float, float data in double.
+template <typename T, typename Acc = std::conditional_t<std::is_same_v<T, float>, double, float>>
+void ResampleSeparable(const T* window, int window_width, int x0, int y0, int bands,
+                       const AxisTaps& xt, const AxisTaps& yt, std::optional<double> nodata,
+                       size_t stride, std::vector<Acc>* rows, T* samples, uint8_t* alpha) {
+  const int width = static_cast<int>(xt.first.size());
+  const int height = static_cast<int>(yt.first.size());
+  if (nodata.has_value()) {
+    // Per pixel, taps checked one by one (nodata; NaN too in float data).
+    const double nodata_value = *nodata;
+    for (int j = 0; j < height; ++j) {
+      if (yt.count[j] == 0) continue;
+      const float* wy = &yt.weights[static_cast<size_t>(j) * yt.stride];
+      for (int i = 0; i < width; ++i) {
+        if (xt.count[i] == 0) continue;
+        const float* wx = &xt.weights[static_cast<size_t>(i) * xt.stride];
+        bool any = false;
+        for (int b = 0; b < bands; ++b) {
+          double sum = 0, weight = 0;
+          for (int ky = 0; ky < yt.count[j]; ++ky) {
+            const T* row =
+                window +
+                (static_cast<size_t>(yt.first[j] + ky - y0) * window_width + (xt.first[i] - x0)) *
+                    bands +
+                b;
+            for (int kx = 0; kx < xt.count[i]; ++kx) {
+              const double v = static_cast<double>(row[static_cast<size_t>(kx) * bands]);
+              if (std::isnan(v) || v == nodata_value) continue;
+              const double w = static_cast<double>(wy[ky]) * wx[kx];
+              sum += w * v;
+              weight += w;
+            }
+          }
+          if (weight < 1e-5) continue;
+          samples[(j * stride + i) * bands + b] = ToSample<T>(sum / weight);
+          any = true;
+        }
+        if (any) alpha[j * stride + i] = 255;
+      }
+    }
+    return;
+  }
+  // Horizontal pass over every window row any target row reads.
+  const int window_rows = yt.hi - yt.lo + 1;
+  const size_t row_values = static_cast<size_t>(width) * bands;
+  rows->assign(static_cast<size_t>(window_rows) * row_values, Acc{0});
+  for (int r = 0; r < window_rows; ++r) {
+    const T* source_row = window + static_cast<size_t>(yt.lo + r - y0) * window_width * bands;
+    Acc* out = rows->data() + r * row_values;
+    for (int i = 0; i < width; ++i) {
+      const int count = xt.count[i];
+      if (count == 0) continue;
+      const float* w = &xt.weights[static_cast<size_t>(i) * xt.stride];
+      const T* s = source_row + static_cast<size_t>(xt.first[i] - x0) * bands;
+      for (int b = 0; b < bands; ++b) {
+        Acc acc = 0;
+        for (int k = 0; k < count; ++k) acc += w[k] * static_cast<Acc>(s[k * bands + b]);
+        out[i * bands + b] = acc;
+      }
+    }
+  }
+  // Vertical pass, a whole row at a time (vectorises).
+  std::vector<Acc> acc(row_values);
+  for (int j = 0; j < height; ++j) {
+    const int count = yt.count[j];
+    if (count == 0) continue;
+    const float* w = &yt.weights[static_cast<size_t>(j) * yt.stride];
+    std::fill(acc.begin(), acc.end(), Acc{0});
+    for (int k = 0; k < count; ++k) {
+      const Acc* in = rows->data() + static_cast<size_t>(yt.first[j] + k - yt.lo) * row_values;
+      const Acc weight = w[k];
+      for (size_t e = 0; e < row_values; ++e) acc[e] += weight * in[e];
+    }
+    T* out = samples + j * stride * bands;
+    uint8_t* out_alpha = alpha + j * stride;
+    for (int i = 0; i < width; ++i) {
+      if (xt.count[i] == 0) continue;
+      for (int b = 0; b < bands; ++b) out[i * bands + b] = ToSample<T>(acc[i * bands + b]);
+      out_alpha[i] = 255;
+    }
   }
 }
 
@@ -280,7 +462,8 @@ absl::StatusOr<double> Source::NativeResolution(const OGRSpatialReference& targe
 absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& source,
                                                                  const OGRSpatialReference& target,
                                                                  GDALResampleAlg resampling,
-                                                                 double max_error_pixels) {
+                                                                 double max_error_pixels,
+                                                                 bool separable_fast_path) {
   std::unique_ptr<BlockWarper> warper(new BlockWarper());
   warper->source_ = &source;
   warper->resampling_ = resampling;
@@ -309,7 +492,47 @@ absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& s
                                                   max_error_pixels);
     GDALApproxTransformerOwnsSubtransformer(warper->approx_, FALSE);
   }
+  if (separable_fast_path)
+    warper->mapping_ = SeparableMapping(source, warper->handle_, target, resampling);
+  if (warper->mapping_ != Mapping::kNone) {
+    GDALGetGeoTransform(warper->handle_, warper->source_geotransform_);
+    warper->source_width_ = GDALGetRasterXSize(warper->handle_);
+    warper->source_height_ = GDALGetRasterYSize(warper->handle_);
+    warper->mercator_radius_ = target.GetSemiMajor();
+  }
   return warper;
+}
+
+BlockWarper::Mapping BlockWarper::SeparableMapping(const Source& source, GDALDatasetH handle,
+                                                   const OGRSpatialReference& target,
+                                                   GDALResampleAlg resampling) {
+  if (source.alpha_band() != 0) return Mapping::kNone;
+  if (resampling != GRA_NearestNeighbour && resampling != GRA_Bilinear) return Mapping::kNone;
+  if (source.nodata().has_value() && source.bands().size() != 1) return Mapping::kNone;
+  double gt[6];
+  if (GDALGetGeoTransform(handle, gt) != CE_None || gt[2] != 0 || gt[4] != 0 || !(gt[1] > 0) ||
+      !(gt[5] < 0)) {
+    return Mapping::kNone;
+  }
+  for (int band : source.bands()) {
+    GDALRasterBandH h = GDALGetRasterBand(handle, band);
+    const int flags = GDALGetMaskFlags(h);
+    // Masks other than nodata (per-dataset masks, alpha) are GDAL's path.
+    if (flags != GMF_ALL_VALID && !(flags == GMF_NODATA && source.nodata().has_value())) {
+      return Mapping::kNone;
+    }
+  }
+  const OGRSpatialReference& srs = source.srs();
+  if (srs.IsSame(&target)) return Mapping::kIdentity;
+  if (!srs.IsGeographic() || !srs.IsSameGeogCS(&target)) return Mapping::kNone;
+  if (target.IsGeographic()) return Mapping::kIdentity;
+  const char* code = target.GetAuthorityCode(nullptr);
+  const char* authority = target.GetAuthorityName(nullptr);
+  if (target.IsProjected() && code != nullptr && authority != nullptr &&
+      std::strcmp(authority, "EPSG") == 0 && std::strcmp(code, "3857") == 0) {
+    return Mapping::kGeographicToWebMercator;
+  }
+  return Mapping::kNone;
 }
 
 BlockWarper::~BlockWarper() {
@@ -326,6 +549,12 @@ absl::Status BlockWarper::Warp(double min_x, double max_y, double resolution, in
   const size_t pixel_bytes = static_cast<size_t>(bands) * bytes;
   std::memset(samples, 0, pixel_bytes * width * height);
   std::memset(alpha, 0, static_cast<size_t>(width) * height);
+  if (mapping_ != Mapping::kNone) {
+    absl::StatusOr<bool> done =
+        WarpSeparable(min_x, max_y, resolution, width, height, samples, alpha);
+    if (!done.ok()) return done.status();
+    if (*done) return absl::OkStatus();
+  }
 
   QuietGdalErrors quiet;
   // A MEM dataset over the caller's buffers: the warper writes straight into them.
@@ -424,6 +653,137 @@ absl::Status BlockWarper::Warp(double min_x, double max_y, double resolution, in
   GDALDestroyWarpOptions(options);
   GDALClose(mem);
   return status;
+}
+
+absl::StatusOr<bool> BlockWarper::WarpSeparable(double min_x, double max_y, double resolution,
+                                                int width, int height, uint8_t* samples,
+                                                uint8_t* alpha) {
+  const double* gt = source_geotransform_;
+  const bool mercator = mapping_ == Mapping::kGeographicToWebMercator;
+  const double to_degrees = 180.0 / M_PI;
+  const std::optional<double>& center = source_->center_longitude();
+  // Target x -> source column, target y -> source row (continuous, 0 = first pixel's edge).
+  // A wrapped source takes longitudes within 180 degrees of its centre (CENTER_LONG).
+  auto longitude = [&](double x) { return mercator ? x / mercator_radius_ * to_degrees : x; };
+  auto column = [&](double x) {
+    double u = longitude(x);
+    if (center.has_value()) {
+      while (u < *center - 180.0) u += 360.0;
+      while (u >= *center + 180.0) u -= 360.0;
+    }
+    return (u - gt[0]) / gt[1];
+  };
+  auto row = [&](double y) {
+    const double v = mercator ? std::atan(std::sinh(y / mercator_radius_)) * to_degrees : y;
+    return (v - gt[3]) / gt[5];
+  };
+  const bool nearest = resampling_ == GRA_NearestNeighbour;
+  const int bands = static_cast<int>(source_->bands().size());
+  const int bytes = GDALGetDataTypeSizeBytes(source_->gdal_type());
+  const size_t pixel_bytes = static_cast<size_t>(bands) * bytes;
+  const std::optional<double>& nodata = source_->nodata();
+
+  // Parts: the whole block, or its two sides of a wrapped source's seam (as Warp's GDAL path).
+  int split = 0;
+  if (seam_x_.has_value() && *seam_x_ > min_x && *seam_x_ < min_x + width * resolution) {
+    split = static_cast<int>(std::lround((*seam_x_ - min_x) / resolution));
+    split = std::min(std::max(split, 0), width);
+  }
+  std::vector<std::pair<int, int>> parts;  // (first column, columns).
+  if (split > 0 && split < width) {
+    parts = {{0, split}, {split, width - split}};
+  } else {
+    parts = {{0, width}};
+  }
+  // Plan every part before reading, so a part that must go through GDAL leaves the block
+  // untouched.
+  struct Part {
+    int x0, columns;
+    AxisTaps xt, yt;
+  };
+  std::vector<Part> planned(parts.size());
+  for (size_t p = 0; p < parts.size(); ++p) {
+    Part& part = planned[p];
+    part.x0 = parts[p].first;
+    part.columns = parts[p].second;
+    const double left = min_x + part.x0 * resolution;
+    const double right = left + part.columns * resolution;
+    std::vector<double> columns(part.columns), rows(height);
+    for (int i = 0; i < part.columns; ++i) columns[i] = column(left + (i + 0.5) * resolution);
+    for (int j = 0; j < height; ++j) rows[j] = row(max_y - (j + 0.5) * resolution);
+    double xscale, yscale;
+    if (center.has_value()) {
+      // Warp's GDAL path gives GDAL the true scale (XSCALE/YSCALE) for wrapped sources.
+      xscale = part.columns / std::fabs((longitude(right) - longitude(left)) / gt[1]);
+      yscale = height / std::fabs(row(max_y - height * resolution) - row(max_y));
+    } else {
+      xscale = KernelScale(column(left), column(right), part.columns);
+      yscale = KernelScale(row(max_y), row(max_y - height * resolution), height);
+    }
+    if (xscale >= 0.95 && yscale >= 0.95) {
+      xscale = yscale = 1.0;  // GDAL's 4-sample bilinear.
+    } else {
+      // GDAL widens the kernel only when downsampling (bXScaleBelow1).
+      xscale = std::min(xscale, 1.0);
+      yscale = std::min(yscale, 1.0);
+    }
+    BuildTaps(columns, source_width_, nearest, xscale, &part.xt);
+    BuildTaps(rows, source_height_, nearest, yscale, &part.yt);
+    if (part.xt.lo > part.xt.hi || part.yt.lo > part.yt.hi) continue;
+    // Far-downsampled blocks would read a huge window at once: GDAL's path chunks them.
+    constexpr double kMaxWindowBytes = 512.0 * 1024 * 1024;
+    if (static_cast<double>(part.xt.hi - part.xt.lo + 1) * (part.yt.hi - part.yt.lo + 1) *
+            pixel_bytes >
+        kMaxWindowBytes) {
+      return false;
+    }
+  }
+  QuietGdalErrors quiet;
+  for (const Part& part : planned) {
+    const AxisTaps& xt = part.xt;
+    const AxisTaps& yt = part.yt;
+    if (xt.lo > xt.hi || yt.lo > yt.hi) continue;  // This part misses the source.
+    const int window_width = xt.hi - xt.lo + 1;
+    const int window_height = yt.hi - yt.lo + 1;
+    window_.resize(static_cast<size_t>(window_width) * window_height * pixel_bytes);
+    std::vector<int> band_list(source_->bands().begin(), source_->bands().end());
+    if (GDALDatasetRasterIO(handle_, GF_Read, xt.lo, yt.lo, window_width, window_height,
+                            window_.data(), window_width, window_height, source_->gdal_type(),
+                            bands, band_list.data(), static_cast<int>(pixel_bytes),
+                            static_cast<int>(pixel_bytes * window_width), bytes) != CE_None) {
+      return absl::DataLossError(absl::StrFormat(
+          "reading source window %dx%d at pixel (%d, %d) for block at (%.3f, %.3f) failed: %s",
+          window_width, window_height, xt.lo, yt.lo, min_x, max_y, quiet.LastMessage()));
+    }
+    const size_t stride = width;
+    uint8_t* part_samples = samples + part.x0 * pixel_bytes;
+    uint8_t* part_alpha = alpha + part.x0;
+    switch (source_->gdal_type()) {
+      case GDT_Byte:
+        ResampleSeparable(window_.data(), window_width, xt.lo, yt.lo, bands, xt, yt, nodata, stride,
+                          &float_rows_, part_samples, part_alpha);
+        break;
+      case GDT_UInt16:
+        ResampleSeparable(reinterpret_cast<const uint16_t*>(window_.data()), window_width, xt.lo,
+                          yt.lo, bands, xt, yt, nodata, stride, &float_rows_,
+                          reinterpret_cast<uint16_t*>(part_samples), part_alpha);
+        break;
+      case GDT_Int16:
+        ResampleSeparable(reinterpret_cast<const int16_t*>(window_.data()), window_width, xt.lo,
+                          yt.lo, bands, xt, yt, nodata, stride, &float_rows_,
+                          reinterpret_cast<int16_t*>(part_samples), part_alpha);
+        break;
+      case GDT_Float32:
+        ResampleSeparable(reinterpret_cast<const float*>(window_.data()), window_width, xt.lo,
+                          yt.lo, bands, xt, yt, nodata, stride, &double_rows_,
+                          reinterpret_cast<float*>(part_samples), part_alpha);
+        break;
+      default:
+        return absl::InternalError(absl::StrCat("separable warp: unexpected pixel type ",
+                                                GDALGetDataTypeName(source_->gdal_type())));
+    }
+  }
+  return true;
 }
 
 }  // namespace internal
