@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "codec/codec.h"
 #include "cpl_error.h"
 #include "gdal_priv.h"
@@ -265,6 +266,18 @@ absl::Status CheckMetadata(const PyramidMetadata& m, const storage::Reader& stor
 
 }  // namespace
 
+// Reader::SrsCache maps request CRS strings to their WKT and whether they are the set's
+// CRS. Bounded: emptied when full.
+struct Reader::SrsCache {
+  struct Entry {
+    std::string wkt;
+    bool same_as_tile_matrix_set = false;
+  };
+  static constexpr size_t kMaxEntries = 64;
+  absl::Mutex mutex;
+  absl::flat_hash_map<std::string, std::shared_ptr<const Entry>> entries ABSL_GUARDED_BY(mutex);
+};
+
 Reader::Reader(std::string path, std::unique_ptr<storage::Reader> storage, PyramidMetadata metadata,
                geo::TileMatrixSet tms, std::shared_ptr<TileCache> cache)
     : path_(std::move(path)),
@@ -274,7 +287,8 @@ Reader::Reader(std::string path, std::unique_ptr<storage::Reader> storage, Pyram
       cache_(std::move(cache)),
       cache_id_(TileCache::NextPyramidId()),
       sections_(geo::TileMatrixSet::kMaxZoom + 1, -1),
-      levels_(geo::TileMatrixSet::kMaxZoom + 1, nullptr) {
+      levels_(geo::TileMatrixSet::kMaxZoom + 1, nullptr),
+      srs_cache_(std::make_unique<SrsCache>()) {
   pixel_type_ = *FromProtoPixelType(metadata_.pixel_type());
   for (const Level& level : metadata_.levels()) {
     sections_[level.zoom()] = level.section();
@@ -371,12 +385,16 @@ absl::StatusOr<absl::string_view> Reader::GetTileBytes(int z, uint32_t x, uint32
 absl::StatusOr<codec::Image> Reader::DecodeTile(int z, uint32_t x, uint32_t y,
                                                 absl::string_view bytes) const {
   codec::Image tile(tile_size(), tile_size(), band_count(), pixel_type_);
-  if (absl::Status s = DecodeTileInto(z, x, y, bytes, tile.mutable_view()); !s.ok()) return s;
+  if (absl::Status s = DecodeTilePart(z, x, y, bytes, 0, 0, tile.mutable_view(), nullptr);
+      !s.ok()) {
+    return s;
+  }
   return tile;
 }
 
-absl::Status Reader::DecodeTileInto(int z, uint32_t x, uint32_t y, absl::string_view bytes,
-                                    const codec::MutableImageView& out) const {
+absl::Status Reader::DecodeTilePart(int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                                    int col0, int row0, const codec::MutableImageView& out,
+                                    bool* opaque) const {
   codec::DecodeLimits limits;
   limits.max_width = limits.max_height = tile_size();
   absl::StatusOr<codec::ImageInfo> info = codec::PeekInfo(bytes, limits);
@@ -394,45 +412,64 @@ absl::Status Reader::DecodeTileInto(int z, uint32_t x, uint32_t y, absl::string_
         codec::PixelTypeName(info->type), " bands, but the pyramid declares ", tile_size(), "x",
         tile_size(), " with ", bands, " ", codec::PixelTypeName(pixel_type_), " bands"));
   }
-  if (!missing_alpha) {
+  if (opaque != nullptr) *opaque = missing_alpha;
+  const bool whole =
+      col0 == 0 && row0 == 0 && out.width == tile_size() && out.height == tile_size();
+  if (!missing_alpha && whole) {
     if (absl::Status s = codec::DecodeInto(bytes, out, limits); !s.ok()) {
       return absl::DataLossError(
           absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
     }
     return absl::OkStatus();
   }
-  // An opaque tile stored without its alpha band (a JPEG tile of a "jpeg" pyramid): decode
-  // into the left part of each row of `out`, then spread each row in place from its right
-  // end (pixel i moves from i * in_pixel to i * out_pixel >= it, so nothing unread is
-  // overwritten) and add the opaque alpha.
-  codec::MutableImageView packed = out;
-  packed.bands = bands - 1;
-  if (absl::Status s = codec::DecodeInto(bytes, packed, limits); !s.ok()) {
+  // Decode the whole tile with its own bands into this thread's scratch buffer (reused: no
+  // allocation or zero fill per tile), then copy the part, adding an opaque alpha band to a
+  // tile stored without it (a JPEG tile of a "jpeg" pyramid).
+  thread_local std::vector<uint8_t> scratch;
+  const size_t sample = codec::BytesPerSample(pixel_type_);
+  const size_t in_pixel = sample * static_cast<size_t>(info->bands);
+  const size_t in_stride = in_pixel * static_cast<size_t>(tile_size());
+  if (scratch.size() < in_stride * static_cast<size_t>(tile_size())) {
+    scratch.resize(in_stride * static_cast<size_t>(tile_size()));
+  }
+  codec::MutableImageView decoded{scratch.data(), tile_size(), tile_size(),
+                                  info->bands,    pixel_type_, in_stride};
+  if (absl::Status s = codec::DecodeInto(bytes, decoded, limits); !s.ok()) {
     return absl::DataLossError(
         absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
   }
-  const size_t sample = codec::BytesPerSample(pixel_type_);
-  const size_t in_pixel = sample * static_cast<size_t>(bands - 1);
   const size_t out_pixel = sample * static_cast<size_t>(bands);
-  uint8_t opaque[4];
-  WriteSample(OpaqueValue(pixel_type_), pixel_type_, opaque);
+  uint8_t opaque_alpha[4];
+  WriteSample(OpaqueValue(pixel_type_), pixel_type_, opaque_alpha);
   for (int row = 0; row < out.height; ++row) {
+    const uint8_t* in = scratch.data() + static_cast<size_t>(row0 + row) * in_stride +
+                        static_cast<size_t>(col0) * in_pixel;
     uint8_t* line = out.data + static_cast<size_t>(row) * out.row_stride;
-    if (pixel_type_ == codec::PixelType::kUint8 && bands == 4) {
-      for (int i = out.width - 1; i >= 0; --i) {
-        const uint8_t r = line[3 * i], g = line[3 * i + 1], b = line[3 * i + 2];
-        line[4 * i] = r;
-        line[4 * i + 1] = g;
-        line[4 * i + 2] = b;
-        line[4 * i + 3] = 255;
+    if (!missing_alpha) {
+      std::memcpy(line, in, static_cast<size_t>(out.width) * out_pixel);
+    } else if (pixel_type_ == codec::PixelType::kUint8 && bands == 4) {
+      // One 4-byte load (R, G, B and the next pixel's R), OR in the alpha byte, one store;
+      // the last pixel of the row byte by byte (its 4-byte load would read past the tile).
+      constexpr uint8_t kAlphaBytes[4] = {0, 0, 0, 255};
+      uint32_t alpha_mask;
+      std::memcpy(&alpha_mask, kAlphaBytes, 4);
+      const int width = out.width;
+      for (int i = 0; i + 1 < width; ++i) {
+        uint32_t pixel;
+        std::memcpy(&pixel, in + 3 * i, 4);
+        pixel |= alpha_mask;
+        std::memcpy(line + 4 * i, &pixel, 4);
       }
-      continue;
-    }
-    for (int i = out.width - 1; i >= 0; --i) {
-      uint8_t pixel[16];
-      std::memcpy(pixel, line + i * in_pixel, in_pixel);
-      std::memcpy(pixel + in_pixel, opaque, sample);
-      std::memcpy(line + i * out_pixel, pixel, out_pixel);
+      const int last = width - 1;
+      line[4 * last] = in[3 * last];
+      line[4 * last + 1] = in[3 * last + 1];
+      line[4 * last + 2] = in[3 * last + 2];
+      line[4 * last + 3] = 255;
+    } else {
+      for (int i = 0; i < out.width; ++i, in += in_pixel, line += out_pixel) {
+        std::memcpy(line, in, in_pixel);
+        std::memcpy(line + in_pixel, opaque_alpha, sample);
+      }
     }
   }
   return absl::OkStatus();
@@ -577,6 +614,31 @@ void CopyTile(const codec::ImageView& tile, int64_t tile_x, int64_t tile_y, int 
   }
 }
 
+// ClearTransparentColour zeroes the colour of uint8 pixels whose alpha (the last band) is 0:
+// GDAL's warper leaves such pixels as it initialised them.
+void ClearTransparentColour(const codec::MutableImageView& image) {
+  const int bands = image.bands;
+  for (int row = 0; row < image.height; ++row) {
+    uint8_t* p = image.data + static_cast<size_t>(row) * image.row_stride;
+    if (bands == 4) {
+      // Branch-free over whole pixels, so that the compiler vectorises it.
+      constexpr uint8_t kAlphaBytes[4] = {0, 0, 0, 255};
+      uint32_t alpha_mask;
+      std::memcpy(&alpha_mask, kAlphaBytes, 4);
+      for (int col = 0; col < image.width; ++col) {
+        uint32_t pixel;
+        std::memcpy(&pixel, p + 4 * col, 4);
+        pixel &= 0u - static_cast<uint32_t>((pixel & alpha_mask) != 0);
+        std::memcpy(p + 4 * col, &pixel, 4);
+      }
+      continue;
+    }
+    for (int col = 0; col < image.width; ++col, p += bands) {
+      if (p[bands - 1] == 0) std::memset(p, 0, static_cast<size_t>(bands - 1));
+    }
+  }
+}
+
 // RunInParallel calls work(i) for i in 0..count-1 on up to `threads` threads (the calling
 // thread is one of them); each i runs exactly once.
 void RunInParallel(size_t count, int threads, const std::function<void(size_t)>& work) {
@@ -648,7 +710,26 @@ struct Reader::TilePlacement {
   codec::MutableImageView target;
   int64_t origin_x = 0, origin_y = 0;  // The global pixel at target pixel (0, 0).
   double extra_value = 0;              // For target bands beyond band_count().
+  // clear_transparent_colour zeroes the colour of placed pixels with alpha 0 (uint8 only).
+  bool clear_transparent_colour = false;
 };
+
+namespace {
+
+// SubView is the part of `target` (whose pixel (0, 0) is global pixel `origin_x`, `origin_y`)
+// that holds `area` (global pixels).
+codec::MutableImageView SubView(const codec::MutableImageView& target, int64_t origin_x,
+                                int64_t origin_y, const Window& area) {
+  codec::MutableImageView view = target;
+  view.data += static_cast<size_t>(area.y0 - origin_y) * view.row_stride +
+               static_cast<size_t>(area.x0 - origin_x) * codec::BytesPerSample(view.type) *
+                   static_cast<size_t>(view.bands);
+  view.width = static_cast<int>(area.width());
+  view.height = static_cast<int>(area.height());
+  return view;
+}
+
+}  // namespace
 
 absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* any_data) const {
   const int64_t ts = tile_size();
@@ -671,7 +752,8 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
   };
 
   // Stored tiles cover disjoint parts of the target: decode them in parallel. Without a
-  // cache to keep them, whole tiles decode straight into the target.
+  // cache to keep them, tiles decode straight into the target (parts through a scratch
+  // buffer).
   const bool decode_into_target = cache_->capacity_bytes() == 0 && p.target.bands == band_count();
   std::vector<absl::Status> statuses(stored.size());
   std::vector<char> placed(stored.size(), 0);
@@ -684,14 +766,14 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
     if (tile == nullptr) {
       std::optional<absl::string_view> bytes = storage_->Get(section, key);
       if (!bytes.has_value()) return;
-      if (decode_into_target && area.width() == ts && area.height() == ts) {
-        codec::MutableImageView view = p.target;
-        view.data += static_cast<size_t>(area.y0 - p.origin_y) * view.row_stride +
-                     static_cast<size_t>(area.x0 - p.origin_x) * codec::BytesPerSample(view.type) *
-                         static_cast<size_t>(view.bands);
-        view.width = view.height = static_cast<int>(ts);
-        statuses[i] = DecodeTileInto(z, tx, ty, *bytes, view);
+      if (decode_into_target) {
+        const codec::MutableImageView view = SubView(p.target, p.origin_x, p.origin_y, area);
+        bool opaque = false;
+        statuses[i] =
+            DecodeTilePart(z, tx, ty, *bytes, static_cast<int>(area.x0 - int64_t{tx} * ts),
+                           static_cast<int>(area.y0 - int64_t{ty} * ts), view, &opaque);
         placed[i] = statuses[i].ok();
+        if (placed[i] && p.clear_transparent_colour && !opaque) ClearTransparentColour(view);
         return;
       }
       absl::StatusOr<codec::Image> decoded = DecodeTile(z, tx, ty, *bytes);
@@ -702,6 +784,8 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
       tile = cache_->Insert(cache_key, *std::move(decoded));
     }
     CopyTile(tile->view(), tx, ty, 0, area, p.origin_x, p.origin_y, p.target, p.extra_value);
+    if (p.clear_transparent_colour)
+      ClearTransparentColour(SubView(p.target, p.origin_x, p.origin_y, area));
     placed[i] = 1;
   });
   for (size_t i = 0; i < stored.size(); ++i) {
@@ -730,6 +814,8 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
       if (it->second == nullptr) continue;
       CopyTile(it->second->view(), px, py, shift, area, p.origin_x, p.origin_y, p.target,
                p.extra_value);
+      if (p.clear_transparent_colour)
+        ClearTransparentColour(SubView(p.target, p.origin_x, p.origin_y, area));
       ++region->tiles_from_coarser_levels;
       *any_data = true;
       break;
@@ -770,25 +856,45 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
                                                    " is outside 1..", kMaxRegionSide,
                                                    " pixels per side"));
   }
-  absl::StatusOr<OGRSpatialReference> out_srs = geo::ParseSrs(request.srs);
-  if (!out_srs.ok()) return out_srs.status();
+  std::shared_ptr<const SrsCache::Entry> srs;
+  {
+    absl::MutexLock lock(&srs_cache_->mutex);
+    auto it = srs_cache_->entries.find(request.srs);
+    if (it != srs_cache_->entries.end()) srs = it->second;
+  }
+  // Requests in the set's CRS (known from the cache) need no OGR objects at all.
+  std::optional<OGRSpatialReference> out_srs;
   OGRSpatialReference tms_srs;
-  tms_srs.importFromWkt(tms_srs_wkt_.c_str());
-  tms_srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  if (srs == nullptr || !srs->same_as_tile_matrix_set) {
+    absl::StatusOr<OGRSpatialReference> parsed = geo::ParseSrs(request.srs);
+    if (!parsed.ok()) return parsed.status();
+    out_srs = *std::move(parsed);
+    tms_srs.importFromWkt(tms_srs_wkt_.c_str());
+    tms_srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  }
+  if (srs == nullptr) {
+    auto entry = std::make_shared<SrsCache::Entry>();
+    entry->wkt = ToWkt(*out_srs);
+    entry->same_as_tile_matrix_set = out_srs->IsSame(&tms_srs);
+    srs = entry;
+    absl::MutexLock lock(&srs_cache_->mutex);
+    if (srs_cache_->entries.size() >= SrsCache::kMaxEntries) srs_cache_->entries.clear();
+    srs_cache_->entries.emplace(request.srs, std::move(entry));
+  }
 
   Region region;
   region.image = codec::Image(request.width, request.height, band_count(), pixel_type_);
   region.geotransform = {bbox.min_x, (bbox.max_x - bbox.min_x) / request.width,  0, bbox.max_y,
                          0,          -(bbox.max_y - bbox.min_y) / request.height};
-  region.srs_wkt = ToWkt(*out_srs);
+  region.srs_wkt = srs->wkt;
   const std::optional<double> nodata =
       metadata_.has_nodata() ? std::optional<double>(metadata_.nodata()) : std::nullopt;
   const bool has_alpha = metadata_.has_alpha();
   const int color_bands = has_alpha ? band_count() - 1 : band_count();
   FillNewImage(region.image, color_bands, nodata.value_or(0));
 
-  geo::Bounds in_tms;
-  if (!TransformedBounds(bbox, *out_srs, tms_srs, &in_tms)) {
+  geo::Bounds in_tms = bbox;
+  if (!srs->same_as_tile_matrix_set && !TransformedBounds(bbox, *out_srs, tms_srs, &in_tms)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bbox ", bbox.min_x, ",", bbox.min_y, ",", bbox.max_x, ",", bbox.max_y, " in ", request.srs,
         " does not map into ", tms_.crs(), " (check the bbox axis order: x/longitude first)"));
@@ -878,7 +984,7 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
 
   // The fast path (see reader.h): in the set's own CRS, output pixel (i, j) has its centre at
   // global pixel (first_x + i * step_x, first_y + j * step_y) of zoom z.
-  const bool same_crs = !request.force_gdal_warp && out_srs->IsSame(&tms_srs);
+  const bool same_crs = !request.force_gdal_warp && srs->same_as_tile_matrix_set;
   double left, top;
   tms_.CrsToPixel(bbox.min_x, bbox.max_y, z, &left, &top);
   const double step_x = (bbox.max_x - bbox.min_x) / request.width / resolution;
@@ -906,18 +1012,9 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
     placement.target = region.image.mutable_view();
     placement.origin_x = x0;
     placement.origin_y = y0;
+    placement.clear_transparent_colour = has_alpha;
     bool any_data = false;
     if (absl::Status s = PlaceTiles(placement, &region, &any_data); !s.ok()) return s;
-    if (has_alpha && any_data) {
-      // Transparent pixels have no colour (GDAL leaves them as initialised: 0).
-      const int alpha = band_count() - 1;
-      for (int row = 0; row < region.image.height(); ++row) {
-        uint8_t* p = region.image.data() + static_cast<size_t>(row) * region.image.row_stride();
-        for (int col = 0; col < region.image.width(); ++col, p += band_count()) {
-          if (p[alpha] == 0) std::memset(p, 0, static_cast<size_t>(alpha));
-        }
-      }
-    }
     return region;
   }
 

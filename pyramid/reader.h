@@ -218,10 +218,11 @@ class Reader {
   // DecodeTile decodes and normalises stored bytes of tile z/x/y.
   absl::StatusOr<codec::Image> DecodeTile(int z, uint32_t x, uint32_t y,
                                           absl::string_view bytes) const;
-  // DecodeTileInto is DecodeTile into `out`: tile_size() square, band_count() bands of
-  // pixel_type(), any row stride.
-  absl::Status DecodeTileInto(int z, uint32_t x, uint32_t y, absl::string_view bytes,
-                              const codec::MutableImageView& out) const;
+  // DecodeTilePart is DecodeTile of the `out.width` x `out.height` pixels from column `col0`,
+  // row `row0` of the tile into `out` (band_count() bands of pixel_type(), any row stride).
+  // `*opaque` (if not null) is set when the tile was stored without its alpha band.
+  absl::Status DecodeTilePart(int z, uint32_t x, uint32_t y, absl::string_view bytes, int col0,
+                              int row0, const codec::MutableImageView& out, bool* opaque) const;
   // PlaceTiles writes the tiles of one ReadRegion plan (reader.cc) into its target: present
   // tiles decoded in parallel, missing ones from coarser levels.
   struct TilePlacement;
@@ -243,6 +244,10 @@ class Reader {
   std::vector<int64_t> sections_;
   std::vector<const Level*> levels_;
   std::string tms_srs_wkt_;  // The set's CRS, for GDAL.
+  // srs_cache_ remembers what ReadRegion learnt of recent request CRS strings (parsing one
+  // costs more than a small region).
+  struct SrsCache;
+  std::unique_ptr<SrsCache> srs_cache_;
 };
 
 }  // namespace pyramid
