@@ -59,6 +59,20 @@ void DownsampleQuadrant(const TilePixels& child, OverviewResampling resampling, 
         out_alpha[x] = 0;
         continue;
       }
+      if constexpr (std::is_unsigned<T>::value) {
+        // Opaque 2 x 2 average of unsigned samples: integer arithmetic rounds half up, as
+        // std::round of the double average below does for non-negative values.
+        if (resampling == OverviewResampling::kAverage && alpha_sum == 4 * 255) {
+          const T* p0 = src + static_cast<size_t>(index[0]) * bands;
+          const T* p2 = src + static_cast<size_t>(index[2]) * bands;
+          for (int b = 0; b < bands; ++b) {
+            const uint32_t sum = uint32_t{p0[b]} + p0[bands + b] + p2[b] + p2[bands + b];
+            out[b] = static_cast<T>((sum + 2) >> 2);
+          }
+          out_alpha[x] = 255;
+          continue;
+        }
+      }
       if (binary_alpha) {
         for (int i = 0; i < 4; ++i) alpha[i] = alpha[i] > 0 ? 1 : 0;
       }
