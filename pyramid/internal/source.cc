@@ -152,6 +152,32 @@ T ToSample(double value) {
   }
 }
 
+// HorizontalRow resamples one source row (first pixel x0) along x into `out` (one value per
+// target pixel and band; 0 where uncovered). kBands > 0 fixes the band count at compile time.
+template <typename T, typename Acc, int kBands>
+void HorizontalRow(const T* source_row, int x0, const AxisTaps& xt, int runtime_bands, Acc* out) {
+  const int bands = kBands > 0 ? kBands : runtime_bands;
+  const int width = static_cast<int>(xt.first.size());
+  for (int i = 0; i < width; ++i, out += bands) {
+    const int count = xt.count[i];
+    const float* w = &xt.weights[static_cast<size_t>(i) * xt.stride];
+    const T* s = source_row + static_cast<size_t>(xt.first[i] - x0) * bands;
+    Acc acc[kBands > 0 ? kBands : 4] = {};
+    if (kBands > 0) {
+      for (int k = 0; k < count; ++k, s += kBands) {
+        for (int b = 0; b < kBands; ++b) acc[b] += w[k] * static_cast<Acc>(s[b]);
+      }
+      for (int b = 0; b < kBands; ++b) out[b] = acc[b];
+    } else {
+      for (int b = 0; b < bands; ++b) {
+        Acc sum = 0;
+        for (int k = 0; k < count; ++k) sum += w[k] * static_cast<Acc>(s[k * bands + b]);
+        out[b] = sum;
+      }
+    }
+  }
+}
+
 // ResampleSeparable resamples the source `window` (interleaved `bands`, top-left source
 // pixel (x0, y0), `window_width` wide) into xt.first.size() x yt.first.size() target pixels
 // whose rows are `stride` pixels apart: a horizontal pass into `rows`, then a vertical pass.
@@ -202,20 +228,20 @@ void ResampleSeparable(const T* window, int window_width, int x0, int y0, int ba
   // Horizontal pass over every window row any target row reads.
   const int window_rows = yt.hi - yt.lo + 1;
   const size_t row_values = static_cast<size_t>(width) * bands;
-  rows->assign(static_cast<size_t>(window_rows) * row_values, Acc{0});
+  rows->resize(static_cast<size_t>(window_rows) * row_values);
   for (int r = 0; r < window_rows; ++r) {
     const T* source_row = window + static_cast<size_t>(yt.lo + r - y0) * window_width * bands;
     Acc* out = rows->data() + r * row_values;
-    for (int i = 0; i < width; ++i) {
-      const int count = xt.count[i];
-      if (count == 0) continue;
-      const float* w = &xt.weights[static_cast<size_t>(i) * xt.stride];
-      const T* s = source_row + static_cast<size_t>(xt.first[i] - x0) * bands;
-      for (int b = 0; b < bands; ++b) {
-        Acc acc = 0;
-        for (int k = 0; k < count; ++k) acc += w[k] * static_cast<Acc>(s[k * bands + b]);
-        out[i * bands + b] = acc;
-      }
+    switch (bands) {
+      case 1:
+        HorizontalRow<T, Acc, 1>(source_row, x0, xt, 1, out);
+        break;
+      case 3:
+        HorizontalRow<T, Acc, 3>(source_row, x0, xt, 3, out);
+        break;
+      default:
+        HorizontalRow<T, Acc, 0>(source_row, x0, xt, bands, out);
+        break;
     }
   }
   // Vertical pass, a whole row at a time (vectorises).
