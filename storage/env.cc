@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -49,6 +50,15 @@ class PosixMappedRegion : public MappedRegion {
   ~PosixMappedRegion() override { ::munmap(base_, length_); }
   absl::string_view data() const override {
     return absl::string_view(static_cast<const char*>(base_), length_);
+  }
+  void Advise(uint64_t offset, uint64_t length, AccessPattern pattern) const override {
+    // madvise wants a page-aligned start; round the range out to whole pages.
+    static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    if (offset >= length_ || length == 0) return;
+    const uint64_t end = std::min<uint64_t>(length_, offset + length);
+    const uint64_t begin = offset / page * page;
+    ::madvise(static_cast<char*>(base_) + begin, end - begin,
+              pattern == AccessPattern::kRandom ? MADV_RANDOM : MADV_SEQUENTIAL);
   }
 
  private:

@@ -28,6 +28,12 @@
 namespace flatpyramid {
 namespace storage {
 
+// AccessPattern tells the kernel how a mapped range will be read (madvise).
+enum class AccessPattern {
+  kRandom,      // Single lookups (tiles): no readahead beyond the pages touched.
+  kSequential,  // One pass from start to end (checksums): aggressive readahead.
+};
+
 // MappedRegion is a read-only view of the first bytes of a file; it stays valid until
 // destroyed, independently of the File it came from.
 class MappedRegion {
@@ -35,6 +41,13 @@ class MappedRegion {
   virtual ~MappedRegion() = default;
   // data returns the mapped bytes.
   virtual absl::string_view data() const = 0;
+  // Advise says how bytes [offset, offset + length) of data() will be read. It is a hint:
+  // it changes speed, never results, and the default does nothing.
+  virtual void Advise(uint64_t offset, uint64_t length, AccessPattern pattern) const {
+    (void)offset;
+    (void)length;
+    (void)pattern;
+  }
 };
 
 // OpenMode says how Env::Open opens a file.

@@ -65,6 +65,10 @@ class Reader::Impl {
     absl::StatusOr<std::unique_ptr<MappedRegion>> map = impl->file_->Map(*size);
     if (!map.ok()) return map.status();
     impl->map_ = *std::move(map);
+    // Lookups touch a few pages each (header, keys, a location, a value): without this, the
+    // first page fault's read-around (the device's readahead, megabytes on many disks) reads a
+    // whole neighbourhood of the file, and cold lookups wait behind it.
+    impl->map_->Advise(0, *size, AccessPattern::kRandom);
     const absl::string_view bytes = impl->map_->data();
     absl::StatusOr<Header> header = internal::NewestHeader(
         bytes.substr(0, internal::kSlotSize),
@@ -221,7 +225,10 @@ class Reader::Impl {
           {"values", s.values, s.values_length, section.values_crc32c()},
       };
       for (const Check& check : checks) {
+        const uint64_t offset = static_cast<uint64_t>(check.data - map_->data().data());
+        map_->Advise(offset, check.length, AccessPattern::kSequential);
         const uint32_t actual = internal::Crc32cExtend(0, check.data, check.length);
+        map_->Advise(offset, check.length, AccessPattern::kRandom);
         if (actual != check.expected) {
           return absl::DataLossError(absl::StrCat(where, check.name, " array CRC32C is ", actual,
                                                   ", the header says ", check.expected,
