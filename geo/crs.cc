@@ -10,31 +10,12 @@
 #include "cpl_conv.h"
 #include "cpl_error.h"
 #include "cpl_string.h"
+#include "geo/gdal_errors.h"
 #include "ogr_core.h"
 
 namespace flatpyramid {
 namespace geo {
 namespace {
-
-// QuietGdalErrors keeps GDAL / PROJ messages off stderr for its lifetime (they go into
-// the returned statuses instead) and starts with a clean last-error slot.
-class QuietGdalErrors {
- public:
-  QuietGdalErrors() {
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    CPLErrorReset();
-  }
-  ~QuietGdalErrors() { CPLPopErrorHandler(); }
-  QuietGdalErrors(const QuietGdalErrors&) = delete;
-  QuietGdalErrors& operator=(const QuietGdalErrors&) = delete;
-
-  // LastMessage is GDAL's last error message, or `fallback` when there is none.
-  static std::string LastMessage(absl::string_view fallback) {
-    const char* message = CPLGetLastErrorMsg();
-    if (message == nullptr || message[0] == '\0') return std::string(fallback);
-    return message;
-  }
-};
 
 std::string DatasetName(GDALDataset& source) {
   const char* name = source.GetDescription();
