@@ -43,18 +43,22 @@ bool IsZeroSample(const uint8_t* p, codec::PixelType type) {
   return false;
 }
 
+// RoundToType rounds half up and clamps to T's range (float32: unchanged), like GDAL. Inline
+// floor (truncation corrected for negatives): std::floor is a library call without SSE4.1.
 template <typename T>
 T RoundToType(float v) {
   if constexpr (std::is_floating_point_v<T>) {
     return static_cast<T>(v);
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    // Bilinear blends are convex: v is within 0..255 (plus float error far below 0.5), so
+    // truncation rounds and nothing needs clamping; branch-free.
+    return static_cast<uint8_t>(static_cast<int32_t>(v + 0.5f));
   } else {
-    const float r = std::floor(v + 0.5f);
-    if (r <= static_cast<float>(std::numeric_limits<T>::min())) {
-      return std::numeric_limits<T>::min();
-    }
-    if (r >= static_cast<float>(std::numeric_limits<T>::max())) {
-      return std::numeric_limits<T>::max();
-    }
+    const float shifted =
+        std::min(std::max(v + 0.5f, static_cast<float>(std::numeric_limits<T>::min())),
+                 static_cast<float>(std::numeric_limits<T>::max()));
+    int32_t r = static_cast<int32_t>(shifted);
+    r -= static_cast<float>(r) > shifted;
     return static_cast<T>(r);
   }
 }
