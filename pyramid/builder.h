@@ -10,9 +10,11 @@
 //  * A pool of workers (each with its own GDAL handle) renders a unit's base level with one
 //    GDAL warp (exact reprojection through GDAL's transformer, gdalwarp's 0.125 pixel
 //    approximation, the resampling kernel's source margin read so blocks join without
-//    seams), forms the unit's overview levels down to zoom u from the raw pixels of each
-//    tile's four children, and encodes every tile. No lock is held while warping or
-//    encoding.
+//    seams) or, for north-up geographic sources into either tile matrix set (and sources
+//    already in its CRS) with nearest or bilinear resampling, with a separable fast path
+//    that applies GDAL's kernel in two passes over one RasterIO window; it then forms the unit's
+//    overview levels down to zoom u from the raw pixels of each tile's four children, and encodes
+//    every tile. No lock is held while warping or encoding.
 //  * One committer appends the units' tiles in Morton order (through a bounded reorder
 //    buffer), so every level's section grows at the same time with strictly increasing keys,
 //    forms the levels above u from the units' raw root tiles, and stores identical small

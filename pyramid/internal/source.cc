@@ -191,36 +191,46 @@ void ResampleSeparable(const T* window, int window_width, int x0, int y0, int ba
   const int width = static_cast<int>(xt.first.size());
   const int height = static_cast<int>(yt.first.size());
   if (nodata.has_value()) {
-    // Per pixel, taps checked one by one (nodata; NaN too in float data).
+    // One band. GDAL renormalises over the valid taps: sum(w v) / sum(w) over valid samples
+    // (not nodata, not NaN), and leaves the pixel uncovered when sum(w) < 1e-5. Both sums are
+    // separable, so they go through the same two passes.
     const double nodata_value = *nodata;
-    for (int j = 0; j < height; ++j) {
-      if (yt.count[j] == 0) continue;
-      const float* wy = &yt.weights[static_cast<size_t>(j) * yt.stride];
+    const int window_rows = yt.hi - yt.lo + 1;
+    const size_t row_values = static_cast<size_t>(width) * 2;  // (sum w v, sum w) per pixel.
+    rows->resize(static_cast<size_t>(window_rows) * row_values);
+    for (int r = 0; r < window_rows; ++r) {
+      const T* source_row = window + static_cast<size_t>(yt.lo + r - y0) * window_width;
+      Acc* out = rows->data() + r * row_values;
       for (int i = 0; i < width; ++i) {
-        if (xt.count[i] == 0) continue;
-        const float* wx = &xt.weights[static_cast<size_t>(i) * xt.stride];
-        bool any = false;
-        for (int b = 0; b < bands; ++b) {
-          double sum = 0, weight = 0;
-          for (int ky = 0; ky < yt.count[j]; ++ky) {
-            const T* row =
-                window +
-                (static_cast<size_t>(yt.first[j] + ky - y0) * window_width + (xt.first[i] - x0)) *
-                    bands +
-                b;
-            for (int kx = 0; kx < xt.count[i]; ++kx) {
-              const double v = static_cast<double>(row[static_cast<size_t>(kx) * bands]);
-              if (std::isnan(v) || v == nodata_value) continue;
-              const double w = static_cast<double>(wy[ky]) * wx[kx];
-              sum += w * v;
-              weight += w;
-            }
-          }
-          if (weight < 1e-5) continue;
-          samples[(j * stride + i) * bands + b] = ToSample<T>(sum / weight);
-          any = true;
+        const float* w = &xt.weights[static_cast<size_t>(i) * xt.stride];
+        const T* s = source_row + (xt.first[i] - x0);
+        Acc sum = 0, weight = 0;
+        for (int k = 0; k < xt.count[i]; ++k) {
+          const double v = static_cast<double>(s[k]);
+          if (std::isnan(v) || v == nodata_value) continue;
+          sum += w[k] * static_cast<Acc>(s[k]);
+          weight += w[k];
         }
-        if (any) alpha[j * stride + i] = 255;
+        out[2 * i] = sum;
+        out[2 * i + 1] = weight;
+      }
+    }
+    std::vector<Acc> acc(row_values);
+    for (int j = 0; j < height; ++j) {
+      const int count = yt.count[j];
+      if (count == 0) continue;
+      const float* w = &yt.weights[static_cast<size_t>(j) * yt.stride];
+      std::fill(acc.begin(), acc.end(), Acc{0});
+      for (int k = 0; k < count; ++k) {
+        const Acc* in = rows->data() + static_cast<size_t>(yt.first[j] + k - yt.lo) * row_values;
+        const Acc weight = w[k];
+        for (size_t e = 0; e < row_values; ++e) acc[e] += weight * in[e];
+      }
+      for (int i = 0; i < width; ++i) {
+        if (xt.count[i] == 0 || !(acc[2 * i + 1] >= 1e-5)) continue;
+        samples[j * stride + i] =
+            ToSample<T>(static_cast<double>(acc[2 * i]) / static_cast<double>(acc[2 * i + 1]));
+        alpha[j * stride + i] = 255;
       }
     }
     return;
