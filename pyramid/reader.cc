@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -647,7 +648,13 @@ void RunInParallel(size_t count, int threads, const std::function<void(size_t)>&
     for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) work(i);
   };
   std::vector<std::thread> helpers;
-  for (int t = 1; t < threads; ++t) helpers.emplace_back(drain);
+  for (int t = 1; t < threads; ++t) {
+    try {
+      helpers.emplace_back(drain);
+    } catch (const std::system_error&) {
+      break;  // No thread to be had: the threads already running do all the work.
+    }
+  }
   drain();
   for (std::thread& helper : helpers) helper.join();
 }
