@@ -763,14 +763,16 @@ absl::StatusOr<bool> BlockWarper::WarpSeparable(double min_x, double max_y, doub
       xscale = std::min(xscale, 1.0);
       yscale = std::min(yscale, 1.0);
     }
+    // Far-downsampled blocks need wide kernels (BuildTaps holds up to 64 taps) and would
+    // read a huge window at once: GDAL's path chunks them.
+    if (!nearest && (xscale < 1.0 / 30 || yscale < 1.0 / 30)) return false;
     BuildTaps(columns, source_width_, nearest, xscale, &part.xt);
     BuildTaps(rows, source_height_, nearest, yscale, &part.yt);
     if (part.xt.lo > part.xt.hi || part.yt.lo > part.yt.hi) continue;
-    // Far-downsampled blocks would read a huge window at once: GDAL's path chunks them.
-    constexpr double kMaxWindowBytes = 512.0 * 1024 * 1024;
-    if (static_cast<double>(part.xt.hi - part.xt.lo + 1) * (part.yt.hi - part.yt.lo + 1) *
-            pixel_bytes >
-        kMaxWindowBytes) {
+    constexpr double kMaxBufferBytes = 512.0 * 1024 * 1024;
+    const double window_rows = part.yt.hi - part.yt.lo + 1;
+    if ((part.xt.hi - part.xt.lo + 1) * window_rows * pixel_bytes > kMaxBufferBytes ||
+        window_rows * part.columns * bands * sizeof(double) * 2 > kMaxBufferBytes) {
       return false;
     }
   }

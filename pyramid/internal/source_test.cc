@@ -17,6 +17,7 @@
 #include "geo/tile_matrix_set.h"
 #include "gtest/gtest.h"
 #include "testing/files.h"
+#include "testing/synthetic_raster.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -269,6 +270,34 @@ TEST(SeparableWarpTest, ProjectedSourcesAndOtherKernelsUseGdalsWarper) {
   EXPECT_TRUE(separable(*dem, GRA_NearestNeighbour));
   EXPECT_FALSE(separable(*dem, GRA_Cubic));
   EXPECT_FALSE(separable(*dem, GRA_Average));
+}
+
+TEST(SeparableWarpTest, FarDownsampledBlocksFallBackToGdalsWarper) {
+  // 8192 x 4096 pixels of the world into one zoom 0 tile: scale 1/32 in x, beyond the
+  // fast path's widest kernel, so the block goes through GDAL's warper and both paths agree
+  // exactly.
+  TempDir dir;
+  test::SyntheticRasterSpec spec;
+  spec.width = 8192;
+  spec.height = 4096;
+  spec.bands = 3;
+  spec.srs = "EPSG:4326";
+  spec.geotransform = {-180, 360.0 / 8192, 0, 90, 0, -180.0 / 4096};
+  spec.pattern = test::SyntheticPattern::kCheckerboard;
+  absl::StatusOr<GDALDatasetUniquePtr> raster = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(raster.ok()) << raster.status();
+  const std::string path = dir.Path("checkerboard.tif");
+  ASSERT_TRUE(test::WriteRaster(**raster, path).ok());
+  std::unique_ptr<Source> source = OpenSource(path);
+  ASSERT_NE(source, nullptr);
+  const geo::TileMatrixSet tms = Tms("WebMercatorQuad");
+  bool fast_separable = false, gdal_separable = true;
+  const Block fast = WarpTiles(*source, tms, GRA_Bilinear, true, 0, 0, 0, 1, 1, &fast_separable);
+  const Block gdal = WarpTiles(*source, tms, GRA_Bilinear, false, 0, 0, 0, 1, 1, &gdal_separable);
+  EXPECT_TRUE(fast_separable);
+  EXPECT_EQ(fast.samples, gdal.samples);
+  EXPECT_EQ(fast.alpha, gdal.alpha);
+  EXPECT_EQ(std::count(gdal.alpha.begin(), gdal.alpha.end(), 255), 256 * 256);
 }
 
 }  // namespace
