@@ -5,10 +5,12 @@
 #include <random>
 #include <string>
 
+#include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "storage/header.pb.h"
 #include "storage/internal/crc32c.h"
+#include "storage/testing/fault_injection_env.h"
 
 namespace flatpyramid {
 namespace storage {
@@ -92,6 +94,51 @@ TEST(FormatTest, NewestValidSlotWinsAndATornNewerSlotFallsBackToTheOlder) {
   EXPECT_FALSE(NewestHeader(*EncodeSlot(newer), "", errors).ok());
 }
 
+TEST(FormatTest, ANewerMajorVersionWithTheHigherGenerationIsRefusedNotSkipped) {
+  Header ours = TwoSections();
+  ours.set_generation(6);
+  Header theirs = ours;
+  theirs.set_generation(7);
+  theirs.set_format_major(kFormatMajor + 1);
+  theirs.set_format_minor(3);
+  absl::Status errors[kSlotCount];
+  // Newer version, newer generation: its commit is the file's latest state, so refuse.
+  absl::StatusOr<Header> newest = NewestHeader(*EncodeSlot(ours), *EncodeSlot(theirs), errors);
+  ASSERT_FALSE(newest.ok());
+  EXPECT_EQ(newest.status().code(), absl::StatusCode::kFailedPrecondition) << newest.status();
+  EXPECT_NE(newest.status().message().find("format version 2.3 is newer"), std::string::npos)
+      << newest.status();
+  // Newer version, older generation: our slot is the latest state.
+  theirs.set_generation(5);
+  newest = NewestHeader(*EncodeSlot(ours), *EncodeSlot(theirs), errors);
+  ASSERT_TRUE(newest.ok()) << newest.status();
+  EXPECT_EQ(newest->generation(), 6u);
+  EXPECT_EQ(errors[1].code(), absl::StatusCode::kFailedPrecondition);
+  // A torn newer-version slot is just a torn slot: the older valid one wins.
+  theirs.set_generation(7);
+  std::string torn = *EncodeSlot(theirs);
+  torn[40] ^= 1;
+  newest = NewestHeader(*EncodeSlot(ours), torn, errors);
+  ASSERT_TRUE(newest.ok()) << newest.status();
+  EXPECT_EQ(newest->generation(), 6u);
+  // A newer slot format (bytes 8-11) with a valid CRC and the higher generation: refused too.
+  Header next = ours;
+  next.set_generation(7);
+  std::string slot1 = *EncodeSlot(next);
+  slot1[8] = 2;
+  const std::string prefix = slot1.substr(0, 24);
+  const uint32_t length = absl::little_endian::Load32(slot1.data() + 12);
+  absl::little_endian::Store32(
+      &slot1[24], Crc32cExtend(Crc32c(prefix), slot1.data() + kSlotPrefixSize, length));
+  newest = NewestHeader(*EncodeSlot(ours), slot1, errors);
+  ASSERT_FALSE(newest.ok());
+  EXPECT_EQ(newest.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(newest.status().message().find("slot format 2"), std::string::npos) << newest.status();
+  // Only newer-version slots: refused, naming the version.
+  newest = NewestHeader("", *EncodeSlot(theirs), errors);
+  EXPECT_EQ(newest.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(FormatTest, JudgeMoveFollowsTheRecoveryTable) {
   PendingMove move;
   move.set_offset(kDataStart + 8192);
@@ -163,6 +210,121 @@ TEST(FormatTest, ApplyMoveShiftsEveryLaterArrayAndResizesTheNamedOne) {
   EXPECT_FALSE(ApplyMove(wrong, &header).ok());
   wrong.set_section(9);
   EXPECT_FALSE(ApplyMove(wrong, &header).ok());
+}
+
+// A file of TwoSections' layout whose used bytes are distinct, in a FaultInjectionEnv.
+struct ShiftFixture {
+  test::FaultInjectionEnv env;
+  std::unique_ptr<File> file;
+  Header header = TwoSections();
+  std::string bytes;
+
+  ShiftFixture() {
+    // 5 entries per section, 10000 value bytes in section 1 (more than one check region).
+    for (int s = 0; s < 2; ++s) header.mutable_sections(s)->set_entry_count(5);
+    header.mutable_sections(0)->set_values_length(100);
+    header.mutable_sections(1)->set_values_length(8000);
+    bytes.assign(kDataStart + 6 * 8192, '\0');
+    std::mt19937_64 random(9);
+    for (size_t i = kDataStart; i < bytes.size(); ++i) bytes[i] = static_cast<char>(random());
+    env.SetContents("/f", bytes);
+    file = *env.Open("/f", OpenMode::kReadWrite);
+  }
+  PendingMove InsertAfterSection0Keys() const {
+    PendingMove move;
+    move.set_kind(PendingMove::INSERT_RANGE);
+    move.set_section(0);
+    move.set_array(ARRAY_KEYS);
+    move.set_offset(kDataStart + 8192);
+    move.set_length(8192);
+    move.set_file_size_before(bytes.size());
+    return move;
+  }
+};
+
+TEST(ShiftCheckTest, RecordsTheFirstAndLastCommittedBytesOfTheTail) {
+  ShiftFixture f;
+  PendingMove move = f.InsertAfterSection0Keys();
+  ASSERT_TRUE(RecordShiftChecks(f.header, f.file.get(), &move).ok());
+  ASSERT_EQ(move.shift_checks_size(), 2);
+  // First: section 0's 80 location bytes; last: the end of section 1's 8000 value bytes.
+  EXPECT_EQ(move.shift_checks(0).offset(), kDataStart + 8192);
+  EXPECT_EQ(move.shift_checks(0).length(), 80u);
+  EXPECT_EQ(move.shift_checks(0).crc32c(), Crc32c(f.bytes.substr(kDataStart + 8192, 80)));
+  EXPECT_EQ(move.shift_checks(1).offset(), kDataStart + 5 * 8192 + 8000 - 4096);
+  EXPECT_EQ(move.shift_checks(1).length(), 4096u);
+  EXPECT_EQ(move.shift_checks(1).crc32c(),
+            Crc32c(f.bytes.substr(kDataStart + 5 * 8192 + 8000 - 4096, 4096)));
+}
+
+TEST(ShiftCheckTest, AnInsertAppliedInPartIsRefusedAndAWholeOneIsAccepted) {
+  ShiftFixture f;
+  PendingMove move = f.InsertAfterSection0Keys();
+  ASSERT_TRUE(RecordShiftChecks(f.header, f.file.get(), &move).ok());
+  const uint64_t before = f.bytes.size();
+  EXPECT_TRUE(CheckShift(move, MoveState::kNotApplied, before, f.file.get()).ok());
+
+  std::string whole = f.bytes;
+  whole.insert(move.offset(), move.length(), '\0');
+  f.env.SetContents("/f", whole);
+  EXPECT_TRUE(CheckShift(move, MoveState::kApplied, before + 8192, f.file.get()).ok());
+
+  // The size grew and the last 3 blocks of the tail moved, the rest did not (a crash inside
+  // xfs_insert_file_space): the first committed bytes are not at their new place.
+  std::string partial = f.bytes;
+  partial.resize(before + 8192);
+  const uint64_t split = before - 3 * 4096;
+  partial.replace(split + 8192, before - split, f.bytes.substr(split));
+  std::fill_n(partial.begin() + split, 8192, '\0');
+  f.env.SetContents("/f", partial);
+  absl::Status status = CheckShift(move, MoveState::kApplied, before + 8192, f.file.get());
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(status.message().find("interrupted partial shift"), std::string::npos) << status;
+
+  // All of the tail moved but the room still holds old bytes (a shift in another order).
+  std::string stale_room = whole;
+  stale_room.replace(move.offset(), 4096, f.bytes.substr(move.offset(), 4096));
+  f.env.SetContents("/f", stale_room);
+  status = CheckShift(move, MoveState::kApplied, before + 8192, f.file.get());
+  EXPECT_NE(status.message().find("inserted room"), std::string::npos) << status;
+
+  // The size did not change but the tail's end moved already: refused as "not applied" too.
+  std::string end_moved = f.bytes;
+  end_moved.replace(before - 4096, 4096, std::string(4096, '\0'));
+  f.env.SetContents("/f", end_moved);
+  EXPECT_EQ(CheckShift(move, MoveState::kNotApplied, before, f.file.get()).code(),
+            absl::StatusCode::kDataLoss);
+
+  // A hostile check outside the moved bytes is corrupt, not a read out of range.
+  move.mutable_shift_checks(0)->set_offset(before);
+  EXPECT_EQ(CheckShift(move, MoveState::kNotApplied, before, f.file.get()).code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(ShiftCheckTest, ACollapseIsCheckedAtTheLowerPlace) {
+  ShiftFixture f;
+  PendingMove move;
+  move.set_kind(PendingMove::COLLAPSE_RANGE);
+  move.set_section(0);
+  move.set_array(ARRAY_VALUES);  // Keep one of its two blocks.
+  move.set_offset(kDataStart + 2 * 8192 + 4096);
+  move.set_length(4096);
+  move.set_file_size_before(f.bytes.size());
+  ASSERT_TRUE(RecordShiftChecks(f.header, f.file.get(), &move).ok());
+  ASSERT_EQ(move.shift_checks_size(), 2);
+  EXPECT_EQ(move.shift_checks(0).offset(), kDataStart + 3 * 8192);  // Section 1's keys.
+  std::string collapsed = f.bytes;
+  collapsed.erase(move.offset(), move.length());
+  f.env.SetContents("/f", collapsed);
+  EXPECT_TRUE(CheckShift(move, MoveState::kApplied, collapsed.size(), f.file.get()).ok());
+  // The front moved down, the size did not change yet (xfs_collapse_file_space stopped).
+  std::string partial = f.bytes;
+  const uint64_t tail = move.offset() + move.length();
+  partial.replace(move.offset(), 4096, f.bytes.substr(tail, 4096));
+  std::fill_n(partial.begin() + tail, 4096, '\0');
+  f.env.SetContents("/f", partial);
+  EXPECT_EQ(CheckShift(move, MoveState::kNotApplied, f.bytes.size(), f.file.get()).code(),
+            absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

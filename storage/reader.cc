@@ -1,9 +1,11 @@
 // Reader: maps the file, picks the newest valid header slot, checks every array lies inside
 // the file, then serves lookups straight from the map.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
-#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "absl/base/internal/endian.h"
@@ -20,6 +22,16 @@ using internal::kLocationSize;
 
 class Reader::Impl {
  public:
+  // Every kFenceStride-th key of a big section, copied into memory by its first lookup so
+  // that the top of the search stays in cache (n/8 bytes for n keys). Published with one
+  // atomic pointer: concurrent first lookups may each build it, one wins, no lock is taken.
+  struct Fences {
+    std::atomic<std::vector<uint64_t>*> keys{nullptr};
+    ~Fences() { delete keys.load(); }
+  };
+  static_assert(std::atomic<std::vector<uint64_t>*>::is_always_lock_free,
+                "lookups must not take a lock");
+
   struct SectionView {
     std::string name;
     const char* keys;
@@ -27,14 +39,12 @@ class Reader::Impl {
     const char* values;
     uint64_t count;
     uint64_t values_length;
-    // Every kFenceStride-th key, copied into memory on the first lookup of a big section, so
-    // that the top of the search stays in cache (n/8 bytes for n keys).
-    struct Fences {
-      std::once_flag once;
-      std::vector<uint64_t> keys;
-    };
     std::unique_ptr<Fences> fences;
   };
+
+  // A writer that holds the lock may change the file while Open reads it; Open retries this
+  // many times (sleeping 1, 2, 4, ... ms) before it gives up with kUnavailable.
+  static constexpr int kOpenAttempts = 8;
 
   static absl::StatusOr<std::unique_ptr<Impl>> Open(const std::string& path,
                                                     const ReaderOptions& options) {
@@ -45,7 +55,8 @@ class Reader::Impl {
     if (!file.ok()) return file.status();
     impl->file_ = *std::move(file);
     absl::Status status = impl->file_->TryLock(LockMode::kShared);
-    if (absl::IsUnavailable(status)) {
+    const bool being_written = absl::IsUnavailable(status);
+    if (being_written) {
       if (!options.allow_being_written) {
         return absl::UnavailableError(
             path +
@@ -55,49 +66,111 @@ class Reader::Impl {
     } else if (!status.ok()) {
       return status;
     }
-    absl::StatusOr<uint64_t> size = impl->file_->Size();
+    if (!being_written) {
+      status = impl->Load(/*being_written=*/false);
+      if (!status.ok()) return status;
+      return impl;
+    }
+    std::chrono::milliseconds pause(1);
+    for (int attempt = 0;; ++attempt) {
+      status = impl->Load(/*being_written=*/true);
+      if (!absl::IsAborted(status)) break;  // Aborted: the writer changed the file meanwhile.
+      if (attempt + 1 == kOpenAttempts) {
+        return absl::UnavailableError(
+            absl::StrCat(path, ": the writer kept changing the file while it was being opened (",
+                         status.message(), "); retry later"));
+      }
+      std::this_thread::sleep_for(pause);
+      pause *= 2;
+    }
+    if (!status.ok()) return status;
+    return impl;
+  }
+
+  // ReadHeader reads both slots with pread (the first block of each, the rest of a payload
+  // only when it is longer) and returns the newest valid header.
+  absl::StatusOr<Header> ReadHeader() {
+    std::string slots[internal::kSlotCount];
+    for (int i = 0; i < internal::kSlotCount; ++i) {
+      std::string& slot = slots[i];
+      slot.resize(internal::kBlockSize);
+      const uint64_t at = i * internal::kSlotSize;
+      absl::Status status = file_->Read(at, slot.size(), &slot[0]);
+      if (!status.ok()) return status;
+      const uint32_t length = absl::little_endian::Load32(slot.data() + 12);
+      if (length <= internal::kMaxPayloadSize && internal::kSlotPrefixSize + length > slot.size()) {
+        const size_t first = slot.size();
+        slot.resize(internal::kSlotPrefixSize + length);
+        status = file_->Read(at + first, slot.size() - first, &slot[first]);
+        if (!status.ok()) return status;
+      }
+    }
+    absl::StatusOr<Header> header = internal::NewestHeader(slots[0], slots[1], slot_errors_);
+    if (!header.ok()) return Annotate(header.status());
+    return header;
+  }
+
+  // Load reads the header, resolves a recorded move, maps the file and checks the layout. When
+  // a writer holds the lock (`being_written`), a seqlock-style check: no move may be in progress,
+  // and the size and the newest generation must be the same after the map as before it
+  // (kAborted otherwise, and Open tries again).
+  absl::Status Load(bool being_written) {
+    map_.reset();
+    sections_.clear();
+    absl::StatusOr<uint64_t> size = file_->Size();
     if (!size.ok()) return size.status();
     if (*size < internal::kDataStart) {
       return absl::DataLossError(
-          absl::StrCat(path, ": ", *size, " bytes, smaller than the ", internal::kDataStart,
+          absl::StrCat(path_, ": ", *size, " bytes, smaller than the ", internal::kDataStart,
                        "-byte header region: not a flatpyramid store, or truncated"));
     }
-    absl::StatusOr<std::unique_ptr<MappedRegion>> map = impl->file_->Map(*size);
-    if (!map.ok()) return map.status();
-    impl->map_ = *std::move(map);
-    // Lookups touch a few pages each (header, keys, a location, a value): without this, the
-    // first page fault's read-around (the device's readahead, megabytes on many disks) reads a
-    // whole neighbourhood of the file, and cold lookups wait behind it.
-    impl->map_->Advise(0, *size, AccessPattern::kRandom);
-    const absl::string_view bytes = impl->map_->data();
-    absl::StatusOr<Header> header = internal::NewestHeader(
-        bytes.substr(0, internal::kSlotSize),
-        bytes.substr(internal::kSlotSize, internal::kSlotSize), impl->slot_errors_);
-    if (!header.ok()) return impl->Annotate(header.status());
-    impl->header_ = *std::move(header);
-    const PendingMove move = impl->header_.pending();
+    absl::StatusOr<Header> header = ReadHeader();
+    if (!header.ok()) return header.status();
+    header_ = *std::move(header);
+    const PendingMove move = header_.pending();
+    if (being_written && move.kind() != PendingMove::KIND_NONE) {
+      return absl::AbortedError("the writer is moving data (growing or trimming an array)");
+    }
     absl::StatusOr<internal::MoveState> state = internal::JudgeMove(move, *size);
-    if (!state.ok()) return impl->Annotate(state.status());
+    if (!state.ok()) return Annotate(state.status());
     if (*state == internal::MoveState::kInterrupted) {
       return absl::FailedPreconditionError(
-          path +
+          path_ +
           ": a writer stopped in the middle of moving the file's tail (filesystem "
           "without INSERT_RANGE); Writer::OpenForAppend finishes the move");
     }
+    absl::Status status = internal::CheckShift(move, *state, *size, file_.get());
+    if (!status.ok()) return Annotate(status);
     if (*state == internal::MoveState::kApplied) {
-      status = internal::ApplyMove(move, &impl->header_);
-      if (!status.ok()) return impl->Annotate(status);
+      status = internal::ApplyMove(move, &header_);
+      if (!status.ok()) return Annotate(status);
     }
-    impl->header_.clear_pending();
-    status = internal::ValidateLayout(impl->header_, *size);
-    if (!status.ok()) return impl->Annotate(status);
-    for (const Section& section : impl->header_.sections()) {
-      impl->sections_.push_back({section.name(), bytes.data() + section.keys().offset(),
-                                 bytes.data() + section.locations().offset(),
-                                 bytes.data() + section.values().offset(), section.entry_count(),
-                                 section.values_length(), std::make_unique<SectionView::Fences>()});
+    header_.clear_pending();
+    status = internal::ValidateLayout(header_, *size);
+    if (!status.ok()) return Annotate(status);
+    absl::StatusOr<std::unique_ptr<MappedRegion>> map = file_->Map(*size);
+    if (!map.ok()) return map.status();
+    map_ = *std::move(map);
+    if (being_written) {
+      absl::StatusOr<uint64_t> size_after = file_->Size();
+      if (!size_after.ok()) return size_after.status();
+      absl::StatusOr<Header> after = ReadHeader();
+      if (!after.ok() || after->generation() != header_.generation() || *size_after != *size) {
+        return absl::AbortedError("the file changed while it was being opened");
+      }
     }
-    return impl;
+    // Lookups touch a few pages each (header, keys, a location, a value): without this, the
+    // first page fault's read-around (the device's readahead, megabytes on many disks) reads a
+    // whole neighbourhood of the file, and cold lookups wait behind it.
+    map_->Advise(0, *size, AccessPattern::kRandom);
+    const absl::string_view bytes = map_->data();
+    for (const Section& section : header_.sections()) {
+      sections_.push_back({section.name(), bytes.data() + section.keys().offset(),
+                           bytes.data() + section.locations().offset(),
+                           bytes.data() + section.values().offset(), section.entry_count(),
+                           section.values_length(), std::make_unique<Fences>()});
+    }
+    return absl::OkStatus();
   }
 
   absl::Status Annotate(const absl::Status& status) const {
@@ -132,6 +205,21 @@ class Reader::Impl {
     return base + (load(base) < key ? 1 : 0);
   }
 
+  // FencesOf returns the fences of `s`, building them on first use (lock-free).
+  static const std::vector<uint64_t>& FencesOf(const SectionView& s) {
+    std::vector<uint64_t>* fences = s.fences->keys.load(std::memory_order_acquire);
+    if (fences != nullptr) return *fences;
+    auto built = std::make_unique<std::vector<uint64_t>>();
+    built->reserve((s.count + kFenceStride - 1) / kFenceStride);
+    for (uint64_t i = 0; i < s.count; i += kFenceStride) built->push_back(LoadKey(s, i));
+    std::vector<uint64_t>* expected = nullptr;
+    if (s.fences->keys.compare_exchange_strong(expected, built.get(), std::memory_order_acq_rel,
+                                               std::memory_order_acquire)) {
+      return *built.release();
+    }
+    return *expected;  // Another thread published first; ours is dropped.
+  }
+
   // LowerBound searches the in-memory fences first, then one 64-key block of the map whose
   // 8 cache lines are fetched in parallel.
   static uint64_t LowerBound(const SectionView& s, uint64_t key) {
@@ -147,14 +235,11 @@ class Reader::Impl {
       return BranchFreeLowerBound(
           s.count, key, [keys](uint64_t i) { return absl::little_endian::Load64(keys + i * 8); });
     }
-    std::call_once(s.fences->once, [&s] {
-      s.fences->keys.reserve((s.count + kFenceStride - 1) / kFenceStride);
-      for (uint64_t i = 0; i < s.count; i += kFenceStride) s.fences->keys.push_back(LoadKey(s, i));
-    });
-    const uint64_t* fences = s.fences->keys.data();
+    const std::vector<uint64_t>& fence_keys = FencesOf(s);
+    const uint64_t* fences = fence_keys.data();
     // First fence >= key: the answer is in the block before it (whose first key is < key).
-    const uint64_t fence = BranchFreeLowerBound(s.fences->keys.size(), key,
-                                                [fences](uint64_t i) { return fences[i]; });
+    const uint64_t fence =
+        BranchFreeLowerBound(fence_keys.size(), key, [fences](uint64_t i) { return fences[i]; });
     if (fence == 0) return 0;
     const uint64_t begin = (fence - 1) * kFenceStride;
     const uint64_t length = std::min(kFenceStride, s.count - begin);

@@ -63,10 +63,14 @@ struct WriterOptions {
   bool force_fallback = false;  // Never use FALLOC_FL_INSERT_RANGE/COLLAPSE_RANGE.
   Env* env = nullptr;           // I/O seam; nullptr = Env::Default().
   // Room reserved for each new section's arrays (holes: no disk used until written). Rounded
-  // up to 4096 bytes. Arrays double when full, so these only trade early growth steps.
+  // up to 4096 bytes. Arrays at least double when full, so these only trade early growth steps.
   uint64_t initial_key_capacity = 256 << 10;       // 32,768 keys.
   uint64_t initial_location_capacity = 512 << 10;  // 32,768 locations.
   uint64_t initial_value_capacity = 64 << 20;
+  // Bytes per pread/pwrite when the fallback moves the file's tail (rounded up to 4096);
+  // progress is recorded at least every 8 chunks. For tests: small chunks make small files
+  // take many copy steps and progress records.
+  uint64_t move_chunk_size = 4 << 20;
 };
 
 // WriterStats counts what a Writer did to the file (benchmarks, tests).

@@ -24,20 +24,21 @@ using internal::RoundUpToBlock;
 
 namespace {
 
-constexpr uint64_t kMoveChunk = 4 << 20;        // Bytes copied per pread/pwrite in tail moves.
 constexpr size_t kIndexBufferFlush = 64 << 10;  // Buffered key/location bytes per section.
+constexpr uint64_t kGrowthStepCap = 64 << 20;   // Cap of the file-size term of a growth.
+constexpr uint64_t kRecordChunks = 8;           // Tail moves record progress this often.
+constexpr uint64_t kCrcChunk = 4 << 20;         // Bytes read per pread by Seal's CRCs.
 constexpr ArrayKind kArrayKinds[] = {ARRAY_KEYS, ARRAY_LOCATIONS, ARRAY_VALUES};
-
-bool AllZero(const char* data, size_t length) {
-  return length == 0 || (data[0] == 0 && std::memcmp(data, data + 1, length - 1) == 0);
-}
 
 }  // namespace
 
 class Writer::Impl {
  public:
   Impl(std::string path, std::unique_ptr<File> file, const WriterOptions& options)
-      : path_(std::move(path)), file_(std::move(file)), options_(options) {
+      : path_(std::move(path)),
+        file_(std::move(file)),
+        options_(options),
+        move_chunk_(RoundUpToBlock(std::max<uint64_t>(options.move_chunk_size, 1))) {
     use_fallocate_ranges_ = !options.force_fallback;
   }
 
@@ -97,14 +98,19 @@ class Writer::Impl {
     const PendingMove move = layout_.pending();
     absl::StatusOr<internal::MoveState> state = internal::JudgeMove(move, file_size_);
     if (!state.ok()) return Annotate(state.status());
+    bool punch_room = false;
     switch (*state) {
       case internal::MoveState::kNone:
-      case internal::MoveState::kNotApplied:
-        layout_.clear_pending();
         break;
+      case internal::MoveState::kNotApplied:
       case internal::MoveState::kApplied:
-        status = internal::ApplyMove(move, &layout_);
+        // A fallocate move that the filesystem applied only in part is refused here.
+        status = internal::CheckShift(move, *state, file_size_, file_.get());
         if (!status.ok()) return Annotate(status);
+        if (*state == internal::MoveState::kApplied) {
+          status = internal::ApplyMove(move, &layout_);
+          if (!status.ok()) return Annotate(status);
+        }
         break;
       case internal::MoveState::kInterrupted: {
         // Validate the pre-move layout first: the copy below trusts its numbers.
@@ -119,6 +125,7 @@ class Writer::Impl {
         status = move.kind() == PendingMove::COPY_TAIL_UP ? CopyTailUp(move) : CopyTailDown(move);
         if (!status.ok()) return status;
         layout_ = after;
+        punch_room = move.kind() == PendingMove::COPY_TAIL_UP;
         break;
       }
     }
@@ -140,6 +147,8 @@ class Writer::Impl {
     // (left by a move that never happened) is not a change any header describes.
     status = SyncIfMoved();
     if (status.ok()) status = WriteHeader(View(/*committed=*/true));
+    // The room of a finished tail copy still holds stale bytes of the tail.
+    if (status.ok() && punch_room) status = PunchIfSupported(move.offset(), move.length());
     if (!status.ok()) return Fail(status);
     const uint64_t end = LayoutEnd();
     if (file_size_ > end) {
@@ -163,13 +172,9 @@ class Writer::Impl {
     if (absl::StatusOr<std::string> encoded = internal::EncodeSlot(probe); !encoded.ok()) {
       return encoded.status();
     }
-    // Extending the file must not race a recorded move (its size check would then fail).
+    // No header on disk records a move here: growths end with a header without one, and only
+    // Seal leaves one (FORMAT.md section 5), so extending the file cannot confuse recovery.
     absl::Status status = absl::OkStatus();
-    if (disk_has_pending_) {
-      status = SyncIfMoved();
-      if (status.ok()) status = WriteHeader(View(/*committed=*/true));
-      if (!status.ok()) return Fail(status);
-    }
     Section* section = layout_.add_sections();
     section->set_name(std::string(name));
     uint64_t offset = file_size_;
@@ -347,6 +352,10 @@ class Writer::Impl {
   absl::Status Annotate(const absl::Status& status) const {
     return absl::Status(status.code(), absl::StrCat(path_, ": ", status.message()));
   }
+  // WhileDoing prefixes what the writer was doing (the code stays the same).
+  static absl::Status WhileDoing(const absl::Status& status, absl::string_view doing) {
+    return absl::Status(status.code(), absl::StrCat(doing, ": ", status.message()));
+  }
 
   absl::Status CheckUsable() const {
     if (!failed_.ok()) {
@@ -404,7 +413,6 @@ class Writer::Impl {
     if (!status.ok()) return status;
     ++stats_.header_writes;
     ++generation_;
-    disk_has_pending_ = header.pending().kind() != PendingMove::KIND_NONE;
     return Sync();
   }
 
@@ -469,11 +477,13 @@ class Writer::Impl {
   absl::Status Reserve(uint32_t section, ArrayKind array, uint64_t needed) {
     const uint64_t capacity = internal::Array(layout_.sections(section), array).capacity();
     if (needed <= capacity) return absl::OkStatus();
-    // Doubling keeps each array's growth steps logarithmic; growing by at least a quarter of
-    // the file keeps the number of moves logarithmic in the file size too (each INSERT_RANGE
-    // costs ~100 ms on a large, fragmented ext4 file; the room is a hole until written).
-    const uint64_t target = std::max({RoundUpToBlock(needed), capacity * 2, kBlockSize,
-                                      capacity + RoundUpToBlock(file_size_ / 4)});
+    // At least doubling keeps each array's growth steps logarithmic. A small array in a big
+    // file grows by a quarter of the file, up to 64 MiB, which skips its many small first steps
+    // (each INSERT_RANGE costs a few syncs and up to ~100 ms on a large, fragmented ext4 file);
+    // the cap keeps the logical file size within about twice the data plus 64 MiB per array.
+    const uint64_t step =
+        std::max(capacity, std::min(RoundUpToBlock(file_size_ / 4), kGrowthStepCap));
+    const uint64_t target = std::max({RoundUpToBlock(needed), capacity + step, kBlockSize});
     return Grow(section, array, target - capacity);
   }
 
@@ -485,35 +495,57 @@ class Writer::Impl {
     move.set_offset(extent.offset() + extent.capacity());
     move.set_file_size_before(file_size_);
     const bool at_end = move.offset() == file_size_;
+    // Earlier moves durable before a header that describes their result.
+    absl::Status status = SyncIfMoved();
+    if (!status.ok()) return status;
     if (at_end || use_fallocate_ranges_) {
       move.set_kind(PendingMove::INSERT_RANGE);
       move.set_length(length);
-      // Earlier moves durable before a header that describes their result; then the record
-      // of this move durable before the move itself.
-      absl::Status status = SyncIfMoved();
-      if (status.ok()) status = WriteHeader(WithPending(move));
+      // The record (with where committed bytes of the tail must end up) durable before the
+      // move itself; WriteHeader syncs.
+      Header header = View(/*committed=*/true);
+      if (!at_end) status = internal::RecordShiftChecks(header, file_.get(), &move);
+      *header.mutable_pending() = move;
+      if (status.ok()) status = WriteHeader(header);
       if (!status.ok()) return status;
       status =
           at_end ? file_->Truncate(file_size_ + length) : file_->InsertRange(move.offset(), length);
       if (status.ok()) {
         if (!at_end) ++stats_.insert_range_calls;
-        return Moved(move, file_size_ + length);
+        file_size_ += length;
+        return FinishGrowth(move);
       }
-      if (at_end || !absl::IsUnimplemented(status)) return status;
+      if (at_end || !absl::IsUnimplemented(status)) {
+        return WhileDoing(status, "growing an array (INSERT_RANGE)");
+      }
       use_fallocate_ranges_ = false;  // Refused by this filesystem: fall back from now on.
+      move.clear_shift_checks();
     }
-    // Fallback: copy the tail up. Bigger steps bound the number of progress records.
+    // Fallback: copy the tail up. Bigger steps bound the number of tail copies.
     const uint64_t tail = file_size_ - move.offset();
     move.set_kind(PendingMove::COPY_TAIL_UP);
     move.set_length(std::max(length, RoundUpToBlock(tail / 16)));
     move.set_progress(file_size_);
-    absl::Status status = SyncIfMoved();
-    if (status.ok()) status = WriteHeader(WithPending(move));
+    status = WriteHeader(WithPending(move));
     if (status.ok()) status = CopyTailUp(move);
-    if (!status.ok()) return status;
-    return internal::ApplyMove(move, &layout_);
+    if (status.ok()) status = FinishGrowth(move);
+    // The new room still holds stale bytes of the tail: make it a hole.
+    if (status.ok()) status = PunchIfSupported(move.offset(), move.length());
+    return status;
   }
 
+  // FinishGrowth shows a growth that is done on disk in a header without a pending move, before
+  // anything else is written: later writes (into the new room, or anywhere in the moved tail)
+  // would otherwise change the bytes that recovery checks against the record.
+  absl::Status FinishGrowth(const PendingMove& move) {
+    absl::Status status = internal::ApplyMove(move, &layout_);
+    if (status.ok()) status = Sync();
+    if (status.ok()) status = WriteHeader(View(/*committed=*/true));
+    return status;
+  }
+
+  // Shrink trims `length` bytes off the end of an array (Seal only: until Seal's next header
+  // write nothing else is written, so the record of the last trim may stay the newest).
   absl::Status Shrink(uint32_t section, ArrayKind array, uint64_t length) {
     const ArrayExtent& extent = internal::Array(layout_.sections(section), array);
     PendingMove move;
@@ -523,32 +555,35 @@ class Writer::Impl {
     move.set_length(length);
     move.set_file_size_before(file_size_);
     const bool at_end = move.offset() + length == file_size_;
+    absl::Status status = SyncIfMoved();
+    if (!status.ok()) return status;
     if (at_end || use_fallocate_ranges_) {
       move.set_kind(PendingMove::COLLAPSE_RANGE);
-      absl::Status status = SyncIfMoved();
-      if (status.ok()) status = WriteHeader(WithPending(move));
+      Header header = View(/*committed=*/true);
+      if (!at_end) status = internal::RecordShiftChecks(header, file_.get(), &move);
+      *header.mutable_pending() = move;
+      if (status.ok()) status = WriteHeader(header);
       if (!status.ok()) return status;
       status =
           at_end ? file_->Truncate(move.offset()) : file_->CollapseRange(move.offset(), length);
       if (status.ok()) {
         if (!at_end) ++stats_.collapse_range_calls;
-        return Moved(move, file_size_ - length);
+        file_size_ -= length;
+        status = internal::ApplyMove(move, &layout_);
+        if (status.ok()) status = Sync();
+        return status;
       }
-      if (at_end || !absl::IsUnimplemented(status)) return status;
+      if (at_end || !absl::IsUnimplemented(status)) {
+        return WhileDoing(status, "trimming an array (COLLAPSE_RANGE)");
+      }
       use_fallocate_ranges_ = false;
+      move.clear_shift_checks();
     }
     move.set_kind(PendingMove::COPY_TAIL_DOWN);
     move.set_progress(move.offset() + length);
-    absl::Status status = SyncIfMoved();
-    if (status.ok()) status = WriteHeader(WithPending(move));
+    status = WriteHeader(WithPending(move));
     if (status.ok()) status = CopyTailDown(move);
     if (!status.ok()) return status;
-    return internal::ApplyMove(move, &layout_);
-  }
-
-  absl::Status Moved(const PendingMove& move, uint64_t new_size) {
-    file_size_ = new_size;
-    layout_moved_since_sync_ = true;
     return internal::ApplyMove(move, &layout_);
   }
 
@@ -558,11 +593,16 @@ class Writer::Impl {
     return header;
   }
 
+  absl::Status PunchIfSupported(uint64_t offset, uint64_t length) {
+    absl::Status status = file_->PunchHole(offset, length);
+    return absl::IsUnimplemented(status) ? absl::OkStatus() : status;
+  }
+
   // Writes [at, at + length) from `data`, or makes it a hole when `data` is all zeros (so
   // reserved room that a move copies stays a hole).
   absl::Status WriteOrPunch(uint64_t at, const char* data, size_t length) {
     stats_.bytes_moved += length;
-    if (AllZero(data, length)) {
+    if (internal::AllZero(data, length)) {
       absl::Status status = file_->PunchHole(at, length);
       if (!absl::IsUnimplemented(status)) return status;
     }
@@ -585,53 +625,59 @@ class Writer::Impl {
     return status;
   }
 
+  // RecordProgress makes the copies so far durable, then a header recording `move` with them.
+  absl::Status RecordProgress(const Header& base, const PendingMove& move) {
+    Header header = base;
+    *header.mutable_pending() = move;
+    absl::Status status = Sync();
+    if (status.ok()) status = WriteHeader(header);
+    return status;
+  }
+
   // CopyTailUp moves [offset, progress) up by length, from the end backwards, recording the
   // progress before any write could overwrite bytes an earlier record still needs at their old
-  // place (FORMAT.md, "Fallback"). The header's layout is the one before the move.
+  // place, and at least every kRecordChunks chunks (FORMAT.md, "Fallback growth"). Ends with
+  // every copy durable; the caller shows the new layout. The header's layout is the one before
+  // the move.
   absl::Status CopyTailUp(PendingMove move) {
     ++stats_.tail_moves;
     const uint64_t begin = move.offset();
     const uint64_t length = move.length();
     const uint64_t after = move.file_size_before() + length;
+    const uint64_t interval = std::min(length, kRecordChunks * move_chunk_);
     absl::Status status = absl::OkStatus();
     if (file_size_ != after) {
       status = file_->Truncate(after);
-      if (!status.ok()) return status;
+      if (!status.ok()) return WhileDoing(status, "moving the file's tail up");
       file_size_ = after;
     }
-    std::string buffer(std::min<uint64_t>(kMoveChunk, move.progress() - begin), '\0');
+    std::string buffer(std::min<uint64_t>(move_chunk_, move.progress() - begin), '\0');
     uint64_t recorded = move.progress();
     uint64_t copied_down_to = recorded;
     const Header base = View(/*committed=*/true);
     while (copied_down_to > begin) {
-      const uint64_t limit = recorded > begin + length ? recorded - length : begin;
+      const uint64_t limit = recorded - begin > interval ? recorded - interval : begin;
       if (copied_down_to == limit) {
         move.set_progress(copied_down_to);
-        Header header = base;
-        *header.mutable_pending() = move;
-        status = Sync();
-        if (status.ok()) status = WriteHeader(header);
-        if (!status.ok()) return status;
+        status = RecordProgress(base, move);
         recorded = copied_down_to;
+        // Old copies of [recorded, recorded + length) were copied up and no record needs them
+        // any more: free their disk space now, not at the end.
+        if (status.ok() && recorded < move.file_size_before()) {
+          status = PunchIfSupported(recorded, length);
+        }
+        if (!status.ok()) return WhileDoing(status, "moving the file's tail up");
         continue;
       }
       const uint64_t from =
-          std::max(limit, copied_down_to - std::min<uint64_t>(kMoveChunk, copied_down_to));
+          std::max(limit, copied_down_to - std::min<uint64_t>(move_chunk_, copied_down_to));
       const size_t n = copied_down_to - from;
       status = CopyChunk(from, from + length, n, &buffer);
-      if (!status.ok()) return status;
+      if (!status.ok()) return WhileDoing(status, "moving the file's tail up");
       copied_down_to = from;
     }
-    move.set_progress(begin);
-    Header header = base;
-    *header.mutable_pending() = move;
     status = Sync();
-    if (status.ok()) status = WriteHeader(header);
-    if (!status.ok()) return status;
-    // The new room still holds old bytes: make it a hole.
-    status = file_->PunchHole(begin, length);
-    if (!status.ok() && !absl::IsUnimplemented(status)) return status;
-    layout_moved_since_sync_ = true;
+    if (!status.ok()) return WhileDoing(status, "moving the file's tail up");
     return absl::OkStatus();
   }
 
@@ -641,36 +687,34 @@ class Writer::Impl {
     ++stats_.tail_moves;
     const uint64_t length = move.length();
     const uint64_t end = move.file_size_before();
-    std::string buffer(std::min<uint64_t>(kMoveChunk, end - move.progress()), '\0');
+    const uint64_t interval = std::min(length, kRecordChunks * move_chunk_);
+    std::string buffer(std::min<uint64_t>(move_chunk_, end - move.progress()), '\0');
     uint64_t recorded = move.progress();
     uint64_t copied_up_to = recorded;
-    absl::Status status = absl::OkStatus();
     const Header base = View(/*committed=*/true);
-    while (copied_up_to < end) {
-      const uint64_t limit = std::min(end, recorded + length);
+    // [recorded - length, recorded): the removed room, or old copies of bytes already copied
+    // down; no record needs them.
+    absl::Status status = PunchIfSupported(recorded - length, length);
+    while (status.ok() && copied_up_to < end) {
+      const uint64_t limit = std::min(end, recorded + interval);
       if (copied_up_to == limit) {
         move.set_progress(copied_up_to);
-        Header header = base;
-        *header.mutable_pending() = move;
-        status = Sync();
-        if (status.ok()) status = WriteHeader(header);
-        if (!status.ok()) return status;
+        status = RecordProgress(base, move);
         recorded = copied_up_to;
+        if (status.ok()) status = PunchIfSupported(recorded - length, length);
         continue;
       }
-      const uint64_t to = std::min(limit, copied_up_to + kMoveChunk);
+      const uint64_t to = std::min(limit, copied_up_to + move_chunk_);
       const size_t n = to - copied_up_to;
       status = CopyChunk(copied_up_to, copied_up_to - length, n, &buffer);
-      if (!status.ok()) return status;
       copied_up_to = to;
     }
-    move.set_progress(end);
-    Header header = base;
-    *header.mutable_pending() = move;
-    status = Sync();
-    if (status.ok()) status = WriteHeader(header);
+    if (status.ok()) {
+      move.set_progress(end);
+      status = RecordProgress(base, move);
+    }
     if (status.ok()) status = file_->Truncate(end - length);
-    if (!status.ok()) return status;
+    if (!status.ok()) return WhileDoing(status, "moving the file's tail down");
     file_size_ = end - length;
     layout_moved_since_sync_ = true;
     return absl::OkStatus();
@@ -678,9 +722,9 @@ class Writer::Impl {
 
   absl::StatusOr<uint32_t> FileCrc(uint64_t offset, uint64_t length, std::string* buffer) {
     uint32_t crc = 0;
-    buffer->resize(std::min<uint64_t>(length, kMoveChunk));
+    buffer->resize(std::min<uint64_t>(length, kCrcChunk));
     while (length > 0) {
-      const size_t n = std::min<uint64_t>(length, kMoveChunk);
+      const size_t n = std::min<uint64_t>(length, kCrcChunk);
       absl::Status status = file_->Read(offset, n, &(*buffer)[0]);
       if (!status.ok()) return status;
       crc = internal::Crc32cExtend(crc, buffer->data(), n);
@@ -693,14 +737,14 @@ class Writer::Impl {
   const std::string path_;
   std::unique_ptr<File> file_;
   const WriterOptions options_;
-  Header layout_;  // Current layout and counts (appended, committed or not).
+  const uint64_t move_chunk_;  // Bytes per pread/pwrite of a tail move.
+  Header layout_;              // Current layout and counts (appended, committed or not).
   std::vector<SectionRuntime> sections_;
   std::string meta_type_, meta_, committed_meta_type_, committed_meta_;
   uint64_t generation_ = 0;
   uint64_t file_size_ = 0;
   bool use_fallocate_ranges_ = true;
   bool layout_moved_since_sync_ = false;
-  bool disk_has_pending_ = false;
   bool sealed_ = false;
   absl::Status failed_;
   WriterStats stats_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "absl/base/internal/endian.h"
@@ -50,68 +51,111 @@ absl::StatusOr<std::string> EncodeSlot(const Header& header) {
   return slot;
 }
 
-absl::StatusOr<Header> DecodeSlot(absl::string_view slot, int slot_index) {
+namespace {
+
+// One decoded slot. `newer_version` is set for a slot whose CRC and generation check but which a
+// newer version wrote (slot format or format_major above ours); `generation` is then valid too.
+struct DecodedSlot {
+  absl::Status status;
+  Header header;
+  bool newer_version = false;
+  uint64_t generation = 0;
+};
+
+DecodedSlot Decode(absl::string_view slot, int slot_index) {
+  DecodedSlot out;
   const std::string where = absl::StrCat("header slot ", slot_index, ": ");
-  if (slot.size() < kSlotPrefixSize) return absl::DataLossError(where + "truncated");
+  if (slot.size() < kSlotPrefixSize) {
+    out.status = absl::DataLossError(where + "truncated");
+    return out;
+  }
   if (std::memcmp(slot.data(), kSlotMagic, 8) != 0) {
-    return absl::DataLossError(where + "bad magic (not a flatpyramid store, or corrupt)");
+    out.status = absl::DataLossError(where + "bad magic (not a flatpyramid store, or corrupt)");
+    return out;
   }
-  const uint32_t format = absl::little_endian::Load32(slot.data() + 8);
-  if (format != kSlotFormat) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(where, "slot format ", format, " is not ", kSlotFormat,
-                     ": written by a newer flatpyramid; upgrade the reader"));
-  }
+  // Bytes 0-31 mean the same in every slot format (FORMAT.md section 2), so the CRC and the
+  // generation of a slot written by a newer version can be checked before its format.
   const uint32_t length = absl::little_endian::Load32(slot.data() + 12);
   if (length > kMaxPayloadSize || kSlotPrefixSize + length > slot.size()) {
-    return absl::DataLossError(absl::StrCat(where, "payload length ", length, " out of range"));
+    out.status =
+        absl::DataLossError(absl::StrCat(where, "payload length ", length, " out of range"));
+    return out;
   }
   const uint64_t generation = absl::little_endian::Load64(slot.data() + 16);
   const uint32_t stored_crc = absl::little_endian::Load32(slot.data() + 24);
   const absl::string_view payload = slot.substr(kSlotPrefixSize, length);
   if (SlotCrc(slot.substr(0, 24), payload) != stored_crc) {
-    return absl::DataLossError(where +
-                               "CRC32C mismatch (torn write during a crash, or corruption)");
+    out.status =
+        absl::DataLossError(where + "CRC32C mismatch (torn write during a crash, or corruption)");
+    return out;
   }
-  Header header;
-  if (!header.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    return absl::DataLossError(where + "header protobuf does not parse");
+  if (generation % kSlotCount != static_cast<uint64_t>(slot_index)) {
+    out.status =
+        absl::DataLossError(absl::StrCat(where, "generation ", generation, " in the wrong slot"));
+    return out;
   }
-  if (header.magic() != kHeaderMagic) return absl::DataLossError(where + "bad header magic");
-  if (header.generation() != generation) {
-    return absl::DataLossError(where + "generation differs from the slot's");
+  out.generation = generation;
+  const uint32_t format = absl::little_endian::Load32(slot.data() + 8);
+  if (format != kSlotFormat) {
+    out.newer_version = true;
+    out.status = absl::FailedPreconditionError(
+        absl::StrCat(where, "slot format ", format, " is not ", kSlotFormat,
+                     ": written by a newer flatpyramid; upgrade the reader"));
+    return out;
   }
-  if (header.format_major() > kFormatMajor) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        where, "format version ", header.format_major(), ".", header.format_minor(),
+  if (!out.header.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    out.status = absl::DataLossError(where + "header protobuf does not parse");
+    return out;
+  }
+  if (out.header.magic() != kHeaderMagic) {
+    out.status = absl::DataLossError(where + "bad header magic");
+    return out;
+  }
+  if (out.header.generation() != generation) {
+    out.status = absl::DataLossError(where + "generation differs from the slot's");
+    return out;
+  }
+  if (out.header.format_major() > kFormatMajor) {
+    out.newer_version = true;
+    out.status = absl::FailedPreconditionError(absl::StrCat(
+        where, "format version ", out.header.format_major(), ".", out.header.format_minor(),
         " is newer than this reader's ", kFormatMajor, ".", kFormatMinor, ": upgrade flatpyramid"));
   }
-  return header;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Header> DecodeSlot(absl::string_view slot, int slot_index) {
+  DecodedSlot decoded = Decode(slot, slot_index);
+  if (!decoded.status.ok()) return decoded.status;
+  return std::move(decoded.header);
 }
 
 absl::StatusOr<Header> NewestHeader(absl::string_view slot0, absl::string_view slot1,
                                     absl::Status slot_errors[kSlotCount]) {
-  absl::StatusOr<Header> decoded[kSlotCount] = {DecodeSlot(slot0, 0), DecodeSlot(slot1, 1)};
+  DecodedSlot decoded[kSlotCount] = {Decode(slot0, 0), Decode(slot1, 1)};
   int best = -1;
+  int newer = -1;  // The newest slot written by a newer version.
   for (int i = 0; i < kSlotCount; ++i) {
-    slot_errors[i] = decoded[i].status();
-    if (!decoded[i].ok()) continue;
-    if (decoded[i]->generation() % kSlotCount != static_cast<uint64_t>(i)) {
-      slot_errors[i] = absl::DataLossError(absl::StrCat(
-          "header slot ", i, ": generation ", decoded[i]->generation(), " in the wrong slot"));
-      continue;
+    slot_errors[i] = decoded[i].status;
+    if (decoded[i].newer_version) {
+      if (newer < 0 || decoded[i].generation > decoded[newer].generation) newer = i;
+    } else if (decoded[i].status.ok()) {
+      if (best < 0 || decoded[i].generation > decoded[best].generation) best = i;
     }
-    if (best < 0 || decoded[i]->generation() > decoded[best]->generation()) best = i;
+  }
+  // A newer version's commit is newer than ours: reading our older slot would silently show an
+  // older state, so refuse.
+  if (newer >= 0 && (best < 0 || decoded[newer].generation > decoded[best].generation)) {
+    return decoded[newer].status;
   }
   if (best < 0) {
-    for (int i = 0; i < kSlotCount; ++i) {
-      if (absl::IsFailedPrecondition(slot_errors[i])) return slot_errors[i];
-    }
     return absl::DataLossError(absl::StrCat(
         "no valid header slot (not a flatpyramid store, never committed, or corrupt): ",
         slot_errors[0].message(), "; ", slot_errors[1].message()));
   }
-  return std::move(*decoded[best]);
+  return std::move(decoded[best].header);
 }
 
 ArrayExtent* MutableArray(Section* section, ArrayKind array) {
@@ -163,7 +207,7 @@ absl::Status ValidateLayout(const Header& header, uint64_t file_size) {
   for (int s = 0; s < header.sections_size(); ++s) {
     const Section& section = header.sections(s);
     // Guard the multiplications below against overflow.
-    if (section.entry_count() > (uint64_t{1} << 56)) {
+    if (section.entry_count() >= kMaxEntryCount) {
       return absl::DataLossError(absl::StrCat("section ", s, " '", section.name(),
                                               "': entry count ", section.entry_count(),
                                               " is impossible"));
@@ -283,6 +327,119 @@ absl::StatusOr<MoveState> JudgeMove(const PendingMove& move, uint64_t file_size)
     default:
       return absl::DataLossError(absl::StrCat("unknown pending move kind ", move.kind()));
   }
+}
+
+namespace {
+
+bool IsFallocateMove(const PendingMove& move) {
+  return move.kind() == PendingMove::INSERT_RANGE || move.kind() == PendingMove::COLLAPSE_RANGE;
+}
+
+// The first byte a move shifts: everything in [tail_begin, file_size_before) moves.
+uint64_t TailBegin(const PendingMove& move) {
+  return move.kind() == PendingMove::INSERT_RANGE || move.kind() == PendingMove::COPY_TAIL_UP
+             ? move.offset()
+             : move.offset() + move.length();
+}
+
+absl::Status PartialShift(const PendingMove& move, absl::string_view what) {
+  return absl::DataLossError(
+      absl::StrCat("interrupted partial shift: the recorded fallocate(",
+                   move.kind() == PendingMove::INSERT_RANGE ? "INSERT_RANGE" : "COLLAPSE_RANGE",
+                   ") of ", move.length(), " bytes at ", move.offset(),
+                   " was applied only in part (the system stopped inside it): ", what,
+                   "; the file cannot be recovered (rebuild it)"));
+}
+
+}  // namespace
+
+absl::Status RecordShiftChecks(const Header& header, File* file, PendingMove* move) {
+  if (move->section() >= static_cast<uint32_t>(header.sections_size())) {
+    return absl::InternalError("RecordShiftChecks: no such section");
+  }
+  const uint64_t tail_begin = TailBegin(*move);
+  const ArrayExtent* target = &Array(header.sections(move->section()), move->array());
+  struct Region {
+    uint64_t begin, end;
+  };
+  std::optional<Region> first, last;  // Lowest and highest committed bytes of the tail.
+  const ArrayKind kinds[] = {ARRAY_KEYS, ARRAY_LOCATIONS, ARRAY_VALUES};
+  for (const Section& section : header.sections()) {
+    for (ArrayKind kind : kinds) {
+      const ArrayExtent& extent = Array(section, kind);
+      const uint64_t used = UsedBytes(section, kind);
+      if (&extent == target || used == 0 || extent.offset() < tail_begin) continue;
+      const Region region{extent.offset(), extent.offset() + used};
+      if (!first.has_value() || region.begin < first->begin) first = region;
+      if (!last.has_value() || region.end > last->end) last = region;
+    }
+  }
+  if (!first.has_value()) return absl::OkStatus();  // No committed byte moves.
+  const Region checks[] = {
+      {first->begin, first->begin + std::min(kShiftCheckSize, first->end - first->begin)},
+      {last->end - std::min(kShiftCheckSize, last->end - last->begin), last->end}};
+  std::string buffer;
+  for (int i = 0; i < 2; ++i) {
+    if (i == 1 && checks[1].begin == checks[0].begin) break;  // One region covers both.
+    buffer.resize(checks[i].end - checks[i].begin);
+    absl::Status status = file->Read(checks[i].begin, buffer.size(), &buffer[0]);
+    if (!status.ok()) return status;
+    ShiftCheck* check = move->add_shift_checks();
+    check->set_offset(checks[i].begin);
+    check->set_length(buffer.size());
+    check->set_crc32c(Crc32c(buffer));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckShift(const PendingMove& move, MoveState state, uint64_t file_size, File* file) {
+  if (!IsFallocateMove(move)) return absl::OkStatus();
+  if (state != MoveState::kApplied && state != MoveState::kNotApplied) return absl::OkStatus();
+  const bool grow = move.kind() == PendingMove::INSERT_RANGE;
+  const bool applied = state == MoveState::kApplied;
+  const uint64_t before = move.file_size_before();
+  const uint64_t tail_begin = TailBegin(move);
+  std::string buffer;
+  for (const ShiftCheck& check : move.shift_checks()) {
+    if (check.length() == 0 || check.length() > kShiftCheckSize || check.offset() < tail_begin ||
+        check.offset() > before || check.length() > before - check.offset()) {
+      return absl::DataLossError("pending move has a shift check outside the moved bytes");
+    }
+    // Collapse: offset >= tail_begin = move.offset() + length, so this does not wrap.
+    const uint64_t at = !applied ? check.offset()
+                        : grow   ? check.offset() + move.length()
+                                 : check.offset() - move.length();
+    if (at > file_size || check.length() > file_size - at) {
+      return PartialShift(move, absl::StrCat("recorded bytes at ", at, " are past the end"));
+    }
+    buffer.resize(check.length());
+    absl::Status status = file->Read(at, buffer.size(), &buffer[0]);
+    if (!status.ok()) return status;
+    if (Crc32c(buffer) != check.crc32c()) {
+      return PartialShift(
+          move, absl::StrCat("the committed bytes recorded at ", check.offset(), " are not at ", at,
+                             applied ? " (moved)" : " (not moved)"));
+    }
+  }
+  if (!grow || !applied) return absl::OkStatus();
+  // The inserted room is a hole: stale bytes there mean part of the tail did not move.
+  const uint64_t end = move.offset() + move.length();
+  uint64_t position = move.offset();
+  while (position < end) {
+    absl::StatusOr<uint64_t> data = file->NextData(position);
+    if (!data.ok()) return data.status();
+    if (*data >= end) break;
+    position = std::max(position, *data);
+    buffer.resize(std::min<uint64_t>(end - position, 64 << 10));
+    absl::Status status = file->Read(position, buffer.size(), &buffer[0]);
+    if (!status.ok()) return status;
+    if (!AllZero(buffer.data(), buffer.size())) {
+      return PartialShift(move, absl::StrCat("the inserted room [", move.offset(), ", ", end,
+                                             ") holds data at ", position));
+    }
+    position += buffer.size();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace internal

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -10,6 +11,20 @@ namespace flatpyramid {
 namespace storage {
 namespace test {
 namespace {
+
+constexpr uint64_t kShiftSteps = 4;  // Steps of a partial INSERT_RANGE/COLLAPSE_RANGE shift.
+
+// Step length that moves `tail` bytes in at most kShiftSteps block-aligned steps.
+uint64_t ShiftStep(uint64_t tail) {
+  const uint64_t step = (tail + kShiftSteps - 1) / kShiftSteps;
+  return std::max<uint64_t>(4096, (step + 4095) / 4096 * 4096);
+}
+
+// Tears `op` (a write) at a random byte.
+FaultInjectionEnv::Operation Torn(FaultInjectionEnv::Operation op, std::mt19937_64& random) {
+  op.data.resize(random() % (op.data.size() + 1));
+  return op;
+}
 
 absl::Status ApplyTo(const FaultInjectionEnv::Operation& op, std::string* bytes) {
   using Op = FaultInjectionEnv::Operation;
@@ -37,6 +52,15 @@ absl::Status ApplyTo(const FaultInjectionEnv::Operation& op, std::string* bytes)
                     std::min<uint64_t>(op.length, bytes->size() - op.offset), '\0');
       }
       return absl::OkStatus();
+    case Op::kShift: {
+      if (op.offset + op.length > bytes->size() || op.to + op.length > bytes->size()) {
+        return absl::InternalError("shift step outside the file");
+      }
+      const std::string moved = bytes->substr(op.offset, op.length);
+      std::fill_n(bytes->begin() + op.offset, op.length, '\0');
+      bytes->replace(op.to, op.length, moved);
+      return absl::OkStatus();
+    }
   }
   return absl::InternalError("unknown operation");
 }
@@ -68,6 +92,7 @@ class FaultInjectionFile : public File {
   const std::string& path() const override { return path_; }
 
   absl::Status Read(uint64_t offset, size_t length, char* out) override {
+    env_->RunReadHook();
     absl::MutexLock lock(&env_->mutex_);
     const std::string& bytes = env_->files_[path_].current;
     if (offset > bytes.size() || length > bytes.size() - offset) {
@@ -94,16 +119,42 @@ class FaultInjectionFile : public File {
     return Mutate({FaultInjectionEnv::Operation::kTruncate, size, 0, ""});
   }
   absl::Status InsertRange(uint64_t offset, uint64_t length) override {
+    using Op = FaultInjectionEnv::Operation;
     if (!env_->options_.supports_insert_range) {
       return absl::UnimplementedError(path_ + ": INSERT_RANGE not supported (simulated)");
     }
-    return Mutate({FaultInjectionEnv::Operation::kInsert, offset, length, ""});
+    if (!env_->options_.partial_range_shifts) return Mutate({Op::kInsert, offset, length, ""});
+    const uint64_t size = CurrentSize();
+    if (offset >= size) return absl::UnimplementedError(path_ + ": insert at or past EOF");
+    // The size first, then the tail from its end backwards (xfs_insert_file_space,
+    // ext4_insert_range).
+    absl::Status status = Mutate({Op::kTruncate, size + length, 0, ""});
+    const uint64_t step = ShiftStep(size - offset);
+    for (uint64_t end = size; status.ok() && end > offset;) {
+      const uint64_t begin = end - std::min(step, end - offset);
+      status = Mutate({Op::kShift, begin, end - begin, "", begin + length});
+      end = begin;
+    }
+    return status;
   }
   absl::Status CollapseRange(uint64_t offset, uint64_t length) override {
+    using Op = FaultInjectionEnv::Operation;
     if (!env_->options_.supports_insert_range) {
       return absl::UnimplementedError(path_ + ": COLLAPSE_RANGE not supported (simulated)");
     }
-    return Mutate({FaultInjectionEnv::Operation::kCollapse, offset, length, ""});
+    if (!env_->options_.partial_range_shifts) return Mutate({Op::kCollapse, offset, length, ""});
+    const uint64_t size = CurrentSize();
+    if (offset + length >= size) return absl::UnimplementedError(path_ + ": collapse to EOF");
+    // The range freed, the tail from its front, then the size (xfs_collapse_file_space).
+    absl::Status status = Mutate({Op::kPunch, offset, length, ""});
+    const uint64_t step = ShiftStep(size - offset - length);
+    for (uint64_t begin = offset + length; status.ok() && begin < size;) {
+      const uint64_t end = std::min(size, begin + step);
+      status = Mutate({Op::kShift, begin, end - begin, "", begin - length});
+      begin = end;
+    }
+    if (status.ok()) status = Mutate({Op::kTruncate, size - length, 0, ""});
+    return status;
   }
   absl::Status PunchHole(uint64_t offset, uint64_t length) override {
     if (!env_->options_.supports_punch_hole) {
@@ -144,10 +195,24 @@ class FaultInjectionFile : public File {
   }
 
  private:
+  uint64_t CurrentSize() {
+    absl::MutexLock lock(&env_->mutex_);
+    return env_->files_[path_].current.size();
+  }
+
   absl::Status Mutate(FaultInjectionEnv::Operation operation) {
     if (!writable_) return absl::PermissionDeniedError(path_ + ": opened read-only");
-    absl::Status status = env_->Count();
-    if (!status.ok()) return status;
+    bool injected = false;
+    absl::Status status = env_->Count(&injected);
+    if (!status.ok()) {
+      // An injected ENOSPC/EIO in a write: like a short write followed by the error.
+      if (injected && operation.kind == FaultInjectionEnv::Operation::kWrite) {
+        operation.data.resize(operation.data.size() / 2);
+        operation.length = operation.data.size();
+        if (!operation.data.empty()) (void)env_->Apply(path_, std::move(operation));
+      }
+      return status;
+    }
     return env_->Apply(path_, std::move(operation));
   }
 
@@ -193,14 +258,45 @@ int64_t FaultInjectionEnv::operation_count() const {
   return count_;
 }
 
-absl::Status FaultInjectionEnv::Count() {
+absl::Status FaultInjectionEnv::Count(bool* injected) {
   absl::MutexLock lock(&mutex_);
   const int64_t index = count_++;
   if (crash_at_ >= 0 && index >= crash_at_) {
     return absl::AbortedError(absl::StrCat("simulated crash at operation ", index));
   }
-  if (index == fail_at_) return fail_error_;
+  if (index == fail_at_) {
+    if (injected != nullptr) *injected = true;
+    return fail_error_;
+  }
   return absl::OkStatus();
+}
+
+void FaultInjectionEnv::SetReadHook(std::function<void()> hook) {
+  absl::MutexLock lock(&mutex_);
+  read_hook_ = std::move(hook);
+}
+
+void FaultInjectionEnv::RunReadHook() {
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!read_hook_ || in_read_hook_) return;
+    hook = read_hook_;
+    in_read_hook_ = true;
+  }
+  hook();
+  absl::MutexLock lock(&mutex_);
+  in_read_hook_ = false;
+}
+
+FaultInjectionEnv::Snapshot FaultInjectionEnv::TakeSnapshot() const {
+  absl::MutexLock lock(&const_cast<FaultInjectionEnv*>(this)->mutex_);
+  return files_;
+}
+
+void FaultInjectionEnv::Restore(Snapshot snapshot) {
+  absl::MutexLock lock(&mutex_);
+  files_ = std::move(snapshot);
 }
 
 absl::Status FaultInjectionEnv::Apply(const std::string& path, Operation operation) {
@@ -234,10 +330,7 @@ void FaultInjectionEnv::Crash(CrashMode mode, uint64_t seed) {
         const size_t keep = state.unsynced.empty() ? 0 : random() % (state.unsynced.size() + 1);
         for (size_t i = 0; i < keep; ++i) (void)ApplyTo(state.unsynced[i], &state.durable);
         if (keep < state.unsynced.size() && state.unsynced[keep].kind == Operation::kWrite) {
-          Operation torn = state.unsynced[keep];
-          const size_t sectors = (torn.data.size() + 511) / 512;
-          torn.data.resize(std::min(torn.data.size(), 512 * (random() % (sectors + 1))));
-          (void)ApplyTo(torn, &state.durable);
+          (void)ApplyTo(Torn(state.unsynced[keep], random), &state.durable);
         }
         break;
       }
@@ -250,12 +343,7 @@ void FaultInjectionEnv::Crash(CrashMode mode, uint64_t seed) {
             continue;
           }
           if (dice == 0) continue;
-          Operation torn = op;
-          if (dice == 1) {
-            const size_t sectors = (torn.data.size() + 511) / 512;
-            torn.data.resize(std::min(torn.data.size(), 512 * (random() % (sectors + 1))));
-          }
-          (void)ApplyTo(torn, &state.durable);
+          (void)ApplyTo(dice == 1 ? Torn(op, random) : op, &state.durable);
         }
         break;
     }

@@ -4,9 +4,16 @@
 // since its last SyncData. Operations that change a file (Write, Truncate, InsertRange,
 // CollapseRange, PunchHole, SyncData) are numbered from 0; a test can make the N-th one and
 // every later one fail as if the process had died (CrashAfter), or make only the N-th fail with
-// a chosen error such as ENOSPC (FailOperation). Crash() then decides what reached the disk:
-// nothing unsynced, everything, an ordered prefix of the unsynced operations with the next
-// write torn at a 512-byte sector boundary, or a random subset of the unsynced writes.
+// a chosen error such as ENOSPC (FailOperation; a failing write leaves its first half written,
+// like a short write). Crash() then decides what reached the disk: nothing unsynced,
+// everything, an ordered prefix of the unsynced operations with the next write torn at any
+// byte, or a random subset of the unsynced writes.
+//
+// InsertRange and CollapseRange are atomic unless Options::partial_range_shifts: then they run
+// in steps, as XFS and ext4 do them (each step its own journal transaction, so a crash can keep
+// any prefix of them). INSERT_RANGE: the size grows first, then the tail moves up from its end
+// backwards in up to 4 steps. COLLAPSE_RANGE: the range is freed, the tail moves down from its
+// front in up to 4 steps, then the size shrinks. Every step is one operation (a crash point).
 //
 // Example:
 //   FaultInjectionEnv env;
@@ -18,6 +25,7 @@
 #define FLATPYRAMID_STORAGE_TESTING_FAULT_INJECTION_ENV_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,13 +45,15 @@ class FaultInjectionEnv : public Env {
   struct Options {
     bool supports_insert_range = true;  // false models tmpfs (kUnimplemented, as EOPNOTSUPP).
     bool supports_punch_hole = true;
+    bool partial_range_shifts = false;  // INSERT_RANGE/COLLAPSE_RANGE in crashable steps.
   };
 
   enum class CrashMode {
     kDropUnsynced,      // Only what SyncData made durable survives.
     kKeepUnsynced,      // Everything done survives.
     kKeepRandomPrefix,  // The first k unsynced operations (k random), the next write torn.
-    // Each unsynced write independently kept, dropped or torn (disks reorder data writes);
+    // Each unsynced write independently kept, dropped or torn at a random byte (disks reorder
+    // data writes);
     // a dropped size or layout change drops everything after it too (later writes went
     // through the new block map, so they cannot land without it).
     kKeepRandomSubset,
@@ -73,12 +83,19 @@ class FaultInjectionEnv : public Env {
   std::string Contents(const std::string& path) const;
   void SetContents(const std::string& path, std::string bytes);
 
+  // SetReadHook makes every File::Read of this Env first call `hook` (not from within itself),
+  // so that a test can change a file between two reads of a Reader. Empty: no hook.
+  void SetReadHook(std::function<void()> hook);
+
   // Implementation detail shared with the File objects.
   struct Operation {
-    enum Kind { kWrite, kTruncate, kInsert, kCollapse, kPunch } kind;
+    // kShift moves [offset, offset + length) to `to`, leaving zeros where it was (one step of
+    // a partial INSERT_RANGE/COLLAPSE_RANGE).
+    enum Kind { kWrite, kTruncate, kInsert, kCollapse, kPunch, kShift } kind;
     uint64_t offset;
     uint64_t length;
     std::string data;
+    uint64_t to = 0;
   };
   struct FileState {
     std::string durable;
@@ -87,9 +104,18 @@ class FaultInjectionEnv : public Env {
     int shared_locks = 0;
     bool exclusive_lock = false;
   };
+  // Snapshot is every file's state; TakeSnapshot and Restore let a test try several crash
+  // modes on one run. REQUIRES (both): no File of this Env is open.
+  using Snapshot = std::map<std::string, FileState>;
+  Snapshot TakeSnapshot() const;
+  void Restore(Snapshot snapshot);
+
   absl::Status Apply(const std::string& path, Operation operation);
   absl::Status Sync(const std::string& path);
-  absl::Status Count();  // Counts one operation; returns the injected fault, if any.
+  // Counts one operation; returns the injected fault, if any (`injected` tells a FailOperation
+  // error from a crash).
+  absl::Status Count(bool* injected = nullptr);
+  void RunReadHook();
   absl::Mutex mutex_;
   std::map<std::string, FileState> files_ ABSL_GUARDED_BY(mutex_);
   const Options options_;
@@ -100,6 +126,8 @@ class FaultInjectionEnv : public Env {
   int64_t fail_at_ ABSL_GUARDED_BY(mutex_) = -1;
   absl::Status fail_error_ ABSL_GUARDED_BY(mutex_);
   int open_files_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::function<void()> read_hook_ ABSL_GUARDED_BY(mutex_);
+  bool in_read_hook_ ABSL_GUARDED_BY(mutex_) = false;
   friend class FaultInjectionFile;
 };
 
