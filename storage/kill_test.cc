@@ -44,8 +44,9 @@ WriterOptions Options() {
 }
 
 // The child: create or resume, then append key = last + 1 to every section in turn, committing
-// every 16 appends, until killed. Exit code 2 on any error.
-[[noreturn]] void ChildWriter(const std::string& path) {
+// every 16 appends (and writing a byte to `commits` after each), until killed. Exit code 2 on
+// any error.
+[[noreturn]] void ChildWriter(const std::string& path, int commits) {
   absl::StatusOr<std::unique_ptr<Writer>> writer = ::access(path.c_str(), F_OK) == 0
                                                        ? Writer::OpenForAppend(path, Options())
                                                        : Writer::Create(path, Options());
@@ -67,7 +68,11 @@ WriterOptions Options() {
     const uint32_t s = static_cast<uint32_t>(i % kSections);
     const uint64_t key = (*writer)->LastKey(s).value_or(0) + 1;
     if (!(*writer)->Append(s, key, ValueFor(s, key)).ok()) _exit(2);
-    if (i % 16 == 15 && !(*writer)->Commit().ok()) _exit(2);
+    if (i % 16 == 15) {
+      if (!(*writer)->Commit().ok()) _exit(2);
+      const char byte = 1;
+      if (::write(commits, &byte, 1) != 1) _exit(2);
+    }
   }
 }
 
@@ -111,9 +116,21 @@ TEST_P(KillTest, KilledWritersLeaveEveryCommittedEntryAndResume) {
   std::mt19937_64 random(GetParam() == Filesystem::kDisk ? 1 : 2);
   uint64_t committed = 0;
   for (int round = 0; round < 20; ++round) {
+    int commits[2];
+    ASSERT_EQ(::pipe(commits), 0);
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
-    if (child == 0) ChildWriter(path);
+    if (child == 0) {
+      ::close(commits[0]);
+      ChildWriter(path, commits[1]);
+    }
+    ::close(commits[1]);
+    // Odd rounds kill at any moment (inside Create, recovery, AddSection too); even rounds
+    // first wait for one commit, so that the file grows however slow the machine is.
+    if (round % 2 == 0) {
+      char byte;
+      ASSERT_EQ(::read(commits[0], &byte, 1), 1) << "the child writer failed in round " << round;
+    }
     ::usleep(static_cast<useconds_t>(2000 + random() % 60000));
     if (round == 0) {
       // While the child lives, readers are refused.
@@ -127,6 +144,7 @@ TEST_P(KillTest, KilledWritersLeaveEveryCommittedEntryAndResume) {
     ASSERT_EQ(::kill(child, SIGKILL), 0);
     int wstatus = 0;
     ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+    ::close(commits[0]);
     ASSERT_TRUE(WIFSIGNALED(wstatus))
         << "the child writer failed (exit " << WEXITSTATUS(wstatus) << ") in round " << round;
     const uint64_t total = CheckFile(path);

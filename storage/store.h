@@ -75,10 +75,12 @@ struct WriterOptions {
 
 // WriterStats counts what a Writer did to the file (benchmarks, tests).
 struct WriterStats {
+  uint64_t growths = 0;               // Arrays grown (INSERT_RANGE, ftruncate or tail copy).
   uint64_t insert_range_calls = 0;    // fallocate(FALLOC_FL_INSERT_RANGE) that succeeded.
   uint64_t collapse_range_calls = 0;  // fallocate(FALLOC_FL_COLLAPSE_RANGE) that succeeded.
   uint64_t tail_moves = 0;            // Fallback growths/trims that copied the tail.
   uint64_t bytes_moved = 0;           // Bytes copied by those.
+  uint64_t progress_records = 0;      // Header writes recording how far a tail copy got.
   uint64_t header_writes = 0;         // Header slot writes (commits and move records).
   uint64_t syncs = 0;                 // fdatasync calls.
 };

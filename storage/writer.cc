@@ -488,6 +488,7 @@ class Writer::Impl {
   }
 
   absl::Status Grow(uint32_t section, ArrayKind array, uint64_t length) {
+    ++stats_.growths;
     const ArrayExtent& extent = internal::Array(layout_.sections(section), array);
     PendingMove move;
     move.set_section(section);
@@ -629,6 +630,7 @@ class Writer::Impl {
   absl::Status RecordProgress(const Header& base, const PendingMove& move) {
     Header header = base;
     *header.mutable_pending() = move;
+    ++stats_.progress_records;
     absl::Status status = Sync();
     if (status.ok()) status = WriteHeader(header);
     return status;
