@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -111,53 +112,32 @@ class Reader::Impl {
   }
 
   // Load reads the header, resolves a recorded move, maps the file and checks the layout. When
-  // a writer holds the lock (`being_written`), a seqlock-style check: no move may be in progress,
-  // and the size and the newest generation must be the same after the map as before it
-  // (kAborted otherwise, and Open tries again).
+  // a writer holds the lock (`being_written`), a seqlock-style check: no move may be in
+  // progress, and the size and the newest generation must be the same after the map as before
+  // (kAborted otherwise, also when a check failed meanwhile, and Open tries again).
   absl::Status Load(bool being_written) {
     map_.reset();
     sections_.clear();
     absl::StatusOr<uint64_t> size = file_->Size();
     if (!size.ok()) return size.status();
-    if (*size < internal::kDataStart) {
-      return absl::DataLossError(
-          absl::StrCat(path_, ": ", *size, " bytes, smaller than the ", internal::kDataStart,
-                       "-byte header region: not a flatpyramid store, or truncated"));
-    }
-    absl::StatusOr<Header> header = ReadHeader();
-    if (!header.ok()) return header.status();
-    header_ = *std::move(header);
-    const PendingMove move = header_.pending();
-    if (being_written && move.kind() != PendingMove::KIND_NONE) {
-      return absl::AbortedError("the writer is moving data (growing or trimming an array)");
-    }
-    absl::StatusOr<internal::MoveState> state = internal::JudgeMove(move, *size);
-    if (!state.ok()) return Annotate(state.status());
-    if (*state == internal::MoveState::kInterrupted) {
-      return absl::FailedPreconditionError(
-          path_ +
-          ": a writer stopped in the middle of moving the file's tail (filesystem "
-          "without INSERT_RANGE); Writer::OpenForAppend finishes the move");
-    }
-    absl::Status status = internal::CheckShift(move, *state, *size, file_.get());
-    if (!status.ok()) return Annotate(status);
-    if (*state == internal::MoveState::kApplied) {
-      status = internal::ApplyMove(move, &header_);
-      if (!status.ok()) return Annotate(status);
-    }
-    header_.clear_pending();
-    status = internal::ValidateLayout(header_, *size);
-    if (!status.ok()) return Annotate(status);
-    absl::StatusOr<std::unique_ptr<MappedRegion>> map = file_->Map(*size);
-    if (!map.ok()) return map.status();
-    map_ = *std::move(map);
+    std::optional<uint64_t> generation;
+    absl::Status status = MapAndCheck(*size, being_written, &generation);
     if (being_written) {
       absl::StatusOr<uint64_t> size_after = file_->Size();
       if (!size_after.ok()) return size_after.status();
-      absl::StatusOr<Header> after = ReadHeader();
-      if (!after.ok() || after->generation() != header_.generation() || *size_after != *size) {
+      std::optional<uint64_t> generation_after;
+      if (*size_after >= internal::kDataStart) {
+        absl::StatusOr<Header> after = ReadHeader();
+        if (after.ok()) generation_after = after->generation();
+      }
+      if (*size_after != *size || generation_after != generation) {
+        map_.reset();
         return absl::AbortedError("the file changed while it was being opened");
       }
+    }
+    if (!status.ok()) {
+      map_.reset();
+      return status;
     }
     // Lookups touch a few pages each (header, keys, a location, a value): without this, the
     // first page fault's read-around (the device's readahead, megabytes on many disks) reads a
@@ -170,6 +150,45 @@ class Reader::Impl {
                            bytes.data() + section.values().offset(), section.entry_count(),
                            section.values_length(), std::make_unique<Fences>()});
     }
+    return absl::OkStatus();
+  }
+
+  // MapAndCheck is Load's work on a file of `size` bytes; `generation` receives the generation
+  // of the header it read.
+  absl::Status MapAndCheck(uint64_t size, bool being_written, std::optional<uint64_t>* generation) {
+    if (size < internal::kDataStart) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": ", size, " bytes, smaller than the ", internal::kDataStart,
+                       "-byte header region: not a flatpyramid store, or truncated"));
+    }
+    absl::StatusOr<Header> header = ReadHeader();
+    if (!header.ok()) return header.status();
+    header_ = *std::move(header);
+    *generation = header_.generation();
+    const PendingMove move = header_.pending();
+    if (being_written && move.kind() != PendingMove::KIND_NONE) {
+      return absl::AbortedError("the writer is moving data (growing or trimming an array)");
+    }
+    absl::StatusOr<internal::MoveState> state = internal::JudgeMove(move, size);
+    if (!state.ok()) return Annotate(state.status());
+    if (*state == internal::MoveState::kInterrupted) {
+      return absl::FailedPreconditionError(
+          path_ +
+          ": a writer stopped in the middle of moving the file's tail (filesystem "
+          "without INSERT_RANGE); Writer::OpenForAppend finishes the move");
+    }
+    absl::Status status = internal::CheckShift(move, *state, size, file_.get());
+    if (!status.ok()) return Annotate(status);
+    if (*state == internal::MoveState::kApplied) {
+      status = internal::ApplyMove(move, &header_);
+      if (!status.ok()) return Annotate(status);
+    }
+    header_.clear_pending();
+    status = internal::ValidateLayout(header_, size);
+    if (!status.ok()) return Annotate(status);
+    absl::StatusOr<std::unique_ptr<MappedRegion>> map = file_->Map(size);
+    if (!map.ok()) return map.status();
+    map_ = *std::move(map);
     return absl::OkStatus();
   }
 

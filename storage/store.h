@@ -29,8 +29,8 @@
 // - Local filesystems only. flock and mmap coherence are not reliable over NFS/SMB.
 // - One writer per file; a second Writer (any process) fails with kUnavailable. Readers refuse
 //   a file being written unless ReaderOptions::allow_being_written; such a reader sees the
-//   last committed state as of Open, and must not outlive the writer's next growth: the writer
-//   shifts bytes under the map (use it to inspect a crashed or paused writer's file).
+//   last committed state as of Open, and must not outlive the writer's next growth or Seal:
+//   the writer shifts bytes under the map, or truncates it (SIGBUS). See ReaderOptions.
 // - Do not modify a file while a Reader maps it: a truncation elsewhere raises SIGBUS.
 // - The header (section table + user metadata) must fit one 64 KiB slot.
 // - Little-endian hosts only (x86-64, AArch64): keys and locations are read in place.
@@ -156,8 +156,17 @@ class Writer {
 
 // ReaderOptions tune Reader::Open.
 struct ReaderOptions {
-  // Read the last committed state of a file another process is writing (see the caveats at
-  // the top of this file) instead of failing with kUnavailable.
+  // Read the last committed state of a file that a live Writer holds, instead of failing with
+  // kUnavailable. Open then reads the header, maps the file and reads the header again, and
+  // accepts the map only if the file size and the header generation did not change meanwhile
+  // and no growth or trim was in progress (else it retries, then fails with kUnavailable).
+  //
+  // LIFETIME CAVEAT: such a Reader is a snapshot that the writer does not know about. It stays
+  // correct while the writer appends and commits, but the writer's next growth (which shifts
+  // bytes under the map: lookups then return wrong bytes), Seal (which trims: touching a page
+  // past the new end raises SIGBUS and kills the process) or recovery invalidates it. Use it
+  // to inspect a crashed or paused writer's file, or for short reads you can repeat; never
+  // keep one open while a writer runs. No lock protects it.
   bool allow_being_written = false;
   Env* env = nullptr;  // I/O seam; nullptr = Env::Default().
 };
@@ -172,9 +181,12 @@ struct ReaderOptions {
 class Reader {
  public:
   // Open maps `path` and reads its newest valid header slot. Errors: kNotFound,
-  // kUnavailable ("being written by another process"), kDataLoss (corrupt or truncated file),
-  // kFailedPrecondition (a newer format version, or an interrupted fallback move that
-  // Writer::OpenForAppend must finish).
+  // kUnavailable ("being written by another process", or with allow_being_written a writer
+  // that kept moving data or committing while Open ran: retry), kDataLoss (corrupt or
+  // truncated file, or "interrupted partial shift": the system stopped inside a
+  // fallocate(INSERT_RANGE/COLLAPSE_RANGE) and committed bytes are not where any header says;
+  // such a file cannot be recovered), kFailedPrecondition (a newer format version, or an
+  // interrupted fallback move that Writer::OpenForAppend must finish).
   static absl::StatusOr<std::unique_ptr<Reader>> Open(const std::string& path,
                                                       const ReaderOptions& options = {});
 

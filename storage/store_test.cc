@@ -14,14 +14,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "storage/testing/fault_injection_env.h"
 #include "testing/files.h"
 
 namespace flatpyramid {
 namespace storage {
 namespace {
 
-using test::Filesystem;
-using test::TempDir;
+using ::flatpyramid::test::Filesystem;
+using ::flatpyramid::test::TempDir;
 
 std::string ValueFor(uint32_t section, uint64_t key, size_t size) {
   std::string value(size, '\0');
@@ -228,6 +229,87 @@ TEST(StoreTest, LowerBoundAndGetMatchStdLowerBoundOnABigSectionFromManyThreads) 
   EXPECT_EQ(mismatches.load(), 0);
   EXPECT_EQ(r.LowerBound(0, keys.back() + 1), keys.size());
   EXPECT_EQ(r.LowerBound(0, 0), 0u);
+}
+
+// A writer in a FaultInjectionEnv with two committed sections of 10 entries each.
+struct LiveWriter {
+  storage::test::FaultInjectionEnv env;
+  std::unique_ptr<Writer> writer;
+  uint64_t next_key = 1;
+
+  LiveWriter() {
+    WriterOptions options;
+    options.env = &env;
+    options.initial_key_capacity = 4096;
+    options.initial_location_capacity = 4096;
+    options.initial_value_capacity = 4096;
+    writer = *Writer::Create("/live.fpyr", options);
+    EXPECT_TRUE(writer->AddSection("a").ok());
+    EXPECT_TRUE(writer->AddSection("b").ok());
+    AppendAndCommit(10, 100);
+  }
+  // Appends `count` values of `size` bytes to both sections, then commits.
+  void AppendAndCommit(int count, size_t size) {
+    for (int i = 0; i < count; ++i, ++next_key) {
+      for (uint32_t s = 0; s < 2; ++s) {
+        EXPECT_TRUE(writer->Append(s, next_key, ValueFor(s, next_key, size)).ok());
+      }
+    }
+    EXPECT_TRUE(writer->Commit().ok());
+  }
+  absl::StatusOr<std::unique_ptr<Reader>> OpenReader() {
+    ReaderOptions options;
+    options.env = &env;
+    options.allow_being_written = true;
+    return Reader::Open("/live.fpyr", options);
+  }
+};
+
+TEST(BeingWrittenTest, AGrowthAndCommitDuringOpenAreSeenAndTheOpenRetried) {
+  LiveWriter live;
+  int hooks = 0;
+  // The writer grows section a's values (INSERT_RANGE: section b follows) and commits between
+  // the reader's first size check and its header read.
+  live.env.SetReadHook([&] {
+    if (hooks++ == 0) live.AppendAndCommit(20, 3000);
+  });
+  absl::StatusOr<std::unique_ptr<Reader>> reader = live.OpenReader();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  // Two loads, each reading both slots twice (before the map and after): the first was retried.
+  EXPECT_EQ(hooks, 2 * 2 * 2);
+  EXPECT_GT(live.writer->stats().insert_range_calls, 0u);
+  ASSERT_EQ((*reader)->entry_count(0), 30u);
+  for (uint64_t i = 0; i < 30; ++i) {
+    const uint64_t key = i + 1;
+    ASSERT_EQ((*reader)->KeyAt(0, i), key);
+    ASSERT_EQ((*reader)->ValueAt(0, i), ValueFor(0, key, i < 10 ? 100 : 3000));
+    ASSERT_EQ((*reader)->Get(1, key), ValueFor(1, key, i < 10 ? 100 : 3000));
+  }
+}
+
+TEST(BeingWrittenTest, AWriterThatKeepsCommittingMakesOpenGiveUpWithUnavailable) {
+  LiveWriter live;
+  live.env.SetReadHook([&] { live.AppendAndCommit(1, 10); });
+  absl::StatusOr<std::unique_ptr<Reader>> reader = live.OpenReader();
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kUnavailable) << reader.status();
+  EXPECT_NE(reader.status().message().find("kept changing"), std::string::npos) << reader.status();
+}
+
+TEST(BeingWrittenTest, AMoveInProgressIsRefusedUntilTheWriterIsGone) {
+  LiveWriter live;
+  // Growing section a's values: header write (operation 0), its sync (1), INSERT_RANGE (2),
+  // which fails: the header recording the move stays the newest, the writer keeps its lock.
+  live.env.FailOperation(2, absl::DataLossError("EIO (simulated)"));
+  EXPECT_EQ(live.writer->Append(0, 1000, std::string(5000, 'x')).status().code(),
+            absl::StatusCode::kDataLoss);
+  absl::StatusOr<std::unique_ptr<Reader>> reader = live.OpenReader();
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kUnavailable) << reader.status();
+  EXPECT_NE(reader.status().message().find("moving data"), std::string::npos) << reader.status();
+  live.writer.reset();  // The lock is free: the move is resolved (it never happened).
+  reader = live.OpenReader();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->entry_count(0), 10u);
+  EXPECT_EQ((*reader)->Get(0, 10), ValueFor(0, 10, 100));
 }
 
 struct PropertyCase {
