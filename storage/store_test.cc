@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -318,12 +319,15 @@ struct PropertyCase {
   const char* name;
 };
 
-class PropertyTest : public ::testing::TestWithParam<PropertyCase> {};
+class PropertyTest : public ::testing::TestWithParam<std::tuple<PropertyCase, int>> {};
 
-// Random keys and value sizes (0 B to 1 MiB) appended to 8 sections in interleaved order,
+// Random keys and value sizes (0 B to 4 MiB) appended to 8 sections in interleaved order,
 // with small initial capacities so every array grows many times, checked against std::map.
+// Section 0 starts at key 0; every section ends with a key near UINT64_MAX (section 0 with
+// UINT64_MAX itself).
 TEST_P(PropertyTest, MatchesStdMapAfterInterleavedGrowthOfEightSections) {
-  const PropertyCase& param = GetParam();
+  const PropertyCase& param = std::get<0>(GetParam());
+  const int seed = std::get<1>(GetParam());
   TempDir dir(param.filesystem);
   const std::string path = dir.Path("p.fpyr");
   WriterOptions options;
@@ -333,21 +337,24 @@ TEST_P(PropertyTest, MatchesStdMapAfterInterleavedGrowthOfEightSections) {
   options.initial_value_capacity = 4096;
   constexpr int kSections = 8;
   std::vector<std::map<uint64_t, std::string>> expected(kSections);
-  std::mt19937_64 random(42);
+  std::mt19937_64 random(seed);
   WriterStats stats;
   std::vector<uint64_t> blob_bytes(kSections, 0);
+  size_t largest = 0;
   {
     absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path, options);
     ASSERT_TRUE(writer.ok()) << writer.status();
     for (int s = 0; s < kSections; ++s) {
       ASSERT_TRUE((*writer)->AddSection(absl::StrCat("section", s)).ok());
     }
-    std::vector<uint64_t> next_key(kSections, 0);
+    std::vector<std::optional<uint64_t>> last_key(kSections);
     std::vector<std::vector<std::pair<uint64_t, ValueRef>>> refs(kSections);
-    for (int i = 0; i < 3000; ++i) {
+    for (int i = 0; i < 1600; ++i) {
       const uint32_t s = static_cast<uint32_t>(random() % kSections);
-      const uint64_t key = next_key[s] + 1 + random() % 1000;
-      next_key[s] = key;
+      const uint64_t key = last_key[s].has_value() ? *last_key[s] + 1 + random() % 1000
+                           : s == 0                ? 0
+                                                   : random() % 1000;
+      last_key[s] = key;
       if (!refs[s].empty() && random() % 8 == 0) {
         const auto& [old_key, ref] = refs[s][random() % refs[s].size()];
         ASSERT_TRUE((*writer)->AppendShared(s, key, ref).ok());
@@ -355,19 +362,31 @@ TEST_P(PropertyTest, MatchesStdMapAfterInterleavedGrowthOfEightSections) {
         continue;
       }
       const uint64_t bucket = random() % 100;
-      const size_t size = bucket < 5 ? 0 : bucket < 97 ? random() % 20000 : random() % (1 << 20);
+      const size_t size = bucket < 5    ? 0
+                          : bucket < 97 ? random() % 20000
+                          : bucket < 99 ? random() % (1 << 20)
+                                        : random() % (4 << 20);
       std::string value = ValueFor(s, key, size);
       absl::StatusOr<ValueRef> ref = (*writer)->Append(s, key, value);
       ASSERT_TRUE(ref.ok()) << ref.status();
       refs[s].push_back({key, *ref});
       expected[s][key] = std::move(value);
       blob_bytes[s] += size;
+      largest = std::max(largest, size);
       if (random() % 500 == 0) {
         ASSERT_TRUE((*writer)->Commit().ok());
       }
     }
+    for (uint32_t s = 0; s < kSections; ++s) {
+      const uint64_t key = ~uint64_t{0} - s;
+      std::string value = ValueFor(s, key, 100 + s);
+      ASSERT_TRUE((*writer)->Append(s, key, value).ok());
+      blob_bytes[s] += value.size();
+      expected[s][key] = std::move(value);
+    }
     ASSERT_TRUE((*writer)->Seal().ok());
     stats = (*writer)->stats();
+    EXPECT_GT(largest, 2u << 20);  // Values of megabytes were among them.
     EXPECT_EQ((*writer)->uses_insert_range(),
               param.filesystem == Filesystem::kDisk && !param.force_fallback);
   }
@@ -407,10 +426,14 @@ TEST_P(PropertyTest, MatchesStdMapAfterInterleavedGrowthOfEightSections) {
 
 INSTANTIATE_TEST_SUITE_P(
     Filesystems, PropertyTest,
-    ::testing::Values(PropertyCase{Filesystem::kDisk, false, "Ext4InsertRange"},
-                      PropertyCase{Filesystem::kTmpfs, false, "TmpfsFallback"},
-                      PropertyCase{Filesystem::kDisk, true, "Ext4ForcedFallback"}),
-    [](const ::testing::TestParamInfo<PropertyCase>& info) { return info.param.name; });
+    ::testing::Combine(::testing::Values(PropertyCase{Filesystem::kDisk, false, "Ext4InsertRange"},
+                                         PropertyCase{Filesystem::kTmpfs, false, "TmpfsFallback"},
+                                         PropertyCase{Filesystem::kDisk, true,
+                                                      "Ext4ForcedFallback"}),
+                       ::testing::Values(1, 2, 3)),
+    [](const ::testing::TestParamInfo<std::tuple<PropertyCase, int>>& info) {
+      return absl::StrCat(std::get<0>(info.param).name, "Seed", std::get<1>(info.param));
+    });
 
 }  // namespace
 }  // namespace storage
