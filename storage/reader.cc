@@ -374,7 +374,7 @@ std::optional<absl::string_view> Reader::Get(uint32_t section, uint64_t key) con
   const Impl::SectionView& s = impl_->sections_[section];
   const uint64_t index = Impl::LowerBoundPrefetching(s, key, /*prefetch_locations=*/true);
   if (index == s.count || Impl::LoadKey(s, index) != key) return std::nullopt;
-  return Impl::ValueOf(s, index);
+  return Impl::ValueOf(s, index).value_or(absl::string_view());  // Corrupt location: empty.
 }
 
 uint64_t Reader::KeyAt(uint32_t section, uint64_t index) const {
