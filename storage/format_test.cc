@@ -281,12 +281,11 @@ TEST(ShiftCheckTest, AnInsertAppliedInPartIsRefusedAndAWholeOneIsAccepted) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_NE(status.message().find("interrupted partial shift"), std::string::npos) << status;
 
-  // All of the tail moved but the room still holds old bytes (a shift in another order).
-  std::string stale_room = whole;
-  stale_room.replace(move.offset(), 4096, f.bytes.substr(move.offset(), 4096));
-  f.env.SetContents("/f", stale_room);
-  status = CheckShift(move, MoveState::kApplied, before + 8192, f.file.get());
-  EXPECT_NE(status.message().find("inserted room"), std::string::npos) << status;
+  // The writer may append into the new room before its next header: not a partial shift.
+  std::string appended = whole;
+  appended.replace(move.offset(), 100, std::string(100, 'x'));
+  f.env.SetContents("/f", appended);
+  EXPECT_TRUE(CheckShift(move, MoveState::kApplied, before + 8192, f.file.get()).ok());
 
   // The size did not change but the tail's end moved already: refused as "not applied" too.
   std::string end_moved = f.bytes;

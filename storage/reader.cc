@@ -166,11 +166,17 @@ class Reader::Impl {
     header_ = *std::move(header);
     *generation = header_.generation();
     const PendingMove move = header_.pending();
-    if (being_written && move.kind() != PendingMove::KIND_NONE) {
-      return absl::AbortedError("the writer is moving data (growing or trimming an array)");
-    }
     absl::StatusOr<internal::MoveState> state = internal::JudgeMove(move, size);
     if (!state.ok()) return Annotate(state.status());
+    // A live writer may be in the middle of the recorded move. Only a fallocate move that is
+    // visibly done (the size after it, the shift checks at their new place) is read; anything
+    // else is retried: the move is about to start, or running.
+    const bool done =
+        *state == internal::MoveState::kApplied &&
+        (move.kind() == PendingMove::INSERT_RANGE || move.kind() == PendingMove::COLLAPSE_RANGE);
+    if (being_written && *state != internal::MoveState::kNone && !done) {
+      return absl::AbortedError("the writer is moving data (growing or trimming an array)");
+    }
     if (*state == internal::MoveState::kInterrupted) {
       return absl::FailedPreconditionError(
           path_ +
@@ -178,6 +184,9 @@ class Reader::Impl {
           "without INSERT_RANGE); Writer::OpenForAppend finishes the move");
     }
     absl::Status status = internal::CheckShift(move, *state, size, file_.get());
+    if (being_written && !status.ok()) {
+      return absl::AbortedError("the writer is moving data (shift checks do not match yet)");
+    }
     if (!status.ok()) return Annotate(status);
     if (*state == internal::MoveState::kApplied) {
       status = internal::ApplyMove(move, &header_);

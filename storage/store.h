@@ -76,6 +76,7 @@ struct WriterOptions {
 // WriterStats counts what a Writer did to the file (benchmarks, tests).
 struct WriterStats {
   uint64_t growths = 0;               // Arrays grown (INSERT_RANGE, ftruncate or tail copy).
+  uint64_t index_growths = 0;         // Of those, keys or locations arrays.
   uint64_t insert_range_calls = 0;    // fallocate(FALLOC_FL_INSERT_RANGE) that succeeded.
   uint64_t collapse_range_calls = 0;  // fallocate(FALLOC_FL_COLLAPSE_RANGE) that succeeded.
   uint64_t tail_moves = 0;            // Fallback growths/trims that copied the tail.
@@ -159,7 +160,8 @@ struct ReaderOptions {
   // Read the last committed state of a file that a live Writer holds, instead of failing with
   // kUnavailable. Open then reads the header, maps the file and reads the header again, and
   // accepts the map only if the file size and the header generation did not change meanwhile
-  // and no growth or trim was in progress (else it retries, then fails with kUnavailable).
+  // and no growth or trim was in progress (a recorded INSERT_RANGE/COLLAPSE_RANGE that is
+  // visibly done is read); else it retries for about 0.25 s, then fails with kUnavailable.
   //
   // LIFETIME CAVEAT: such a Reader is a snapshot that the writer does not know about. It stays
   // correct while the writer appends and commits, but the writer's next growth (which shifts

@@ -172,9 +172,13 @@ class Writer::Impl {
     if (absl::StatusOr<std::string> encoded = internal::EncodeSlot(probe); !encoded.ok()) {
       return encoded.status();
     }
-    // No header on disk records a move here: growths end with a header without one, and only
-    // Seal leaves one (FORMAT.md section 5), so extending the file cannot confuse recovery.
+    // Extending the file must not race a recorded move (its size check would then fail).
     absl::Status status = absl::OkStatus();
+    if (disk_has_pending_) {
+      status = SyncIfMoved();
+      if (status.ok()) status = WriteHeader(View(/*committed=*/true));
+      if (!status.ok()) return Fail(status);
+    }
     Section* section = layout_.add_sections();
     section->set_name(std::string(name));
     uint64_t offset = file_size_;
@@ -413,6 +417,7 @@ class Writer::Impl {
     if (!status.ok()) return status;
     ++stats_.header_writes;
     ++generation_;
+    disk_has_pending_ = header.pending().kind() != PendingMove::KIND_NONE;
     return Sync();
   }
 
@@ -489,6 +494,7 @@ class Writer::Impl {
 
   absl::Status Grow(uint32_t section, ArrayKind array, uint64_t length) {
     ++stats_.growths;
+    if (array != ARRAY_VALUES) ++stats_.index_growths;
     const ArrayExtent& extent = internal::Array(layout_.sections(section), array);
     PendingMove move;
     move.set_section(section);
@@ -513,8 +519,11 @@ class Writer::Impl {
           at_end ? file_->Truncate(file_size_ + length) : file_->InsertRange(move.offset(), length);
       if (status.ok()) {
         if (!at_end) ++stats_.insert_range_calls;
+        // The record stays the newest header until the next header write, which syncs first.
+        // Until then the writer only writes past committed bytes, so the shift checks hold.
         file_size_ += length;
-        return FinishGrowth(move);
+        layout_moved_since_sync_ = true;
+        return internal::ApplyMove(move, &layout_);
       }
       if (at_end || !absl::IsUnimplemented(status)) {
         return WhileDoing(status, "growing an array (INSERT_RANGE)");
@@ -535,9 +544,8 @@ class Writer::Impl {
     return status;
   }
 
-  // FinishGrowth shows a growth that is done on disk in a header without a pending move, before
-  // anything else is written: later writes (into the new room, or anywhere in the moved tail)
-  // would otherwise change the bytes that recovery checks against the record.
+  // FinishGrowth shows a finished tail copy in a header without a pending move, before anything
+  // else is written (later writes would land where recovery of the record copies bytes).
   absl::Status FinishGrowth(const PendingMove& move) {
     absl::Status status = internal::ApplyMove(move, &layout_);
     if (status.ok()) status = Sync();
@@ -599,15 +607,29 @@ class Writer::Impl {
     return absl::IsUnimplemented(status) ? absl::OkStatus() : status;
   }
 
-  // Writes [at, at + length) from `data`, or makes it a hole when `data` is all zeros (so
-  // reserved room that a move copies stays a hole).
+  // WriteOrPunch writes [at, at + length) from `data`, except that runs of all-zero 4096-byte
+  // blocks become holes (so reserved room that a move copies stays free disk space, also where
+  // a chunk is part data, part room). `at` is block aligned.
   absl::Status WriteOrPunch(uint64_t at, const char* data, size_t length) {
     stats_.bytes_moved += length;
-    if (internal::AllZero(data, length)) {
-      absl::Status status = file_->PunchHole(at, length);
-      if (!absl::IsUnimplemented(status)) return status;
+    const auto zero_block = [&](size_t i) {
+      return internal::AllZero(data + i, std::min<size_t>(kBlockSize, length - i));
+    };
+    for (size_t run = 0; run < length;) {  // [run, end): blocks that are all zero, or not.
+      const bool zero = zero_block(run);
+      size_t end = run + std::min<size_t>(kBlockSize, length - run);
+      while (end < length && zero_block(end) == zero) {
+        end += std::min<size_t>(kBlockSize, length - end);
+      }
+      absl::Status status = absl::UnimplementedError("not a hole");
+      if (zero) status = file_->PunchHole(at + run, end - run);
+      if (absl::IsUnimplemented(status)) {
+        status = file_->Write(at + run, absl::string_view(data + run, end - run));
+      }
+      if (!status.ok()) return status;
+      run = end;
     }
-    return file_->Write(at, absl::string_view(data, length));
+    return absl::OkStatus();
   }
 
   // CopyChunk copies [from, from + n) to [to, to + n); a source that is only holes is not
@@ -747,6 +769,7 @@ class Writer::Impl {
   uint64_t file_size_ = 0;
   bool use_fallocate_ranges_ = true;
   bool layout_moved_since_sync_ = false;
+  bool disk_has_pending_ = false;  // The newest header on disk records a move.
   bool sealed_ = false;
   absl::Status failed_;
   WriterStats stats_;

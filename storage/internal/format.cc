@@ -421,24 +421,6 @@ absl::Status CheckShift(const PendingMove& move, MoveState state, uint64_t file_
                              applied ? " (moved)" : " (not moved)"));
     }
   }
-  if (!grow || !applied) return absl::OkStatus();
-  // The inserted room is a hole: stale bytes there mean part of the tail did not move.
-  const uint64_t end = move.offset() + move.length();
-  uint64_t position = move.offset();
-  while (position < end) {
-    absl::StatusOr<uint64_t> data = file->NextData(position);
-    if (!data.ok()) return data.status();
-    if (*data >= end) break;
-    position = std::max(position, *data);
-    buffer.resize(std::min<uint64_t>(end - position, 64 << 10));
-    absl::Status status = file->Read(position, buffer.size(), &buffer[0]);
-    if (!status.ok()) return status;
-    if (!AllZero(buffer.data(), buffer.size())) {
-      return PartialShift(move, absl::StrCat("the inserted room [", move.offset(), ", ", end,
-                                             ") holds data at ", position));
-    }
-    position += buffer.size();
-  }
   return absl::OkStatus();
 }
 

@@ -82,9 +82,9 @@ absl::StatusOr<MoveState> JudgeMove(const PendingMove& move, uint64_t file_size)
 absl::Status RecordShiftChecks(const Header& header, File* file, PendingMove* move);
 
 // CheckShift verifies that the bytes of `move`'s shift checks are where `state` (kApplied or
-// kNotApplied) puts them in `file` (now `file_size` bytes), and that the room of an applied
-// INSERT_RANGE reads as zeros. kDataLoss ("interrupted partial shift") otherwise: the
-// filesystem applied the move only in part, and the file cannot be recovered.
+// kNotApplied) puts them in `file` (now `file_size` bytes). kDataLoss ("interrupted partial
+// shift") otherwise: the filesystem applied the move only in part, and the file cannot be
+// recovered.
 absl::Status CheckShift(const PendingMove& move, MoveState state, uint64_t file_size, File* file);
 
 }  // namespace internal
