@@ -30,7 +30,7 @@ namespace storage {
 
 // AccessPattern tells the kernel how a mapped range will be read (madvise).
 enum class AccessPattern {
-  kRandom,      // Single lookups (tiles): no readahead beyond the pages touched.
+  kRandom,      // Single lookups: no readahead beyond the pages touched.
   kSequential,  // One pass from start to end (checksums): aggressive readahead.
 };
 

@@ -13,17 +13,17 @@
 // Example:
 //   absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path);
 //   if (!writer.ok()) return writer.status();
-//   absl::StatusOr<uint32_t> z3 = (*writer)->AddSection("z3");
-//   if (!z3.ok()) return z3.status();
-//   absl::StatusOr<ValueRef> ocean = (*writer)->Append(*z3, 10, tile_bytes);
-//   if (!ocean.ok()) return ocean.status();
-//   absl::Status status = (*writer)->AppendShared(*z3, 11, *ocean);  // Same bytes, stored once.
+//   absl::StatusOr<uint32_t> events = (*writer)->AddSection("events");
+//   if (!events.ok()) return events.status();
+//   absl::StatusOr<ValueRef> first = (*writer)->Append(*events, 10, payload);
+//   if (!first.ok()) return first.status();
+//   absl::Status status = (*writer)->AppendShared(*events, 11, *first);  // Same bytes, once.
 //   if (status.ok()) status = (*writer)->Seal();
 //
 //   absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
 //   if (!reader.ok()) return reader.status();
-//   std::optional<uint32_t> section = (*reader)->FindSection("z3");
-//   std::optional<absl::string_view> tile = (*reader)->Get(*section, 11);  // Into the map.
+//   std::optional<uint32_t> section = (*reader)->FindSection("events");
+//   std::optional<absl::string_view> value = (*reader)->Get(*section, 11);  // Into the map.
 //
 // Caveats (as LMDB states its own):
 // - Local filesystems only. flock and mmap coherence are not reliable over NFS/SMB.
@@ -88,8 +88,12 @@ struct WriterStats {
 
 // Writer appends to a store file. Thread-compatible: one thread at a time.
 //
-// After any I/O error the Writer refuses further calls (kFailedPrecondition naming the first
-// error); the file stays at its last commit and OpenForAppend continues from there.
+// I/O errors: the call that meets one returns it with its code (kResourceExhausted for ENOSPC,
+// EDQUOT or EFBIG, kDataLoss for EIO, as Env reports them), and the Writer refuses every later
+// call (kFailedPrecondition naming the first error). The file stays at its last commit (or the
+// state of the commit that failed, if its header got written) and OpenForAppend continues from
+// there; except that a filesystem may fail inside fallocate(INSERT_RANGE/COLLAPSE_RANGE) with
+// the move partly applied, and then the file is refused ("interrupted partial shift").
 class Writer {
  public:
   // Create creates a new, empty store at `path` and takes its exclusive lock.
@@ -99,7 +103,9 @@ class Writer {
                                                         const WriterOptions& options = {});
 
   // OpenForAppend reopens an unsealed file (for example after a crash) at its last committed
-  // state, finishing or undoing any interrupted growth. kFailedPrecondition if sealed.
+  // state, finishing or undoing any interrupted growth. kFailedPrecondition if sealed;
+  // kDataLoss "interrupted partial shift" if the system stopped inside a fallocate move
+  // (see Reader::Open): such a file cannot be continued.
   static absl::StatusOr<std::unique_ptr<Writer>> OpenForAppend(const std::string& path,
                                                                const WriterOptions& options = {});
 
@@ -122,7 +128,7 @@ class Writer {
   absl::StatusOr<ValueRef> Append(uint32_t section, uint64_t key, absl::string_view value);
 
   // AppendShared adds `key`, pointing at the bytes of an earlier value of the same section
-  // (deduplicated tiles). kInvalidArgument if `existing` is not inside what was appended.
+  // (deduplicated values). kInvalidArgument if `existing` is not inside what was appended.
   absl::Status AppendShared(uint32_t section, uint64_t key, ValueRef existing);
 
   // LastKey returns the last key appended to `section`, if any.
@@ -161,7 +167,7 @@ struct ReaderOptions {
   // kUnavailable. Open then reads the header, maps the file and reads the header again, and
   // accepts the map only if the file size and the header generation did not change meanwhile
   // and no growth or trim was in progress (a recorded INSERT_RANGE/COLLAPSE_RANGE that is
-  // visibly done is read); else it retries for about 0.25 s, then fails with kUnavailable.
+  // visibly done is read); else it retries for about 0.13 s, then fails with kUnavailable.
   //
   // LIFETIME CAVEAT: such a Reader is a snapshot that the writer does not know about. It stays
   // correct while the writer appends and commits, but the writer's next growth (which shifts

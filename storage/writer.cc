@@ -544,11 +544,11 @@ class Writer::Impl {
     return status;
   }
 
-  // FinishGrowth shows a finished tail copy in a header without a pending move, before anything
-  // else is written (later writes would land where recovery of the record copies bytes).
+  // FinishGrowth shows a finished (and synced) tail copy in a header without a pending move,
+  // before anything else is written: later writes would land where recovery of the record
+  // still copies bytes.
   absl::Status FinishGrowth(const PendingMove& move) {
     absl::Status status = internal::ApplyMove(move, &layout_);
-    if (status.ok()) status = Sync();
     if (status.ok()) status = WriteHeader(View(/*committed=*/true));
     return status;
   }
