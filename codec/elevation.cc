@@ -95,7 +95,7 @@ void PredictRow(const uint8_t* row, size_t width, ElevationPredictor predictor, 
   }
 }
 
-// Inverse of PredictRow.
+// Inverse of PredictRow. For the sample-interleaved predictors `in` may be `row` (in place).
 template <typename U>
 void ReconstructRow(const uint8_t* in, size_t width, ElevationPredictor predictor,
                     size_t plane_size, uint8_t* row) {
@@ -301,30 +301,37 @@ absl::Status DecodeElevationInto(absl::string_view bytes, const MutableImageView
   }
   ZSTD_DCtx* dctx = ThreadDCtx();
   if (dctx == nullptr) return absl::ResourceExhaustedError("elevation decode: ZSTD_createDCtx");
-  std::vector<uint8_t>& predicted = ThreadScratch();
-  predicted.resize(raw_bytes);
-  const size_t decompressed =
-      ZSTD_decompressDCtx(dctx, predicted.data(), raw_bytes, frame, frame_size);
+  const ElevationPredictor predictor = header->predictor;
+  // Sample-interleaved predictors undo in place: into a packed output the frame decompresses
+  // straight, with no scratch copy. Byte planes span the image, so they need the scratch.
+  const bool in_place =
+      predictor != ElevationPredictor::kDeltaBytePlanes && out.row_stride == width * sample_bytes;
+  std::vector<uint8_t>& scratch = ThreadScratch();
+  uint8_t* predicted = out.data;
+  if (!in_place) {
+    scratch.resize(raw_bytes);
+    predicted = scratch.data();
+  }
+  const size_t decompressed = ZSTD_decompressDCtx(dctx, predicted, raw_bytes, frame, frame_size);
   if (ZSTD_isError(decompressed) || decompressed != raw_bytes) {
-    ReleaseLargeScratch(predicted);
+    ReleaseLargeScratch(scratch);
     return absl::InvalidArgumentError(
         absl::StrCat("elevation decode: zstd: ",
                      ZSTD_isError(decompressed) ? ZSTD_getErrorName(decompressed) : "short frame"));
   }
-  const ElevationPredictor predictor = header->predictor;
   for (int y = 0; y < out.height; ++y) {
     uint8_t* row = out.data + static_cast<size_t>(y) * out.row_stride;
     const size_t first = static_cast<size_t>(y) * width;
     const uint8_t* source = predictor == ElevationPredictor::kDeltaBytePlanes
-                                ? predicted.data() + first
-                                : predicted.data() + first * sample_bytes;
+                                ? predicted + first
+                                : predicted + first * sample_bytes;
     if (sample_bytes == 2) {
       ReconstructRow<uint16_t>(source, width, predictor, pixels, row);
     } else {
       ReconstructRow<uint32_t>(source, width, predictor, pixels, row);
     }
   }
-  ReleaseLargeScratch(predicted);
+  ReleaseLargeScratch(scratch);
   return absl::OkStatus();
 }
 

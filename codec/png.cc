@@ -2,6 +2,7 @@
 
 #include <spng.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -17,9 +18,16 @@ namespace {
 
 constexpr char kPngSignature[8] = {'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n'};
 
-// Ancillary chunks (text, ICC profiles) a hostile file may declare: cap what libspng keeps.
-constexpr size_t kMaxChunkBytes = size_t{16} << 20;
-constexpr size_t kMaxChunkCacheBytes = size_t{64} << 20;
+// Ancillary chunks (text, ICC profiles, Exif) are ignored, but libspng parses and keeps
+// those before the image data, inflating zTXt / iCCP into buffers that double in size up to
+// its chunk limits. The limits follow the DecodeLimits budget: a quarter of the largest
+// image it admits, at least 64 KiB (an ICC profile is usually a few KiB) and at most 16 MiB.
+constexpr size_t kMinAncillaryBytes = size_t{64} << 10;
+constexpr size_t kMaxAncillaryBytes = size_t{16} << 20;
+
+size_t AncillaryLimit(const DecodeLimits& limits) {
+  return std::clamp(MaxDecodedBytes(limits) / 4, kMinAncillaryBytes, kMaxAncillaryBytes);
+}
 
 struct ContextDeleter {
   void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
@@ -45,6 +53,12 @@ uint8_t ColorType(int bands) {
 }
 
 absl::Status SpngError(absl::string_view what, int error) {
+  if (error == SPNG_ECHUNK_LIMITS) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("png ", what, ": ", spng_strerror(error),
+                     " (ancillary text / ICC / Exif chunks may keep a quarter of the "
+                     "DecodeLimits budget; raise DecodeLimits if the input is trusted)"));
+  }
   return absl::InvalidArgumentError(absl::StrCat("png ", what, ": ", spng_strerror(error)));
 }
 
@@ -136,7 +150,8 @@ absl::StatusOr<PngHeader> ReadHeader(spng_ctx* ctx, absl::string_view bytes,
   const uint32_t max_width = limits.max_width > 0 ? static_cast<uint32_t>(limits.max_width) : 1;
   const uint32_t max_height = limits.max_height > 0 ? static_cast<uint32_t>(limits.max_height) : 1;
   int error = spng_set_image_limits(ctx, max_width, max_height);
-  if (error == 0) error = spng_set_chunk_limits(ctx, kMaxChunkBytes, kMaxChunkCacheBytes);
+  const size_t ancillary = AncillaryLimit(limits);
+  if (error == 0) error = spng_set_chunk_limits(ctx, ancillary, ancillary);
   if (error == 0) error = spng_set_png_buffer(ctx, bytes.data(), bytes.size());
   if (error != 0) return SpngError("decode", error);
   spng_ihdr ihdr = {};
