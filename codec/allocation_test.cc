@@ -249,6 +249,34 @@ TEST(AllocationTest, HugeDeclaredSizesInEveryCodecStayWithinTheTileBudget) {
   }
 }
 
+TEST(AllocationTest, DecodeIntoACallerBufferMakesNoImageSizedCopy) {
+  const Image rgba = Gradient(256, 256, 4, PixelType::kUint8);
+  const Image dem = Gradient(256, 256, 1, PixelType::kInt16);
+  const std::string png = EncodeOrDie(CodecId::kPng, rgba);
+  const std::string elevation = EncodeOrDie(CodecId::kElevation, dem);
+  // PNG into padded rows: row by row, not through a packed copy of the image.
+  const size_t stride = 256 * 4 + 16;
+  std::vector<uint8_t> padded(stride * 256);
+  const MutableImageView padded_view{padded.data(), 256, 256, 4, PixelType::kUint8, stride};
+  // Elevation with the delta predictor into a packed buffer: decompressed in place.
+  Image dem_out(256, 256, 1, PixelType::kInt16);
+  ASSERT_TRUE(DecodeInto(elevation, dem_out.mutable_view()).ok());  // Creates the zstd context.
+  {
+    AllocationProbe probe;
+    ASSERT_TRUE(DecodeInto(png, padded_view).ok());
+    EXPECT_LT(probe.largest(), rgba.size_bytes() / 4);
+  }
+  {
+    AllocationProbe probe;
+    ASSERT_TRUE(DecodeInto(elevation, dem_out.mutable_view()).ok());
+    EXPECT_LT(probe.largest(), dem.size_bytes() / 4);
+  }
+  EXPECT_EQ(std::memcmp(dem_out.data(), dem.data(), dem.size_bytes()), 0);
+  for (int y = 0; y < 256; ++y) {
+    ASSERT_EQ(std::memcmp(padded.data() + y * stride, rgba.data() + y * 1024, 1024), 0) << y;
+  }
+}
+
 TEST(AllocationTest, TheDefaultLimitIs4096Squared) {
   const DecodeLimits defaults;
   EXPECT_EQ(defaults.max_width, 4096);

@@ -228,28 +228,44 @@ absl::Status DecodePngInto(absl::string_view bytes, const MutableImageView& out,
   if (!header.ok()) return header.status();
   absl::Status matches = internal::CheckOutputMatches(header->info, out);
   if (!matches.ok()) return matches;
+  int format = header->format;
+  int flags = header->flags;
+  if (internal::AddsOpaqueAlpha(header->info, out)) {
+    // libspng adds alpha at full value (255 / 65535, host-endian) when asked for RGBA; no
+    // tRNS: a 3-band image is opaque by definition here.
+    format = out.type == PixelType::kUint16 ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8;
+    flags = 0;
+  }
   const size_t row_bytes = static_cast<size_t>(out.width) * out.bands * BytesPerSample(out.type);
   const size_t image_bytes = row_bytes * static_cast<size_t>(out.height);
   size_t decoded_size = 0;
-  int error = spng_decoded_image_size(ctx.get(), header->format, &decoded_size);
+  int error = spng_decoded_image_size(ctx.get(), format, &decoded_size);
   if (error != 0) return SpngError("decode", error);
   if (decoded_size != image_bytes) {
     return absl::InternalError(absl::StrFormat(
         "png decode: libspng reports %u bytes for a %u-byte image", decoded_size, image_bytes));
   }
   if (out.row_stride == row_bytes) {
-    error = spng_decode_image(ctx.get(), out.data, image_bytes, header->format, header->flags);
+    error = spng_decode_image(ctx.get(), out.data, image_bytes, format, flags);
     if (error != 0) return SpngError("decode", error);
     return absl::OkStatus();
   }
-  // Padded rows: decode packed, then place each row.
-  std::unique_ptr<uint8_t[]> packed(new uint8_t[image_bytes]);
-  error = spng_decode_image(ctx.get(), packed.get(), image_bytes, header->format, header->flags);
+  // Padded rows: decode row by row straight into the caller's rows. For interlaced images
+  // libspng visits rows once per pass and fills in that pass's pixels.
+  error = spng_decode_image(ctx.get(), nullptr, 0, format, flags | SPNG_DECODE_PROGRESSIVE);
   if (error != 0) return SpngError("decode", error);
-  for (int y = 0; y < out.height; ++y) {
-    std::memcpy(out.data + static_cast<size_t>(y) * out.row_stride,
-                packed.get() + static_cast<size_t>(y) * row_bytes, row_bytes);
+  for (;;) {
+    spng_row_info row = {};
+    error = spng_get_row_info(ctx.get(), &row);
+    if (error != 0) break;
+    if (row.row_num >= static_cast<uint32_t>(out.height)) {
+      return absl::InternalError("png decode: libspng reports a row past the image");
+    }
+    error = spng_decode_row(ctx.get(), out.data + static_cast<size_t>(row.row_num) * out.row_stride,
+                            row_bytes);
+    if (error != 0) break;
   }
+  if (error != SPNG_EOI) return SpngError("decode", error);
   return absl::OkStatus();
 }
 
