@@ -9,7 +9,8 @@
 //   Elevation  int16, uint16 or float32, 1 band; exact (NaN payloads and nodata included).
 //
 // Decoding untrusted bytes is safe: truncated, corrupted or hostile input returns an error
-// status, and no decoder allocates pixel memory for more than DecodeLimits allows.
+// status, and no decode allocates a block larger than MaxDecodedBytes(limits) plus a small
+// constant (allocation_test measures it, inside the codec libraries too).
 //
 // Thread safety: every function may be called concurrently from any number of threads.
 // Library handles (TurboJPEG, zstd contexts) are cached per thread.
@@ -55,7 +56,11 @@ absl::StatusOr<Image> Decode(absl::string_view bytes, const DecodeLimits& limits
 
 // DecodeInto decodes `bytes` into `out`, which must have the encoded image's width, height,
 // bands and pixel type (any row_stride large enough); InvalidArgument otherwise, before any
-// pixel is written. On a decode error `out` may hold partial data.
+// pixel is written. One exception: a 3-band colour image (JPEG, PNG, WebP) decodes into a
+// 4-band `out` too, with an opaque alpha band (255; 65535 for 16-bit PNG), so an RGBA
+// buffer can take RGB tiles with no second pass. (A WebP encoder drops an all-opaque alpha
+// channel, so an RGBA tile may come back as a 3-band stream: decode it into 4 bands.)
+// On a decode error `out` may hold partial data.
 absl::Status DecodeInto(absl::string_view bytes, const MutableImageView& out,
                         const DecodeLimits& limits = {});
 
