@@ -18,17 +18,24 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "codec/image.h"
+#include "cpl_conv.h"
+#include "gdal_priv.h"
 #include "geo/crs.h"
 #include "geo/morton.h"
 #include "geo/tile_matrix_set.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "pyramid/internal/build_state.pb.h"
 #include "pyramid/internal/source.h"
+#include "pyramid/internal/tile_hash.h"
 #include "pyramid/internal/tile_pixels.h"
+#include "pyramid/internal/unit_walker.h"
 #include "storage/store.h"
 
 namespace flatpyramid {
@@ -47,7 +54,7 @@ constexpr int kMaxBlockPixels = 2048;
 constexpr size_t kMinUnits = 8;
 // Encoded tiles up to this size are deduplicated per level (uniform fills, open ocean).
 constexpr size_t kMaxSharedTileBytes = 8192;
-// Unique small tiles remembered per level for deduplication.
+// Unique small tiles remembered per level for deduplication (by digest: ~3 MiB per level).
 constexpr size_t kMaxSharedTilesPerLevel = 1 << 16;
 
 PixelType ToProto(codec::PixelType type) {
@@ -85,12 +92,16 @@ struct Plan {
   bool binary_alpha = false;  // Elevation: alpha is validity.
   int min_zoom = 0;
   int max_zoom = 0;
-  int unit_zoom = 0;   // Zoom of a unit's root tile.
-  int unit_depth = 0;  // max_zoom - unit_zoom.
+  int unit_zoom = 0;             // Zoom of a unit's root tile.
+  int unit_depth = 0;            // max_zoom - unit_zoom.
+  double source_resolution = 0;  // A source pixel's size in the set's CRS units (about).
   geo::Bounds footprint;
   uint32_t base_min_x = 0, base_min_y = 0, base_max_x = 0, base_max_y = 0;  // At max_zoom.
-  std::vector<uint64_t> units;  // Morton keys at unit_zoom, increasing.
-  PyramidMetadata metadata;     // Without levels.
+  // Units: every tile of this rectangle at unit_zoom, walked lazily in Morton order
+  // (internal::UnitWalker): memory does not grow with their number.
+  uint32_t unit_min_x = 0, unit_min_y = 0, unit_max_x = 0, unit_max_y = 0;
+  uint64_t unit_count = 0;
+  PyramidMetadata metadata;  // Without levels.
 };
 
 absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
@@ -203,18 +214,21 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
                      " tile matrix set: check its CRS (--source_srs) or choose another --tms"));
   }
   plan->min_zoom = options.min_zoom;
+  // gdalwarp's suggested resolution (what GDAL's COG driver uses), unless the footprint
+  // shared among the source's pixels is finer: GDALSuggestedWarpOutput is far too coarse
+  // for global grids (etopo20 to WebMercator suggests zoom 0 for a 1/3 degree grid).
+  const double pixels =
+      static_cast<double>(src.dataset()->GetRasterXSize()) * src.dataset()->GetRasterYSize();
+  double resolution = std::sqrt((footprint->max_x - footprint->min_x) *
+                                (footprint->max_y - footprint->min_y) / pixels);
+  if (options.max_zoom < 0) {
+    absl::StatusOr<double> suggested = src.NativeResolution(plan->target_srs);
+    if (suggested.ok()) resolution = std::min(resolution, *suggested);
+  }
+  plan->source_resolution = resolution;
   if (options.max_zoom >= 0) {
     plan->max_zoom = options.max_zoom;
   } else {
-    // gdalwarp's suggested resolution (what GDAL's COG driver uses), unless the footprint
-    // shared among the source's pixels is finer: GDALSuggestedWarpOutput is far too coarse
-    // for global grids (etopo20 to WebMercator suggests zoom 0 for a 1/3 degree grid).
-    const double pixels =
-        static_cast<double>(src.dataset()->GetRasterXSize()) * src.dataset()->GetRasterYSize();
-    double resolution = std::sqrt((footprint->max_x - footprint->min_x) *
-                                  (footprint->max_y - footprint->min_y) / pixels);
-    absl::StatusOr<double> suggested = src.NativeResolution(plan->target_srs);
-    if (suggested.ok()) resolution = std::min(resolution, *suggested);
     plan->max_zoom = plan->tms->ZoomForResolution(resolution, strategy);
   }
   if (plan->min_zoom < 0 || plan->max_zoom > geo::TileMatrixSet::kMaxZoom ||
@@ -236,16 +250,15 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
     plan->unit_zoom = std::max(0, plan->max_zoom - block_depth);
     plan->unit_depth = plan->max_zoom - plan->unit_zoom;
     const int shift = plan->unit_depth;
-    plan->units.clear();
-    for (uint32_t y = plan->base_min_y >> shift; y <= plan->base_max_y >> shift; ++y) {
-      for (uint32_t x = plan->base_min_x >> shift; x <= plan->base_max_x >> shift; ++x) {
-        plan->units.push_back(geo::MortonEncode(x, y));
-      }
-    }
-    if (plan->units.size() >= kMinUnits || block_depth <= 1) break;
+    plan->unit_min_x = plan->base_min_x >> shift;
+    plan->unit_min_y = plan->base_min_y >> shift;
+    plan->unit_max_x = plan->base_max_x >> shift;
+    plan->unit_max_y = plan->base_max_y >> shift;
+    plan->unit_count = uint64_t{plan->unit_max_x - plan->unit_min_x + 1} *
+                       (plan->unit_max_y - plan->unit_min_y + 1);
+    if (plan->unit_count >= kMinUnits || block_depth <= 1) break;
     --block_depth;
   }
-  std::sort(plan->units.begin(), plan->units.end());
 
   PyramidMetadata& m = plan->metadata;
   m.set_format_version(1);
@@ -293,6 +306,7 @@ struct EncodedTile {
 };
 
 struct UnitResult {
+  uint64_t key = 0;  // The unit's Morton key at unit_zoom.
   absl::Status status;
   std::string arena;
   std::vector<EncodedTile> tiles;    // Per zoom, keys increasing.
@@ -422,8 +436,9 @@ bool Decompress(const std::string& in, std::vector<uint8_t>* out) {
   return !ZSTD_isError(n) && n == out->size();
 }
 
-// SharedTiles maps the bytes of a level's small tiles to where they are stored.
-using SharedTiles = absl::flat_hash_map<std::string, storage::ValueRef>;
+// SharedTiles maps the digest of a level's small tiles to where they are stored: 40 bytes
+// per tile whatever its size (internal/tile_hash.h states the collision odds).
+using SharedTiles = absl::flat_hash_map<internal::TileDigest, storage::ValueRef>;
 
 // LoadSharedTiles reads back the small tiles a killed build committed, in key order (the
 // order a clean build met them in).
@@ -437,7 +452,7 @@ std::vector<SharedTiles> LoadSharedTiles(const Plan& plan, const storage::Reader
     for (uint64_t i = 0; i < count && shared.size() < kMaxSharedTilesPerLevel; ++i) {
       const absl::string_view bytes = reader.ValueAt(*section, i);
       if (bytes.size() <= kMaxSharedTileBytes) {
-        shared.emplace(std::string(bytes), reader.ValueRefAt(*section, i));
+        shared.emplace(internal::DigestTile(bytes), reader.ValueRefAt(*section, i));
       }
     }
   }
@@ -553,8 +568,10 @@ class Committer {
     Level& level = metadata_levels_[zoom - plan_.min_zoom];
     auto& shared = shared_[zoom];
     bool stored_shared = false;
+    internal::TileDigest digest;
     if (bytes.size() <= kMaxSharedTileBytes) {
-      auto it = shared.find(bytes);
+      digest = internal::DigestTile(bytes);
+      auto it = shared.find(digest);
       if (it != shared.end()) {
         absl::Status s = writer_->AppendShared(section, key, it->second);
         if (!s.ok()) return WriteFailed(s, true);
@@ -565,7 +582,7 @@ class Committer {
       absl::StatusOr<storage::ValueRef> ref = writer_->Append(section, key, bytes);
       if (!ref.ok()) return WriteFailed(ref.status(), true);
       if (bytes.size() <= kMaxSharedTileBytes && shared.size() < kMaxSharedTilesPerLevel) {
-        shared.emplace(std::string(bytes), *ref);
+        shared.emplace(digest, *ref);
       }
       level.set_unique_tile_count(level.unique_tile_count() + 1);
       level.set_bytes(level.bytes() + bytes.size());
@@ -686,15 +703,63 @@ void RemovePendingFiles(const std::string& output) {
   closedir(handle);
 }
 
+// BeingWritten is the error for an output whose lock another build holds.
+absl::Status BeingWritten(const std::string& output) {
+  return absl::UnavailableError(
+      absl::StrCat("output ", output,
+                   " is being written by another build (its lock is held): wait for it to "
+                   "finish, or choose another --output"));
+}
+
+// DeterministicBytes serializes `message` with map entries in key order, so equal metadata
+// (a resumed build's and a clean one's) are equal bytes.
+std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+// GdalCacheBudget is the GDAL block cache a build needs: every worker reads its unit's
+// source window once (its own dataset handle, so its own cached blocks), and the next unit in
+// Morton order is a neighbour that shares the blocks along their edge. So: threads x 2 x the
+// blocks under one unit's source window (a strip-organised TIFF's blocks are whole rows),
+// at least 32 MiB, at most GDAL's default (5% of RAM). Without it the cache fills to GDAL's
+// default and peak memory grows with the input.
+int64_t GdalCacheBudget(const Plan& plan, int threads) {
+  GDALDataset& ds = *plan.source->dataset();
+  GDALRasterBand* band = ds.GetRasterBand(1);
+  int block_x = 0, block_y = 0;
+  band->GetBlockSize(&block_x, &block_y);
+  block_x = std::max(block_x, 1);
+  block_y = std::max(block_y, 1);
+  // The unit's base block plus a kernel margin, in source pixels.
+  const double unit_pixels =
+      (static_cast<double>(plan.tms->tile_size()) * (1 << plan.unit_depth) + 128) *
+      plan.tms->Resolution(plan.max_zoom) / std::max(plan.source_resolution, 1e-300);
+  const double width = std::min<double>(unit_pixels, ds.GetRasterXSize());
+  const double height = std::min<double>(unit_pixels, ds.GetRasterYSize());
+  const double covered_x =
+      std::min<double>((std::ceil(width / block_x) + 1) * block_x, ds.GetRasterXSize() + block_x);
+  const double covered_y =
+      std::min<double>((std::ceil(height / block_y) + 1) * block_y, ds.GetRasterYSize() + block_y);
+  const double bytes = covered_x * covered_y * ds.GetRasterCount() *
+                       GDALGetDataTypeSizeBytes(band->GetRasterDataType());
+  const double budget = std::max(32.0 * (1 << 20), 2.0 * threads * bytes);
+  return static_cast<int64_t>(std::min<double>(budget, static_cast<double>(GDALGetCacheMax64())));
+}
+
 // Fields that must match for --resume to continue a build.
 std::string ResumeFingerprint(PyramidMetadata metadata) {
   metadata.clear_levels();
   metadata.clear_created_utc();
   metadata.clear_creation_options();
   metadata.clear_tool_version();
-  std::string out;
-  metadata.SerializeToString(&out);
-  return out;
+  return DeterministicBytes(metadata);
 }
 
 }  // namespace
@@ -715,21 +780,32 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   std::vector<SharedTiles> shared;
   internal::PendingTiles pending;
   if (options.resume && access(options.output.c_str(), F_OK) == 0) {
+    // The lock first: while another build holds it, nothing of its state may be read or
+    // touched.
+    absl::StatusOr<std::unique_ptr<storage::Writer>> reopened =
+        storage::Writer::OpenForAppend(options.output, writer_options);
+    if (!reopened.ok()) {
+      if (absl::IsUnavailable(reopened.status())) return BeingWritten(options.output);
+      if (absl::IsFailedPrecondition(reopened.status())) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("--resume: ", options.output,
+                         " is already a finished pyramid: nothing to resume (use --overwrite "
+                         "to rebuild)"));
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("--resume: ", options.output, " cannot be read (",
+                       reopened.status().message(), "): rerun with --overwrite to start again"));
+    }
+    writer = std::move(*reopened);
     {
       storage::ReaderOptions reader_options;
-      reader_options.allow_being_written = true;
+      reader_options.allow_being_written = true;  // Ours: we hold its lock.
       absl::StatusOr<std::unique_ptr<storage::Reader>> existing =
           storage::Reader::Open(options.output, reader_options);
       if (!existing.ok()) {
         return absl::FailedPreconditionError(
             absl::StrCat("--resume: ", options.output, " cannot be read (",
                          existing.status().message(), "): rerun with --overwrite to start again"));
-      }
-      if ((*existing)->sealed()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("--resume: ", options.output,
-                         " is already a finished pyramid: nothing to resume (use --overwrite "
-                         "to rebuild)"));
       }
       if ((*existing)->user_metadata_type() != kBuildStateType ||
           !state.ParseFromString(std::string((*existing)->user_metadata()))) {
@@ -759,19 +835,17 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
                        " of the last commit point is missing or damaged: rerun with --overwrite"));
     }
     if (ResumeFingerprint(state.metadata()) != ResumeFingerprint(plan.metadata) ||
-        state.units_total() != plan.units.size()) {
+        state.units_total() != plan.unit_count) {
       return absl::FailedPreconditionError(
           absl::StrCat("--resume: ", options.output,
                        " was started with other inputs or options: rerun with the same flags, "
                        "or with --overwrite to start again"));
     }
-    absl::StatusOr<std::unique_ptr<storage::Writer>> reopened =
-        storage::Writer::OpenForAppend(options.output, writer_options);
-    if (!reopened.ok()) return reopened.status();
-    writer = std::move(*reopened);
     first_unit = state.units_done();
-    // The first run's creation time and options stand for the whole build.
-    plan.metadata.set_created_utc(state.metadata().created_utc());
+    // The first run's metadata stands for the whole build: its creation time, creation
+    // options and tool version (the rest is equal, as the fingerprint shows).
+    plan.metadata = state.metadata();
+    plan.metadata.clear_levels();
     resuming = true;
   } else {
     if (!options.overwrite && access(options.output.c_str(), F_OK) == 0) {
@@ -780,11 +854,16 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
                        " already exists: use --overwrite to replace it (or --resume to "
                        "continue an interrupted build)"));
     }
-    RemovePendingFiles(options.output);  // Of an earlier build being overwritten.
     absl::StatusOr<std::unique_ptr<storage::Writer>> created =
         storage::Writer::Create(options.output, writer_options);
-    if (!created.ok()) return WriteFailed(created.status(), false);
+    if (!created.ok()) {
+      if (absl::IsUnavailable(created.status())) return BeingWritten(options.output);
+      return WriteFailed(created.status(), false);
+    }
     writer = std::move(*created);
+    // Side files of an earlier build being overwritten; only now that the lock is ours (a
+    // running build's would otherwise be deleted under it).
+    RemovePendingFiles(options.output);
   }
 
   std::vector<uint32_t> sections(plan.max_zoom + 1, 0);
@@ -805,12 +884,12 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     if (!status.ok()) return status;
     committer.SetShared(std::move(shared));
   }
-  state.set_units_total(plan.units.size());
+  state.set_units_total(plan.unit_count);
 
   // Workers.
   int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-  threads = std::max(1, std::min<int>(threads, static_cast<int>(plan.units.size())));
+  threads = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(threads, plan.unit_count)));
   std::vector<std::unique_ptr<UnitRenderer>> renderers;
   for (int t = 0; t < threads; ++t) {
     absl::StatusOr<std::unique_ptr<internal::BlockWarper>> warper = internal::BlockWarper::Create(
@@ -825,10 +904,21 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     }
     renderers.push_back(std::make_unique<UnitRenderer>(plan, std::move(*warper)));
   }
+  // GDAL's block cache for this build, unless the user chose one (GDAL_CACHEMAX).
+  std::optional<int64_t> previous_cache;
+  if (CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr) {
+    previous_cache = GDALGetCacheMax64();
+    GDALSetCacheMax64(GdalCacheBudget(plan, threads));
+  }
+  auto restore_cache = absl::MakeCleanup([&] {
+    if (previous_cache.has_value()) GDALSetCacheMax64(*previous_cache);
+  });
   const size_t window = 2 * threads + 1;
   std::mutex mu;
   std::condition_variable cv;
   uint64_t next_unit = first_unit;
+  internal::UnitWalker units(plan.unit_min_x, plan.unit_min_y, plan.unit_max_x, plan.unit_max_y);
+  units.Skip(first_unit);
   uint64_t committed = first_unit;
   bool stop = false;
   std::vector<std::unique_ptr<UnitResult>> ring(window);
@@ -836,17 +926,19 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (;;) {
-        uint64_t index;
+        uint64_t index, key = 0;
         {
           std::unique_lock<std::mutex> lock(mu);
           cv.wait(lock, [&] {
-            return stop || next_unit >= plan.units.size() || next_unit < committed + window;
+            return stop || next_unit >= plan.unit_count || next_unit < committed + window;
           });
-          if (stop || next_unit >= plan.units.size()) return;
+          if (stop || next_unit >= plan.unit_count) return;
           index = next_unit++;
+          units.Next(&key);
         }
         auto result = std::make_unique<UnitResult>();
-        renderers[t]->Render(plan.units[index], result.get());
+        result->key = key;
+        renderers[t]->Render(key, result.get());
         std::lock_guard<std::mutex> lock(mu);
         ring[index % window] = std::move(result);
         cv.notify_all();
@@ -855,7 +947,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   }
 
   BuildProgress progress;
-  progress.units_total = plan.units.size();
+  progress.units_total = plan.unit_count;
   absl::Time last_commit = absl::Now();
   uint64_t previous_commit = resuming ? first_unit : 0;
   auto save_and_commit = [&](uint64_t units_done) -> absl::Status {
@@ -869,7 +961,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     // The side file first: a crash before the header commit leaves the old state intact.
     absl::Status s = WritePendingFile(PendingFileName(options.output, units_done), bytes);
     if (!s.ok()) return s;
-    writer->SetUserMetadata(kBuildStateType, state.SerializeAsString());
+    writer->SetUserMetadata(kBuildStateType, DeterministicBytes(state));
     s = writer->Commit();
     if (!s.ok()) return WriteFailed(s, previous_commit > 0);
     if (previous_commit != units_done) {
@@ -878,7 +970,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     previous_commit = units_done;
     return absl::OkStatus();
   };
-  for (uint64_t i = first_unit; i < plan.units.size() && status.ok(); ++i) {
+  for (uint64_t i = first_unit; i < plan.unit_count && status.ok(); ++i) {
     std::unique_ptr<UnitResult> result;
     {
       std::unique_lock<std::mutex> lock(mu);
@@ -888,7 +980,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
       cv.notify_all();
     }
     status = result->status;
-    if (status.ok()) status = committer.AppendUnit(plan.units[i], result.get());
+    if (status.ok()) status = committer.AppendUnit(result->key, result.get());
     if (!status.ok()) break;
     const bool forced = options.commit_after_units != 0 && i + 1 == options.commit_after_units;
     if (forced || absl::Now() - last_commit >= options.commit_interval) {
@@ -915,15 +1007,15 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   BuildResult result;
   result.metadata = plan.metadata;
   committer.FillLevels(&result.metadata);
-  writer->SetUserMetadata(kMetadataType, result.metadata.SerializeAsString());
+  writer->SetUserMetadata(kMetadataType, DeterministicBytes(result.metadata));
   status = writer->Seal();
   if (!status.ok()) return WriteFailed(status, previous_commit > 0);
   RemovePendingFiles(options.output);
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
-  result.units = plan.units.size();
+  result.units = plan.unit_count;
   progress.finished = true;
-  progress.units_done = plan.units.size();
+  progress.units_done = plan.unit_count;
   progress.tiles_written = result.tiles_written;
   progress.bytes_written = committer.bytes_written();
   progress.elapsed = absl::Now() - start;

@@ -10,17 +10,21 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "codec/codec.h"
 #include "gdal_priv.h"
 #include "gdal_utils.h"
 #include "geo/morton.h"
 #include "geo/tile_matrix_set.h"
 #include "gtest/gtest.h"
+#include "pyramid/internal/build_state.pb.h"
 #include "storage/store.h"
 #include "testing/files.h"
 #include "testing/image_compare.h"
@@ -492,11 +496,11 @@ TEST(BuildPyramidTest, MosaicsInputsLaterOnTopAndStoresIdenticalTilesOnce) {
 TEST(BuildPyramidTest, MosaicGapsAreTransparentAndTheFinerInputIsNotResampled) {
   TempDir dir;
   // Two disjoint crops of Landsat (no nodata, no alpha), the right one at half resolution.
-  const std::string left = Translate(DataPath("L7_ETMs.tif"),
-                                     {"-srcwin", "0", "0", "90", "352"}, dir.Path("left.tif"));
+  const std::string left =
+      Translate(DataPath("L7_ETMs.tif"), {"-srcwin", "0", "0", "90", "352"}, dir.Path("left.tif"));
   const std::string right =
-      Translate(DataPath("L7_ETMs.tif"), {"-srcwin", "259", "0", "90", "352", "-outsize", "50%",
-                                          "50%", "-r", "average"},
+      Translate(DataPath("L7_ETMs.tif"),
+                {"-srcwin", "259", "0", "90", "352", "-outsize", "50%", "50%", "-r", "average"},
                 dir.Path("right.tif"));
   BuildOptions options;
   options.inputs = {left, right};
@@ -551,8 +555,8 @@ TEST(BuildPyramidTest, MosaicGapsAreTransparentAndTheFinerInputIsNotResampled) {
           }
           if (near_data) continue;
           ++gap_pixels;
-          ASSERT_EQ(ours.alpha[row * 256 + col], 0) << x << "," << y << " pixel " << col << ","
-                                                    << row;
+          ASSERT_EQ(ours.alpha[row * 256 + col], 0)
+              << x << "," << y << " pixel " << col << "," << row;
         }
       }
     }
@@ -587,11 +591,23 @@ void ExpectSameTiles(const std::string& a_path, const std::string& b_path) {
   }
 }
 
-TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesOfACleanBuild) {
+// ReadMetadata is the sealed PyramidMetadata of `path`.
+PyramidMetadata ReadMetadata(const std::string& path) {
+  PyramidMetadata metadata;
+  absl::StatusOr<std::unique_ptr<storage::Reader>> reader = storage::Reader::Open(path);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return metadata;
+  EXPECT_EQ((*reader)->user_metadata_type(), "flatpyramid.pyramid.PyramidMetadata");
+  EXPECT_TRUE(metadata.ParseFromString(std::string((*reader)->user_metadata())));
+  return metadata;
+}
+
+TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesAndMetadataOfACleanBuild) {
   TempDir dir;
   BuildOptions options = LandsatOptions(dir);
   options.max_zoom = 15;
   options.min_zoom = 8;
+  options.creation_options = {{"max_zoom", "15"}, {"min_zoom", "8"}};
   options.output = dir.Path("clean.fpyr");
   absl::StatusOr<BuildResult> clean = BuildPyramid(options);
   ASSERT_TRUE(clean.ok()) << clean.status();
@@ -615,22 +631,86 @@ TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesOfACleanBuild) {
   ASSERT_EQ(waitpid(child, &wait_status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(wait_status));
   ASSERT_EQ(WTERMSIG(wait_status), SIGKILL);
+  std::string first_created_utc;
   {
     absl::StatusOr<std::unique_ptr<storage::Reader>> partial = storage::Reader::Open(
         options.output, storage::ReaderOptions{/*allow_being_written=*/true, nullptr});
     ASSERT_TRUE(partial.ok()) << partial.status();
     EXPECT_FALSE((*partial)->sealed());
     EXPECT_EQ((*partial)->user_metadata_type(), "flatpyramid.pyramid.internal.BuildState");
+    internal::BuildState state;
+    ASSERT_TRUE(state.ParseFromString(std::string((*partial)->user_metadata())));
+    first_created_utc = state.metadata().created_utc();
+    ASSERT_FALSE(first_created_utc.empty());
   }
   // Without --resume the killed file is in the way; with it the build completes.
   EXPECT_EQ(BuildPyramid(options).status().code(), absl::StatusCode::kAlreadyExists);
   options.resume = true;
+  // What the tool would add for this run must not reach the pyramid: the first run's
+  // options stand.
+  options.creation_options["resume"] = "true";
+  absl::SleepFor(absl::Seconds(1));  // A later created_utc, were it taken from this run.
   absl::StatusOr<BuildResult> resumed = BuildPyramid(options);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->tiles_written, clean->tiles_written);
   ExpectSameTiles(dir.Path("clean.fpyr"), options.output);
+  // The whole sealed metadata is the clean build's, but for its creation time: the first
+  // (killed) run's.
+  PyramidMetadata clean_metadata = ReadMetadata(dir.Path("clean.fpyr"));
+  PyramidMetadata resumed_metadata = ReadMetadata(options.output);
+  EXPECT_EQ(resumed_metadata.created_utc(), first_created_utc);
+  EXPECT_EQ(resumed_metadata.creation_options().count("resume"), 0u);
+  clean_metadata.clear_created_utc();
+  resumed_metadata.clear_created_utc();
+  EXPECT_EQ(clean_metadata.DebugString(), resumed_metadata.DebugString());  // Maps sorted.
   // A sealed pyramid has nothing to resume.
   EXPECT_EQ(BuildPyramid(options).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(BuildPyramidTest, ASecondBuildOfARunningBuildsOutputFailsAndLeavesItAlone) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.max_zoom = 15;
+  options.threads = 1;
+  options.commit_interval = absl::Hours(1);
+  options.commit_after_units = 1;
+  std::promise<void> committed, second_tried;
+  std::shared_future<void> second_tried_future = second_tried.get_future().share();
+  bool signalled = false;
+  options.progress = [&](const BuildProgress& p) {
+    if (p.units_done == 1 && !signalled) {
+      signalled = true;
+      committed.set_value();
+      second_tried_future.wait();
+    }
+  };
+  absl::StatusOr<BuildResult> first = absl::UnknownError("not run");
+  std::thread running([&] { first = BuildPyramid(options); });
+  committed.get_future().wait();
+  const std::string side_file = options.output + ".resume-1";
+  EXPECT_EQ(access(side_file.c_str(), F_OK), 0);
+
+  BuildOptions second = options;
+  second.progress = nullptr;
+  second.overwrite = true;
+  absl::Status status = BuildPyramid(second).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_NE(status.message().find("another build"), absl::string_view::npos) << status;
+  second.overwrite = false;
+  second.resume = true;
+  status = BuildPyramid(second).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  // The running build's commit point and its side file are untouched.
+  EXPECT_EQ(access(side_file.c_str(), F_OK), 0);
+  second_tried.set_value();
+  running.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(ReadMetadata(options.output).levels_size(), 6);
+
+  options.progress = nullptr;
+  options.output = dir.Path("alone.fpyr");
+  ASSERT_TRUE(BuildPyramid(options).ok());
+  ExpectSameTiles(options.output, dir.Path("landsat.fpyr"));
 }
 
 TEST(BuildPyramidTest, ResumeWithOtherOptionsIsRefused) {
@@ -847,8 +927,8 @@ TEST(BuildPyramidTest, PerDatasetMaskBecomesTransparency) {
     CPLSetConfigOption("GDAL_TIFF_INTERNAL_MASK", internal ? "YES" : "NO");
     const std::string name = internal ? "masked.tif" : "masked_msk.tif";
     GDALDatasetUniquePtr ds;
-    WriteBytesTile(dir, "unused_" + name, {}, [](int b, int x, int) { return 30 + b + x / 4; },
-                   &ds);
+    WriteBytesTile(
+        dir, "unused_" + name, {}, [](int b, int x, int) { return 30 + b + x / 4; }, &ds);
     GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
     GDALDatasetUniquePtr tif(
         gtiff->CreateCopy(dir.Path(name).c_str(), ds.get(), false, nullptr, nullptr, nullptr));
