@@ -89,6 +89,7 @@ struct Plan {
   TileEncoding encoding;
   GDALResampleAlg resampling = GRA_Bilinear;
   OverviewResampling overview_resampling = OverviewResampling::kAverage;
+  int kernel_radius = 0;      // internal::OverviewKernelRadius(overview_resampling).
   bool binary_alpha = false;  // Elevation: alpha is validity.
   int min_zoom = 0;
   int max_zoom = 0;
@@ -143,10 +144,18 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
       internal::ParseResampling(options.resampling.empty() ? "bilinear" : options.resampling);
   if (!resampling.ok()) return resampling.status();
   plan->resampling = *resampling;
-  absl::StatusOr<OverviewResampling> overview = internal::ParseOverviewResampling(
-      options.overview_resampling.empty() ? "average" : options.overview_resampling);
+  // Overviews follow the base for classified (mode) and nearest data, so they keep its
+  // class values; otherwise the alpha-weighted average.
+  std::string overview_name = options.overview_resampling;
+  if (overview_name.empty()) {
+    overview_name = *resampling == GRA_Mode               ? "mode"
+                    : *resampling == GRA_NearestNeighbour ? "nearest"
+                                                          : "average";
+  }
+  absl::StatusOr<OverviewResampling> overview = internal::ParseOverviewResampling(overview_name);
   if (!overview.ok()) return overview.status();
   plan->overview_resampling = *overview;
+  plan->kernel_radius = internal::OverviewKernelRadius(*overview);
 
   internal::SourceOptions source_options;
   source_options.inputs = options.inputs;
@@ -336,6 +345,12 @@ class UnitRenderer {
     const int bands = static_cast<int>(plan.source->bands().size());
     uint32_t ux, uy;
     geo::MortonDecode(unit_key, &ux, &uy);
+    if (plan.kernel_radius > 0) {
+      result->status = RenderWithMargin(ux, uy);
+      if (!result->status.ok()) return;
+      EncodeLevels(unit_key, result);
+      return;
+    }
     // Base tiles of this unit that the footprint covers.
     const uint32_t tx0 = std::max(ux << depth, plan.base_min_x);
     const uint32_t ty0 = std::max(uy << depth, plan.base_min_y);
@@ -387,7 +402,73 @@ class UnitRenderer {
         present_[d][m] = !tile.Empty();
       }
     }
-    // Encode every stored level, Morton order within each.
+    EncodeLevels(unit_key, result);
+  }
+
+ private:
+  // RenderWithMargin fills every level of the unit for a convolution kernel of radius r: the
+  // base block is warped with a margin of 2r (2^depth - 1) pixels, and each level's block is
+  // reduced with its margin (DownsampleKernel2x: a margin 2m + 2r becomes m), so every
+  // tile's kernel reads the neighbouring units' pixels too, down to the unit's root (margin 0).
+  absl::Status RenderWithMargin(uint32_t ux, uint32_t uy) {
+    const Plan& plan = plan_;
+    const int depth = plan.unit_depth;
+    const int size = plan.tms->tile_size();
+    const codec::PixelType type = plan.source->pixel_type();
+    const int bands = static_cast<int>(plan.source->bands().size());
+    const size_t pixel_bytes = bands * codec::BytesPerSample(type);
+    const int r = plan.kernel_radius;
+    // margin[d]: margin of the level d levels below the unit's root; side[d]: its block size.
+    std::vector<int> margin(depth + 1), side(depth + 1);
+    margin[0] = 0;
+    for (int d = 1; d <= depth; ++d) margin[d] = 2 * margin[d - 1] + 2 * r;
+    for (int d = 0; d <= depth; ++d) side[d] = (size << d) + 2 * margin[d];
+    kernel_samples_.resize(depth + 1);
+    kernel_alpha_.resize(depth + 1);
+    for (int d = 0; d <= depth; ++d) {
+      kernel_samples_[d].resize(static_cast<size_t>(side[d]) * side[d] * pixel_bytes);
+      kernel_alpha_[d].resize(static_cast<size_t>(side[d]) * side[d]);
+    }
+    const double resolution = plan.tms->Resolution(plan.max_zoom);
+    const geo::Bounds corner = plan.tms->TileBounds({plan.max_zoom, ux << depth, uy << depth});
+    absl::Status status =
+        warper_->Warp(corner.min_x - margin[depth] * resolution,
+                      corner.max_y + margin[depth] * resolution, resolution, side[depth],
+                      side[depth], kernel_samples_[depth].data(), kernel_alpha_[depth].data());
+    if (!status.ok()) return status;
+    for (int d = depth - 1; d >= 0; --d) {
+      internal::DownsampleKernel2x(type, bands, plan.overview_resampling, plan.binary_alpha,
+                                   side[d], kernel_samples_[d + 1].data(),
+                                   kernel_alpha_[d + 1].data(), kernel_samples_[d].data(),
+                                   kernel_alpha_[d].data(), &kernel_scratch_);
+    }
+    // Cut each level's block (without its margin) into tiles.
+    for (int d = 0; d <= depth; ++d) {
+      const uint32_t n = 1u << d;
+      for (uint32_t ty = 0; ty < n; ++ty) {
+        for (uint32_t tx = 0; tx < n; ++tx) {
+          const uint64_t local = geo::MortonEncode(tx, ty);
+          TilePixels& tile = levels_[d][local];
+          tile.Reshape(type, size, bands);
+          for (int row = 0; row < size; ++row) {
+            const size_t block_pixel =
+                static_cast<size_t>(margin[d] + ty * size + row) * side[d] + margin[d] + tx * size;
+            std::memcpy(tile.samples.data() + row * size * pixel_bytes,
+                        kernel_samples_[d].data() + block_pixel * pixel_bytes, size * pixel_bytes);
+            std::memcpy(tile.alpha.data() + row * size, kernel_alpha_[d].data() + block_pixel,
+                        size);
+          }
+          present_[d][local] = !tile.Empty();
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // EncodeLevels encodes every stored level, Morton order within each.
+  void EncodeLevels(uint64_t unit_key, UnitResult* result) {
+    const Plan& plan = plan_;
+    const int depth = plan.unit_depth;
     result->arena.clear();
     result->tiles.clear();
     for (int d = depth; d >= 0; --d) {
@@ -413,7 +494,6 @@ class UnitRenderer {
     }
   }
 
- private:
   const Plan& plan_;
   std::unique_ptr<internal::BlockWarper> warper_;
   std::vector<std::vector<TilePixels>> levels_;  // [depth][Morton index within the unit].
@@ -422,6 +502,10 @@ class UnitRenderer {
   std::vector<uint8_t> block_alpha_;
   std::vector<uint8_t> scratch_;
   std::string encoded_;
+  // Kernel resampling: each level's block with its margin, and the passes' scratch.
+  std::vector<std::vector<uint8_t>> kernel_samples_;
+  std::vector<std::vector<uint8_t>> kernel_alpha_;
+  std::vector<double> kernel_scratch_;
 };
 
 std::string Compress(const std::vector<uint8_t>& bytes) {
@@ -459,6 +543,120 @@ std::vector<SharedTiles> LoadSharedTiles(const Plan& plan, const storage::Reader
   return all;
 }
 
+// SpillFileName is the side file holding the raw tiles of level `zoom` (kernel overviews).
+std::string SpillFileName(const std::string& output, int zoom) {
+  return absl::StrCat(output, ".spill-z", zoom);
+}
+
+// TileSpill keeps the raw tiles of one level in a side file, one fixed-size slot per tile of
+// a rectangle (samples, then alpha), so the levels above the units can read any tile and its
+// neighbours back (random access) without holding the level in memory. Unwritten slots are
+// holes and read back as transparent tiles.
+class TileSpill {
+ public:
+  static absl::StatusOr<std::unique_ptr<TileSpill>> Open(const std::string& path, bool truncate,
+                                                         uint32_t x0, uint32_t y0, uint32_t x1,
+                                                         uint32_t y1, size_t samples_bytes,
+                                                         size_t alpha_bytes) {
+    const int fd =
+        open(path.c_str(), O_RDWR | O_CLOEXEC | (truncate ? O_CREAT | O_TRUNC : 0), 0644);
+    if (fd < 0) {
+      return truncate ? absl::ResourceExhaustedError(
+                            absl::StrCat("cannot create ", path, ": ", std::strerror(errno)))
+                      : absl::DataLossError(
+                            absl::StrCat("--resume: the side file ", path,
+                                         " is missing: rerun with --overwrite to start again"));
+    }
+    auto spill = std::unique_ptr<TileSpill>(new TileSpill());
+    spill->path_ = path;
+    spill->fd_ = fd;
+    spill->x0_ = x0;
+    spill->y0_ = y0;
+    spill->x1_ = x1;
+    spill->y1_ = y1;
+    spill->samples_bytes_ = samples_bytes;
+    spill->alpha_bytes_ = alpha_bytes;
+    return spill;
+  }
+  ~TileSpill() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  absl::Status Write(uint32_t x, uint32_t y, const TilePixels& tile) {
+    const off_t offset = Slot(x, y);
+    if (!WriteAll(tile.samples.data(), samples_bytes_, offset) ||
+        !WriteAll(tile.alpha.data(), alpha_bytes_, offset + samples_bytes_)) {
+      return absl::ResourceExhaustedError(absl::StrCat("writing ", path_,
+                                                       " failed: ", std::strerror(errno),
+                                                       " (disk full?): free space and --resume"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Read fills `tile` (already shaped) with tile (x, y); outside the rectangle: transparent.
+  absl::Status Read(int64_t x, int64_t y, TilePixels* tile) const {
+    if (x < x0_ || y < y0_ || x > x1_ || y > y1_) {
+      std::fill(tile->samples.begin(), tile->samples.end(), 0);
+      std::fill(tile->alpha.begin(), tile->alpha.end(), 0);
+      return absl::OkStatus();
+    }
+    const off_t offset = Slot(static_cast<uint32_t>(x), static_cast<uint32_t>(y));
+    if (!ReadAll(tile->samples.data(), samples_bytes_, offset) ||
+        !ReadAll(tile->alpha.data(), alpha_bytes_, offset + samples_bytes_)) {
+      return absl::DataLossError(
+          absl::StrCat("reading ", path_, " failed: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Sync() {
+    if (fdatasync(fd_) != 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("syncing ", path_, " failed: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  TileSpill() = default;
+  off_t Slot(uint32_t x, uint32_t y) const {
+    const uint64_t columns = uint64_t{x1_} - x0_ + 1;
+    return static_cast<off_t>(((uint64_t{y} - y0_) * columns + (x - x0_)) *
+                              (samples_bytes_ + alpha_bytes_));
+  }
+  bool WriteAll(const uint8_t* data, size_t n, off_t offset) {
+    while (n > 0) {
+      const ssize_t done = pwrite(fd_, data, n, offset);
+      if (done < 0 && errno == EINTR) continue;
+      if (done <= 0) return false;
+      data += done;
+      n -= static_cast<size_t>(done);
+      offset += done;
+    }
+    return true;
+  }
+  bool ReadAll(uint8_t* data, size_t n, off_t offset) const {
+    while (n > 0) {
+      const ssize_t done = pread(fd_, data, n, offset);
+      if (done < 0 && errno == EINTR) continue;
+      if (done < 0) return false;
+      if (done == 0) {  // Past the end: a slot never written.
+        std::memset(data, 0, n);
+        return true;
+      }
+      data += done;
+      n -= static_cast<size_t>(done);
+      offset += done;
+    }
+    return true;
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  uint32_t x0_ = 0, y0_ = 0, x1_ = 0, y1_ = 0;
+  size_t samples_bytes_ = 0, alpha_bytes_ = 0;
+};
+
 // Committer appends tiles in order, forms the levels above the unit zoom, deduplicates,
 // keeps per-level statistics and writes commit points.
 class Committer {
@@ -481,14 +679,25 @@ class Committer {
           tile.zoom, tile.key, absl::string_view(result->arena).substr(tile.offset, tile.length));
       if (!s.ok()) return s;
     }
-    if (result->root != nullptr) {
-      return AddAbove(plan_.unit_zoom, unit_key, std::move(result->root));
+    if (result->root == nullptr) return absl::OkStatus();
+    if (spill_ != nullptr) {
+      uint32_t x, y;
+      geo::MortonDecode(unit_key, &x, &y);
+      return spill_->Write(x, y, *result->root);
     }
-    return absl::OkStatus();
+    return AddAbove(plan_.unit_zoom, unit_key, std::move(result->root));
   }
 
-  // Finish forms the remaining pending overview tiles.
-  absl::Status Finish() {
+  // SetSpill makes the units' raw root tiles go to `spill` (kernel overviews: the levels
+  // above the units are formed by Finish from it, with their neighbours).
+  void SetSpill(std::unique_ptr<TileSpill> spill) { spill_ = std::move(spill); }
+  TileSpill* spill() const { return spill_.get(); }
+
+  // Finish forms the levels above the units: from the pending tiles (2x2-local overviews) or
+  // level by level from the spilled tiles and their neighbours (kernel overviews). Nothing is
+  // committed meanwhile, so a killed build redoes this pass on --resume.
+  absl::Status Finish(const std::string& output) {
+    if (spill_ != nullptr) return FinishFromSpill(output);
     for (int z = plan_.unit_zoom - 1; z >= plan_.min_zoom; --z) {
       if (pending_[z].active) {
         absl::Status s = Flush(z);
@@ -557,6 +766,80 @@ class Committer {
   }
 
  private:
+  absl::Status FinishFromSpill(const std::string& output) {
+    const int size = plan_.tms->tile_size();
+    const codec::PixelType type = plan_.source->pixel_type();
+    const int bands = static_cast<int>(plan_.source->bands().size());
+    const size_t pixel_bytes = bands * codec::BytesPerSample(type);
+    const int r = plan_.kernel_radius;
+    const int side = 2 * size + 4 * r;
+    std::vector<uint8_t> block_samples(static_cast<size_t>(side) * side * pixel_bytes);
+    std::vector<uint8_t> block_alpha(static_cast<size_t>(side) * side);
+    std::vector<double> scratch;
+    TilePixels child(type, size, bands);
+    TilePixels parent(type, size, bands);
+    std::unique_ptr<TileSpill> below = std::move(spill_);
+    for (int z = plan_.unit_zoom - 1; z >= plan_.min_zoom; --z) {
+      const int shift = plan_.unit_zoom - z;
+      const uint32_t x0 = plan_.unit_min_x >> shift, y0 = plan_.unit_min_y >> shift;
+      const uint32_t x1 = plan_.unit_max_x >> shift, y1 = plan_.unit_max_y >> shift;
+      std::unique_ptr<TileSpill> level;
+      if (z > plan_.min_zoom) {
+        absl::StatusOr<std::unique_ptr<TileSpill>> opened =
+            TileSpill::Open(SpillFileName(output, z), /*truncate=*/true, x0, y0, x1, y1,
+                            parent.samples.size(), parent.alpha.size());
+        if (!opened.ok()) return opened.status();
+        level = std::move(*opened);
+      }
+      internal::UnitWalker tiles(x0, y0, x1, y1);
+      uint64_t key;
+      while (tiles.Next(&key)) {
+        uint32_t x, y;
+        geo::MortonDecode(key, &x, &y);
+        // The finer block: children (2x .. 2x + 1) plus 2r pixels of their neighbours.
+        bool any = false;
+        for (int ty = -1; ty <= 2; ++ty) {
+          for (int tx = -1; tx <= 2; ++tx) {
+            const int64_t cx = int64_t{2} * x + tx, cy = int64_t{2} * y + ty;
+            absl::Status s = below->Read(cx, cy, &child);
+            if (!s.ok()) return s;
+            // Child pixel (px, py) lands at block (tx * size + px + 2r, ty * size + py + 2r).
+            const int ox = tx * size + 2 * r, oy = ty * size + 2 * r;
+            const int px0 = std::max(0, -ox), px1 = std::min(size, side - ox);
+            const int py0 = std::max(0, -oy), py1 = std::min(size, side - oy);
+            if (px0 >= px1 || py0 >= py1) continue;
+            for (int py = py0; py < py1; ++py) {
+              const size_t b = static_cast<size_t>(oy + py) * side + ox + px0;
+              const size_t c = static_cast<size_t>(py) * size + px0;
+              std::memcpy(block_samples.data() + b * pixel_bytes,
+                          child.samples.data() + c * pixel_bytes, (px1 - px0) * pixel_bytes);
+              std::memcpy(block_alpha.data() + b, child.alpha.data() + c, px1 - px0);
+              if (tx >= 0 && tx <= 1 && ty >= 0 && ty <= 1 && !any) {
+                any = std::any_of(child.alpha.data() + c, child.alpha.data() + c + (px1 - px0),
+                                  [](uint8_t a) { return a != 0; });
+              }
+            }
+          }
+        }
+        if (!any) continue;
+        internal::DownsampleKernel2x(type, bands, plan_.overview_resampling, plan_.binary_alpha,
+                                     size, block_samples.data(), block_alpha.data(),
+                                     parent.samples.data(), parent.alpha.data(), &scratch);
+        if (parent.Empty()) continue;
+        absl::Status s = internal::EncodeTile(parent, plan_.encoding, &scratch_, &encoded_);
+        if (!s.ok()) return s;
+        s = AppendTile(z, key, encoded_);
+        if (!s.ok()) return s;
+        if (level != nullptr) {
+          s = level->Write(x, y, parent);
+          if (!s.ok()) return s;
+        }
+      }
+      below = std::move(level);
+    }
+    return absl::OkStatus();
+  }
+
   struct Pending {
     bool active = false;
     uint64_t key = 0;  // Parent key at this level.
@@ -649,6 +932,7 @@ class Committer {
   uint64_t bytes_written_ = 0;
   std::vector<uint8_t> scratch_;
   std::string encoded_;
+  std::unique_ptr<TileSpill> spill_;  // Kernel overviews: the units' root tiles.
 };
 
 // PendingFileName is the side file holding the pending overview tiles of a commit point.
@@ -687,16 +971,19 @@ absl::Status WritePendingFile(const std::string& path, const std::string& bytes)
   return absl::OkStatus();
 }
 
-// RemovePendingFiles deletes every "<output>.resume-*" side file.
+// RemovePendingFiles deletes every "<output>.resume-*" and "<output>.spill-*" side file.
 void RemovePendingFiles(const std::string& output) {
   const size_t slash = output.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : output.substr(0, slash + 1);
-  const std::string prefix =
-      absl::StrCat(slash == std::string::npos ? output : output.substr(slash + 1), ".resume-");
+  const std::string base = slash == std::string::npos ? output : output.substr(slash + 1);
+  const std::string prefix = absl::StrCat(base, ".resume-");
+  const std::string spill_prefix = absl::StrCat(base, ".spill-");
   DIR* handle = opendir(dir.c_str());
   if (handle == nullptr) return;
   while (struct dirent* entry = readdir(handle)) {
-    if (absl::string_view(entry->d_name).substr(0, prefix.size()) == prefix) {
+    const absl::string_view name(entry->d_name);
+    if (name.substr(0, prefix.size()) == prefix ||
+        name.substr(0, spill_prefix.size()) == spill_prefix) {
       unlink(absl::StrCat(dir, slash == std::string::npos ? "/" : "", entry->d_name).c_str());
     }
   }
@@ -879,6 +1166,16 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     sections[z] = *added;
   }
   Committer committer(plan, writer.get(), sections);
+  if (plan.kernel_radius > 0 && plan.unit_zoom > plan.min_zoom) {
+    const size_t pixels = static_cast<size_t>(plan.tms->tile_size()) * plan.tms->tile_size();
+    absl::StatusOr<std::unique_ptr<TileSpill>> spill = TileSpill::Open(
+        SpillFileName(options.output, plan.unit_zoom), /*truncate=*/!resuming, plan.unit_min_x,
+        plan.unit_min_y, plan.unit_max_x, plan.unit_max_y,
+        pixels * plan.source->bands().size() * codec::BytesPerSample(plan.source->pixel_type()),
+        pixels);
+    if (!spill.ok()) return spill.status();
+    committer.SetSpill(std::move(*spill));
+  }
   if (resuming) {
     status = committer.RestoreState(state, pending);
     if (!status.ok()) return status;
@@ -958,9 +1255,13 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     state.set_pending_bytes(bytes.size());
     state.set_pending_crc32(static_cast<uint32_t>(
         crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()))));
-    // The side file first: a crash before the header commit leaves the old state intact.
+    // The side files first: a crash before the header commit leaves the old state intact.
     absl::Status s = WritePendingFile(PendingFileName(options.output, units_done), bytes);
     if (!s.ok()) return s;
+    if (committer.spill() != nullptr) {
+      s = committer.spill()->Sync();
+      if (!s.ok()) return s;
+    }
     writer->SetUserMetadata(kBuildStateType, DeterministicBytes(state));
     s = writer->Commit();
     if (!s.ok()) return WriteFailed(s, previous_commit > 0);
@@ -1002,7 +1303,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   for (std::thread& worker : workers) worker.join();
   if (!status.ok()) return status;
 
-  status = committer.Finish();
+  status = committer.Finish(options.output);
   if (!status.ok()) return status;
   BuildResult result;
   result.metadata = plan.metadata;

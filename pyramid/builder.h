@@ -87,11 +87,14 @@ struct BuildOptions {
   // Base-level resampling from the source: nearest, bilinear ("" = bilinear), cubic, lanczos,
   // average, mode (classified data).
   std::string resampling;
-  std::string overview_resampling;  // "" = "average"; or "mode", "nearest".
-  std::vector<int> bands;           // 1-based source bands; empty = all except alpha.
-  std::string source_srs;           // CRS for sources without one (or to override it).
-  std::optional<double> nodata;     // Overrides the source nodata.
-  int threads = 0;                  // 0 = all cores.
+  // Overviews from the finer level: "average", "mode", "nearest" (2x2-local), or GDAL's
+  // overview kernels "bilinear", "cubic", "lanczos" (neighbouring tiles' pixels read too).
+  // "" = "mode" after resampling "mode", "nearest" after "nearest", else "average".
+  std::string overview_resampling;
+  std::vector<int> bands;        // 1-based source bands; empty = all except alpha.
+  std::string source_srs;        // CRS for sources without one (or to override it).
+  std::optional<double> nodata;  // Overrides the source nodata.
+  int threads = 0;               // 0 = all cores.
   // Reprojection error allowed to GDAL's approximate transformer, in target pixels
   // (gdalwarp -et; 0 = every pixel transformed exactly).
   double max_error_pixels = 0.125;

@@ -15,10 +15,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "codec/codec.h"
+#include "gdal_alg.h"
 #include "gdal_priv.h"
 #include "gdal_utils.h"
 #include "geo/morton.h"
@@ -973,6 +975,119 @@ TEST(BuildPyramidTest, PerDatasetMaskBecomesTransparency) {
       }
     }
   }
+}
+
+// KernelOverviewCase builds a 2048 x 2048 RGB gradient (wrapping 255 -> 0: sharp edges)
+// laid exactly on the zoom 6 tiles 16..23 with nearest base resampling, so the base level is
+// the raster itself, and overviews down to zoom 3 with `overview`: 16 units of 2 x 2 tiles
+// (zoom 5 inside the units, zooms 4 and 3 from the units' spilled root tiles).
+TEST(BuildPyramidTest, KernelOverviewsEqualGdalsWholeImageOverviewsWithoutSeams) {
+  TempDir dir;
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  const geo::Bounds corner = tms.TileBounds({6, 16, 16});
+  test::SyntheticRasterSpec spec;
+  spec.width = 2048;
+  spec.height = 2048;
+  spec.bands = 3;
+  spec.srs = "EPSG:3857";
+  spec.geotransform = {corner.min_x, tms.Resolution(6), 0, corner.max_y, 0, -tms.Resolution(6)};
+  absl::StatusOr<GDALDatasetUniquePtr> raster = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(raster.ok());
+  const std::string path = dir.Path("gradient.tif");
+  ASSERT_TRUE(test::WriteRaster(**raster, path).ok());
+  for (const char* kernel : {"bilinear", "cubic", "lanczos"}) {
+    SCOPED_TRACE(kernel);
+    BuildOptions options;
+    options.inputs = {path};
+    options.output = dir.Path(absl::StrCat(kernel, ".fpyr"));
+    options.min_zoom = 3;
+    options.max_zoom = 6;
+    options.resampling = "nearest";
+    options.overview_resampling = kernel;
+    options.codec = "png";
+    options.threads = 2;
+    absl::StatusOr<BuildResult> result = BuildPyramid(options);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->units, 16u);
+    EXPECT_EQ(result->metadata.overview_resampling(), kernel);
+    // GDAL's overviews of the raw base, level by level (each from the previous one, as the
+    // pyramid forms them), per band.
+    std::vector<GDALDatasetUniquePtr> levels;
+    levels.push_back(std::move(*raster));
+    raster = test::MakeSyntheticRaster(spec);
+    GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+    for (int z = 5; z >= 3; --z) {
+      const int n = 256 << (z - 3);
+      levels.emplace_back(mem->Create("", n, n, 3, GDT_Byte, nullptr));
+      for (int b = 1; b <= 3; ++b) {
+        GDALRasterBandH dst = levels.back()->GetRasterBand(b);
+        ASSERT_EQ(GDALRegenerateOverviews(levels[levels.size() - 2]->GetRasterBand(b), 1, &dst,
+                                          absl::AsciiStrToUpper(kernel).c_str(), nullptr, nullptr),
+                  CE_None);
+      }
+    }
+    size_t compared = 0;
+    for (int z = 6; z >= 3; --z) {
+      GDALDataset& reference = *levels[6 - z];
+      const uint32_t first = 16u >> (6 - z);
+      std::vector<StoredTile> tiles = ReadLevel(options.output, z);
+      ASSERT_EQ(tiles.size(), (8u >> (6 - z)) * (8u >> (6 - z))) << z;
+      for (const StoredTile& tile : tiles) {
+        Pixels ours = DecodeToPixels(tile.bytes, 3, std::nullopt);
+        std::vector<uint8_t> expected(256 * 256 * 3);
+        ASSERT_EQ(reference.RasterIO(GF_Read, (tile.id.x - first) * 256, (tile.id.y - first) * 256,
+                                     256, 256, expected.data(), 256, 256, GDT_Byte, 3, nullptr, 3,
+                                     3 * 256, 1, nullptr),
+                  CE_None);
+        int max_error = 0;
+        for (size_t p = 0; p < ours.alpha.size(); ++p) {
+          if (ours.alpha[p] != 255) continue;  // The data's outer edge fades out.
+          for (int b = 0; b < 3; ++b) {
+            max_error =
+                std::max(max_error,
+                         static_cast<int>(std::fabs(ours.values[3 * p + b] - expected[3 * p + b])));
+            ++compared;
+          }
+        }
+        // The base is the raster; every overview is GDAL's within rounding, unit boundaries
+        // (every 512 base pixels) included. Lanczos' negative lobes amplify the 1-level
+        // rounding differences of the levels below: 2 at the third level down.
+        const int tolerance = z == 6 ? 0 : (std::string(kernel) == "lanczos" && z == 3 ? 2 : 1);
+        EXPECT_LE(max_error, tolerance) << "tile " << z << "/" << tile.id.x << "/" << tile.id.y;
+      }
+    }
+    EXPECT_GT(compared, 3u * (2048 * 2048 + 900 * 900));
+    options.threads = 1;
+    options.output = dir.Path(absl::StrCat(kernel, "_1.fpyr"));
+    ASSERT_TRUE(BuildPyramid(options).ok());
+    ExpectSameTiles(options.output, dir.Path(absl::StrCat(kernel, ".fpyr")));
+  }
+}
+
+TEST(BuildPyramidTest, EveryResamplingNameIsAcceptedAndOverviewsFollowModeAndNearest) {
+  TempDir dir;
+  for (const char* name : {"nearest", "bilinear", "cubic", "lanczos", "average", "mode"}) {
+    for (const bool overview : {false, true}) {
+      BuildOptions options = LandsatOptions(dir);
+      options.min_zoom = 11;
+      options.max_zoom = 13;
+      (overview ? options.overview_resampling : options.resampling) = name;
+      options.output = dir.Path(absl::StrCat(name, overview, ".fpyr"));
+      absl::StatusOr<BuildResult> result = BuildPyramid(options);
+      ASSERT_TRUE(result.ok()) << name << ": " << result.status();
+      const std::string expected_overview =
+          overview
+              ? name
+              : (std::string(name) == "mode" || std::string(name) == "nearest" ? name : "average");
+      EXPECT_EQ(result->metadata.overview_resampling(), expected_overview) << name;
+      EXPECT_GT(result->metadata.levels(0).tile_count(), 0u) << name;
+    }
+  }
+  BuildOptions options = LandsatOptions(dir);
+  options.overview_resampling = "sinc";
+  absl::Status status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("--overview_resampling"), absl::string_view::npos) << status;
 }
 
 TEST(BuildPyramidTest, OneThreadAndTwoThreadsWriteTheSameFile) {

@@ -49,9 +49,12 @@ DEFINE_int32(quality, 85, "JPEG / lossy WebP quality, 1..100.");
 DEFINE_string(resampling, "bilinear",
               "Base-level resampling from the source: nearest, bilinear, cubic, lanczos, "
               "average, mode (classified data).");
-DEFINE_string(overview_resampling, "average",
-              "How each overview pixel is formed from 2x2 finer pixels: average (alpha-"
-              "weighted; valid samples only for elevation), mode (classified data), nearest.");
+DEFINE_string(overview_resampling, "",
+              "How overview pixels are formed from the finer level: average (alpha-weighted; "
+              "valid samples only for elevation), mode (classified data), nearest, or GDAL's "
+              "overview kernels bilinear, cubic, lanczos (they read neighbouring tiles too, "
+              "so no seams). Empty: mode after --resampling=mode, nearest after nearest, "
+              "average otherwise.");
 DEFINE_string(bands, "",
               "Source bands to use, 1-based and comma-separated, e.g. 3,2,1 for RGB from "
               "Landsat. Empty: all bands except an alpha band.");
