@@ -3,6 +3,7 @@
 // kill -9; every documented error.
 #include "pyramid/builder.h"
 
+#include <glob.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -604,11 +605,14 @@ PyramidMetadata ReadMetadata(const std::string& path) {
   return metadata;
 }
 
-TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesAndMetadataOfACleanBuild) {
+// ExpectResumeAfterKill9GivesACleanBuild kills a build after its second unit's commit point
+// (with the third appended, uncommitted), resumes it, and compares with a clean build.
+void ExpectResumeAfterKill9GivesACleanBuild(const std::string& overview_resampling) {
   TempDir dir;
   BuildOptions options = LandsatOptions(dir);
   options.max_zoom = 15;
   options.min_zoom = 8;
+  options.overview_resampling = overview_resampling;
   options.creation_options = {{"max_zoom", "15"}, {"min_zoom", "8"}};
   options.output = dir.Path("clean.fpyr");
   absl::StatusOr<BuildResult> clean = BuildPyramid(options);
@@ -656,6 +660,10 @@ TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesAndMetadataOfACleanBuild) {
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->tiles_written, clean->tiles_written);
   ExpectSameTiles(dir.Path("clean.fpyr"), options.output);
+  // Sealed: no side file (.resume-*, .spill-*) is left.
+  glob_t side_files;
+  EXPECT_EQ(glob((options.output + ".*").c_str(), 0, nullptr, &side_files), GLOB_NOMATCH);
+  globfree(&side_files);
   // The whole sealed metadata is the clean build's, but for its creation time: the first
   // (killed) run's.
   PyramidMetadata clean_metadata = ReadMetadata(dir.Path("clean.fpyr"));
@@ -667,6 +675,15 @@ TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesAndMetadataOfACleanBuild) {
   EXPECT_EQ(clean_metadata.DebugString(), resumed_metadata.DebugString());  // Maps sorted.
   // A sealed pyramid has nothing to resume.
   EXPECT_EQ(BuildPyramid(options).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesAndMetadataOfACleanBuild) {
+  ExpectResumeAfterKill9GivesACleanBuild("");
+}
+
+TEST(BuildPyramidTest, ResumeAfterKill9WithKernelOverviewsGivesACleanBuild) {
+  // The units' root tiles are in the spill file, synced at the commit point.
+  ExpectResumeAfterKill9GivesACleanBuild("cubic");
 }
 
 TEST(BuildPyramidTest, ASecondBuildOfARunningBuildsOutputFailsAndLeavesItAlone) {

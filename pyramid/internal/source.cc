@@ -819,31 +819,52 @@ absl::StatusOr<bool> BlockWarper::WarpSeparable(double min_x, double max_y, doub
           window_width, window_height, xt.lo, yt.lo, min_x, max_y, quiet.LastMessage()));
     }
     const size_t stride = width;
-    uint8_t* part_samples = samples + part.x0 * pixel_bytes;
-    uint8_t* part_alpha = alpha + part.x0;
-    switch (source_->gdal_type()) {
-      case GDT_Byte:
-        ResampleSeparable(window_.data(), window_width, xt.lo, yt.lo, bands, xt, yt, nodata, stride,
-                          &float_rows_, part_samples, part_alpha);
-        break;
-      case GDT_UInt16:
-        ResampleSeparable(reinterpret_cast<const uint16_t*>(window_.data()), window_width, xt.lo,
-                          yt.lo, bands, xt, yt, nodata, stride, &float_rows_,
-                          reinterpret_cast<uint16_t*>(part_samples), part_alpha);
-        break;
-      case GDT_Int16:
-        ResampleSeparable(reinterpret_cast<const int16_t*>(window_.data()), window_width, xt.lo,
-                          yt.lo, bands, xt, yt, nodata, stride, &float_rows_,
-                          reinterpret_cast<int16_t*>(part_samples), part_alpha);
-        break;
-      case GDT_Float32:
-        ResampleSeparable(reinterpret_cast<const float*>(window_.data()), window_width, xt.lo,
-                          yt.lo, bands, xt, yt, nodata, stride, &double_rows_,
-                          reinterpret_cast<float*>(part_samples), part_alpha);
-        break;
-      default:
-        return absl::InternalError(absl::StrCat("separable warp: unexpected pixel type ",
-                                                GDALGetDataTypeName(source_->gdal_type())));
+    // Strips of output rows: the horizontal pass then holds the source rows of one strip, not
+    // of the whole block (whose source window grows with how much finer the source is).
+    constexpr int kStripRows = 256;
+    const int window_y0 = yt.lo;
+    AxisTaps strip;  // Once per block; its vectors keep their capacity from strip to strip.
+    for (int j0 = 0; j0 < height; j0 += kStripRows) {
+      const int j1 = std::min(height, j0 + kStripRows);
+      strip.stride = yt.stride;
+      strip.first.assign(yt.first.begin() + j0, yt.first.begin() + j1);
+      strip.count.assign(yt.count.begin() + j0, yt.count.begin() + j1);
+      strip.weights.assign(yt.weights.begin() + static_cast<size_t>(j0) * yt.stride,
+                           yt.weights.begin() + static_cast<size_t>(j1) * yt.stride);
+      strip.lo = INT_MAX;
+      strip.hi = INT_MIN;
+      for (int j = 0; j < j1 - j0; ++j) {
+        if (strip.count[j] == 0) continue;
+        strip.lo = std::min(strip.lo, strip.first[j]);
+        strip.hi = std::max(strip.hi, strip.first[j] + strip.count[j] - 1);
+      }
+      if (strip.lo > strip.hi) continue;
+      uint8_t* part_samples = samples + (static_cast<size_t>(j0) * stride + part.x0) * pixel_bytes;
+      uint8_t* part_alpha = alpha + static_cast<size_t>(j0) * stride + part.x0;
+      switch (source_->gdal_type()) {
+        case GDT_Byte:
+          ResampleSeparable(window_.data(), window_width, xt.lo, window_y0, bands, xt, strip,
+                            nodata, stride, &float_rows_, part_samples, part_alpha);
+          break;
+        case GDT_UInt16:
+          ResampleSeparable(reinterpret_cast<const uint16_t*>(window_.data()), window_width, xt.lo,
+                            window_y0, bands, xt, strip, nodata, stride, &float_rows_,
+                            reinterpret_cast<uint16_t*>(part_samples), part_alpha);
+          break;
+        case GDT_Int16:
+          ResampleSeparable(reinterpret_cast<const int16_t*>(window_.data()), window_width, xt.lo,
+                            window_y0, bands, xt, strip, nodata, stride, &float_rows_,
+                            reinterpret_cast<int16_t*>(part_samples), part_alpha);
+          break;
+        case GDT_Float32:
+          ResampleSeparable(reinterpret_cast<const float*>(window_.data()), window_width, xt.lo,
+                            window_y0, bands, xt, strip, nodata, stride, &double_rows_,
+                            reinterpret_cast<float*>(part_samples), part_alpha);
+          break;
+        default:
+          return absl::InternalError(absl::StrCat("separable warp: unexpected pixel type ",
+                                                  GDALGetDataTypeName(source_->gdal_type())));
+      }
     }
   }
   return true;

@@ -176,7 +176,8 @@ class BlockWarper {
   int source_width_ = 0;
   int source_height_ = 0;
   std::vector<uint8_t> window_;  // The block's source window, interleaved bands.
-  // Horizontal pass (window rows x block columns x bands): integer data, float data.
+  // Horizontal pass (a strip's source rows x block columns x bands): integer data, float
+  // data.
   std::vector<float> float_rows_;
   std::vector<double> double_rows_;
 };
