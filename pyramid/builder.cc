@@ -1012,11 +1012,12 @@ std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
 }
 
 // GdalCacheBudget is the GDAL block cache a build needs: every worker reads its unit's
-// source window once (its own dataset handle, so its own cached blocks), and the next unit in
-// Morton order is a neighbour that shares the blocks along their edge. So: threads x 2 x the
-// blocks under one unit's source window (a strip-organised TIFF's blocks are whole rows),
-// at least 32 MiB, at most GDAL's default (5% of RAM). Without it the cache fills to GDAL's
-// default and peak memory grows with the input.
+// source window once (its own dataset handle, so its own cached blocks); the next unit in
+// Morton order is a neighbour, which re-reads at most the blocks along their common edge
+// (a strip-organised TIFF's blocks are whole rows: the window's blocks then hold the whole
+// band of rows, which the neighbour needs too). So: threads x the blocks under one unit's
+// source window, at least 32 MiB, at most GDAL's default (5% of RAM). Without it the cache
+// fills to GDAL's default and peak memory grows with the input.
 int64_t GdalCacheBudget(const Plan& plan, int threads) {
   GDALDataset& ds = *plan.source->dataset();
   GDALRasterBand* band = ds.GetRasterBand(1);
@@ -1036,7 +1037,7 @@ int64_t GdalCacheBudget(const Plan& plan, int threads) {
       std::min<double>((std::ceil(height / block_y) + 1) * block_y, ds.GetRasterYSize() + block_y);
   const double bytes = covered_x * covered_y * ds.GetRasterCount() *
                        GDALGetDataTypeSizeBytes(band->GetRasterDataType());
-  const double budget = std::max(32.0 * (1 << 20), 2.0 * threads * bytes);
+  const double budget = std::max(32.0 * (1 << 20), threads * bytes);
   return static_cast<int64_t>(std::min<double>(budget, static_cast<double>(GDALGetCacheMax64())));
 }
 

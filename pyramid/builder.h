@@ -27,7 +27,7 @@
 //    level (Writer::AppendShared, keyed by a 128-bit digest).
 //  * Units are walked lazily in Morton order (no list of units). Memory is bounded by
 //    (threads + reorder window) units, three raw tiles per level, 64 Ki digests per level and
-//    GDAL's block cache, which the build sets to 2 x threads x the blocks under one unit's
+//    GDAL's block cache, which the build sets to threads x the blocks under one unit's
 //    source window (at least 32 MiB, at most GDAL's default) unless GDAL_CACHEMAX is set.
 //
 // Commit points and --resume: every `commit_interval` the committer commits the store with
