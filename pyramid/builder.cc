@@ -18,17 +18,24 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "codec/image.h"
+#include "cpl_conv.h"
+#include "gdal_priv.h"
 #include "geo/crs.h"
 #include "geo/morton.h"
 #include "geo/tile_matrix_set.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "pyramid/internal/build_state.pb.h"
 #include "pyramid/internal/source.h"
+#include "pyramid/internal/tile_hash.h"
 #include "pyramid/internal/tile_pixels.h"
+#include "pyramid/internal/unit_walker.h"
 #include "storage/store.h"
 
 namespace flatpyramid {
@@ -47,7 +54,7 @@ constexpr int kMaxBlockPixels = 2048;
 constexpr size_t kMinUnits = 8;
 // Encoded tiles up to this size are deduplicated per level (uniform fills, open ocean).
 constexpr size_t kMaxSharedTileBytes = 8192;
-// Unique small tiles remembered per level for deduplication.
+// Unique small tiles remembered per level for deduplication (by digest: ~3 MiB per level).
 constexpr size_t kMaxSharedTilesPerLevel = 1 << 16;
 
 PixelType ToProto(codec::PixelType type) {
@@ -82,15 +89,23 @@ struct Plan {
   TileEncoding encoding;
   GDALResampleAlg resampling = GRA_Bilinear;
   OverviewResampling overview_resampling = OverviewResampling::kAverage;
+  int kernel_radius = 0;      // internal::OverviewKernelRadius(overview_resampling).
   bool binary_alpha = false;  // Elevation: alpha is validity.
   int min_zoom = 0;
   int max_zoom = 0;
-  int unit_zoom = 0;   // Zoom of a unit's root tile.
-  int unit_depth = 0;  // max_zoom - unit_zoom.
+  int unit_zoom = 0;             // Zoom of a unit's root tile.
+  int unit_depth = 0;            // max_zoom - unit_zoom.
+  double source_resolution = 0;  // A source pixel's size in the set's CRS units (about).
   geo::Bounds footprint;
   uint32_t base_min_x = 0, base_min_y = 0, base_max_x = 0, base_max_y = 0;  // At max_zoom.
-  std::vector<uint64_t> units;  // Morton keys at unit_zoom, increasing.
-  PyramidMetadata metadata;     // Without levels.
+  // Units: every tile of unit_rects at unit_zoom (one rectangle, or the two sides of a
+  // footprint across the antimeridian), walked lazily in Morton order
+  // (internal::UnitWalker): memory does not grow with their number. unit_min/max_* bound
+  // them (the spill files and the levels above the units cover that rectangle).
+  std::vector<geo::TileRect> unit_rects;
+  uint32_t unit_min_x = 0, unit_min_y = 0, unit_max_x = 0, unit_max_y = 0;
+  uint64_t unit_count = 0;
+  PyramidMetadata metadata;  // Without levels.
 };
 
 absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
@@ -132,10 +147,18 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
       internal::ParseResampling(options.resampling.empty() ? "bilinear" : options.resampling);
   if (!resampling.ok()) return resampling.status();
   plan->resampling = *resampling;
-  absl::StatusOr<OverviewResampling> overview = internal::ParseOverviewResampling(
-      options.overview_resampling.empty() ? "average" : options.overview_resampling);
+  // Overviews follow the base for classified (mode) and nearest data, so they keep its
+  // class values; otherwise the alpha-weighted average.
+  std::string overview_name = options.overview_resampling;
+  if (overview_name.empty()) {
+    overview_name = *resampling == GRA_Mode               ? "mode"
+                    : *resampling == GRA_NearestNeighbour ? "nearest"
+                                                          : "average";
+  }
+  absl::StatusOr<OverviewResampling> overview = internal::ParseOverviewResampling(overview_name);
   if (!overview.ok()) return overview.status();
   plan->overview_resampling = *overview;
+  plan->kernel_radius = internal::OverviewKernelRadius(*overview);
 
   internal::SourceOptions source_options;
   source_options.inputs = options.inputs;
@@ -203,18 +226,21 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
                      " tile matrix set: check its CRS (--source_srs) or choose another --tms"));
   }
   plan->min_zoom = options.min_zoom;
+  // gdalwarp's suggested resolution (what GDAL's COG driver uses), unless the footprint
+  // shared among the source's pixels is finer: GDALSuggestedWarpOutput is far too coarse
+  // for global grids (etopo20 to WebMercator suggests zoom 0 for a 1/3 degree grid).
+  const double pixels =
+      static_cast<double>(src.dataset()->GetRasterXSize()) * src.dataset()->GetRasterYSize();
+  double resolution = std::sqrt((footprint->max_x - footprint->min_x) *
+                                (footprint->max_y - footprint->min_y) / pixels);
+  if (options.max_zoom < 0) {
+    absl::StatusOr<double> suggested = src.NativeResolution(plan->target_srs);
+    if (suggested.ok()) resolution = std::min(resolution, *suggested);
+  }
+  plan->source_resolution = resolution;
   if (options.max_zoom >= 0) {
     plan->max_zoom = options.max_zoom;
   } else {
-    // gdalwarp's suggested resolution (what GDAL's COG driver uses), unless the footprint
-    // shared among the source's pixels is finer: GDALSuggestedWarpOutput is far too coarse
-    // for global grids (etopo20 to WebMercator suggests zoom 0 for a 1/3 degree grid).
-    const double pixels =
-        static_cast<double>(src.dataset()->GetRasterXSize()) * src.dataset()->GetRasterYSize();
-    double resolution = std::sqrt((footprint->max_x - footprint->min_x) *
-                                  (footprint->max_y - footprint->min_y) / pixels);
-    absl::StatusOr<double> suggested = src.NativeResolution(plan->target_srs);
-    if (suggested.ok()) resolution = std::min(resolution, *suggested);
     plan->max_zoom = plan->tms->ZoomForResolution(resolution, strategy);
   }
   if (plan->min_zoom < 0 || plan->max_zoom > geo::TileMatrixSet::kMaxZoom ||
@@ -243,17 +269,17 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
     plan->unit_zoom = std::max(0, plan->max_zoom - block_depth);
     plan->unit_depth = plan->max_zoom - plan->unit_zoom;
     const int shift = plan->unit_depth;
-    plan->units.clear();
+    plan->unit_min_x = plan->base_min_x >> shift;
+    plan->unit_min_y = plan->base_min_y >> shift;
+    plan->unit_max_x = plan->base_max_x >> shift;
+    plan->unit_max_y = plan->base_max_y >> shift;
+    plan->unit_rects.clear();
     for (const geo::TileRect& r : base_ranges) {
-      for (uint32_t y = r.min_y >> shift; y <= r.max_y >> shift; ++y) {
-        for (uint32_t x = r.min_x >> shift; x <= r.max_x >> shift; ++x) {
-          plan->units.push_back(geo::MortonEncode(x, y));
-        }
-      }
+      plan->unit_rects.push_back(
+          geo::TileRect{r.min_x >> shift, r.min_y >> shift, r.max_x >> shift, r.max_y >> shift});
     }
-    std::sort(plan->units.begin(), plan->units.end());
-    plan->units.erase(std::unique(plan->units.begin(), plan->units.end()), plan->units.end());
-    if (plan->units.size() >= kMinUnits || block_depth <= 1) break;
+    plan->unit_count = internal::UnitWalker(plan->unit_rects).count();
+    if (plan->unit_count >= kMinUnits || block_depth <= 1) break;
     --block_depth;
   }
 
@@ -303,6 +329,7 @@ struct EncodedTile {
 };
 
 struct UnitResult {
+  uint64_t key = 0;  // The unit's Morton key at unit_zoom.
   absl::Status status;
   std::string arena;
   std::vector<EncodedTile> tiles;    // Per zoom, keys increasing.
@@ -332,6 +359,12 @@ class UnitRenderer {
     const int bands = static_cast<int>(plan.source->bands().size());
     uint32_t ux, uy;
     geo::MortonDecode(unit_key, &ux, &uy);
+    if (plan.kernel_radius > 0) {
+      result->status = RenderWithMargin(ux, uy);
+      if (!result->status.ok()) return;
+      EncodeLevels(unit_key, result);
+      return;
+    }
     // Base tiles of this unit that the footprint covers.
     const uint32_t tx0 = std::max(ux << depth, plan.base_min_x);
     const uint32_t ty0 = std::max(uy << depth, plan.base_min_y);
@@ -383,7 +416,73 @@ class UnitRenderer {
         present_[d][m] = !tile.Empty();
       }
     }
-    // Encode every stored level, Morton order within each.
+    EncodeLevels(unit_key, result);
+  }
+
+ private:
+  // RenderWithMargin fills every level of the unit for a convolution kernel of radius r: the
+  // base block is warped with a margin of 2r (2^depth - 1) pixels, and each level's block is
+  // reduced with its margin (DownsampleKernel2x: a margin 2m + 2r becomes m), so every
+  // tile's kernel reads the neighbouring units' pixels too, down to the unit's root (margin 0).
+  absl::Status RenderWithMargin(uint32_t ux, uint32_t uy) {
+    const Plan& plan = plan_;
+    const int depth = plan.unit_depth;
+    const int size = plan.tms->tile_size();
+    const codec::PixelType type = plan.source->pixel_type();
+    const int bands = static_cast<int>(plan.source->bands().size());
+    const size_t pixel_bytes = bands * codec::BytesPerSample(type);
+    const int r = plan.kernel_radius;
+    // margin[d]: margin of the level d levels below the unit's root; side[d]: its block size.
+    std::vector<int> margin(depth + 1), side(depth + 1);
+    margin[0] = 0;
+    for (int d = 1; d <= depth; ++d) margin[d] = 2 * margin[d - 1] + 2 * r;
+    for (int d = 0; d <= depth; ++d) side[d] = (size << d) + 2 * margin[d];
+    kernel_samples_.resize(depth + 1);
+    kernel_alpha_.resize(depth + 1);
+    for (int d = 0; d <= depth; ++d) {
+      kernel_samples_[d].resize(static_cast<size_t>(side[d]) * side[d] * pixel_bytes);
+      kernel_alpha_[d].resize(static_cast<size_t>(side[d]) * side[d]);
+    }
+    const double resolution = plan.tms->Resolution(plan.max_zoom);
+    const geo::Bounds corner = plan.tms->TileBounds({plan.max_zoom, ux << depth, uy << depth});
+    absl::Status status =
+        warper_->Warp(corner.min_x - margin[depth] * resolution,
+                      corner.max_y + margin[depth] * resolution, resolution, side[depth],
+                      side[depth], kernel_samples_[depth].data(), kernel_alpha_[depth].data());
+    if (!status.ok()) return status;
+    for (int d = depth - 1; d >= 0; --d) {
+      internal::DownsampleKernel2x(type, bands, plan.overview_resampling, plan.binary_alpha,
+                                   side[d], kernel_samples_[d + 1].data(),
+                                   kernel_alpha_[d + 1].data(), kernel_samples_[d].data(),
+                                   kernel_alpha_[d].data(), &kernel_scratch_);
+    }
+    // Cut each level's block (without its margin) into tiles.
+    for (int d = 0; d <= depth; ++d) {
+      const uint32_t n = 1u << d;
+      for (uint32_t ty = 0; ty < n; ++ty) {
+        for (uint32_t tx = 0; tx < n; ++tx) {
+          const uint64_t local = geo::MortonEncode(tx, ty);
+          TilePixels& tile = levels_[d][local];
+          tile.Reshape(type, size, bands);
+          for (int row = 0; row < size; ++row) {
+            const size_t block_pixel =
+                static_cast<size_t>(margin[d] + ty * size + row) * side[d] + margin[d] + tx * size;
+            std::memcpy(tile.samples.data() + row * size * pixel_bytes,
+                        kernel_samples_[d].data() + block_pixel * pixel_bytes, size * pixel_bytes);
+            std::memcpy(tile.alpha.data() + row * size, kernel_alpha_[d].data() + block_pixel,
+                        size);
+          }
+          present_[d][local] = !tile.Empty();
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // EncodeLevels encodes every stored level, Morton order within each.
+  void EncodeLevels(uint64_t unit_key, UnitResult* result) {
+    const Plan& plan = plan_;
+    const int depth = plan.unit_depth;
     result->arena.clear();
     result->tiles.clear();
     for (int d = depth; d >= 0; --d) {
@@ -409,7 +508,6 @@ class UnitRenderer {
     }
   }
 
- private:
   const Plan& plan_;
   std::unique_ptr<internal::BlockWarper> warper_;
   std::vector<std::vector<TilePixels>> levels_;  // [depth][Morton index within the unit].
@@ -418,6 +516,10 @@ class UnitRenderer {
   std::vector<uint8_t> block_alpha_;
   std::vector<uint8_t> scratch_;
   std::string encoded_;
+  // Kernel resampling: each level's block with its margin, and the passes' scratch.
+  std::vector<std::vector<uint8_t>> kernel_samples_;
+  std::vector<std::vector<uint8_t>> kernel_alpha_;
+  std::vector<double> kernel_scratch_;
 };
 
 std::string Compress(const std::vector<uint8_t>& bytes) {
@@ -432,8 +534,9 @@ bool Decompress(const std::string& in, std::vector<uint8_t>* out) {
   return !ZSTD_isError(n) && n == out->size();
 }
 
-// SharedTiles maps the bytes of a level's small tiles to where they are stored.
-using SharedTiles = absl::flat_hash_map<std::string, storage::ValueRef>;
+// SharedTiles maps the digest of a level's small tiles to where they are stored: 40 bytes
+// per tile whatever its size (internal/tile_hash.h states the collision odds).
+using SharedTiles = absl::flat_hash_map<internal::TileDigest, storage::ValueRef>;
 
 // LoadSharedTiles reads back the small tiles a killed build committed, in key order (the
 // order a clean build met them in).
@@ -447,12 +550,126 @@ std::vector<SharedTiles> LoadSharedTiles(const Plan& plan, const storage::Reader
     for (uint64_t i = 0; i < count && shared.size() < kMaxSharedTilesPerLevel; ++i) {
       const absl::string_view bytes = reader.ValueAt(*section, i);
       if (bytes.size() <= kMaxSharedTileBytes) {
-        shared.emplace(std::string(bytes), reader.ValueRefAt(*section, i));
+        shared.emplace(internal::DigestTile(bytes), reader.ValueRefAt(*section, i));
       }
     }
   }
   return all;
 }
+
+// SpillFileName is the side file holding the raw tiles of level `zoom` (kernel overviews).
+std::string SpillFileName(const std::string& output, int zoom) {
+  return absl::StrCat(output, ".spill-z", zoom);
+}
+
+// TileSpill keeps the raw tiles of one level in a side file, one fixed-size slot per tile of
+// a rectangle (samples, then alpha), so the levels above the units can read any tile and its
+// neighbours back (random access) without holding the level in memory. Unwritten slots are
+// holes and read back as transparent tiles.
+class TileSpill {
+ public:
+  static absl::StatusOr<std::unique_ptr<TileSpill>> Open(const std::string& path, bool truncate,
+                                                         uint32_t x0, uint32_t y0, uint32_t x1,
+                                                         uint32_t y1, size_t samples_bytes,
+                                                         size_t alpha_bytes) {
+    const int fd =
+        open(path.c_str(), O_RDWR | O_CLOEXEC | (truncate ? O_CREAT | O_TRUNC : 0), 0644);
+    if (fd < 0) {
+      return truncate ? absl::ResourceExhaustedError(
+                            absl::StrCat("cannot create ", path, ": ", std::strerror(errno)))
+                      : absl::DataLossError(
+                            absl::StrCat("--resume: the side file ", path,
+                                         " is missing: rerun with --overwrite to start again"));
+    }
+    auto spill = std::unique_ptr<TileSpill>(new TileSpill());
+    spill->path_ = path;
+    spill->fd_ = fd;
+    spill->x0_ = x0;
+    spill->y0_ = y0;
+    spill->x1_ = x1;
+    spill->y1_ = y1;
+    spill->samples_bytes_ = samples_bytes;
+    spill->alpha_bytes_ = alpha_bytes;
+    return spill;
+  }
+  ~TileSpill() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  absl::Status Write(uint32_t x, uint32_t y, const TilePixels& tile) {
+    const off_t offset = Slot(x, y);
+    if (!WriteAll(tile.samples.data(), samples_bytes_, offset) ||
+        !WriteAll(tile.alpha.data(), alpha_bytes_, offset + samples_bytes_)) {
+      return absl::ResourceExhaustedError(absl::StrCat("writing ", path_,
+                                                       " failed: ", std::strerror(errno),
+                                                       " (disk full?): free space and --resume"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Read fills `tile` (already shaped) with tile (x, y); outside the rectangle: transparent.
+  absl::Status Read(int64_t x, int64_t y, TilePixels* tile) const {
+    if (x < x0_ || y < y0_ || x > x1_ || y > y1_) {
+      std::fill(tile->samples.begin(), tile->samples.end(), 0);
+      std::fill(tile->alpha.begin(), tile->alpha.end(), 0);
+      return absl::OkStatus();
+    }
+    const off_t offset = Slot(static_cast<uint32_t>(x), static_cast<uint32_t>(y));
+    if (!ReadAll(tile->samples.data(), samples_bytes_, offset) ||
+        !ReadAll(tile->alpha.data(), alpha_bytes_, offset + samples_bytes_)) {
+      return absl::DataLossError(
+          absl::StrCat("reading ", path_, " failed: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Sync() {
+    if (fdatasync(fd_) != 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("syncing ", path_, " failed: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  TileSpill() = default;
+  off_t Slot(uint32_t x, uint32_t y) const {
+    const uint64_t columns = uint64_t{x1_} - x0_ + 1;
+    return static_cast<off_t>(((uint64_t{y} - y0_) * columns + (x - x0_)) *
+                              (samples_bytes_ + alpha_bytes_));
+  }
+  bool WriteAll(const uint8_t* data, size_t n, off_t offset) {
+    while (n > 0) {
+      const ssize_t done = pwrite(fd_, data, n, offset);
+      if (done < 0 && errno == EINTR) continue;
+      if (done <= 0) return false;
+      data += done;
+      n -= static_cast<size_t>(done);
+      offset += done;
+    }
+    return true;
+  }
+  bool ReadAll(uint8_t* data, size_t n, off_t offset) const {
+    while (n > 0) {
+      const ssize_t done = pread(fd_, data, n, offset);
+      if (done < 0 && errno == EINTR) continue;
+      if (done < 0) return false;
+      if (done == 0) {  // Past the end: a slot never written.
+        std::memset(data, 0, n);
+        return true;
+      }
+      data += done;
+      n -= static_cast<size_t>(done);
+      offset += done;
+    }
+    return true;
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  uint32_t x0_ = 0, y0_ = 0, x1_ = 0, y1_ = 0;
+  size_t samples_bytes_ = 0, alpha_bytes_ = 0;
+};
 
 // Committer appends tiles in order, forms the levels above the unit zoom, deduplicates,
 // keeps per-level statistics and writes commit points.
@@ -476,14 +693,25 @@ class Committer {
           tile.zoom, tile.key, absl::string_view(result->arena).substr(tile.offset, tile.length));
       if (!s.ok()) return s;
     }
-    if (result->root != nullptr) {
-      return AddAbove(plan_.unit_zoom, unit_key, std::move(result->root));
+    if (result->root == nullptr) return absl::OkStatus();
+    if (spill_ != nullptr) {
+      uint32_t x, y;
+      geo::MortonDecode(unit_key, &x, &y);
+      return spill_->Write(x, y, *result->root);
     }
-    return absl::OkStatus();
+    return AddAbove(plan_.unit_zoom, unit_key, std::move(result->root));
   }
 
-  // Finish forms the remaining pending overview tiles.
-  absl::Status Finish() {
+  // SetSpill makes the units' raw root tiles go to `spill` (kernel overviews: the levels
+  // above the units are formed by Finish from it, with their neighbours).
+  void SetSpill(std::unique_ptr<TileSpill> spill) { spill_ = std::move(spill); }
+  TileSpill* spill() const { return spill_.get(); }
+
+  // Finish forms the levels above the units: from the pending tiles (2x2-local overviews) or
+  // level by level from the spilled tiles and their neighbours (kernel overviews). Nothing is
+  // committed meanwhile, so a killed build redoes this pass on --resume.
+  absl::Status Finish(const std::string& output) {
+    if (spill_ != nullptr) return FinishFromSpill(output);
     for (int z = plan_.unit_zoom - 1; z >= plan_.min_zoom; --z) {
       if (pending_[z].active) {
         absl::Status s = Flush(z);
@@ -552,6 +780,85 @@ class Committer {
   }
 
  private:
+  absl::Status FinishFromSpill(const std::string& output) {
+    const int size = plan_.tms->tile_size();
+    const codec::PixelType type = plan_.source->pixel_type();
+    const int bands = static_cast<int>(plan_.source->bands().size());
+    const size_t pixel_bytes = bands * codec::BytesPerSample(type);
+    const int r = plan_.kernel_radius;
+    const int side = 2 * size + 4 * r;
+    std::vector<uint8_t> block_samples(static_cast<size_t>(side) * side * pixel_bytes);
+    std::vector<uint8_t> block_alpha(static_cast<size_t>(side) * side);
+    std::vector<double> scratch;
+    TilePixels child(type, size, bands);
+    TilePixels parent(type, size, bands);
+    std::unique_ptr<TileSpill> below = std::move(spill_);
+    for (int z = plan_.unit_zoom - 1; z >= plan_.min_zoom; --z) {
+      const int shift = plan_.unit_zoom - z;
+      const uint32_t x0 = plan_.unit_min_x >> shift, y0 = plan_.unit_min_y >> shift;
+      const uint32_t x1 = plan_.unit_max_x >> shift, y1 = plan_.unit_max_y >> shift;
+      std::unique_ptr<TileSpill> level;
+      if (z > plan_.min_zoom) {
+        absl::StatusOr<std::unique_ptr<TileSpill>> opened =
+            TileSpill::Open(SpillFileName(output, z), /*truncate=*/true, x0, y0, x1, y1,
+                            parent.samples.size(), parent.alpha.size());
+        if (!opened.ok()) return opened.status();
+        level = std::move(*opened);
+      }
+      std::vector<geo::TileRect> rects;
+      for (const geo::TileRect& r : plan_.unit_rects) {
+        rects.push_back(
+            geo::TileRect{r.min_x >> shift, r.min_y >> shift, r.max_x >> shift, r.max_y >> shift});
+      }
+      internal::UnitWalker tiles(std::move(rects));
+      uint64_t key;
+      while (tiles.Next(&key)) {
+        uint32_t x, y;
+        geo::MortonDecode(key, &x, &y);
+        // The finer block: children (2x .. 2x + 1) plus 2r pixels of their neighbours.
+        bool any = false;
+        for (int ty = -1; ty <= 2; ++ty) {
+          for (int tx = -1; tx <= 2; ++tx) {
+            const int64_t cx = int64_t{2} * x + tx, cy = int64_t{2} * y + ty;
+            absl::Status s = below->Read(cx, cy, &child);
+            if (!s.ok()) return s;
+            // Child pixel (px, py) lands at block (tx * size + px + 2r, ty * size + py + 2r).
+            const int ox = tx * size + 2 * r, oy = ty * size + 2 * r;
+            const int px0 = std::max(0, -ox), px1 = std::min(size, side - ox);
+            const int py0 = std::max(0, -oy), py1 = std::min(size, side - oy);
+            if (px0 >= px1 || py0 >= py1) continue;
+            for (int py = py0; py < py1; ++py) {
+              const size_t b = static_cast<size_t>(oy + py) * side + ox + px0;
+              const size_t c = static_cast<size_t>(py) * size + px0;
+              std::memcpy(block_samples.data() + b * pixel_bytes,
+                          child.samples.data() + c * pixel_bytes, (px1 - px0) * pixel_bytes);
+              std::memcpy(block_alpha.data() + b, child.alpha.data() + c, px1 - px0);
+              if (tx >= 0 && tx <= 1 && ty >= 0 && ty <= 1 && !any) {
+                any = std::any_of(child.alpha.data() + c, child.alpha.data() + c + (px1 - px0),
+                                  [](uint8_t a) { return a != 0; });
+              }
+            }
+          }
+        }
+        if (!any) continue;
+        internal::DownsampleKernel2x(type, bands, plan_.overview_resampling, plan_.binary_alpha,
+                                     size, block_samples.data(), block_alpha.data(),
+                                     parent.samples.data(), parent.alpha.data(), &scratch);
+        if (parent.Empty()) continue;
+        absl::Status s = internal::EncodeTile(parent, plan_.encoding, &scratch_, &encoded_);
+        if (!s.ok()) return s;
+        s = AppendTile(z, key, encoded_);
+        if (!s.ok()) return s;
+        if (level != nullptr) {
+          s = level->Write(x, y, parent);
+          if (!s.ok()) return s;
+        }
+      }
+      below = std::move(level);
+    }
+    return absl::OkStatus();
+  }
+
   struct Pending {
     bool active = false;
     uint64_t key = 0;  // Parent key at this level.
@@ -563,8 +870,10 @@ class Committer {
     Level& level = metadata_levels_[zoom - plan_.min_zoom];
     auto& shared = shared_[zoom];
     bool stored_shared = false;
+    internal::TileDigest digest;
     if (bytes.size() <= kMaxSharedTileBytes) {
-      auto it = shared.find(bytes);
+      digest = internal::DigestTile(bytes);
+      auto it = shared.find(digest);
       if (it != shared.end()) {
         absl::Status s = writer_->AppendShared(section, key, it->second);
         if (!s.ok()) return WriteFailed(s, true);
@@ -575,7 +884,7 @@ class Committer {
       absl::StatusOr<storage::ValueRef> ref = writer_->Append(section, key, bytes);
       if (!ref.ok()) return WriteFailed(ref.status(), true);
       if (bytes.size() <= kMaxSharedTileBytes && shared.size() < kMaxSharedTilesPerLevel) {
-        shared.emplace(std::string(bytes), *ref);
+        shared.emplace(digest, *ref);
       }
       level.set_unique_tile_count(level.unique_tile_count() + 1);
       level.set_bytes(level.bytes() + bytes.size());
@@ -642,6 +951,7 @@ class Committer {
   uint64_t bytes_written_ = 0;
   std::vector<uint8_t> scratch_;
   std::string encoded_;
+  std::unique_ptr<TileSpill> spill_;  // Kernel overviews: the units' root tiles.
 };
 
 // PendingFileName is the side file holding the pending overview tiles of a commit point.
@@ -680,20 +990,74 @@ absl::Status WritePendingFile(const std::string& path, const std::string& bytes)
   return absl::OkStatus();
 }
 
-// RemovePendingFiles deletes every "<output>.resume-*" side file.
+// RemovePendingFiles deletes every "<output>.resume-*" and "<output>.spill-*" side file.
 void RemovePendingFiles(const std::string& output) {
   const size_t slash = output.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : output.substr(0, slash + 1);
-  const std::string prefix =
-      absl::StrCat(slash == std::string::npos ? output : output.substr(slash + 1), ".resume-");
+  const std::string base = slash == std::string::npos ? output : output.substr(slash + 1);
+  const std::string prefix = absl::StrCat(base, ".resume-");
+  const std::string spill_prefix = absl::StrCat(base, ".spill-");
   DIR* handle = opendir(dir.c_str());
   if (handle == nullptr) return;
   while (struct dirent* entry = readdir(handle)) {
-    if (absl::string_view(entry->d_name).substr(0, prefix.size()) == prefix) {
+    const absl::string_view name(entry->d_name);
+    if (name.substr(0, prefix.size()) == prefix ||
+        name.substr(0, spill_prefix.size()) == spill_prefix) {
       unlink(absl::StrCat(dir, slash == std::string::npos ? "/" : "", entry->d_name).c_str());
     }
   }
   closedir(handle);
+}
+
+// BeingWritten is the error for an output whose lock another build holds.
+absl::Status BeingWritten(const std::string& output) {
+  return absl::UnavailableError(
+      absl::StrCat("output ", output,
+                   " is being written by another build (its lock is held): wait for it to "
+                   "finish, or choose another --output"));
+}
+
+// DeterministicBytes serializes `message` with map entries in key order, so equal metadata
+// (a resumed build's and a clean one's) are equal bytes.
+std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+// GdalCacheBudget is the GDAL block cache a build needs: every worker reads its unit's
+// source window once (its own dataset handle, so its own cached blocks); the next unit in
+// Morton order is a neighbour, which re-reads at most the blocks along their common edge
+// (a strip-organised TIFF's blocks are whole rows: the window's blocks then hold the whole
+// band of rows, which the neighbour needs too). So: threads x the blocks under one unit's
+// source window, at least 32 MiB, at most GDAL's default (5% of RAM). Without it the cache
+// fills to GDAL's default and peak memory grows with the input.
+int64_t GdalCacheBudget(const Plan& plan, int threads) {
+  GDALDataset& ds = *plan.source->dataset();
+  GDALRasterBand* band = ds.GetRasterBand(1);
+  int block_x = 0, block_y = 0;
+  band->GetBlockSize(&block_x, &block_y);
+  block_x = std::max(block_x, 1);
+  block_y = std::max(block_y, 1);
+  // The unit's base block plus a kernel margin, in source pixels.
+  const double unit_pixels =
+      (static_cast<double>(plan.tms->tile_size()) * (1 << plan.unit_depth) + 128) *
+      plan.tms->Resolution(plan.max_zoom) / std::max(plan.source_resolution, 1e-300);
+  const double width = std::min<double>(unit_pixels, ds.GetRasterXSize());
+  const double height = std::min<double>(unit_pixels, ds.GetRasterYSize());
+  const double covered_x =
+      std::min<double>((std::ceil(width / block_x) + 1) * block_x, ds.GetRasterXSize() + block_x);
+  const double covered_y =
+      std::min<double>((std::ceil(height / block_y) + 1) * block_y, ds.GetRasterYSize() + block_y);
+  const double bytes = covered_x * covered_y * ds.GetRasterCount() *
+                       GDALGetDataTypeSizeBytes(band->GetRasterDataType());
+  const double budget = std::max(32.0 * (1 << 20), threads * bytes);
+  return static_cast<int64_t>(std::min<double>(budget, static_cast<double>(GDALGetCacheMax64())));
 }
 
 // Fields that must match for --resume to continue a build.
@@ -702,9 +1066,7 @@ std::string ResumeFingerprint(PyramidMetadata metadata) {
   metadata.clear_created_utc();
   metadata.clear_creation_options();
   metadata.clear_tool_version();
-  std::string out;
-  metadata.SerializeToString(&out);
-  return out;
+  return DeterministicBytes(metadata);
 }
 
 }  // namespace
@@ -725,21 +1087,32 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   std::vector<SharedTiles> shared;
   internal::PendingTiles pending;
   if (options.resume && access(options.output.c_str(), F_OK) == 0) {
+    // The lock first: while another build holds it, nothing of its state may be read or
+    // touched.
+    absl::StatusOr<std::unique_ptr<storage::Writer>> reopened =
+        storage::Writer::OpenForAppend(options.output, writer_options);
+    if (!reopened.ok()) {
+      if (absl::IsUnavailable(reopened.status())) return BeingWritten(options.output);
+      if (absl::IsFailedPrecondition(reopened.status())) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("--resume: ", options.output,
+                         " is already a finished pyramid: nothing to resume (use --overwrite "
+                         "to rebuild)"));
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("--resume: ", options.output, " cannot be read (",
+                       reopened.status().message(), "): rerun with --overwrite to start again"));
+    }
+    writer = std::move(*reopened);
     {
       storage::ReaderOptions reader_options;
-      reader_options.allow_being_written = true;
+      reader_options.allow_being_written = true;  // Ours: we hold its lock.
       absl::StatusOr<std::unique_ptr<storage::Reader>> existing =
           storage::Reader::Open(options.output, reader_options);
       if (!existing.ok()) {
         return absl::FailedPreconditionError(
             absl::StrCat("--resume: ", options.output, " cannot be read (",
                          existing.status().message(), "): rerun with --overwrite to start again"));
-      }
-      if ((*existing)->sealed()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("--resume: ", options.output,
-                         " is already a finished pyramid: nothing to resume (use --overwrite "
-                         "to rebuild)"));
       }
       if ((*existing)->user_metadata_type() != kBuildStateType ||
           !state.ParseFromString(std::string((*existing)->user_metadata()))) {
@@ -769,19 +1142,17 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
                        " of the last commit point is missing or damaged: rerun with --overwrite"));
     }
     if (ResumeFingerprint(state.metadata()) != ResumeFingerprint(plan.metadata) ||
-        state.units_total() != plan.units.size()) {
+        state.units_total() != plan.unit_count) {
       return absl::FailedPreconditionError(
           absl::StrCat("--resume: ", options.output,
                        " was started with other inputs or options: rerun with the same flags, "
                        "or with --overwrite to start again"));
     }
-    absl::StatusOr<std::unique_ptr<storage::Writer>> reopened =
-        storage::Writer::OpenForAppend(options.output, writer_options);
-    if (!reopened.ok()) return reopened.status();
-    writer = std::move(*reopened);
     first_unit = state.units_done();
-    // The first run's creation time and options stand for the whole build.
-    plan.metadata.set_created_utc(state.metadata().created_utc());
+    // The first run's metadata stands for the whole build: its creation time, creation
+    // options and tool version (the rest is equal, as the fingerprint shows).
+    plan.metadata = state.metadata();
+    plan.metadata.clear_levels();
     resuming = true;
   } else {
     if (!options.overwrite && access(options.output.c_str(), F_OK) == 0) {
@@ -790,11 +1161,16 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
                        " already exists: use --overwrite to replace it (or --resume to "
                        "continue an interrupted build)"));
     }
-    RemovePendingFiles(options.output);  // Of an earlier build being overwritten.
     absl::StatusOr<std::unique_ptr<storage::Writer>> created =
         storage::Writer::Create(options.output, writer_options);
-    if (!created.ok()) return WriteFailed(created.status(), false);
+    if (!created.ok()) {
+      if (absl::IsUnavailable(created.status())) return BeingWritten(options.output);
+      return WriteFailed(created.status(), false);
+    }
     writer = std::move(*created);
+    // Side files of an earlier build being overwritten; only now that the lock is ours (a
+    // running build's would otherwise be deleted under it).
+    RemovePendingFiles(options.output);
   }
 
   std::vector<uint32_t> sections(plan.max_zoom + 1, 0);
@@ -810,17 +1186,27 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     sections[z] = *added;
   }
   Committer committer(plan, writer.get(), sections);
+  if (plan.kernel_radius > 0 && plan.unit_zoom > plan.min_zoom) {
+    const size_t pixels = static_cast<size_t>(plan.tms->tile_size()) * plan.tms->tile_size();
+    absl::StatusOr<std::unique_ptr<TileSpill>> spill = TileSpill::Open(
+        SpillFileName(options.output, plan.unit_zoom), /*truncate=*/!resuming, plan.unit_min_x,
+        plan.unit_min_y, plan.unit_max_x, plan.unit_max_y,
+        pixels * plan.source->bands().size() * codec::BytesPerSample(plan.source->pixel_type()),
+        pixels);
+    if (!spill.ok()) return spill.status();
+    committer.SetSpill(std::move(*spill));
+  }
   if (resuming) {
     status = committer.RestoreState(state, pending);
     if (!status.ok()) return status;
     committer.SetShared(std::move(shared));
   }
-  state.set_units_total(plan.units.size());
+  state.set_units_total(plan.unit_count);
 
   // Workers.
   int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-  threads = std::max(1, std::min<int>(threads, static_cast<int>(plan.units.size())));
+  threads = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(threads, plan.unit_count)));
   std::vector<std::unique_ptr<UnitRenderer>> renderers;
   for (int t = 0; t < threads; ++t) {
     absl::StatusOr<std::unique_ptr<internal::BlockWarper>> warper = internal::BlockWarper::Create(
@@ -835,10 +1221,21 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     }
     renderers.push_back(std::make_unique<UnitRenderer>(plan, std::move(*warper)));
   }
+  // GDAL's block cache for this build, unless the user chose one (GDAL_CACHEMAX).
+  std::optional<int64_t> previous_cache;
+  if (CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr) {
+    previous_cache = GDALGetCacheMax64();
+    GDALSetCacheMax64(GdalCacheBudget(plan, threads));
+  }
+  auto restore_cache = absl::MakeCleanup([&] {
+    if (previous_cache.has_value()) GDALSetCacheMax64(*previous_cache);
+  });
   const size_t window = 2 * threads + 1;
   std::mutex mu;
   std::condition_variable cv;
   uint64_t next_unit = first_unit;
+  internal::UnitWalker units(plan.unit_rects);
+  units.Skip(first_unit);
   uint64_t committed = first_unit;
   bool stop = false;
   std::vector<std::unique_ptr<UnitResult>> ring(window);
@@ -846,17 +1243,19 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (;;) {
-        uint64_t index;
+        uint64_t index, key = 0;
         {
           std::unique_lock<std::mutex> lock(mu);
           cv.wait(lock, [&] {
-            return stop || next_unit >= plan.units.size() || next_unit < committed + window;
+            return stop || next_unit >= plan.unit_count || next_unit < committed + window;
           });
-          if (stop || next_unit >= plan.units.size()) return;
+          if (stop || next_unit >= plan.unit_count) return;
           index = next_unit++;
+          units.Next(&key);
         }
         auto result = std::make_unique<UnitResult>();
-        renderers[t]->Render(plan.units[index], result.get());
+        result->key = key;
+        renderers[t]->Render(key, result.get());
         std::lock_guard<std::mutex> lock(mu);
         ring[index % window] = std::move(result);
         cv.notify_all();
@@ -865,7 +1264,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   }
 
   BuildProgress progress;
-  progress.units_total = plan.units.size();
+  progress.units_total = plan.unit_count;
   absl::Time last_commit = absl::Now();
   uint64_t previous_commit = resuming ? first_unit : 0;
   auto save_and_commit = [&](uint64_t units_done) -> absl::Status {
@@ -876,10 +1275,14 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     state.set_pending_bytes(bytes.size());
     state.set_pending_crc32(static_cast<uint32_t>(
         crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()))));
-    // The side file first: a crash before the header commit leaves the old state intact.
+    // The side files first: a crash before the header commit leaves the old state intact.
     absl::Status s = WritePendingFile(PendingFileName(options.output, units_done), bytes);
     if (!s.ok()) return s;
-    writer->SetUserMetadata(kBuildStateType, state.SerializeAsString());
+    if (committer.spill() != nullptr) {
+      s = committer.spill()->Sync();
+      if (!s.ok()) return s;
+    }
+    writer->SetUserMetadata(kBuildStateType, DeterministicBytes(state));
     s = writer->Commit();
     if (!s.ok()) return WriteFailed(s, previous_commit > 0);
     if (previous_commit != units_done) {
@@ -888,7 +1291,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     previous_commit = units_done;
     return absl::OkStatus();
   };
-  for (uint64_t i = first_unit; i < plan.units.size() && status.ok(); ++i) {
+  for (uint64_t i = first_unit; i < plan.unit_count && status.ok(); ++i) {
     std::unique_ptr<UnitResult> result;
     {
       std::unique_lock<std::mutex> lock(mu);
@@ -898,7 +1301,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
       cv.notify_all();
     }
     status = result->status;
-    if (status.ok()) status = committer.AppendUnit(plan.units[i], result.get());
+    if (status.ok()) status = committer.AppendUnit(result->key, result.get());
     if (!status.ok()) break;
     const bool forced = options.commit_after_units != 0 && i + 1 == options.commit_after_units;
     if (forced || absl::Now() - last_commit >= options.commit_interval) {
@@ -920,20 +1323,20 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   for (std::thread& worker : workers) worker.join();
   if (!status.ok()) return status;
 
-  status = committer.Finish();
+  status = committer.Finish(options.output);
   if (!status.ok()) return status;
   BuildResult result;
   result.metadata = plan.metadata;
   committer.FillLevels(&result.metadata);
-  writer->SetUserMetadata(kMetadataType, result.metadata.SerializeAsString());
+  writer->SetUserMetadata(kMetadataType, DeterministicBytes(result.metadata));
   status = writer->Seal();
   if (!status.ok()) return WriteFailed(status, previous_commit > 0);
   RemovePendingFiles(options.output);
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
-  result.units = plan.units.size();
+  result.units = plan.unit_count;
   progress.finished = true;
-  progress.units_done = plan.units.size();
+  progress.units_done = plan.unit_count;
   progress.tiles_written = result.tiles_written;
   progress.bytes_written = committer.bytes_written();
   progress.elapsed = absl::Now() - start;

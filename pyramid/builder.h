@@ -15,26 +15,42 @@
 //    that applies GDAL's kernel in two passes over one RasterIO window; it then forms the unit's
 //    overview levels down to zoom u from the raw pixels of each tile's four children, and encodes
 //    every tile. No lock is held while warping or encoding.
+//  * Overviews: 2x2-local resamplings (average, mode, nearest) form each tile from its four
+//    children's raw pixels; GDAL's overview kernels (bilinear, cubic, lanczos of radius r)
+//    also read 2r finer pixels around them: the unit's base block is warped with a margin of
+//    2r(2^depth - 1) pixels and reduced level by level with its margin.
 //  * One committer appends the units' tiles in Morton order (through a bounded reorder
 //    buffer), so every level's section grows at the same time with strictly increasing keys,
-//    forms the levels above u from the units' raw root tiles, and stores identical small
-//    tiles once per level (Writer::AppendShared).
-//  * Memory is bounded by (threads + reorder window) units plus three raw tiles per level.
+//    forms the levels above u from the units' raw root tiles (2x2-local: kept in memory,
+//    three per level; kernels: spilled to "<output>.spill-z<u>" and reduced level by level
+//    with their neighbours after the units pass), and stores identical small tiles once per
+//    level (Writer::AppendShared, keyed by a 128-bit digest).
+//  * Units are walked lazily in Morton order (no list of units). Memory is bounded by
+//    (threads + reorder window) units, three raw tiles per level, 64 Ki digests per level and
+//    GDAL's block cache, which the build sets to threads x the blocks under one unit's
+//    source window (at least 32 MiB, at most GDAL's default) unless GDAL_CACHEMAX is set.
 //
 // Commit points and --resume: every `commit_interval` the committer commits the store with
 // a BuildState (pyramid/internal/build_state.proto) as the user metadata: the options and the
 // number of units fully appended. The raw pixels of the pending overview tiles above zoom u
 // (too big for the 64 KiB storage header) are first written and synced to the side file
 // "<output>.resume-<units>". A killed build reopens the file with Writer::OpenForAppend,
-// restores that state, reloads the deduplication table from the committed tiles and
-// continues with the next unit: its tiles, offsets and counts are a clean build's. The side
-// files are removed once the pyramid is sealed.
+// restores that state (and seals the first run's metadata: creation time and options),
+// reloads the deduplication table from the committed tiles and continues with the next unit:
+// its tiles, offsets, counts and metadata are a clean build's (but for created_utc, the first
+// run's). The spill file of kernel overviews is synced at each commit point; the levels
+// above the units are formed after the last unit and never committed half-done, so a
+// resumed build forms them again. The side files are removed once the pyramid is sealed.
+// The output's exclusive lock (storage::Writer) is taken before any side file is read or
+// removed: a second build of the same output fails with Unavailable and leaves the running
+// one alone.
 // Only Seal writes the final PyramidMetadata, so an unfinished file is never a valid pyramid.
 //
-// Caveats: one build per output file at a time (nothing locks it); the list of units is held
-// in memory (8 bytes per unit: a whole-world zoom 18 build would need 0.5 GB); rasters of
-// more than 4 bands must be narrowed with `bands`; sources are read through GDAL's block
-// cache, so very slow remote sources (/vsicurl/) are read once per unit and worker.
+// Caveats: rasters of more than 4 bands must be narrowed with `bands`; sources are read
+// through GDAL's block cache, so very slow remote sources (/vsicurl/) are read once per unit
+// and worker; the kernel overviews' spill file holds one raw tile per unit (1/64 of the raw
+// base level with 2048-pixel units) on the output's filesystem, and their passes use
+// doubles (about 70 MB of scratch per worker for lanczos on 2048-pixel units).
 //
 // Example:
 //   flatpyramid::pyramid::BuildOptions options;
@@ -87,11 +103,14 @@ struct BuildOptions {
   // Base-level resampling from the source: nearest, bilinear ("" = bilinear), cubic, lanczos,
   // average, mode (classified data).
   std::string resampling;
-  std::string overview_resampling;  // "" = "average"; or "mode", "nearest".
-  std::vector<int> bands;           // 1-based source bands; empty = all except alpha.
-  std::string source_srs;           // CRS for sources without one (or to override it).
-  std::optional<double> nodata;     // Overrides the source nodata.
-  int threads = 0;                  // 0 = all cores.
+  // Overviews from the finer level: "average", "mode", "nearest" (2x2-local), or GDAL's
+  // overview kernels "bilinear", "cubic", "lanczos" (neighbouring tiles' pixels read too).
+  // "" = "mode" after resampling "mode", "nearest" after "nearest", else "average".
+  std::string overview_resampling;
+  std::vector<int> bands;        // 1-based source bands; empty = all except alpha.
+  std::string source_srs;        // CRS for sources without one (or to override it).
+  std::optional<double> nodata;  // Overrides the source nodata.
+  int threads = 0;               // 0 = all cores.
   // Reprojection error allowed to GDAL's approximate transformer, in target pixels
   // (gdalwarp -et; 0 = every pixel transformed exactly).
   double max_error_pixels = 0.125;

@@ -3,6 +3,7 @@
 // kill -9; every documented error.
 #include "pyramid/builder.h"
 
+#include <glob.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,17 +11,23 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "codec/codec.h"
+#include "gdal_alg.h"
 #include "gdal_priv.h"
 #include "gdal_utils.h"
 #include "geo/morton.h"
 #include "geo/tile_matrix_set.h"
 #include "gtest/gtest.h"
+#include "pyramid/internal/build_state.pb.h"
 #include "storage/store.h"
 #include "testing/files.h"
 #include "testing/image_compare.h"
@@ -96,6 +103,22 @@ Pixels GdalWarpTile(const std::string& source, const std::vector<std::string>& e
   return pixels;
 }
 
+// Translate runs the GDAL C API gdal_translate (`args`) of `source` into `path`.
+std::string Translate(const std::string& source, std::vector<std::string> args,
+                      const std::string& path) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  GDALTranslateOptions* options = GDALTranslateOptionsNew(argv.data(), nullptr);
+  GDALDatasetH src = GDALOpen(source.c_str(), GA_ReadOnly);
+  GDALDatasetH out = GDALTranslate(path.c_str(), src, options, nullptr);
+  GDALTranslateOptionsFree(options);
+  EXPECT_NE(out, nullptr) << path;
+  GDALClose(out);
+  GDALClose(src);
+  return path;
+}
+
 // SelectBands writes a VRT of `source` with `bands` (gdal_translate -b) for the oracle.
 std::string SelectBands(const std::string& source, const std::vector<int>& bands,
                         const std::string& vrt_path) {
@@ -104,17 +127,7 @@ std::string SelectBands(const std::string& source, const std::vector<int>& bands
     args.push_back("-b");
     args.push_back(absl::StrCat(b));
   }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  GDALTranslateOptions* options = GDALTranslateOptionsNew(argv.data(), nullptr);
-  GDALDatasetH src = GDALOpen(source.c_str(), GA_ReadOnly);
-  GDALDatasetH vrt = GDALTranslate(vrt_path.c_str(), src, options, nullptr);
-  GDALTranslateOptionsFree(options);
-  EXPECT_NE(vrt, nullptr);
-  GDALClose(vrt);
-  GDALClose(src);
-  return vrt_path;
+  return Translate(source, args, vrt_path);
 }
 
 // StoredTiles lists one level of a built pyramid.
@@ -483,6 +496,80 @@ TEST(BuildPyramidTest, MosaicsInputsLaterOnTopAndStoresIdenticalTilesOnce) {
   EXPECT_TRUE((*reader)->sealed());
 }
 
+TEST(BuildPyramidTest, MosaicGapsAreTransparentAndTheFinerInputIsNotResampled) {
+  TempDir dir;
+  // Two disjoint crops of Landsat (no nodata, no alpha), the right one at half resolution.
+  const std::string left =
+      Translate(DataPath("L7_ETMs.tif"), {"-srcwin", "0", "0", "90", "352"}, dir.Path("left.tif"));
+  const std::string right =
+      Translate(DataPath("L7_ETMs.tif"),
+                {"-srcwin", "259", "0", "90", "352", "-outsize", "50%", "50%", "-r", "average"},
+                dir.Path("right.tif"));
+  BuildOptions options;
+  options.inputs = {left, right};
+  options.output = dir.Path("gap.fpyr");
+  options.bands = {3, 2, 1};
+  options.codec = "png";
+  options.min_zoom = 14;
+  options.max_zoom = 14;
+  options.max_error_pixels = 0;
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string left_rgb = SelectBands(left, {3, 2, 1}, dir.Path("left_rgb.vrt"));
+  const std::string right_rgb = SelectBands(right, {3, 2, 1}, dir.Path("right_rgb.vrt"));
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  std::vector<StoredTile> tiles = ReadLevel(options.output, 14);
+  ASSERT_FALSE(tiles.empty());
+  const Level& level = result->metadata.levels(0);
+  size_t expected_tiles = 0, left_compared = 0, gap_pixels = 0;
+  size_t stored = 0;
+  for (uint32_t y = level.min_y(); y <= level.max_y(); ++y) {
+    for (uint32_t x = level.min_x(); x <= level.max_x(); ++x) {
+      const geo::TileId id{14, x, y};
+      Pixels a = GdalWarpTile(left_rgb, {"-r", "bilinear", "-et", "0"}, tms, id, 3);
+      Pixels b = GdalWarpTile(right_rgb, {"-r", "bilinear", "-et", "0"}, tms, id, 3);
+      bool covered = false;
+      for (size_t p = 0; p < a.alpha.size(); ++p) covered |= a.alpha[p] > 0 || b.alpha[p] > 0;
+      expected_tiles += covered;
+      const StoredTile* tile = nullptr;
+      for (const StoredTile& t : tiles) {
+        if (t.id.x == x && t.id.y == y) tile = &t;
+      }
+      // A tile in the gap between the inputs holds no data: it is not stored.
+      EXPECT_EQ(tile != nullptr, covered) << x << "," << y;
+      if (tile == nullptr) continue;
+      ++stored;
+      Pixels ours = DecodeToPixels(tile->bytes, 3, std::nullopt);
+      // The left input at full resolution: equal to gdalwarp of it alone.
+      std::vector<uint8_t> mask = InteriorMask(ours, a, 256, 2, 3);
+      test::ImageDifference d = test::CompareSamples<float>(ours.values, a.values, 255, 1.0, mask);
+      EXPECT_LE(d.max_abs_error, 1.0) << x << "," << y;
+      left_compared += d.compared;
+      // Away from both inputs (2 pixels of margin) the mosaic is transparent.
+      for (int row = 0; row < 256; ++row) {
+        for (int col = 0; col < 256; ++col) {
+          bool near_data = false;
+          for (int dy = -2; dy <= 2 && !near_data; ++dy) {
+            for (int dx = -2; dx <= 2 && !near_data; ++dx) {
+              const int r = std::min(std::max(row + dy, 0), 255);
+              const int c = std::min(std::max(col + dx, 0), 255);
+              near_data = a.alpha[r * 256 + c] > 0 || b.alpha[r * 256 + c] > 0;
+            }
+          }
+          if (near_data) continue;
+          ++gap_pixels;
+          ASSERT_EQ(ours.alpha[row * 256 + col], 0)
+              << x << "," << y << " pixel " << col << "," << row;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(stored, tiles.size());
+  EXPECT_EQ(expected_tiles, tiles.size());
+  EXPECT_GT(left_compared, 50000u);
+  EXPECT_GT(gap_pixels, 50000u);
+}
+
 // SameTiles expects two pyramids to hold the same sections, keys and tile bytes.
 void ExpectSameTiles(const std::string& a_path, const std::string& b_path) {
   absl::StatusOr<std::unique_ptr<storage::Reader>> a = storage::Reader::Open(a_path);
@@ -507,11 +594,26 @@ void ExpectSameTiles(const std::string& a_path, const std::string& b_path) {
   }
 }
 
-TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesOfACleanBuild) {
+// ReadMetadata is the sealed PyramidMetadata of `path`.
+PyramidMetadata ReadMetadata(const std::string& path) {
+  PyramidMetadata metadata;
+  absl::StatusOr<std::unique_ptr<storage::Reader>> reader = storage::Reader::Open(path);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return metadata;
+  EXPECT_EQ((*reader)->user_metadata_type(), "flatpyramid.pyramid.PyramidMetadata");
+  EXPECT_TRUE(metadata.ParseFromString(std::string((*reader)->user_metadata())));
+  return metadata;
+}
+
+// ExpectResumeAfterKill9GivesACleanBuild kills a build after its second unit's commit point
+// (with the third appended, uncommitted), resumes it, and compares with a clean build.
+void ExpectResumeAfterKill9GivesACleanBuild(const std::string& overview_resampling) {
   TempDir dir;
   BuildOptions options = LandsatOptions(dir);
   options.max_zoom = 15;
   options.min_zoom = 8;
+  options.overview_resampling = overview_resampling;
+  options.creation_options = {{"max_zoom", "15"}, {"min_zoom", "8"}};
   options.output = dir.Path("clean.fpyr");
   absl::StatusOr<BuildResult> clean = BuildPyramid(options);
   ASSERT_TRUE(clean.ok()) << clean.status();
@@ -535,22 +637,99 @@ TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesOfACleanBuild) {
   ASSERT_EQ(waitpid(child, &wait_status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(wait_status));
   ASSERT_EQ(WTERMSIG(wait_status), SIGKILL);
+  std::string first_created_utc;
   {
     absl::StatusOr<std::unique_ptr<storage::Reader>> partial = storage::Reader::Open(
         options.output, storage::ReaderOptions{/*allow_being_written=*/true, nullptr});
     ASSERT_TRUE(partial.ok()) << partial.status();
     EXPECT_FALSE((*partial)->sealed());
     EXPECT_EQ((*partial)->user_metadata_type(), "flatpyramid.pyramid.internal.BuildState");
+    internal::BuildState state;
+    ASSERT_TRUE(state.ParseFromString(std::string((*partial)->user_metadata())));
+    first_created_utc = state.metadata().created_utc();
+    ASSERT_FALSE(first_created_utc.empty());
   }
   // Without --resume the killed file is in the way; with it the build completes.
   EXPECT_EQ(BuildPyramid(options).status().code(), absl::StatusCode::kAlreadyExists);
   options.resume = true;
+  // What the tool would add for this run must not reach the pyramid: the first run's
+  // options stand.
+  options.creation_options["resume"] = "true";
+  absl::SleepFor(absl::Seconds(1));  // A later created_utc, were it taken from this run.
   absl::StatusOr<BuildResult> resumed = BuildPyramid(options);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->tiles_written, clean->tiles_written);
   ExpectSameTiles(dir.Path("clean.fpyr"), options.output);
+  // Sealed: no side file (.resume-*, .spill-*) is left.
+  glob_t side_files;
+  EXPECT_EQ(glob((options.output + ".*").c_str(), 0, nullptr, &side_files), GLOB_NOMATCH);
+  globfree(&side_files);
+  // The whole sealed metadata is the clean build's, but for its creation time: the first
+  // (killed) run's.
+  PyramidMetadata clean_metadata = ReadMetadata(dir.Path("clean.fpyr"));
+  PyramidMetadata resumed_metadata = ReadMetadata(options.output);
+  EXPECT_EQ(resumed_metadata.created_utc(), first_created_utc);
+  EXPECT_EQ(resumed_metadata.creation_options().count("resume"), 0u);
+  clean_metadata.clear_created_utc();
+  resumed_metadata.clear_created_utc();
+  EXPECT_EQ(clean_metadata.DebugString(), resumed_metadata.DebugString());  // Maps sorted.
   // A sealed pyramid has nothing to resume.
   EXPECT_EQ(BuildPyramid(options).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesAndMetadataOfACleanBuild) {
+  ExpectResumeAfterKill9GivesACleanBuild("");
+}
+
+TEST(BuildPyramidTest, ResumeAfterKill9WithKernelOverviewsGivesACleanBuild) {
+  // The units' root tiles are in the spill file, synced at the commit point.
+  ExpectResumeAfterKill9GivesACleanBuild("cubic");
+}
+
+TEST(BuildPyramidTest, ASecondBuildOfARunningBuildsOutputFailsAndLeavesItAlone) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.max_zoom = 15;
+  options.threads = 1;
+  options.commit_interval = absl::Hours(1);
+  options.commit_after_units = 1;
+  std::promise<void> committed, second_tried;
+  std::shared_future<void> second_tried_future = second_tried.get_future().share();
+  bool signalled = false;
+  options.progress = [&](const BuildProgress& p) {
+    if (p.units_done == 1 && !signalled) {
+      signalled = true;
+      committed.set_value();
+      second_tried_future.wait();
+    }
+  };
+  absl::StatusOr<BuildResult> first = absl::UnknownError("not run");
+  std::thread running([&] { first = BuildPyramid(options); });
+  committed.get_future().wait();
+  const std::string side_file = options.output + ".resume-1";
+  EXPECT_EQ(access(side_file.c_str(), F_OK), 0);
+
+  BuildOptions second = options;
+  second.progress = nullptr;
+  second.overwrite = true;
+  absl::Status status = BuildPyramid(second).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_NE(status.message().find("another build"), absl::string_view::npos) << status;
+  second.overwrite = false;
+  second.resume = true;
+  status = BuildPyramid(second).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  // The running build's commit point and its side file are untouched.
+  EXPECT_EQ(access(side_file.c_str(), F_OK), 0);
+  second_tried.set_value();
+  running.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(ReadMetadata(options.output).levels_size(), 6);
+
+  options.progress = nullptr;
+  options.output = dir.Path("alone.fpyr");
+  ASSERT_TRUE(BuildPyramid(options).ok());
+  ExpectSameTiles(options.output, dir.Path("landsat.fpyr"));
 }
 
 TEST(BuildPyramidTest, ResumeWithOtherOptionsIsRefused) {
@@ -677,6 +856,255 @@ TEST(BuildPyramidTest, SourceAlphaBandBecomesTransparencyAndUint16KeepsFullRange
   EXPECT_EQ(px[left + 2], 40000);
   EXPECT_EQ(px[left + 3], 65535);
   EXPECT_EQ(px[right + 3], 0);
+}
+
+// WriteBytesTile writes a 256 x 256 3-band byte raster exactly over tile 5/10/12 with
+// `fill(band, col, row)` as GeoTIFF `name`; with per-band `nodata`, returns a VRT over it
+// that carries them.
+template <typename Fill>
+std::string WriteBytesTile(const TempDir& dir, const std::string& name,
+                           const std::vector<double>& nodata, Fill fill,
+                           GDALDatasetUniquePtr* keep_open = nullptr) {
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  const geo::Bounds tile = tms.TileBounds({5, 10, 12});
+  const double res = tms.Resolution(5);
+  test::SyntheticRasterSpec spec;
+  spec.bands = 3;
+  spec.srs = "EPSG:3857";
+  spec.geotransform = {tile.min_x, res, 0, tile.max_y, 0, -res};
+  absl::StatusOr<GDALDatasetUniquePtr> ds = test::MakeSyntheticRaster(spec);
+  EXPECT_TRUE(ds.ok());
+  std::vector<uint8_t> row(256);
+  for (int b = 0; b < 3; ++b) {
+    GDALRasterBand* band = (*ds)->GetRasterBand(b + 1);
+    for (int y = 0; y < 256; ++y) {
+      for (int x = 0; x < 256; ++x) row[x] = static_cast<uint8_t>(fill(b, x, y));
+      EXPECT_EQ(band->RasterIO(GF_Write, 0, y, 256, 1, row.data(), 256, 1, GDT_Byte, 0, 0, nullptr),
+                CE_None);
+    }
+  }
+  const std::string path = dir.Path(name);
+  EXPECT_TRUE(test::WriteRaster(**ds, path).ok());
+  if (keep_open != nullptr) *keep_open = std::move(*ds);
+  if (nodata.empty()) return path;
+  // GeoTIFF holds one nodata value for all bands (without .aux.xml): a VRT over it holds one
+  // per band.
+  const std::string vrt_path = path + ".vrt";
+  {
+    GDALDatasetUniquePtr tif(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER));
+    GDALDatasetUniquePtr vrt(GetGDALDriverManager()->GetDriverByName("VRT")->CreateCopy(
+        vrt_path.c_str(), tif.get(), false, nullptr, nullptr, nullptr));
+    EXPECT_NE(vrt, nullptr);
+    for (int b = 0; b < 3; ++b) vrt->GetRasterBand(b + 1)->SetNoDataValue(nodata[b]);
+  }
+  return vrt_path;
+}
+
+TEST(BuildPyramidTest, EachBandHonoursItsOwnNodata) {
+  TempDir dir;
+  // Nodata 0, 1, 2 for bands 1, 2, 3. Rows 0..63: band 2 is 0 (valid for band 2, band 1's
+  // nodata); rows 64..127: every band at its nodata; rows 128..191: band 1 alone at nodata.
+  const std::vector<double> nodata = {0, 1, 2};
+  const std::string path = WriteBytesTile(dir, "nodata3.tif", nodata, [](int b, int, int y) {
+    if (y < 64) return b == 1 ? 0 : 50 + 10 * b;
+    if (y < 128) return b;
+    if (y < 192) return b == 0 ? 0 : 50 + 10 * b;
+    return 50 + 10 * b;
+  });
+  BuildOptions options;
+  options.inputs = {path};
+  options.output = dir.Path("nodata3.fpyr");
+  options.min_zoom = 5;
+  options.max_zoom = 5;
+  options.resampling = "nearest";
+  options.codec = "png";
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  std::vector<StoredTile> tiles = ReadLevel(options.output, 5);
+  ASSERT_EQ(tiles.size(), 1u);
+  Pixels ours = DecodeToPixels(tiles[0].bytes, 3, std::nullopt);
+  Pixels gdal = GdalWarpTile(path, {"-r", "near", "-et", "0"},
+                             geo::TileMatrixSet::WebMercatorQuad(), {5, 10, 12}, 3);
+  EXPECT_EQ(ours.alpha, gdal.alpha);
+  for (size_t p = 0; p < ours.alpha.size(); ++p) {
+    if (gdal.alpha[p] == 0) continue;
+    for (int b = 0; b < 3; ++b) ASSERT_EQ(ours.values[3 * p + b], gdal.values[3 * p + b]) << p;
+  }
+  // Independently of GDAL: a 0 in band 2 is data; all bands at nodata is no data.
+  EXPECT_EQ(ours.alpha[10 * 256 + 10], 255);
+  EXPECT_EQ(ours.values[3 * (10 * 256 + 10) + 1], 0);
+  EXPECT_EQ(ours.alpha[100 * 256 + 10], 0);
+  EXPECT_EQ(ours.alpha[220 * 256 + 10], 255);
+}
+
+TEST(BuildPyramidTest, PerDatasetMaskBecomesTransparency) {
+  TempDir dir;
+  for (const bool internal : {true, false}) {
+    SCOPED_TRACE(internal ? "internal mask" : ".msk side file");
+    // A per-dataset mask hiding the right half of the tile (GDAL writes it into the GeoTIFF,
+    // or as <file>.msk with GDAL_TIFF_INTERNAL_MASK=NO).
+    CPLSetConfigOption("GDAL_TIFF_INTERNAL_MASK", internal ? "YES" : "NO");
+    const std::string name = internal ? "masked.tif" : "masked_msk.tif";
+    GDALDatasetUniquePtr ds;
+    WriteBytesTile(
+        dir, "unused_" + name, {}, [](int b, int x, int) { return 30 + b + x / 4; }, &ds);
+    GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+    GDALDatasetUniquePtr tif(
+        gtiff->CreateCopy(dir.Path(name).c_str(), ds.get(), false, nullptr, nullptr, nullptr));
+    ASSERT_NE(tif, nullptr);
+    ASSERT_EQ(tif->CreateMaskBand(GMF_PER_DATASET), CE_None);
+    GDALRasterBand* mask = tif->GetRasterBand(1)->GetMaskBand();
+    std::vector<uint8_t> row(256);
+    for (int x = 0; x < 256; ++x) row[x] = x < 128 ? 255 : 0;
+    for (int y = 0; y < 256; ++y) {
+      ASSERT_EQ(mask->RasterIO(GF_Write, 0, y, 256, 1, row.data(), 256, 1, GDT_Byte, 0, 0, nullptr),
+                CE_None);
+    }
+    tif.reset();
+    CPLSetConfigOption("GDAL_TIFF_INTERNAL_MASK", nullptr);
+    if (!internal) {
+      ASSERT_EQ(access(dir.Path(name + ".msk").c_str(), F_OK), 0);
+    }
+
+    BuildOptions options;
+    options.inputs = {dir.Path(name)};
+    options.output = dir.Path(name + ".fpyr");
+    options.min_zoom = 5;
+    options.max_zoom = 5;
+    options.resampling = "nearest";
+    absl::StatusOr<BuildResult> result = BuildPyramid(options);
+    ASSERT_TRUE(result.ok()) << result.status();
+    std::vector<StoredTile> tiles = ReadLevel(options.output, 5);
+    ASSERT_EQ(tiles.size(), 1u);
+    // Partly masked: PNG with alpha (an opaque tile would be JPEG).
+    EXPECT_EQ(*codec::DetectCodec(tiles[0].bytes), codec::CodecId::kPng);
+    Pixels ours = DecodeToPixels(tiles[0].bytes, 3, std::nullopt);
+    Pixels gdal = GdalWarpTile(dir.Path(name), {"-r", "near", "-et", "0"},
+                               geo::TileMatrixSet::WebMercatorQuad(), {5, 10, 12}, 3);
+    EXPECT_EQ(ours.alpha, gdal.alpha);
+    for (int y = 0; y < 256; ++y) {
+      for (int x = 0; x < 256; ++x) {
+        const size_t p = static_cast<size_t>(y) * 256 + x;
+        ASSERT_EQ(ours.alpha[p], x < 128 ? 255 : 0) << x << "," << y;
+        if (x < 128) {
+          ASSERT_EQ(ours.values[3 * p + 2], 32 + x / 4) << x << "," << y;
+        }
+      }
+    }
+  }
+}
+
+// KernelOverviewCase builds a 2048 x 2048 RGB gradient (wrapping 255 -> 0: sharp edges)
+// laid exactly on the zoom 6 tiles 16..23 with nearest base resampling, so the base level is
+// the raster itself, and overviews down to zoom 3 with `overview`: 16 units of 2 x 2 tiles
+// (zoom 5 inside the units, zooms 4 and 3 from the units' spilled root tiles).
+TEST(BuildPyramidTest, KernelOverviewsEqualGdalsWholeImageOverviewsWithoutSeams) {
+  TempDir dir;
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  const geo::Bounds corner = tms.TileBounds({6, 16, 16});
+  test::SyntheticRasterSpec spec;
+  spec.width = 2048;
+  spec.height = 2048;
+  spec.bands = 3;
+  spec.srs = "EPSG:3857";
+  spec.geotransform = {corner.min_x, tms.Resolution(6), 0, corner.max_y, 0, -tms.Resolution(6)};
+  absl::StatusOr<GDALDatasetUniquePtr> raster = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(raster.ok());
+  const std::string path = dir.Path("gradient.tif");
+  ASSERT_TRUE(test::WriteRaster(**raster, path).ok());
+  for (const char* kernel : {"bilinear", "cubic", "lanczos"}) {
+    SCOPED_TRACE(kernel);
+    BuildOptions options;
+    options.inputs = {path};
+    options.output = dir.Path(absl::StrCat(kernel, ".fpyr"));
+    options.min_zoom = 3;
+    options.max_zoom = 6;
+    options.resampling = "nearest";
+    options.overview_resampling = kernel;
+    options.codec = "png";
+    options.threads = 2;
+    absl::StatusOr<BuildResult> result = BuildPyramid(options);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->units, 16u);
+    EXPECT_EQ(result->metadata.overview_resampling(), kernel);
+    // GDAL's overviews of the raw base, level by level (each from the previous one, as the
+    // pyramid forms them), per band.
+    std::vector<GDALDatasetUniquePtr> levels;
+    levels.push_back(std::move(*raster));
+    raster = test::MakeSyntheticRaster(spec);
+    GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+    for (int z = 5; z >= 3; --z) {
+      const int n = 256 << (z - 3);
+      levels.emplace_back(mem->Create("", n, n, 3, GDT_Byte, nullptr));
+      for (int b = 1; b <= 3; ++b) {
+        GDALRasterBandH dst = levels.back()->GetRasterBand(b);
+        ASSERT_EQ(GDALRegenerateOverviews(levels[levels.size() - 2]->GetRasterBand(b), 1, &dst,
+                                          absl::AsciiStrToUpper(kernel).c_str(), nullptr, nullptr),
+                  CE_None);
+      }
+    }
+    size_t compared = 0;
+    for (int z = 6; z >= 3; --z) {
+      GDALDataset& reference = *levels[6 - z];
+      const uint32_t first = 16u >> (6 - z);
+      std::vector<StoredTile> tiles = ReadLevel(options.output, z);
+      ASSERT_EQ(tiles.size(), (8u >> (6 - z)) * (8u >> (6 - z))) << z;
+      for (const StoredTile& tile : tiles) {
+        Pixels ours = DecodeToPixels(tile.bytes, 3, std::nullopt);
+        std::vector<uint8_t> expected(256 * 256 * 3);
+        ASSERT_EQ(reference.RasterIO(GF_Read, (tile.id.x - first) * 256, (tile.id.y - first) * 256,
+                                     256, 256, expected.data(), 256, 256, GDT_Byte, 3, nullptr, 3,
+                                     3 * 256, 1, nullptr),
+                  CE_None);
+        int max_error = 0;
+        for (size_t p = 0; p < ours.alpha.size(); ++p) {
+          if (ours.alpha[p] != 255) continue;  // The data's outer edge fades out.
+          for (int b = 0; b < 3; ++b) {
+            max_error =
+                std::max(max_error,
+                         static_cast<int>(std::fabs(ours.values[3 * p + b] - expected[3 * p + b])));
+            ++compared;
+          }
+        }
+        // The base is the raster; every overview is GDAL's within rounding, unit boundaries
+        // (every 512 base pixels) included. Lanczos' negative lobes amplify the 1-level
+        // rounding differences of the levels below: 2 at the third level down.
+        const int tolerance = z == 6 ? 0 : (std::string(kernel) == "lanczos" && z == 3 ? 2 : 1);
+        EXPECT_LE(max_error, tolerance) << "tile " << z << "/" << tile.id.x << "/" << tile.id.y;
+      }
+    }
+    EXPECT_GT(compared, 3u * (2048 * 2048 + 900 * 900));
+    options.threads = 1;
+    options.output = dir.Path(absl::StrCat(kernel, "_1.fpyr"));
+    ASSERT_TRUE(BuildPyramid(options).ok());
+    ExpectSameTiles(options.output, dir.Path(absl::StrCat(kernel, ".fpyr")));
+  }
+}
+
+TEST(BuildPyramidTest, EveryResamplingNameIsAcceptedAndOverviewsFollowModeAndNearest) {
+  TempDir dir;
+  for (const char* name : {"nearest", "bilinear", "cubic", "lanczos", "average", "mode"}) {
+    for (const bool overview : {false, true}) {
+      BuildOptions options = LandsatOptions(dir);
+      options.min_zoom = 11;
+      options.max_zoom = 13;
+      (overview ? options.overview_resampling : options.resampling) = name;
+      options.output = dir.Path(absl::StrCat(name, overview, ".fpyr"));
+      absl::StatusOr<BuildResult> result = BuildPyramid(options);
+      ASSERT_TRUE(result.ok()) << name << ": " << result.status();
+      const std::string expected_overview =
+          overview
+              ? name
+              : (std::string(name) == "mode" || std::string(name) == "nearest" ? name : "average");
+      EXPECT_EQ(result->metadata.overview_resampling(), expected_overview) << name;
+      EXPECT_GT(result->metadata.levels(0).tile_count(), 0u) << name;
+    }
+  }
+  BuildOptions options = LandsatOptions(dir);
+  options.overview_resampling = "sinc";
+  absl::Status status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("--overview_resampling"), absl::string_view::npos) << status;
 }
 
 TEST(BuildPyramidTest, OneThreadAndTwoThreadsWriteTheSameFile) {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "pyramid/builder.h"
+#include "tools/internal/cli.h"
 
 DEFINE_string(input, "",
               "Input raster(s) GDAL can open, comma-separated; several are mosaicked, later "
@@ -47,9 +49,12 @@ DEFINE_int32(quality, 85, "JPEG / lossy WebP quality, 1..100.");
 DEFINE_string(resampling, "bilinear",
               "Base-level resampling from the source: nearest, bilinear, cubic, lanczos, "
               "average, mode (classified data).");
-DEFINE_string(overview_resampling, "average",
-              "How each overview pixel is formed from 2x2 finer pixels: average (alpha-"
-              "weighted; valid samples only for elevation), mode (classified data), nearest.");
+DEFINE_string(overview_resampling, "",
+              "How overview pixels are formed from the finer level: average (alpha-weighted; "
+              "valid samples only for elevation), mode (classified data), nearest, or GDAL's "
+              "overview kernels bilinear, cubic, lanczos (they read neighbouring tiles too, "
+              "so no seams). Empty: mode after --resampling=mode, nearest after nearest, "
+              "average otherwise.");
 DEFINE_string(bands, "",
               "Source bands to use, 1-based and comma-separated, e.g. 3,2,1 for RGB from "
               "Landsat. Empty: all bands except an alpha band.");
@@ -81,23 +86,6 @@ constexpr char kDemoData[] = "testing/data/L7_ETMs.tif";
 }
 
 bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-
-// ResolvePath makes `path` absolute against BUILD_WORKING_DIRECTORY (bazel run) or the cwd.
-std::string ResolvePath(const std::string& path) {
-  if (path.empty() || path[0] == '/' || path.rfind("/vsi", 0) == 0 || path[0] == '<') {
-    return path;
-  }
-  const char* base = std::getenv("BUILD_WORKING_DIRECTORY");
-  std::string dir;
-  if (base != nullptr && *base != '\0') {
-    dir = base;
-  } else {
-    char cwd[4096];
-    if (getcwd(cwd, sizeof(cwd)) == nullptr) return path;
-    dir = cwd;
-  }
-  return absl::StrCat(dir, "/", path);
-}
 
 // FindDemoData finds the bundled sample in the runfiles tree.
 std::optional<std::string> FindDemoData(const char* argv0) {
@@ -192,14 +180,15 @@ int main(int argc, char** argv) {
     }
     options.inputs = {*sample};
     options.bands = {3, 2, 1};
-    options.output = ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);
+    options.output =
+        flatpyramid::tools::ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);
     options.overwrite = FLAGS_output.empty() || FLAGS_overwrite;  // The demo file is ours.
   } else {
     for (absl::string_view input : absl::StrSplit(FLAGS_input, ',', absl::SkipEmpty())) {
-      options.inputs.push_back(ResolvePath(std::string(input)));
+      options.inputs.push_back(flatpyramid::tools::ResolvePath(std::string(input)));
     }
     if (FLAGS_output.empty()) Fail("no output: give --output=FILE.fpyr");
-    options.output = ResolvePath(FLAGS_output);
+    options.output = flatpyramid::tools::ResolvePath(FLAGS_output);
     options.overwrite = FLAGS_overwrite;
   }
   if (!FLAGS_bands.empty()) {
@@ -235,11 +224,16 @@ int main(int argc, char** argv) {
   if (!(FLAGS_commit_seconds >= 0)) Fail("--commit_seconds must be >= 0");
   options.commit_interval = absl::Seconds(FLAGS_commit_seconds);
   options.tool_version = kToolVersion;
+  // creation_options: the flags that shape the tiles, as given. Flags about how this run goes
+  // (resume, overwrite, quiet, threads, commit_seconds) and where it writes (output) are left
+  // out, so a resumed or re-run build records what a clean one does.
+  const std::set<std::string> kNotRecorded = {"resume",  "overwrite",      "quiet",
+                                              "threads", "commit_seconds", "output"};
   std::vector<gflags::CommandLineFlagInfo> flags;
   gflags::GetAllFlags(&flags);
   for (const gflags::CommandLineFlagInfo& flag : flags) {
     if (flag.filename.find("build_pyramid") == std::string::npos) continue;
-    if (flag.is_default || flag.name == "quiet" || flag.name == "commit_seconds") continue;
+    if (flag.is_default || kNotRecorded.count(flag.name) != 0) continue;
     options.creation_options[flag.name] = flag.current_value;
   }
   if (demo) options.creation_options["input"] = options.inputs[0];

@@ -16,25 +16,14 @@
 #include "cpl_error.h"
 #include "cpl_string.h"
 #include "gdal_utils.h"
+#include "geo/gdal_errors.h"
 
 namespace flatpyramid {
 namespace pyramid {
 namespace internal {
 namespace {
 
-// QuietGdalErrors keeps GDAL from printing to stderr; the last message is read instead.
-class QuietGdalErrors {
- public:
-  QuietGdalErrors() {
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    CPLErrorReset();
-  }
-  ~QuietGdalErrors() { CPLPopErrorHandler(); }
-  std::string LastMessage() const {
-    const char* message = CPLGetLastErrorMsg();
-    return message != nullptr && *message != '\0' ? message : "no GDAL message";
-  }
-};
+using geo::QuietGdalErrors;
 
 absl::StatusOr<codec::PixelType> PixelTypeFor(GDALDataType type, GDALDataType* working) {
   switch (type) {
@@ -301,6 +290,7 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& option
   }
   std::unique_ptr<Source> source(new Source());
   QuietGdalErrors quiet;
+  bool every_input_masked = true;
   for (const std::string& input : options.inputs) {
     VSIStatBufL stat;
     const bool is_virtual = input.rfind("/vsi", 0) == 0 || input.rfind("<", 0) == 0 ||
@@ -316,6 +306,19 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& option
           "input ", input, " cannot be read as a raster by GDAL (", quiet.LastMessage(),
           "): check the file, or convert it with gdal_translate"));
     }
+    // Pixels the mosaic does not cover must stay masked: an input without nodata, alpha
+    // band or per-dataset mask needs an alpha band in the mosaic (gdalbuildvrt -addalpha),
+    // or the gaps between inputs read as valid zeros.
+    bool has_validity = false;
+    for (int b = 1; b <= GDALGetRasterCount(probe); ++b) {
+      GDALRasterBandH band = GDALGetRasterBand(probe, b);
+      const int flags = GDALGetMaskFlags(band);
+      if (GDALGetRasterColorInterpretation(band) == GCI_AlphaBand ||
+          (flags & (GMF_NODATA | GMF_PER_DATASET | GMF_ALPHA)) != 0) {
+        has_validity = true;
+      }
+    }
+    every_input_masked = every_input_masked && has_validity;
     GDALClose(probe);
   }
   if (options.inputs.size() == 1) {
@@ -323,8 +326,15 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& option
   } else {
     std::vector<const char*> names;
     for (const std::string& input : options.inputs) names.push_back(input.c_str());
-    GDALDatasetH vrt =
-        GDALBuildVRT("", static_cast<int>(names.size()), nullptr, names.data(), nullptr, nullptr);
+    // The finest input's resolution, so no input is downsampled before the warp.
+    CPLStringList vrt_args;
+    vrt_args.AddString("-resolution");
+    vrt_args.AddString("highest");
+    if (!every_input_masked) vrt_args.AddString("-addalpha");
+    GDALBuildVRTOptions* vrt_options = GDALBuildVRTOptionsNew(vrt_args.List(), nullptr);
+    GDALDatasetH vrt = GDALBuildVRT("", static_cast<int>(names.size()), nullptr, names.data(),
+                                    vrt_options, nullptr);
+    GDALBuildVRTOptionsFree(vrt_options);
     if (vrt == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           "cannot mosaic the inputs ", absl::StrJoin(options.inputs, ","), " (",
@@ -390,13 +400,16 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& option
   absl::StatusOr<codec::PixelType> pixel_type = PixelTypeFor(type, &source->gdal_type_);
   if (!pixel_type.ok()) return pixel_type.status();
   source->pixel_type_ = *pixel_type;
-  if (options.nodata.has_value()) {
-    source->nodata_ = options.nodata;
-  } else {
-    int has_nodata = 0;
-    const double value = ds.GetRasterBand(source->bands_[0])->GetNoDataValue(&has_nodata);
-    if (has_nodata) source->nodata_ = value;
+  for (int b : source->bands_) {
+    std::optional<double> nodata = options.nodata;
+    if (!nodata.has_value()) {
+      int has_nodata = 0;
+      const double value = ds.GetRasterBand(b)->GetNoDataValue(&has_nodata);
+      if (has_nodata) nodata = value;
+    }
+    source->band_nodata_.push_back(nodata);
   }
+  source->nodata_ = source->band_nodata_[0];
   for (int b : source->bands_) {
     source->color_interpretation_.push_back(
         GDALGetColorInterpretationName(ds.GetRasterBand(b)->GetColorInterpretation()));
@@ -544,7 +557,10 @@ BlockWarper::Mapping BlockWarper::SeparableMapping(const Source& source, GDALDat
                                                    GDALResampleAlg resampling) {
   if (source.alpha_band() != 0) return Mapping::kNone;
   if (resampling != GRA_NearestNeighbour && resampling != GRA_Bilinear) return Mapping::kNone;
-  if (source.nodata().has_value() && source.bands().size() != 1) return Mapping::kNone;
+  // Nodata is handled per sample: single-band data only (GDAL's multi-band rules combine bands).
+  for (const std::optional<double>& nodata : source.band_nodata()) {
+    if (nodata.has_value() && source.bands().size() != 1) return Mapping::kNone;
+  }
   double gt[6];
   if (GDALGetGeoTransform(handle, gt) != CE_None || gt[2] != 0 || gt[4] != 0 || !(gt[1] > 0) ||
       !(gt[5] < 0)) {
@@ -628,9 +644,18 @@ absl::Status BlockWarper::Warp(double min_x, double max_y, double resolution, in
   }
   options->nSrcAlphaBand = source_->alpha_band();
   options->nDstAlphaBand = bands + 1;
-  if (source_->nodata().has_value()) {
+  const std::vector<std::optional<double>>& band_nodata = source_->band_nodata();
+  if (std::any_of(band_nodata.begin(), band_nodata.end(),
+                  [](const std::optional<double>& v) { return v.has_value(); })) {
+    // Each band its own value; a band without one gets gdalwarp's "no nodata" placeholder.
     options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double) * bands));
-    for (int b = 0; b < bands; ++b) options->padfSrcNoDataReal[b] = *source_->nodata();
+    for (int b = 0; b < bands; ++b) {
+      options->padfSrcNoDataReal[b] = band_nodata[b].value_or(-1.1e20);
+    }
+    // gdalwarp's rule for nodata read from the source: a pixel is no data when every band
+    // holds its nodata value; otherwise each band's nodata samples are left out on their own.
+    options->papszWarpOptions =
+        CSLSetNameValue(options->papszWarpOptions, "UNIFIED_SRC_NODATA", "PARTIAL");
   }
   options->pfnTransformer = approx_ != nullptr ? GDALApproxTransform : GDALGenImgProjTransform;
   options->pTransformerArg = approx_ != nullptr ? approx_ : transformer_;
@@ -794,31 +819,52 @@ absl::StatusOr<bool> BlockWarper::WarpSeparable(double min_x, double max_y, doub
           window_width, window_height, xt.lo, yt.lo, min_x, max_y, quiet.LastMessage()));
     }
     const size_t stride = width;
-    uint8_t* part_samples = samples + part.x0 * pixel_bytes;
-    uint8_t* part_alpha = alpha + part.x0;
-    switch (source_->gdal_type()) {
-      case GDT_Byte:
-        ResampleSeparable(window_.data(), window_width, xt.lo, yt.lo, bands, xt, yt, nodata, stride,
-                          &float_rows_, part_samples, part_alpha);
-        break;
-      case GDT_UInt16:
-        ResampleSeparable(reinterpret_cast<const uint16_t*>(window_.data()), window_width, xt.lo,
-                          yt.lo, bands, xt, yt, nodata, stride, &float_rows_,
-                          reinterpret_cast<uint16_t*>(part_samples), part_alpha);
-        break;
-      case GDT_Int16:
-        ResampleSeparable(reinterpret_cast<const int16_t*>(window_.data()), window_width, xt.lo,
-                          yt.lo, bands, xt, yt, nodata, stride, &float_rows_,
-                          reinterpret_cast<int16_t*>(part_samples), part_alpha);
-        break;
-      case GDT_Float32:
-        ResampleSeparable(reinterpret_cast<const float*>(window_.data()), window_width, xt.lo,
-                          yt.lo, bands, xt, yt, nodata, stride, &double_rows_,
-                          reinterpret_cast<float*>(part_samples), part_alpha);
-        break;
-      default:
-        return absl::InternalError(absl::StrCat("separable warp: unexpected pixel type ",
-                                                GDALGetDataTypeName(source_->gdal_type())));
+    // Strips of output rows: the horizontal pass then holds the source rows of one strip, not
+    // of the whole block (whose source window grows with how much finer the source is).
+    constexpr int kStripRows = 256;
+    const int window_y0 = yt.lo;
+    AxisTaps strip;  // Once per block; its vectors keep their capacity from strip to strip.
+    for (int j0 = 0; j0 < height; j0 += kStripRows) {
+      const int j1 = std::min(height, j0 + kStripRows);
+      strip.stride = yt.stride;
+      strip.first.assign(yt.first.begin() + j0, yt.first.begin() + j1);
+      strip.count.assign(yt.count.begin() + j0, yt.count.begin() + j1);
+      strip.weights.assign(yt.weights.begin() + static_cast<size_t>(j0) * yt.stride,
+                           yt.weights.begin() + static_cast<size_t>(j1) * yt.stride);
+      strip.lo = INT_MAX;
+      strip.hi = INT_MIN;
+      for (int j = 0; j < j1 - j0; ++j) {
+        if (strip.count[j] == 0) continue;
+        strip.lo = std::min(strip.lo, strip.first[j]);
+        strip.hi = std::max(strip.hi, strip.first[j] + strip.count[j] - 1);
+      }
+      if (strip.lo > strip.hi) continue;
+      uint8_t* part_samples = samples + (static_cast<size_t>(j0) * stride + part.x0) * pixel_bytes;
+      uint8_t* part_alpha = alpha + static_cast<size_t>(j0) * stride + part.x0;
+      switch (source_->gdal_type()) {
+        case GDT_Byte:
+          ResampleSeparable(window_.data(), window_width, xt.lo, window_y0, bands, xt, strip,
+                            nodata, stride, &float_rows_, part_samples, part_alpha);
+          break;
+        case GDT_UInt16:
+          ResampleSeparable(reinterpret_cast<const uint16_t*>(window_.data()), window_width, xt.lo,
+                            window_y0, bands, xt, strip, nodata, stride, &float_rows_,
+                            reinterpret_cast<uint16_t*>(part_samples), part_alpha);
+          break;
+        case GDT_Int16:
+          ResampleSeparable(reinterpret_cast<const int16_t*>(window_.data()), window_width, xt.lo,
+                            window_y0, bands, xt, strip, nodata, stride, &float_rows_,
+                            reinterpret_cast<int16_t*>(part_samples), part_alpha);
+          break;
+        case GDT_Float32:
+          ResampleSeparable(reinterpret_cast<const float*>(window_.data()), window_width, xt.lo,
+                            window_y0, bands, xt, strip, nodata, stride, &double_rows_,
+                            reinterpret_cast<float*>(part_samples), part_alpha);
+          break;
+        default:
+          return absl::InternalError(absl::StrCat("separable warp: unexpected pixel type ",
+                                                  GDALGetDataTypeName(source_->gdal_type())));
+      }
     }
   }
   return true;

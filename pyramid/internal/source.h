@@ -37,7 +37,7 @@ struct SourceOptions {
   std::vector<std::string> inputs;  // GDAL paths; several are mosaicked, later on top.
   std::vector<int> bands;           // 1-based source bands; empty = all but an alpha band.
   std::string source_srs;           // Overrides (or supplies) the CRS; any GDAL SRS string.
-  std::optional<double> nodata;     // Overrides the source bands' nodata.
+  std::optional<double> nodata;     // Overrides every source band's nodata.
 };
 
 // ParseResampling maps "nearest", "bilinear", "cubic", "lanczos", "average", "mode" to
@@ -60,8 +60,12 @@ class Source {
   int alpha_band() const { return alpha_band_; }  // Source alpha band, 0 if none.
   codec::PixelType pixel_type() const { return pixel_type_; }
   GDALDataType gdal_type() const { return gdal_type_; }
-  // nodata is the value marking missing samples in the selected bands, if any.
+  // nodata is the value marking missing samples in the first selected band, if any (the
+  // pyramid's nodata: elevation data has one band).
   const std::optional<double>& nodata() const { return nodata_; }
+  // band_nodata is each selected band's own nodata (SourceOptions::nodata for all when given);
+  // the warper masks every band with its own value, as gdalwarp does.
+  const std::vector<std::optional<double>>& band_nodata() const { return band_nodata_; }
   const OGRSpatialReference& srs() const { return srs_; }
   // srs_override is non-null when SourceOptions::source_srs was given.
   const OGRSpatialReference* srs_override() const { return has_srs_override_ ? &srs_ : nullptr; }
@@ -88,6 +92,7 @@ class Source {
   codec::PixelType pixel_type_ = codec::PixelType::kUint8;
   GDALDataType gdal_type_ = GDT_Byte;
   std::optional<double> nodata_;
+  std::vector<std::optional<double>> band_nodata_;
   OGRSpatialReference srs_;
   bool has_srs_override_ = false;
   std::vector<std::string> color_interpretation_;
@@ -171,7 +176,8 @@ class BlockWarper {
   int source_width_ = 0;
   int source_height_ = 0;
   std::vector<uint8_t> window_;  // The block's source window, interleaved bands.
-  // Horizontal pass (window rows x block columns x bands): integer data, float data.
+  // Horizontal pass (a strip's source rows x block columns x bands): integer data, float
+  // data.
   std::vector<float> float_rows_;
   std::vector<double> double_rows_;
 };

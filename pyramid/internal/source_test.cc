@@ -272,6 +272,53 @@ TEST(SeparableWarpTest, ProjectedSourcesAndOtherKernelsUseGdalsWarper) {
   EXPECT_FALSE(separable(*dem, GRA_Average));
 }
 
+TEST(SeparableWarpTest, PerDatasetMasksAndMosaicAlphaUseGdalsWarper) {
+  TempDir dir;
+  test::SyntheticRasterSpec spec;
+  spec.bands = 3;
+  spec.srs = "EPSG:3857";
+  spec.geotransform = {0, 100, 0, 0, 0, -100};
+  absl::StatusOr<GDALDatasetUniquePtr> raster = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(raster.ok()) << raster.status();
+  const std::string plain = dir.Path("plain.tif");
+  ASSERT_TRUE(test::WriteRaster(**raster, plain).ok());
+  spec.geotransform = {100 * 256, 100, 0, 0, 0, -100};
+  raster = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(raster.ok());
+  const std::string beside = dir.Path("beside.tif");
+  ASSERT_TRUE(test::WriteRaster(**raster, beside).ok());
+  const std::string masked = dir.Path("masked.tif");
+  {
+    GDALDatasetUniquePtr copy(GetGDALDriverManager()->GetDriverByName("GTiff")->CreateCopy(
+        masked.c_str(), raster->get(), false, nullptr, nullptr, nullptr));
+    ASSERT_NE(copy, nullptr);
+    ASSERT_EQ(copy->CreateMaskBand(GMF_PER_DATASET), CE_None);
+  }
+  absl::StatusOr<OGRSpatialReference> target = geo::TileMatrixSetSrs(Tms("WebMercatorQuad"));
+  ASSERT_TRUE(target.ok());
+  target->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  auto separable = [&](const Source& source) {
+    absl::StatusOr<std::unique_ptr<BlockWarper>> warper =
+        BlockWarper::Create(source, *target, GRA_Bilinear);
+    EXPECT_TRUE(warper.ok());
+    return warper.ok() && (*warper)->separable();
+  };
+  std::unique_ptr<Source> without_mask = OpenSource(plain);
+  std::unique_ptr<Source> with_mask = OpenSource(masked);
+  ASSERT_NE(without_mask, nullptr);
+  ASSERT_NE(with_mask, nullptr);
+  EXPECT_TRUE(separable(*without_mask));
+  EXPECT_FALSE(separable(*with_mask));
+  // Two inputs without nodata or alpha: the mosaic gets an alpha band (its gaps are no data).
+  SourceOptions options;
+  options.inputs = {plain, beside};
+  absl::StatusOr<std::unique_ptr<Source>> mosaic = Source::Open(options);
+  ASSERT_TRUE(mosaic.ok()) << mosaic.status();
+  EXPECT_EQ((*mosaic)->alpha_band(), 4);
+  EXPECT_EQ((*mosaic)->bands(), (std::vector<int>{1, 2, 3}));
+  EXPECT_FALSE(separable(**mosaic));
+}
+
 TEST(SeparableWarpTest, FarDownsampledBlocksFallBackToGdalsWarper) {
   // 8192 x 4096 pixels of the world into one zoom 0 tile: scale 1/32 in x, beyond the
   // fast path's widest kernel, so the block goes through GDAL's warper and both paths agree

@@ -84,7 +84,8 @@ void DownsampleQuadrant(const TilePixels& child, OverviewResampling resampling, 
           out_alpha[x] = binary_alpha ? (alpha[3] ? 255 : 0) : src_alpha[index[3]];
           continue;
         }
-        case OverviewResampling::kAverage: {
+        case OverviewResampling::kAverage:
+        default: {  // Kernels use DownsampleKernel2x.
           int weight_sum = 0;
           for (int i = 0; i < 4; ++i) weight_sum += alpha[i];
           for (int b = 0; b < bands; ++b) {
@@ -213,10 +214,142 @@ absl::StatusOr<OverviewResampling> ParseOverviewResampling(absl::string_view nam
   if (name == "nearest") return OverviewResampling::kNearest;
   if (name == "average") return OverviewResampling::kAverage;
   if (name == "mode") return OverviewResampling::kMode;
+  if (name == "bilinear") return OverviewResampling::kBilinear;
+  if (name == "cubic") return OverviewResampling::kCubic;
+  if (name == "lanczos") return OverviewResampling::kLanczos;
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown overview resampling \"", name,
-      "\": use --overview_resampling=average (imagery, elevation), mode (classified data) "
-      "or nearest"));
+      "\": use --overview_resampling=average (imagery, elevation), mode (classified data), "
+      "nearest, bilinear, cubic or lanczos"));
+}
+
+int OverviewKernelRadius(OverviewResampling resampling) {
+  switch (resampling) {
+    case OverviewResampling::kBilinear:
+      return 1;
+    case OverviewResampling::kCubic:
+      return 2;
+    case OverviewResampling::kLanczos:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+namespace {
+
+// KernelWeight is GDAL's filter function (GWKBilinear, GWKCubic, GWKLanczosSinc).
+double KernelWeight(OverviewResampling resampling, double x) {
+  const double ax = std::fabs(x);
+  switch (resampling) {
+    case OverviewResampling::kBilinear:
+      return ax < 1 ? 1 - ax : 0;
+    case OverviewResampling::kCubic:
+      if (ax < 1) return (1.5 * ax - 2.5) * ax * ax + 1;
+      if (ax < 2) return ((-0.5 * ax + 2.5) * ax - 4) * ax + 2;
+      return 0;
+    case OverviewResampling::kLanczos: {
+      if (x == 0) return 1;
+      if (ax >= 3) return 0;
+      const double pix = M_PI * x;
+      return 3 * std::sin(pix) * std::sin(pix / 3) / (pix * pix);
+    }
+    default:
+      return 0;
+  }
+}
+
+template <typename T>
+void DownsampleKernelT(int bands, const std::vector<double>& w, bool binary_alpha, int dst_size,
+                       const T* src, const uint8_t* src_alpha, T* dst, uint8_t* dst_alpha,
+                       std::vector<double>* scratch) {
+  const int taps = static_cast<int>(w.size());
+  const int src_size = 2 * dst_size + taps;
+  // Horizontal pass: per src row and dst column, sum(w * a * v) per band then sum(w * a).
+  const int values = bands + 1;
+  const size_t row_values = static_cast<size_t>(dst_size) * values;
+  scratch->resize(static_cast<size_t>(src_size) * row_values);
+  std::vector<double> coverage(src_size);
+  for (int r = 0; r < src_size; ++r) {
+    const T* row = src + static_cast<size_t>(r) * src_size * bands;
+    const uint8_t* arow = src_alpha + static_cast<size_t>(r) * src_size;
+    for (int c = 0; c < src_size; ++c) {
+      coverage[c] = binary_alpha ? (arow[c] != 0 ? 1.0 : 0.0) : arow[c] / 255.0;
+    }
+    double* out = scratch->data() + r * row_values;
+    for (int i = 0; i < dst_size; ++i, out += values) {
+      const int first = 2 * i + 1;
+      for (int v = 0; v < values; ++v) out[v] = 0;
+      for (int t = 0; t < taps; ++t) {
+        const double a = coverage[first + t];
+        if (a == 0) continue;
+        const double wa = w[t] * a;
+        const T* p = row + static_cast<size_t>(first + t) * bands;
+        for (int b = 0; b < bands; ++b) out[b] += wa * static_cast<double>(p[b]);
+        out[bands] += wa;
+      }
+    }
+  }
+  // Vertical pass, a whole row at a time.
+  std::vector<double> acc(row_values);
+  for (int j = 0; j < dst_size; ++j) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    const int first = 2 * j + 1;
+    for (int t = 0; t < taps; ++t) {
+      const double* in = scratch->data() + static_cast<size_t>(first + t) * row_values;
+      for (size_t e = 0; e < row_values; ++e) acc[e] += w[t] * in[e];
+    }
+    T* out = dst + static_cast<size_t>(j) * dst_size * bands;
+    uint8_t* out_alpha = dst_alpha + static_cast<size_t>(j) * dst_size;
+    for (int i = 0; i < dst_size; ++i) {
+      const double* a = &acc[static_cast<size_t>(i) * values];
+      const double weight = a[bands];
+      uint8_t alpha = 0;
+      if (binary_alpha) {
+        alpha = weight > 1e-9 ? 255 : 0;
+      } else {
+        alpha = static_cast<uint8_t>(std::min(255.0, std::max(0.0, std::round(255.0 * weight))));
+      }
+      out_alpha[i] = alpha;
+      for (int b = 0; b < bands; ++b) {
+        out[i * bands + b] = alpha != 0 ? RoundToSample<T>(a[b] / weight) : T(0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void DownsampleKernel2x(codec::PixelType type, int bands, OverviewResampling resampling,
+                        bool binary_alpha, int dst_size, const uint8_t* src_samples,
+                        const uint8_t* src_alpha, uint8_t* dst_samples, uint8_t* dst_alpha,
+                        std::vector<double>* scratch) {
+  // GDAL's 2x taps: finer pixel 2x + 1 - 2r + t at filter position (t - 2r + 0.5) / 2.
+  const int radius = OverviewKernelRadius(resampling);
+  std::vector<double> w(4 * radius);
+  double sum = 0;
+  for (int t = 0; t < 4 * radius; ++t) {
+    w[t] = KernelWeight(resampling, 0.5 * (t - 2 * radius + 0.5));
+    sum += w[t];
+  }
+  for (double& v : w) v /= sum;
+  switch (type) {
+    case PixelType::kUint8:
+      return DownsampleKernelT<uint8_t>(bands, w, binary_alpha, dst_size, src_samples, src_alpha,
+                                        dst_samples, dst_alpha, scratch);
+    case PixelType::kUint16:
+      return DownsampleKernelT<uint16_t>(
+          bands, w, binary_alpha, dst_size, reinterpret_cast<const uint16_t*>(src_samples),
+          src_alpha, reinterpret_cast<uint16_t*>(dst_samples), dst_alpha, scratch);
+    case PixelType::kInt16:
+      return DownsampleKernelT<int16_t>(
+          bands, w, binary_alpha, dst_size, reinterpret_cast<const int16_t*>(src_samples),
+          src_alpha, reinterpret_cast<int16_t*>(dst_samples), dst_alpha, scratch);
+    case PixelType::kFloat32:
+      return DownsampleKernelT<float>(bands, w, binary_alpha, dst_size,
+                                      reinterpret_cast<const float*>(src_samples), src_alpha,
+                                      reinterpret_cast<float*>(dst_samples), dst_alpha, scratch);
+  }
 }
 
 absl::string_view OverviewResamplingName(OverviewResampling resampling) {
@@ -227,6 +360,12 @@ absl::string_view OverviewResamplingName(OverviewResampling resampling) {
       return "average";
     case OverviewResampling::kMode:
       return "mode";
+    case OverviewResampling::kBilinear:
+      return "bilinear";
+    case OverviewResampling::kCubic:
+      return "cubic";
+    case OverviewResampling::kLanczos:
+      return "lanczos";
   }
   return "?";
 }

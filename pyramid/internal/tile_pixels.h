@@ -50,24 +50,50 @@ struct TilePixels {
   std::vector<uint8_t> alpha;    // size * size.
 };
 
-// OverviewResampling is how a parent pixel is formed from its 2x2 children pixels.
+// OverviewResampling is how a parent pixel is formed from the finer level.
 enum class OverviewResampling {
+  // 2x2-local (Downsample2x): a parent pixel reads only its own 2x2 children pixels.
   kNearest,  // The bottom-right sample of the 2x2 (GDAL's choice for a 2x decimation).
   kAverage,  // Alpha-weighted mean of the covered samples.
   kMode,     // The most frequent covered pixel value (classified data); ties: first in scan order.
+  // Convolution kernels (DownsampleKernel2x): GDAL's overview kernels (gdaladdo -r), which
+  // read 4 x radius finer pixels per axis, so neighbouring tiles' pixels too.
+  kBilinear,  // Radius 1 (taps 1/8, 3/8, 3/8, 1/8).
+  kCubic,     // Radius 2 (Keys, a = -0.5).
+  kLanczos,   // Radius 3 (Lanczos-3 windowed sinc).
 };
 
-// ParseOverviewResampling accepts "nearest", "average", "mode".
+// ParseOverviewResampling accepts "nearest", "bilinear", "cubic", "lanczos", "average",
+// "mode".
 absl::StatusOr<OverviewResampling> ParseOverviewResampling(absl::string_view name);
 absl::string_view OverviewResamplingName(OverviewResampling resampling);
 
-// Downsample2x overwrites every pixel of `parent` (already Reset or Reshaped to the
-// children's type, size and bands) with the 2x reduction of the mosaic of `children` in quadrant
-// order NW, NE, SW, SE (Morton order: child index = dy << 1 | dx). A null child is fully
-// transparent. `binary_alpha` (elevation): a parent pixel is valid (255) when any of its samples is
-// valid and its value is formed from valid samples only; otherwise alpha is the mean of
-// the four alphas.
-// REQUIRES: every non-null child has parent's type, size and bands; size is even.
+// OverviewKernelRadius is the kernel radius in parent pixels: 0 for the 2x2-local ones.
+// A parent pixel x reads finer pixels 2x + 1 - 2r .. 2x + 2r (4r taps per axis).
+int OverviewKernelRadius(OverviewResampling resampling);
+
+// DownsampleKernel2x forms a `dst_size` x `dst_size` block from a finer block of
+// `src_size` = 2 * dst_size + 4 * radius pixels a side (same type and bands; samples
+// interleaved, rows of src_size pixels), dst pixel (x, y) centred on src pixel
+// (2x + 1 + 2r, 2y + 1 + 2r): so a block with a margin of 2m + 2r pixels gives one with a
+// margin of m. GDAL's weights for a 2x reduction (GDALRegenerateOverviews), normalised;
+// samples are weighted by coverage (alpha / 255; with `binary_alpha`, valid = alpha > 0),
+// and the coverage is resampled with the same weights (binary_alpha: 255 where any weighed
+// sample is valid). Where the whole footprint is covered this is GDAL's result.
+// `scratch` is reused across calls (no allocation once large enough).
+// REQUIRES: resampling is a kernel (radius > 0); buffers of the stated sizes.
+void DownsampleKernel2x(codec::PixelType type, int bands, OverviewResampling resampling,
+                        bool binary_alpha, int dst_size, const uint8_t* src_samples,
+                        const uint8_t* src_alpha, uint8_t* dst_samples, uint8_t* dst_alpha,
+                        std::vector<double>* scratch);
+
+// Downsample2x (2x2-local resamplings only) overwrites every pixel of `parent` (already Reset or
+// Reshaped to the children's type, size and bands) with the 2x reduction of the mosaic of
+// `children` in quadrant order NW, NE, SW, SE (Morton order: child index = dy << 1 | dx). A null
+// child is fully transparent. `binary_alpha` (elevation): a parent pixel is valid (255) when any of
+// its samples is valid and its value is formed from valid samples only; otherwise alpha is the mean
+// of the four alphas. REQUIRES: every non-null child has parent's type, size and bands; size is
+// even.
 void Downsample2x(const TilePixels* const children[4], OverviewResampling resampling,
                   bool binary_alpha, TilePixels* parent);
 

@@ -1,12 +1,16 @@
 #include "tools/internal/cli.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gflags/gflags.h"
 
 DECLARE_bool(help);
@@ -14,13 +18,79 @@ DECLARE_bool(help);
 namespace flatpyramid {
 namespace tools {
 
-std::string ResolvePath(const std::string& path) {
-  if (path.empty() || path == "-" || path[0] == '/' || absl::StartsWith(path, "/vsi")) {
-    return path;
+namespace {
+
+bool Exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+// GDAL's archive and compression handlers: what follows the prefix is a path (or {path}).
+constexpr absl::string_view kArchivePrefixes[] = {"/vsizip/", "/vsigzip/", "/vsitar/", "/vsi7z/",
+                                                  "/vsirar/"};
+
+// ConnectionPrefix is the length of "DRIVER:" at the start of a GDAL connection string
+// (NETCDF:f.nc:var, HDF5:"f.h5"://g, GTIFF_DIR:1:f.tif), 0 if there is none. One-letter
+// prefixes are not drivers (C:\ on Windows).
+size_t ConnectionPrefix(absl::string_view path) {
+  size_t i = 0;
+  while (i < path.size() && (absl::ascii_isalnum(path[i]) || path[i] == '_')) ++i;
+  return i >= 2 && i < path.size() && path[i] == ':' ? i + 1 : 0;
+}
+
+}  // namespace
+
+std::string ResolvePathAgainst(const std::string& path, const std::string& dir) {
+  if (path.empty() || path == "-" || path[0] == '<' || dir.empty()) return path;
+  for (absl::string_view prefix : kArchivePrefixes) {
+    if (!absl::StartsWith(path, prefix)) continue;
+    const std::string rest = path.substr(prefix.size());
+    if (absl::StartsWith(rest, "{")) {
+      const size_t close = rest.find('}');
+      if (close == std::string::npos) return path;
+      return absl::StrCat(prefix, "{", ResolvePathAgainst(rest.substr(1, close - 1), dir),
+                          rest.substr(close));
+    }
+    return absl::StrCat(prefix, ResolvePathAgainst(rest, dir));
   }
+  if (path[0] == '/') return path;  // Absolute, or another /vsi handler (/vsicurl/, /vsimem/).
+  const std::string joined = absl::StrCat(dir, "/", path);
+  const size_t prefix = ConnectionPrefix(path);
+  if (prefix == 0 || Exists(joined)) return joined;
+  // A connection string: resolve the first field naming a file under `dir` (fields are
+  // separated by ':', a field may be "quoted").
+  std::vector<std::string> fields;
+  std::string field;
+  bool quoted = false;
+  for (size_t i = prefix; i < path.size(); ++i) {
+    const char c = path[i];
+    if (c == '"') quoted = !quoted;
+    if (c == ':' && !quoted) {
+      fields.push_back(field);
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  fields.push_back(field);
+  for (std::string& f : fields) {
+    const bool has_quotes = f.size() >= 2 && f.front() == '"' && f.back() == '"';
+    const std::string name = has_quotes ? f.substr(1, f.size() - 2) : f;
+    if (!name.empty() && name[0] == '/') break;  // The file is named already.
+    if (name.empty()) continue;
+    if (Exists(absl::StrCat(dir, "/", name))) {
+      const std::string resolved = ResolvePathAgainst(name, dir);
+      f = has_quotes ? absl::StrCat("\"", resolved, "\"") : resolved;
+      break;
+    }
+  }
+  return absl::StrCat(path.substr(0, prefix), absl::StrJoin(fields, ":"));
+}
+
+std::string ResolvePath(const std::string& path) {
   const char* base = std::getenv("BUILD_WORKING_DIRECTORY");
   if (base == nullptr || *base == '\0') return path;
-  return absl::StrCat(base, "/", path);
+  return ResolvePathAgainst(path, base);
 }
 
 void ParseFlags(absl::string_view tool, int* argc, char*** argv) {

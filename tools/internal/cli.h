@@ -12,9 +12,16 @@ namespace flatpyramid {
 namespace tools {
 
 // ResolvePath makes a relative `path` absolute against BUILD_WORKING_DIRECTORY (set by
-// `bazel run`, which starts tools inside the runfiles tree), else leaves it as it is.
-// "-" (stdin/stdout), absolute paths and GDAL's /vsi paths are returned unchanged.
+// `bazel run`, which starts tools inside the runfiles tree), else leaves it as it is (the
+// working directory then resolves it). See ResolvePathAgainst for GDAL names.
 std::string ResolvePath(const std::string& path);
+
+// ResolvePathAgainst resolves `path` against the directory `dir`, including the file inside
+// a GDAL name: "NETCDF:rel.nc:var" and 'HDF5:"rel.h5"://g' (the first ':'-separated field
+// naming a file under `dir`), "/vsizip/rel.zip/a.tif" and "/vsizip/{rel.zip}/a.tif" (also
+// /vsigzip/, /vsitar/, /vsi7z/, /vsirar/). Returned unchanged: "", "-" (stdin/stdout),
+// absolute paths, inline XML ("<VRTDataset>..."), other /vsi handlers (/vsicurl/, /vsimem/).
+std::string ResolvePathAgainst(const std::string& path, const std::string& dir);
 
 // ParseFlags parses the gflags flags out of argc/argv (leaving the positional arguments).
 // --help prints the usage message set with gflags::SetUsageMessage and every flag defined in
