@@ -19,8 +19,7 @@ UnitWalker::UnitWalker(std::vector<geo::TileRect> rects) : levels_(0), count_(0)
       for (size_t j = i + 1; j < rects.size() && !joined; ++j) {
         geo::TileRect& a = rects[i];
         const geo::TileRect& b = rects[j];
-        if (a.min_x <= b.max_x && b.min_x <= a.max_x && a.min_y <= b.max_y &&
-            b.min_y <= a.max_y) {
+        if (a.min_x <= b.max_x && b.min_x <= a.max_x && a.min_y <= b.max_y && b.min_y <= a.max_y) {
           a = geo::TileRect{std::min(a.min_x, b.min_x), std::min(a.min_y, b.min_y),
                             std::max(a.max_x, b.max_x), std::max(a.max_y, b.max_y)};
           rects.erase(rects.begin() + j);

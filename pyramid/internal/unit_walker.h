@@ -52,7 +52,7 @@ class UnitWalker {
   uint64_t Overlap(const Node& node) const;
   void PushChildren(const Node& node);
 
-  int levels_;  // Smallest L with max_x, max_y < 2^L.
+  int levels_;                        // Smallest L with max_x, max_y < 2^L.
   std::vector<geo::TileRect> rects_;  // Disjoint.
   uint64_t count_;
   std::vector<Node> stack_;  // At most 3 * levels_ + 1 nodes.

@@ -92,7 +92,9 @@ TEST(UnitWalkerTest, SeveralRectanglesAreVisitedOnceEachInIncreasingKeyOrder) {
     const bool joined = &rects == &cases[1];
     // Shared tiles join into the bounding rectangle: 10 x 10 tiles.
     EXPECT_EQ(keys.size(), joined ? 100u : expected.size());
-    if (!joined) EXPECT_EQ(keys, expected);
+    if (!joined) {
+      EXPECT_EQ(keys, expected);
+    }
     EXPECT_EQ(walker.count(), keys.size());
     UnitWalker skipping(rects);
     skipping.Skip(7);
