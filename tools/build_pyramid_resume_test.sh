@@ -33,20 +33,28 @@ build = subprocess.Popen(command + ["--output=" + output, "--commit_seconds=0"],
                          stdout=subprocess.DEVNULL, stderr=write_end)
 os.close(write_end)
 
-def blocked_writing():
+def blocked_writing(side_file_seen_at):
+    """True once a thread of the build sleeps in pipe_write (after the header commit that
+    follows the side file). Where the kernel hides wait channels ("0"), 5 s after the side
+    file appeared stand in for it: the build cannot get past the blocked write anyway."""
+    known = False
     for wchan in glob.glob("/proc/%d/task/*/wchan" % build.pid):
         try:
-            if "pipe_write" in open(wchan).read():
-                return True
+            channel = open(wchan).read().strip()
         except OSError:
-            pass
-    return False
+            continue
+        if "pipe_write" in channel:
+            return True
+        known = known or channel not in ("", "0")
+    return not known and time.monotonic() - side_file_seen_at > 5
 
-side_files = []
+side_files, seen_at = [], None
 deadline = time.monotonic() + 300
 while build.poll() is None and time.monotonic() < deadline:
     side_files = [f for f in glob.glob(output + ".resume-*") if not f.endswith(".tmp")]
-    if side_files and blocked_writing():
+    if side_files and seen_at is None:
+        seen_at = time.monotonic()
+    if side_files and blocked_writing(seen_at):
         break
     time.sleep(0.01)
 if build.poll() is not None:
