@@ -41,6 +41,12 @@ ABSL_TARGETS = {
     "absl/random:random": (["absl_random_distributions", "absl_random_internal_platform", "absl_random_internal_pool_urbg", "absl_random_internal_randen", "absl_random_internal_randen_hwaes", "absl_random_internal_randen_hwaes_impl", "absl_random_internal_randen_slow", "absl_random_internal_seed_material", "absl_random_seed_gen_exception", "absl_random_seed_sequences"], ["//absl/base:base"]),
 }
 
+# Libraries that only newer Abseil releases have (the rows above name them so the same table
+# works with both); any other library that is missing is an error, not silently dropped.
+#   absl_kernel_timeout_internal: split out of absl_synchronization in Abseil 20240116;
+#   Debian 12 has 20220623.
+ABSL_NEWER_ONLY = ["absl_kernel_timeout_internal"]
+
 _LIBRARY_DIRS = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"]
 
 def _has_shared_library(ctx, lib):
@@ -59,7 +65,15 @@ def _absl_repository_impl(ctx):
     for package, targets in packages.items():
         rules = ["package(default_visibility = [\"//visibility:public\"])\n"]
         for name, libs, deps in targets:
-            existing = [lib for lib in libs if _has_shared_library(ctx, lib)]
+            existing = []
+            for lib in libs:
+                if _has_shared_library(ctx, lib):
+                    existing.append(lib)
+                elif lib not in ABSL_NEWER_ONLY:
+                    fail(("Abseil library lib%s.so (for @com_google_absl//%s:%s) is in none of %s: " +
+                          "install libabsl-dev (./bazelw does), or if your Abseil no longer has it, " +
+                          "fix ABSL_TARGETS in //third_party:repositories.bzl") %
+                         (lib, package, name, ", ".join(_LIBRARY_DIRS)))
             rules.append("cc_library(\n    name = %r,\n    linkopts = %r,\n    deps = %r,\n)\n" % (
                 name,
                 ["-l" + lib for lib in existing],

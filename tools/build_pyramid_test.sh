@@ -1,125 +1,135 @@
 #!/bin/bash
-# End-to-end tests of the build_pyramid binary: the demo, flags, every error path (one clear
-# line, non-zero exit), a full disk, and kill -9 + --resume.
-# Usage: build_pyramid_test.sh PATH_TO_build_pyramid
-set -u
-TOOL="$(pwd)/$1"
-DATA="$(pwd)/testing/data"
-WORK="${TEST_TMPDIR:-$(mktemp -d)}/build_pyramid_test"
-rm -rf "$WORK" && mkdir -p "$WORK"
-export GDAL_PAM_ENABLED=NO
-FAILURES=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  FAILURES=$((FAILURES + 1))
-}
-
-# expect_error NAME EXPECTED_SUBSTRING -- ARGS...: non-zero exit, one stderr line with it.
-expect_error() {
-  local name="$1" expected="$2"
-  shift 3
-  local err="$WORK/$name.err"
-  if "$TOOL" "$@" >/dev/null 2>"$err"; then
-    fail "$name: exit code 0, expected an error"
-    return
-  fi
-  if [[ "$(wc -l <"$err")" -ne 1 ]]; then
-    fail "$name: expected one error line, got: $(cat "$err")"
-  fi
-  if ! grep -q -- "$expected" "$err"; then
-    fail "$name: error does not mention '$expected': $(cat "$err")"
-  fi
-  if ! grep -q "^build_pyramid: error: " "$err"; then
-    fail "$name: error line lacks the 'build_pyramid: error:' prefix: $(cat "$err")"
-  fi
-}
-
-# tiles_of STDERR_FILE: the tile count from the "built ...: N tiles" line.
-tiles_of() { sed -n 's/.* \([0-9][0-9]*\) tiles (.*/\1/p' "$1" | tail -1; }
+# End-to-end tests of the build_pyramid binary: the demo, relative paths, --quiet, progress
+# output, every error path (exit code 1 and one exact line naming the problem and the fix),
+# and a full disk. kill -9 + --resume is build_pyramid_resume_test.sh; --help is help_test.sh.
+# shellcheck source=tools/tool_test_lib.sh
+source "${TEST_SRCDIR}/flatpyramid/tools/tool_test_lib.sh"
+shopt -s extglob
+TOOL="${TOOLS}/build_pyramid"
+WORK="${OUT}/build_pyramid_test"
+rm -rf "${WORK}" && mkdir -p "${WORK}"
 
 # 1. The demo: no --input builds the bundled Landsat sample where `bazel run` was called.
-mkdir -p "$WORK/demo"
-if ! BUILD_WORKING_DIRECTORY="$WORK/demo" "$TOOL" >"$WORK/demo.out" 2>"$WORK/demo.err"; then
-  fail "demo: $(cat "$WORK/demo.err")"
-fi
-[[ -s "$WORK/demo/flatpyramid_demo.fpyr" ]] || fail "demo: ./flatpyramid_demo.fpyr not written"
-grep -q "L7_ETMs.tif" "$WORK/demo.err" || fail "demo: does not say what it built"
-grep -q "pyramid_info" "$WORK/demo.err" || fail "demo: does not say how to look at the result"
+mkdir -p "${WORK}/demo"
+BUILD_WORKING_DIRECTORY="${WORK}/demo" "${TOOL}" >"${WORK}/demo.out" 2>"${WORK}/demo.err" ||
+  fail "demo: $(cat "${WORK}/demo.err")"
+[[ -s "${WORK}/demo/flatpyramid_demo.fpyr" ]] || fail "demo: ./flatpyramid_demo.fpyr not written"
+grep -q "^built ${WORK}/demo/flatpyramid_demo.fpyr: WebMercatorQuad, zoom 0\.\.12, " "${WORK}/demo.err" ||
+  fail "demo: no 'built ...' line: $(cat "${WORK}/demo.err")"
+grep -q "^This is the bundled Landsat 7 sample (testing/data/L7_ETMs.tif, bands 3,2,1 as RGB)" \
+  "${WORK}/demo.err" || fail "demo: does not say what it built"
+grep -q "^  ./bazelw run //tools:pyramid_info -- ${WORK}/demo/flatpyramid_demo.fpyr$" "${WORK}/demo.err" ||
+  fail "demo: does not say how to look at the result"
+"${TOOLS}/verify_pyramid" "${WORK}/demo/flatpyramid_demo.fpyr" >/dev/null || fail "demo: not a sound pyramid"
 # Running it again replaces the demo file (the README's first command always works).
-BUILD_WORKING_DIRECTORY="$WORK/demo" "$TOOL" --quiet 2>/dev/null || fail "demo: second run failed"
+BUILD_WORKING_DIRECTORY="${WORK}/demo" "${TOOL}" --quiet 2>/dev/null || fail "demo: second run failed"
 
-# 2. --help explains every flag and exits 0.
-if ! "$TOOL" --help >"$WORK/help.txt" 2>&1; then fail "--help: non-zero exit"; fi
-for flag in input output tms tile_size min_zoom max_zoom zoom_strategy codec quality resampling \
-  overview_resampling bands source_srs nodata threads resume overwrite quiet; do
-  grep -q -- "-$flag" "$WORK/help.txt" || fail "--help does not explain --$flag"
-done
+# 2. Relative paths resolve against BUILD_WORKING_DIRECTORY; --quiet leaves stderr empty.
+mkdir -p "${WORK}/rel"
+cp "${DATA}/elev.tif" "${WORK}/rel/dem.tif"
+(cd / && BUILD_WORKING_DIRECTORY="${WORK}/rel" "${TOOL}" --input=dem.tif --output=dem.fpyr --quiet \
+  >"${WORK}/rel.out" 2>"${WORK}/rel.err") || fail "relative paths: $(cat "${WORK}/rel.err")"
+[[ -s "${WORK}/rel/dem.fpyr" ]] || fail "relative paths: dem.fpyr not written next to dem.tif"
+[[ -s "${WORK}/rel.err" || -s "${WORK}/rel.out" ]] &&
+  fail "--quiet: output on success: $(cat "${WORK}/rel.out" "${WORK}/rel.err")"
 
-# 3. Relative paths resolve against BUILD_WORKING_DIRECTORY.
-mkdir -p "$WORK/rel"
-cp "$DATA/elev.tif" "$WORK/rel/dem.tif"
-if ! BUILD_WORKING_DIRECTORY="$WORK/rel" "$TOOL" --input=dem.tif --output=dem.fpyr --quiet \
-  2>"$WORK/rel.err"; then
-  fail "relative paths: $(cat "$WORK/rel.err")"
-fi
-[[ -s "$WORK/rel/dem.fpyr" ]] || fail "relative paths: dem.fpyr not written next to dem.tif"
+# 3. Progress when stderr is not a terminal: plain "progress:" lines (no bar, no carriage
+# returns), blocks counting up to the total, then the one "built" line.
+"${TOOL}" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --min_zoom=12 --max_zoom=14 --threads=2 \
+  --output="${WORK}/progress.fpyr" >/dev/null 2>"${WORK}/progress.err" || fail "progress build failed"
+python3 - "${WORK}/progress.err" "${WORK}/progress.fpyr" <<'PY' || fail "progress lines: $(cat "${WORK}/progress.err")"
+import re, sys
+text = open(sys.argv[1], "rb").read().decode()
+assert "\r" not in text, "carriage return in non-terminal output"
+lines = text.splitlines()
+line = re.compile(r"progress: (\d+)/(\d+) blocks \((\d+\.\d)%\), (\d+) tiles, \d+ tiles/s, "
+                  r"(\d+:\d\d|--:--) left$")
+progress = [line.match(l) for l in lines[:-1]]
+assert len(progress) >= 2 and all(progress), lines
+done = [int(m.group(1)) for m in progress]
+total = int(progress[0].group(2))
+tiles = [int(m.group(4)) for m in progress]
+assert total >= 2 and all(int(m.group(2)) == total for m in progress), lines
+assert done == sorted(done) and done[0] >= 1 and done[-1] == total, done
+assert tiles == sorted(tiles), tiles
+assert progress[-1].group(3) == "100.0" and progress[-1].group(5) == "0:00", lines[-2]
+for m in progress:
+    assert m.group(3) == "%.1f" % (100.0 * int(m.group(1)) / total), m.group(0)
+built = re.match(r"built %s: WebMercatorQuad, zoom 12\.\.14, (\d+) tiles \((\d+) unique\), "
+                 r"codec jpeg, \d+\.\d s$" % re.escape(sys.argv[2]), lines[-1])
+assert built and int(built.group(1)) == tiles[-1], (lines[-1], tiles[-1])
+PY
+# On a terminal (script(1) gives it one): a redrawn bar instead of lines.
+script -qec "'${TOOL}' --input='${DATA}/elev.tif' --output='${WORK}/tty.fpyr'" /dev/null \
+  >"${WORK}/tty.txt" 2>&1 || fail "terminal build: $(cat "${WORK}/tty.txt")"
+grep -q $'\r\\[#* *] 100\\.0% [0-9]* tiles, [0-9]* tiles/s, 0:00 left' "${WORK}/tty.txt" ||
+  fail "terminal: no progress bar: $(cat -v "${WORK}/tty.txt")"
+grep -q "progress:" "${WORK}/tty.txt" && fail "terminal: plain progress lines on a terminal"
 
-# 4. Errors: one line naming the problem and the fix.
-expect_error missing_input "does not exist" -- --input="$WORK/nope.tif" --output="$WORK/x.fpyr"
-expect_error no_output "--output" -- --input="$DATA/elev.tif"
-expect_error no_crs "--source_srs" -- --input="$DATA/etopo20.cdf" --output="$WORK/x.fpyr"
-expect_error exists "--overwrite" -- --input="$DATA/elev.tif" --output="$WORK/rel/dem.fpyr"
-expect_error bad_tms "WorldCRS84Quad" -- --input="$DATA/elev.tif" --output="$WORK/x.fpyr" --tms=Foo
-expect_error bad_codec "--codec" -- --input="$DATA/elev.tif" --output="$WORK/x.fpyr" --codec=gif
-expect_error jpeg_dem "--codec" -- --input="$DATA/elev.tif" --output="$WORK/x.fpyr" --codec=jpeg
-expect_error bad_bands "--bands" -- --input="$DATA/L7_ETMs.tif" --output="$WORK/x.fpyr" --bands=3,x
-expect_error missing_band "band 9" -- --input="$DATA/L7_ETMs.tif" --output="$WORK/x.fpyr" --bands=9
-expect_error bad_nodata "--nodata" -- --input="$DATA/elev.tif" --output="$WORK/x.fpyr" --nodata=abc
-expect_error stray_argument "unexpected argument" -- "$DATA/elev.tif"
-expect_error resume_finished "nothing to resume" -- --input="$DATA/elev.tif" \
-  --output="$WORK/rel/dem.fpyr" --resume
-[[ -e "$WORK/x.fpyr" ]] && fail "a failed build left $WORK/x.fpyr behind"
+# 4. Errors: exit code 1, one line naming the problem and the fix; nothing is written.
+E="build_pyramid: error:"
+echo "flatpyramid test: not a raster" >"${WORK}/notes.txt"
+gdal_translate -q -a_srs EPSG:4326 -a_ullr 10 89.9 11 89.5 "${DATA}/elev.tif" "${WORK}/north.tif" ||
+  die "gdal_translate failed"
+X="${WORK}/x.fpyr"
+expect_error 1 "${E} input ${WORK}/nope.tif does not exist: check the --input path" \
+  build_pyramid --input="${WORK}/nope.tif" --output="${X}"
+expect_error 1 "${E} input ${WORK}/notes.txt cannot be read as a raster by GDAL (no GDAL message): check the file, or convert it with gdal_translate" \
+  build_pyramid --input="${WORK}/notes.txt" --output="${X}"
+expect_error 1 "${E} ${WORK}/north.tif: the raster lies entirely beyond WebMercator's latitude limit (89.5 to 89.9 degrees, limit +-85.0511287798); use WorldCRS84Quad" \
+  build_pyramid --input="${WORK}/north.tif" --output="${X}"
+expect_error 1 "${E} no output: give --output=FILE.fpyr" build_pyramid --input="${DATA}/elev.tif"
+expect_error 1 "${E} input ${DATA}/etopo20.cdf has no CRS: give it with --source_srs (e.g. --source_srs=EPSG:4326)" \
+  build_pyramid --input="${DATA}/etopo20.cdf" --output="${X}"
+expect_error 1 "${E} --source_srs=EPSG:999999 is not a CRS GDAL knows: use e.g. EPSG:4326 or a WKT/PROJ string" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --source_srs=EPSG:999999
+expect_error 1 "${E} output ${WORK}/rel/dem.fpyr already exists: use --overwrite to replace it (or --resume to continue an interrupted build)" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr"
+expect_error 1 "${E} --codec=jpeg needs 1 or 3 uint8 bands but the source gives 1-band int16: select bands with --bands=3,2,1 or use --codec=png (or elevation)" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --codec=jpeg
+expect_error 1 "${E} unknown codec \"gif\": use --codec=jpeg, png, webp, webp_lossless or elevation" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --codec=gif
+expect_error 1 "${E} --bands=3,x: \"x\" is not a band number (use e.g. --bands=3,2,1)" \
+  build_pyramid --input="${DATA}/L7_ETMs.tif" --output="${X}" --bands=3,x
+expect_error 1 "${E} --bands: band 9 does not exist (the input has bands 1..6)" \
+  build_pyramid --input="${DATA}/L7_ETMs.tif" --output="${X}" --bands=9
+expect_error 1 "${E} --nodata=abc is not a number (use e.g. --nodata=0)" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --nodata=abc
+expect_error 1 "${E} --tile_size=300 is not supported: use 256 or 512" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --tile_size=300
+expect_error 1 "${E} zoom range 9..3 is invalid: need 0 <= --min_zoom <= --max_zoom <= 30" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --min_zoom=9 --max_zoom=3
+expect_error 1 "${E} --quality=0 is out of range: use 1..100" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --quality=0
+expect_error 1 "${E} unknown resampling \"sharp\": use --resampling=nearest, bilinear, cubic, lanczos, average or mode" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --resampling=sharp
+expect_error 1 "${E} --zoom_strategy=best is unknown: use nearest, lower or upper" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --zoom_strategy=best
+expect_error 1 "${E} unexpected argument \"${DATA}/elev.tif\": every option is a --flag (see --help)" \
+  build_pyramid "${DATA}/elev.tif"
+expect_error 1 "${E} --resume: ${WORK}/rel/dem.fpyr is already a finished pyramid: nothing to resume (use --overwrite to rebuild)" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr" --resume
+[[ -e "${X}" ]] && fail "a failed build left ${X} behind"
+compgen -G "${X}.*" >/dev/null && fail "a failed build left $(echo "${X}".*) behind"
 
-# 5. A full disk (file size limit): a clear error, and no sealed pyramid left behind.
+# 5. A full disk (a file size limit): a clear error, and nothing left that looks like a
+# pyramid: the reading tools refuse the file, and --resume says to start again.
 (
   trap '' XFSZ
   ulimit -f 2048
-  exec "$TOOL" --input="$DATA/L7_ETMs.tif" --bands=3,2,1 --output="$WORK/full.fpyr" \
+  exec "${TOOL}" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
     --max_zoom=16 --codec=png --quiet
-) 2>"$WORK/full.err" && fail "disk full: exit code 0"
-[[ "$(wc -l <"$WORK/full.err")" -eq 1 ]] || fail "disk full: expected one line: $(cat "$WORK/full.err")"
-grep -q "^build_pyramid: error: .*free disk space" "$WORK/full.err" ||
-  fail "disk full: $(cat "$WORK/full.err")"
-
-# 6. kill -9 in the middle, then --resume: same tile count as a clean build.
-ARGS=(--input="$DATA/L7_ETMs.tif" --bands=3,2,1 --max_zoom=16 --min_zoom=10 --threads=1)
-"$TOOL" "${ARGS[@]}" --output="$WORK/clean.fpyr" 2>"$WORK/clean.err" ||
-  fail "clean build: $(cat "$WORK/clean.err")"
-"$TOOL" "${ARGS[@]}" --output="$WORK/killed.fpyr" --commit_seconds=0 2>"$WORK/killed.err" &
-PID=$!
-# The first progress line comes after the first block is committed.
-for _ in $(seq 1 500); do
-  grep -q "^progress:" "$WORK/killed.err" 2>/dev/null && break
-  sleep 0.02
-done
-kill -9 "$PID" 2>/dev/null
-wait "$PID" 2>/dev/null
-if ! "$TOOL" "${ARGS[@]}" --output="$WORK/killed.fpyr" --resume 2>"$WORK/resume.err" >/dev/null; then
-  # Killed before its first commit point: the tool says so and --overwrite starts again.
-  grep -q -- "--overwrite" "$WORK/resume.err" || fail "resume: $(cat "$WORK/resume.err")"
-  echo "note: killed before the first commit point" >&2
-  "$TOOL" "${ARGS[@]}" --output="$WORK/killed.fpyr" --overwrite 2>"$WORK/resume.err" ||
-    fail "rebuild: $(cat "$WORK/resume.err")"
+) 2>"${WORK}/full.err" && fail "disk full: exit code 0"
+[[ "$(wc -l <"${WORK}/full.err")" == 1 &&
+  "$(cat "${WORK}/full.err")" == "${E} cannot write the pyramid (${WORK}/full.fpyr: "+([a-z_])" to "+([0-9])": File too large): free disk space, then rerun with --overwrite" ]] ||
+  fail "disk full: $(cat "${WORK}/full.err")"
+NOT_A_PYRAMID="${WORK}/full.fpyr: not a flatpyramid pyramid: its user metadata type is '', expected 'flatpyramid.pyramid.PyramidMetadata' (build pyramids with build_pyramid)"
+if [[ -e "${WORK}/full.fpyr" ]]; then
+  expect_error 1 "pyramid_info: ${NOT_A_PYRAMID}" pyramid_info "${WORK}/full.fpyr"
+  expect_error 1 "verify_pyramid: ${NOT_A_PYRAMID}" verify_pyramid "${WORK}/full.fpyr"
+  expect_error 1 "${E} --resume: ${WORK}/full.fpyr has no commit point of a pyramid build yet: rerun with --overwrite" \
+    build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
+    --max_zoom=16 --codec=png --resume
 fi
-compgen -G "$WORK/killed.fpyr.resume-*" >/dev/null && fail "resume side files left behind"
-CLEAN_TILES="$(tiles_of "$WORK/clean.err")"
-RESUMED_TILES="$(tiles_of "$WORK/resume.err")"
-[[ -n "$CLEAN_TILES" && "$CLEAN_TILES" == "$RESUMED_TILES" ]] ||
-  fail "resume: $RESUMED_TILES tiles, clean build $CLEAN_TILES"
 
-if [[ "$FAILURES" -ne 0 ]]; then
-  echo "$FAILURES failure(s)" >&2
-  exit 1
-fi
-echo "PASS"
+finish

@@ -1,13 +1,10 @@
 #!/bin/bash
 # End to end: pyramid_info on a pyramid that build_pyramid made from the real Landsat scene.
-set -u
-TOOLS="${TEST_SRCDIR}/flatpyramid/tools"
-DATA="${TEST_SRCDIR}/flatpyramid/testing/data"
-OUT="${TEST_TMPDIR}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tools/tool_test_lib.sh
+source "${TEST_SRCDIR}/flatpyramid/tools/tool_test_lib.sh"
 
 "${TOOLS}/build_pyramid" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --max_zoom=12 \
-  --min_zoom=9 --output="${OUT}/l7.fpyr" --quiet || fail "build_pyramid failed"
+  --min_zoom=9 --output="${OUT}/l7.fpyr" --quiet || die "build_pyramid failed"
 
 # Text: the facts the builder stored, one per line.
 "${TOOLS}/pyramid_info" "${OUT}/l7.fpyr" > "${OUT}/info.txt" || fail "pyramid_info exited $?"
@@ -42,15 +39,16 @@ d = m["bounds"]
 assert fine[0] <= d["min_x"] and d["max_x"] <= fine[2] and fine[1] <= d["min_y"] and d["max_y"] <= fine[3]
 PY
 
-# Errors: one line on stderr, exit 1 (bad file) or 2 (bad usage).
-"${TOOLS}/pyramid_info" "${OUT}/missing.fpyr" 2> "${OUT}/err.txt"; rc=$?
-[[ $rc == 1 ]] || fail "missing file: exit $rc"
-[[ $(wc -l < "${OUT}/err.txt") == 1 ]] && grep -q "missing.fpyr" "${OUT}/err.txt" \
-  || fail "missing file message: $(cat "${OUT}/err.txt")"
-"${TOOLS}/pyramid_info" "${DATA}/L7_ETMs.tif" 2> "${OUT}/err.txt"; rc=$?
-[[ $rc == 1 ]] || fail "a GeoTIFF is not a pyramid: exit $rc"
-"${TOOLS}/pyramid_info" 2> /dev/null; rc=$?
-[[ $rc == 2 ]] || fail "no argument: exit $rc"
-"${TOOLS}/pyramid_info" --help > "${OUT}/help.txt"; rc=$?
-[[ $rc == 0 ]] && grep -q -- "--json" "${OUT}/help.txt" || fail "--help: exit $rc"
-echo PASS
+# Errors: exit code 1 (bad file) or 2 (bad command line), one exact line.
+echo "flatpyramid test: not a pyramid" >"${OUT}/notes.txt"
+expect_error 1 "pyramid_info: ${OUT}/missing.fpyr: open: No such file or directory" \
+  pyramid_info "${OUT}/missing.fpyr"
+expect_error 1 "pyramid_info: ${OUT}/notes.txt: $(stat -c %s "${OUT}/notes.txt") bytes, smaller than the 131072-byte header region: not a flatpyramid store, or truncated" \
+  pyramid_info "${OUT}/notes.txt"
+expect_error 1 "pyramid_info: ${DATA}/L7_ETMs.tif: no valid header slot (not a flatpyramid store, never committed, or corrupt): header slot 0: bad magic (not a flatpyramid store, or corrupt); header slot 1: bad magic (not a flatpyramid store, or corrupt)" \
+  pyramid_info "${DATA}/L7_ETMs.tif"
+expect_error 2 "pyramid_info: give exactly one argument: the pyramid FILE (see pyramid_info --help)" \
+  pyramid_info
+expect_error 2 "pyramid_info: give exactly one argument: the pyramid FILE (see pyramid_info --help)" \
+  pyramid_info "${OUT}/l7.fpyr" "${OUT}/l7.fpyr"
+finish

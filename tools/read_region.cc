@@ -19,6 +19,7 @@
 #include "codec/codec.h"
 #include "cpl_string.h"
 #include "gdal_priv.h"
+#include "geo/gdal_errors.h"
 #include "gflags/gflags.h"
 #include "ogr_spatialref.h"
 #include "pyramid/reader.h"
@@ -50,6 +51,8 @@ using flatpyramid::pyramid::Reader;
 using flatpyramid::pyramid::Region;
 
 absl::Status WriteGeoTiff(const Reader& reader, const Region& region, const std::string& path) {
+  // GDAL's own error lines would add to the one line the tool prints.
+  flatpyramid::geo::QuietGdalErrors quiet;
   GDALAllRegister();
   GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
   if (driver == nullptr) return absl::InternalError("GDAL has no GTiff driver");
@@ -70,8 +73,9 @@ absl::Status WriteGeoTiff(const Reader& reader, const Region& region, const std:
       driver->Create(path.c_str(), image.width(), image.height(), image.bands(), type, options));
   CSLDestroy(options);
   if (dataset == nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot create ", path, ": ", CPLGetLastErrorMsg(), " (check the directory is writable)"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create ", path, ": check the directory exists and is writable (",
+                     quiet.LastMessage(), ")"));
   }
   std::array<double, 6> geotransform = region.geotransform;
   dataset->SetGeoTransform(geotransform.data());
@@ -145,6 +149,20 @@ int main(int argc, char** argv) {
   flatpyramid::tools::ParseFlags(kTool, &argc, &argv);
   if (argc != 2) {
     return flatpyramid::tools::UsageError(kTool, "give exactly one argument: the pyramid FILE");
+  }
+  struct RequiredFlag {
+    const char* name;
+    const std::string& value;
+    const char* example;
+  };
+  for (const RequiredFlag& flag :
+       {RequiredFlag{"bbox", FLAGS_bbox, "--bbox=min_x,min_y,max_x,max_y"},
+        RequiredFlag{"size", FLAGS_size, "--size=WIDTH,HEIGHT"},
+        RequiredFlag{"output", FLAGS_output, "--output=OUT.tif or --output=OUT.png"}}) {
+    if (flag.value.empty()) {
+      return flatpyramid::tools::UsageError(
+          kTool, absl::StrCat("no --", flag.name, ": give ", flag.example));
+    }
   }
   flatpyramid::pyramid::RegionRequest request;
   std::vector<double> values;

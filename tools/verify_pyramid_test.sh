@@ -1,13 +1,10 @@
 #!/bin/bash
 # End to end: verify_pyramid accepts what build_pyramid writes and refuses damaged copies.
-set -u
-TOOLS="${TEST_SRCDIR}/flatpyramid/tools"
-DATA="${TEST_SRCDIR}/flatpyramid/testing/data"
-OUT="${TEST_TMPDIR}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tools/tool_test_lib.sh
+source "${TEST_SRCDIR}/flatpyramid/tools/tool_test_lib.sh"
 
 "${TOOLS}/build_pyramid" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --max_zoom=12 \
-  --min_zoom=8 --output="${OUT}/l7.fpyr" --quiet || fail "build_pyramid failed"
+  --min_zoom=8 --output="${OUT}/l7.fpyr" --quiet || die "build_pyramid failed"
 "${TOOLS}/verify_pyramid" "${OUT}/l7.fpyr" > "${OUT}/ok.txt" || fail "good file: exit $?"
 grep -q "^OK: ${OUT}/l7.fpyr: 5 levels (zoom 8..12), [0-9]* tiles decoded, checksums verified$" \
   "${OUT}/ok.txt" || fail "$(cat "${OUT}/ok.txt")"
@@ -17,13 +14,8 @@ grep -q "^OK: ${OUT}/l7.fpyr: 5 levels (zoom 8..12), [0-9]* tiles decoded, check
   || fail "relative path: exit $?"
 grep -q "^OK: ${OUT}/l7.fpyr: " "${OUT}/rel.txt" || fail "relative path: $(cat "${OUT}/rel.txt")"
 
-# refuse NAME: verify_pyramid must exit 1 with one line naming the file.
-refuse() {
-  "${TOOLS}/verify_pyramid" "$1" > /dev/null 2> "${OUT}/err.txt"; local rc=$?
-  [[ $rc == 1 ]] || fail "$1: exit $rc"
-  [[ $(wc -l < "${OUT}/err.txt") == 1 ]] || fail "$1: not one line: $(cat "${OUT}/err.txt")"
-  grep -qF "$1" "${OUT}/err.txt" || fail "$1: message does not name the file: $(cat "${OUT}/err.txt")"
-}
+# Damaged copies and other files: exit code 1 and one line naming the file and the fault.
+V="verify_pyramid: "
 SIZE=$(stat -c %s "${OUT}/l7.fpyr")
 # One flipped byte in every 16 KiB after the headers: tile data, keys and locations.
 cp "${OUT}/l7.fpyr" "${OUT}/flipped.fpyr"
@@ -34,13 +26,16 @@ for offset in range(len(data) // 2, len(data) - 4096, 16384):
     data[offset] ^= 0x40
 open(sys.argv[1], "wb").write(data)
 PY
-refuse "${OUT}/flipped.fpyr"
-head -c $((SIZE / 2)) "${OUT}/l7.fpyr" > "${OUT}/truncated.fpyr"
-refuse "${OUT}/truncated.fpyr"
-refuse "${DATA}/L7_ETMs.tif"
-refuse "${OUT}/missing.fpyr"
-"${TOOLS}/verify_pyramid" 2> /dev/null; rc=$?
-[[ $rc == 2 ]] || fail "no argument: exit $rc"
-"${TOOLS}/verify_pyramid" --help > /dev/null; rc=$?
-[[ $rc == 0 ]] || fail "--help: exit $rc"
-echo PASS
+expect_error_matching 1 "${V}${OUT}/flipped\\.fpyr: section [0-9]+ 'z[0-9]+': (keys|locations|values) array CRC32C is [0-9]+, the header says [0-9]+: the file is corrupt" \
+  verify_pyramid "${OUT}/flipped.fpyr"
+head -c $((SIZE / 2)) "${OUT}/l7.fpyr" >"${OUT}/truncated.fpyr"
+expect_error_matching 1 "${V}${OUT}/truncated\\.fpyr: section [0-9]+ 'z[0-9]+' (keys|locations|values) array: \\[[0-9]+, \\+[0-9]+\\) is outside the $((SIZE / 2))-byte file \\(truncated\\?\\)" \
+  verify_pyramid "${OUT}/truncated.fpyr"
+echo "flatpyramid test: not a pyramid" >"${OUT}/notes.txt"
+expect_error 1 "${V}${OUT}/notes.txt: $(stat -c %s "${OUT}/notes.txt") bytes, smaller than the 131072-byte header region: not a flatpyramid store, or truncated" \
+  verify_pyramid "${OUT}/notes.txt"
+expect_error 1 "${V}${DATA}/L7_ETMs.tif: no valid header slot (not a flatpyramid store, never committed, or corrupt): header slot 0: bad magic (not a flatpyramid store, or corrupt); header slot 1: bad magic (not a flatpyramid store, or corrupt)" \
+  verify_pyramid "${DATA}/L7_ETMs.tif"
+expect_error 1 "${V}${OUT}/missing.fpyr: open: No such file or directory" verify_pyramid "${OUT}/missing.fpyr"
+expect_error 2 "${V}give exactly one argument: the pyramid FILE (see verify_pyramid --help)" verify_pyramid
+finish
