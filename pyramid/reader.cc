@@ -1192,7 +1192,13 @@ absl::StatusOr<std::optional<double>> Reader::Sample(double lon, double lat, Sam
       return std::optional<double>(v);
     };
 
-    if (method == SampleMethod::kNearest) return value_at(nx, ny);
+    // A level without a value here (nodata, transparent) defers to the coarser levels, as a
+    // missing tile does: their pixels may average valid samples around the hole.
+    if (method == SampleMethod::kNearest) {
+      absl::StatusOr<std::optional<double>> v = value_at(nx, ny);
+      if (!v.ok() || v->has_value()) return v;
+      continue;
+    }
     // Bilinear between the four pixel centres around the point (centres at half-integers).
     const double fx = px - 0.5, fy = py - 0.5;
     const int64_t x0 = static_cast<int64_t>(std::floor(fx));
@@ -1209,8 +1215,7 @@ absl::StatusOr<std::optional<double>> Reader::Sample(double lon, double lat, Sam
         weight += w;
       }
     }
-    if (weight <= 0) return std::optional<double>();
-    return std::optional<double>(sum / weight);
+    if (weight > 0) return std::optional<double>(sum / weight);
   }
   return std::optional<double>();
 }

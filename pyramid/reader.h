@@ -200,9 +200,11 @@ class Reader {
   static constexpr int kMaxDecodeThreads = 8;
 
   // Sample returns band `band` at longitude `lon`, latitude `lat` (degrees, WGS 84) from the
-  // finest level holding data there (coarser levels where finer tiles are missing), or
-  // nullopt where there is no data (outside the data, nodata, or transparent).
-  // kBilinear weighs the four surrounding pixel centres and ignores those without data
+  // finest level holding data there, or nullopt where no level does (outside the data,
+  // nodata, or transparent at every level). A level holds no data at the point when its tile
+  // is missing or when the sample is nodata / transparent (kNearest: the pixel under the
+  // point; kBilinear: all four surrounding pixel centres); the next coarser level is tried
+  // then. kBilinear weighs the four surrounding pixel centres and ignores those without data
   // (renormalising the rest). InvalidArgument for a non-finite or out-of-range position or a
   // band outside 0..band_count()-1 (an alpha band cannot be sampled).
   absl::StatusOr<std::optional<double>> Sample(double lon, double lat,

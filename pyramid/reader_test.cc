@@ -565,6 +565,71 @@ TEST_F(ElevationTest, SampleIgnoresNodataNeighboursAndReportsNoData) {
   EXPECT_FALSE(v->has_value());
 }
 
+TEST_F(ElevationTest, SampleFallsBackToACoarserLevelWhereTheFinerPixelIsNodata) {
+  // The source's nodata hole (columns 200..219, rows 100..119) is zoom-11 pixels 150..159 x
+  // 75..84 of tile 11/750/1000. Give those zoom-11 pixels values (-5000 - col - 100 * row),
+  // as an overview averaging valid samples around a smaller hole would, and store that tile.
+  const int64_t hole_x11 = (kSourceX + 200) / 2 - 750 * 256;
+  const int64_t hole_y11 = (kSourceY + 100) / 2 - 1000 * 256;
+  ASSERT_EQ(hole_x11, 150);
+  ASSERT_EQ(hole_y11, 75);
+  absl::StatusOr<std::shared_ptr<const codec::Image>> z11 = reader_->GetTile(11, 750, 1000);
+  ASSERT_TRUE(z11.ok()) << z11.status();
+  codec::Image filled((*z11)->width(), (*z11)->height(), 1, codec::PixelType::kFloat32);
+  std::memcpy(filled.data(), (*z11)->data(), filled.size_bytes());
+  auto filled_value = [](int col, int row) { return -5000.0f - col - 100.0f * row; };
+  for (int row = 75; row < 85; ++row) {
+    float* line = reinterpret_cast<float*>(filled.data() + row * filled.row_stride());
+    for (int col = 150; col < 160; ++col) {
+      ASSERT_EQ(line[col], -9999.0f) << col << "," << row;
+      line[col] = filled_value(col, row);
+    }
+  }
+  std::string bytes;
+  ASSERT_TRUE(codec::Encode(codec::CodecId::kElevation, filled.view(), {}, &bytes).ok());
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = 11;
+  pyramid.max_zoom = kZoom;
+  pyramid.codec = codec::CodecId::kElevation;
+  pyramid.add_alpha = false;
+  pyramid.nodata = -9999;
+  pyramid.resampling = "nearest";
+  pyramid.replace_tiles = {{11, 750, 1000, bytes}};
+  const std::string path = dir_.Path("dem_filled_overview.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(*dem_, pyramid, path).ok());
+  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+
+  double lon, lat;
+  // Zoom-12 pixel (205, 105) is nodata: the zoom-11 pixel under it, (152, 77), answers.
+  LonLatOf(kSourceX + 205.5, kSourceY + 105.5, &lon, &lat);
+  absl::StatusOr<std::optional<double>> v = reader->Sample(lon, lat, SampleMethod::kNearest);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->has_value());
+  EXPECT_DOUBLE_EQ(**v, filled_value(152, 77));
+  // Deep in the hole all four zoom-12 centres are nodata: bilinear over zoom-11 centres
+  // (154, 79), (155, 79), (154, 80), (155, 80), the point halfway between them.
+  LonLatOf(kSourceX + 210.0, kSourceY + 110.0, &lon, &lat);
+  v = reader->Sample(lon, lat);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->has_value());
+  EXPECT_NEAR(**v,
+              (filled_value(154, 79) + filled_value(155, 79) + filled_value(154, 80) +
+               filled_value(155, 80)) /
+                  4,
+              1e-3);
+  // At the hole's corner three zoom-12 centres hold data: zoom 12 still answers alone.
+  LonLatOf(kSourceX + 200.0, kSourceY + 100.0, &lon, &lat);
+  v = reader->Sample(lon, lat);
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_NEAR(**v, (99299.0 + 99300.0 + 100299.0) / 3, 1e-2);
+  // Outside the hole the zoom-12 pixel answers, not the zoom-11 one.
+  LonLatOf(kSourceX + 30.5, kSourceY + 40.5, &lon, &lat);
+  v = reader->Sample(lon, lat, SampleMethod::kNearest);
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_DOUBLE_EQ(**v, 100.0 + 30 + 1000.0 * 40);
+}
+
 TEST_F(ElevationTest, SampleRejectsBadPositionsAndBands) {
   EXPECT_EQ(reader_->Sample(std::nan(""), 0).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(reader_->Sample(0, 91).status().code(), absl::StatusCode::kInvalidArgument);
