@@ -21,6 +21,7 @@
 #include "geo/crs.h"
 #include "geo/morton.h"
 #include "ogr_spatialref.h"
+#include "pyramid/internal/build_state.pb.h"
 #include "pyramid/internal/region_resample.h"
 #include "pyramid/internal/region_warp.h"
 #include "storage/store.h"
@@ -201,6 +202,13 @@ absl::string_view ResamplingName(Resampling resampling) {
 // ---------------------------------------------------------------------------------------------
 // Open
 
+std::string BuildProgressText(const BuildInProgress& build) {
+  return absl::StrCat(
+      build.units_done, " of ", build.units_total, " blocks committed, ", build.tiles_written,
+      " tiles; ",
+      build.writer_active ? "build_pyramid is writing it now" : "no build_pyramid is writing it");
+}
+
 namespace {
 
 // CheckMetadata checks what Open relies on; `path` prefixes every message.
@@ -301,20 +309,49 @@ Reader::~Reader() { cache_->Erase(cache_id_); }
 
 absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
                                                      const ReaderOptions& options) {
-  storage::ReaderOptions storage_options;
-  storage_options.allow_being_written = options.allow_being_written;
-  absl::StatusOr<std::unique_ptr<storage::Reader>> store =
-      storage::Reader::Open(path, storage_options);
+  // Without allow_being_written first, so that a running writer (it holds the lock) is told
+  // from a stopped one.
+  absl::StatusOr<std::unique_ptr<storage::Reader>> store = storage::Reader::Open(path);
+  bool writer_active = false;
+  if (absl::IsUnavailable(store.status()) && options.allow_being_written) {
+    storage::ReaderOptions storage_options;
+    storage_options.allow_being_written = true;
+    store = storage::Reader::Open(path, storage_options);
+    writer_active = true;
+  } else if (absl::IsUnavailable(store.status())) {
+    return absl::UnavailableError(
+        absl::StrCat(path,
+                     ": being written (a writer such as build_pyramid holds its lock); wait for it "
+                     "to finish, or open "
+                     "it with allow_being_written (the tools' --allow_being_written) to see its "
+                     "progress"));
+  }
   if (!store.ok()) return store.status();
-  if ((*store)->user_metadata_type() != kMetadataTypeName) {
+  const absl::string_view bytes = (*store)->user_metadata();
+  PyramidMetadata metadata;
+  std::optional<BuildInProgress> build;
+  if ((*store)->user_metadata_type() == internal::BuildState::descriptor()->full_name()) {
+    // An unfinished build: its last commit point's levels, the options it was started with.
+    internal::BuildState state;
+    if (!state.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return absl::DataLossError(absl::StrCat(path, ": the build state of an unfinished build (",
+                                              bytes.size(), " bytes) does not parse"));
+    }
+    build = BuildInProgress{state.units_done(), state.units_total(), state.tiles_written(),
+                            writer_active};
+    if (!options.allow_being_written) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": an unfinished build (", BuildProgressText(*build),
+          "): finish it with build_pyramid --resume, or open it with allow_being_written (the "
+          "tools' --allow_being_written) to read what is committed"));
+    }
+    metadata = state.metadata();
+  } else if ((*store)->user_metadata_type() != kMetadataTypeName) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a flatpyramid pyramid: its user metadata type is '",
                      (*store)->user_metadata_type(), "', expected '", kMetadataTypeName,
                      "' (build pyramids with build_pyramid)"));
-  }
-  PyramidMetadata metadata;
-  const absl::string_view bytes = (*store)->user_metadata();
-  if (!metadata.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  } else if (!metadata.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::DataLossError(absl::StrCat(path, ": the pyramid metadata (", bytes.size(),
                                             " bytes) does not parse; rebuild the pyramid"));
   }
@@ -342,6 +379,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
   std::unique_ptr<Reader> reader(
       new Reader(path, *std::move(store), std::move(metadata), *std::move(tms), std::move(cache)));
   reader->tms_srs_wkt_ = ToWkt(*tms_srs);
+  reader->build_in_progress_ = build;
   return reader;
 }
 

@@ -35,8 +35,11 @@
 // Thread safety: every const method may be called concurrently from any number of threads.
 //
 // Caveats:
-//   - The file must not be modified in place while open (the builder writes a new file); a
-//     sealed file is required unless ReaderOptions::allow_being_written is set.
+//   - The file must not be modified in place while open (the builder writes a new file). An
+//     unfinished build opens only with ReaderOptions::allow_being_written; while its writer
+//     runs, the writer moves bytes under the map as sections grow, so such a Reader is good
+//     for metadata() and build_in_progress() (pyramid_info), not for reading tiles: stop the
+//     build first (a killed build's last commit point reads like any pyramid).
 //   - Tiles missing at the chosen level are filled from a coarser level by pixel replication
 //     (nearest neighbour), not resampled: a sparse pyramid shows blocky patches there.
 //   - A ReadRegion bbox crossing the antimeridian (say longitudes 170..190) reads only the
@@ -97,10 +100,26 @@ struct ReaderOptions {
   // private cache of `private_cache_bytes`.
   std::shared_ptr<TileCache> cache;
   size_t private_cache_bytes = size_t{128} << 20;
-  // allow_being_written opens a file whose writer has not sealed it yet (the last committed
-  // state is read).
+  // allow_being_written opens a pyramid whose build has not finished, running or stopped:
+  // the levels and tiles of its last commit point, with the metadata the build will seal
+  // (its per-level counts so far); build_in_progress() says how far it got.
   bool allow_being_written = false;
 };
+
+// BuildInProgress is the last commit point of a pyramid whose build has not finished
+// (Reader::build_in_progress).
+struct BuildInProgress {
+  uint64_t units_done = 0;   // Blocks of the base level (subtrees) committed, in Morton order.
+  uint64_t units_total = 0;  // Blocks in the whole build.
+  uint64_t tiles_written = 0;
+  // writer_active: a writer held the file's lock at Open (the build was running; its file
+  // changes under the map, see the caveats). False for a build that was stopped or killed.
+  bool writer_active = false;
+};
+
+// BuildProgressText is "3 of 12 blocks committed, 140 tiles; build_pyramid is writing it
+// now" (or "no build_pyramid is writing it"), for messages.
+std::string BuildProgressText(const BuildInProgress& build);
 
 // RegionRequest is a georeferenced output grid: `width` x `height` pixels covering `bbox`
 // in the CRS `srs`, north up.
@@ -143,8 +162,9 @@ class Reader {
   // Open maps `path` and checks it: a //storage file, user metadata of type
   // kMetadataTypeName that parses, a supported format_version, tile matrix set, tile size,
   // pixel type and band count, one section "z<zoom>" per listed level.
-  // Errors name the file and the fault (NotFound, InvalidArgument, DataLoss,
-  // FailedPrecondition for an unsealed file).
+  // Errors name the file and the fault (NotFound, InvalidArgument, DataLoss), and say what
+  // to do: Unavailable while a writer holds the file and FailedPrecondition for an
+  // unfinished build that is not running, unless options.allow_being_written.
   static absl::StatusOr<std::unique_ptr<Reader>> Open(const std::string& path,
                                                       const ReaderOptions& options = {});
   ~Reader();
@@ -162,6 +182,9 @@ class Reader {
   // storage gives access to the underlying store (section names, Verify, ...).
   const storage::Reader& storage() const { return *storage_; }
   const std::shared_ptr<TileCache>& cache() const { return cache_; }
+  // build_in_progress is set when the file is an unfinished build (opened with
+  // ReaderOptions::allow_being_written), nullopt for a finished pyramid.
+  const std::optional<BuildInProgress>& build_in_progress() const { return build_in_progress_; }
 
   // FindLevel returns the metadata of level `zoom`, or nullptr when the pyramid has none.
   const Level* FindLevel(int zoom) const;
@@ -246,6 +269,7 @@ class Reader {
   std::vector<int64_t> sections_;
   std::vector<const Level*> levels_;
   std::string tms_srs_wkt_;  // The set's CRS, for GDAL.
+  std::optional<BuildInProgress> build_in_progress_;
   // srs_cache_ remembers what ReadRegion learnt of recent request CRS strings (parsing one
   // costs more than a small region).
   struct SrsCache;

@@ -895,6 +895,69 @@ TEST_F(ReaderTest, OpenRefusesInconsistentMetadata) {
   EXPECT_THAT(s.message(), HasSubstr("'z5', not 'z0'"));
 }
 
+TEST_F(ReaderTest, AnUnfinishedBuildOpensOnlyWhenAllowedAndReadsItsCommitPoint) {
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = 9;
+  pyramid.max_zoom = kZoom;
+  pyramid.resampling = "nearest";
+  pyramid.unfinished_units = {{2, 5}};
+  const std::string path = dir_.Path("unfinished.fpyr");
+  absl::StatusOr<PyramidMetadata> written = WriteTestPyramid(*source_, pyramid, path);
+  ASSERT_TRUE(written.ok()) << written.status();
+  uint64_t tiles = 0;
+  for (const Level& level : written->levels()) tiles += level.tile_count();
+
+  absl::StatusOr<std::unique_ptr<Reader>> refused = Reader::Open(path);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr(absl::StrCat(path, ": an unfinished build (2 of 5 blocks committed, ",
+                                     tiles, " tiles; no build_pyramid is writing it)")));
+  EXPECT_THAT(refused.status().message(), HasSubstr("--resume"));
+
+  ReaderOptions allow;
+  allow.allow_being_written = true;
+  std::unique_ptr<Reader> reader = OpenOrDie(path, allow);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->build_in_progress().has_value());
+  EXPECT_EQ(reader->build_in_progress()->units_done, 2u);
+  EXPECT_EQ(reader->build_in_progress()->units_total, 5u);
+  EXPECT_EQ(reader->build_in_progress()->tiles_written, tiles);
+  EXPECT_FALSE(reader->build_in_progress()->writer_active);
+  EXPECT_FALSE(reader->storage().sealed());
+  EXPECT_EQ(reader->min_zoom(), 9);
+  EXPECT_EQ(reader->max_zoom(), kZoom);
+  ASSERT_NE(reader->FindLevel(kZoom), nullptr);
+  EXPECT_EQ(reader->FindLevel(kZoom)->tile_count(), 9u);
+  // The committed tiles read as in the sealed pyramid of the same source.
+  std::unique_ptr<Reader> sealed = OpenOrDie(path_);
+  ASSERT_NE(sealed, nullptr);
+  EXPECT_EQ(sealed->build_in_progress(), std::nullopt);
+  EXPECT_EQ(*reader->GetTileBytes(kZoom, 1501, 2001), *sealed->GetTileBytes(kZoom, 1501, 2001));
+  EXPECT_TRUE(reader->Verify().ok()) << reader->Verify();
+}
+
+TEST_F(ReaderTest, ABuildStillBeingWrittenIsUnavailableUnlessAllowed) {
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = 11;
+  pyramid.max_zoom = kZoom;
+  pyramid.unfinished_units = {{1, 3}};
+  const std::string path = dir_.Path("running.fpyr");
+  std::unique_ptr<storage::Writer> writer;  // Holds the file's lock, as a running build.
+  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path, &writer).ok());
+  ASSERT_NE(writer, nullptr);
+  EXPECT_EQ(Reader::Open(path).status().code(), absl::StatusCode::kUnavailable);
+  ReaderOptions allow;
+  allow.allow_being_written = true;
+  std::unique_ptr<Reader> reader = OpenOrDie(path, allow);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->build_in_progress().has_value());
+  EXPECT_TRUE(reader->build_in_progress()->writer_active);
+  EXPECT_EQ(reader->build_in_progress()->units_done, 1u);
+  EXPECT_EQ(BuildProgressText(*reader->build_in_progress()),
+            absl::StrCat("1 of 3 blocks committed, ", reader->build_in_progress()->tiles_written,
+                         " tiles; build_pyramid is writing it now"));
+}
+
 TEST_F(ReaderTest, OpenRefusesATruncatedFile) {
   const std::string data = test::ReadFileOrDie(path_);
   const std::string truncated = dir_.Path("truncated.fpyr");
