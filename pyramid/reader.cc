@@ -757,6 +757,9 @@ struct Reader::TilePlacement {
   double extra_value = 0;              // For target bands beyond band_count().
   // clear_transparent_colour zeroes the colour of placed pixels with alpha 0 (uint8 only).
   bool clear_transparent_colour = false;
+  // fill_resampling upsamples the coarser tiles that fill missing ones (nearest, average and
+  // mode: pixel replication; the others: GDAL's warper with that kernel).
+  Resampling fill_resampling = Resampling::kNearest;
 };
 
 namespace {
@@ -844,27 +847,98 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
   // Tiles missing at z: from the nearest coarser level that has them. Coarser tiles looked
   // up, by (shift, parent key): nullptr when absent.
   absl::flat_hash_map<std::pair<int, uint64_t>, std::shared_ptr<const codec::Image>> parents;
+  auto ancestor = [&](int shift, uint32_t ax,
+                      uint32_t ay) -> absl::StatusOr<std::shared_ptr<const codec::Image>> {
+    const std::pair<int, uint64_t> key{shift, geo::MortonEncode(ax, ay)};
+    auto it = parents.find(key);
+    if (it == parents.end()) {
+      absl::StatusOr<std::shared_ptr<const codec::Image>> found = FindTile(z - shift, ax, ay);
+      if (!found.ok()) return found.status();
+      it = parents.emplace(key, *std::move(found)).first;
+    }
+    return it->second;
+  };
   for (const auto& [tx, ty] : missing) {
     const Window area = area_of(tx, ty);
     for (int shift = 1; z - shift >= min_zoom(); ++shift) {
       if (SectionFor(z - shift) < 0) continue;
       const uint32_t px = tx >> shift, py = ty >> shift;
-      const std::pair<int, uint64_t> key{shift, geo::MortonEncode(px, py)};
-      auto it = parents.find(key);
-      if (it == parents.end()) {
-        absl::StatusOr<std::shared_ptr<const codec::Image>> parent = FindTile(z - shift, px, py);
-        if (!parent.ok()) return parent.status();
-        it = parents.emplace(key, *std::move(parent)).first;
+      absl::StatusOr<std::shared_ptr<const codec::Image>> parent = ancestor(shift, px, py);
+      if (!parent.ok()) return parent.status();
+      if (*parent == nullptr) continue;
+      if (p.fill_resampling == Resampling::kNearest || p.fill_resampling == Resampling::kAverage ||
+          p.fill_resampling == Resampling::kMode) {
+        // These kernels upsample by replication anyway.
+        CopyTile((*parent)->view(), px, py, shift, area, p.origin_x, p.origin_y, p.target,
+                 p.extra_value);
+      } else {
+        TilePlacement fill = p;
+        fill.area = area;
+        if (absl::Status s = UpsampleAncestor(fill, shift, ancestor); !s.ok()) return s;
       }
-      if (it->second == nullptr) continue;
-      CopyTile(it->second->view(), px, py, shift, area, p.origin_x, p.origin_y, p.target,
-               p.extra_value);
       if (p.clear_transparent_colour)
         ClearTransparentColour(SubView(p.target, p.origin_x, p.origin_y, area));
       ++region->tiles_from_coarser_levels;
       *any_data = true;
       break;
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Reader::UpsampleAncestor(const TilePlacement& p, int shift,
+                                      const AncestorLookup& ancestor) const {
+  const Window& area = p.area;
+  const int za = p.z - shift;
+  const int64_t ts = tile_size();
+  // The ancestor's pixels under `area`, plus the kernel's reach at the ancestor's scale.
+  const int64_t reach = static_cast<int64_t>(KernelRadius(p.fill_resampling)) + 1;
+  const Window source_area = Intersect(
+      Window{(area.x0 >> shift) - reach, (area.y0 >> shift) - reach,
+             ((area.x1 - 1) >> shift) + 1 + reach, ((area.y1 - 1) >> shift) + 1 + reach},
+      Window{0, 0, int64_t{tms_.MatrixWidth(za)} * ts, int64_t{tms_.MatrixHeight(za)} * ts});
+  const bool has_alpha = metadata_.has_alpha();
+  const std::optional<double> nodata =
+      metadata_.has_nodata() ? std::optional<double>(metadata_.nodata()) : std::nullopt;
+  // Without alpha or nodata, a synthetic alpha band says where ancestor tiles were.
+  const bool synthetic_alpha = !has_alpha && !nodata.has_value();
+  codec::Image source(static_cast<int>(source_area.width()), static_cast<int>(source_area.height()),
+                      band_count() + (synthetic_alpha ? 1 : 0), pixel_type_);
+  if (nodata.has_value()) FillNewImage(source, band_count(), *nodata);
+  for (int64_t ay = source_area.y0 / ts; ay <= (source_area.y1 - 1) / ts; ++ay) {
+    for (int64_t ax = source_area.x0 / ts; ax <= (source_area.x1 - 1) / ts; ++ax) {
+      absl::StatusOr<std::shared_ptr<const codec::Image>> tile =
+          ancestor(shift, static_cast<uint32_t>(ax), static_cast<uint32_t>(ay));
+      if (!tile.ok()) return tile.status();
+      if (*tile == nullptr) continue;
+      CopyTile((*tile)->view(), ax, ay, 0,
+               Intersect(Window{ax * ts, ay * ts, (ax + 1) * ts, (ay + 1) * ts}, source_area),
+               source_area.x0, source_area.y0, source.mutable_view(), OpaqueValue(pixel_type_));
+    }
+  }
+  internal::GeoGrid source_grid, destination_grid;
+  double x, y;
+  tms_.PixelToCrs(static_cast<double>(source_area.x0), static_cast<double>(source_area.y0), za, &x,
+                  &y);
+  source_grid.geotransform = {x, tms_.Resolution(za), 0, y, 0, -tms_.Resolution(za)};
+  source_grid.srs_wkt = tms_srs_wkt_;
+  tms_.PixelToCrs(static_cast<double>(area.x0), static_cast<double>(area.y0), p.z, &x, &y);
+  destination_grid.geotransform = {x, tms_.Resolution(p.z), 0, y, 0, -tms_.Resolution(p.z)};
+  destination_grid.srs_wkt = tms_srs_wkt_;
+  internal::WarpSpec spec;
+  spec.resampling = ToGdalResampling(p.fill_resampling);
+  spec.color_bands = has_alpha ? band_count() - 1 : band_count();
+  spec.source_alpha_band = has_alpha ? band_count() - 1 : synthetic_alpha ? band_count() : -1;
+  spec.destination_alpha_band = has_alpha                       ? band_count() - 1
+                                : p.target.bands > band_count() ? band_count()
+                                                                : -1;
+  spec.nodata = nodata;
+  if (absl::Status s = internal::WarpRegion(source.view(), source_grid,
+                                            SubView(p.target, p.origin_x, p.origin_y, area),
+                                            destination_grid, spec);
+      !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(path_, ": filling tiles of zoom ", p.z,
+                                               " from zoom ", za, ": ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -1077,6 +1151,7 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
     placement.origin_x = window.x0;
     placement.origin_y = window.y0;
     placement.extra_value = opaque;
+    placement.fill_resampling = request.resampling;
     if (absl::Status s = PlaceTiles(placement, &region, &any_data); !s.ok()) return s;
   }
   if (!any_data) return region;

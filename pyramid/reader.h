@@ -15,7 +15,10 @@
 // ReadRegion works like a GDAL read of a dataset with overviews: it picks the zoom level
 // whose resolution matches the requested one, decodes only the tiles that cover the window
 // (plus a margin for the resampling kernel), mosaics them, fills tiles missing at that level
-// from the nearest coarser level that has them, and warps the mosaic to the requested grid
+// from the nearest coarser level that has them (upsampled with the requested kernel by GDAL's
+// warper, over the coarser tiles under the hole plus the kernel's reach; nearest, average and
+// mode replicate pixels, which is what they do when upsampling), and warps the mosaic to the
+// requested grid
 // with GDAL's warper (exact reprojection, the usual resampling kernels). Many tiles to decode
 // are decoded in parallel (up to one thread per core, at most kMaxDecodeThreads).
 //
@@ -40,8 +43,6 @@
 //     runs, the writer moves bytes under the map as sections grow, so such a Reader is good
 //     for metadata() and build_in_progress() (pyramid_info), not for reading tiles: stop the
 //     build first (a killed build's last commit point reads like any pyramid).
-//   - Tiles missing at the chosen level are filled from a coarser level by pixel replication
-//     (nearest neighbour), not resampled: a sparse pyramid shows blocky patches there.
 //   - A ReadRegion bbox crossing the antimeridian (say longitudes 170..190) reads only the
 //     part inside the tile matrix set's extent (up to 180); split such requests in two.
 //   - Closing a Reader erases its tiles from a shared cache, which scans the whole cache.
@@ -61,6 +62,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -252,6 +254,13 @@ class Reader {
   // tiles decoded in parallel, missing ones from coarser levels.
   struct TilePlacement;
   absl::Status PlaceTiles(const TilePlacement& placement, Region* region, bool* any_data) const;
+  // UpsampleAncestor fills `fill.area` (inside one missing tile of zoom fill.z) of
+  // fill.target from level z - shift, upsampled by GDAL's warper with fill.fill_resampling;
+  // `ancestor` looks up tiles of that level (nullptr: absent).
+  using AncestorLookup = std::function<absl::StatusOr<std::shared_ptr<const codec::Image>>(
+      int shift, uint32_t x, uint32_t y)>;
+  absl::Status UpsampleAncestor(const TilePlacement& fill, int shift,
+                                const AncestorLookup& ancestor) const;
   // SectionFor returns the storage section of level z, or -1.
   int64_t SectionFor(int z) const;
   // LevelForResolution picks the level to read for `resolution` (the set's CRS units per

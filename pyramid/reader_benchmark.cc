@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
 #include "codec/codec.h"
 #include "cpl_conv.h"
@@ -316,9 +317,9 @@ void BM_GdalWarpCog1024(benchmark::State& state) {
     char** argv = nullptr;
     for (const std::string& arg :
          {std::string("-of"), std::string("MEM"), std::string("-t_srs"), std::string("EPSG:3857"),
-          std::string("-te"), absl::StrCat(w.min_x), absl::StrCat(w.min_y), absl::StrCat(w.max_x),
-          absl::StrCat(w.max_y), std::string("-ts"), std::string("1024"), std::string("1024"),
-          std::string("-r"), std::string("bilinear")}) {
+          std::string("-te"), absl::StrFormat("%.17g", w.min_x), absl::StrFormat("%.17g", w.min_y),
+          absl::StrFormat("%.17g", w.max_x), absl::StrFormat("%.17g", w.max_y), std::string("-ts"),
+          std::string("1024"), std::string("1024"), std::string("-r"), std::string("bilinear")}) {
       argv = CSLAddString(argv, arg.c_str());
     }
     GDALWarpAppOptions* options = GDALWarpAppOptionsNew(argv, nullptr);

@@ -341,6 +341,82 @@ TEST_F(ReaderTest, ReadRegionFillsMissingTilesFromTheNearestCoarserLevel) {
   EXPECT_EQ(reader->GetTile(12, 1501, 2001).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(ReaderTest, ReadRegionUpsamplesTheCoarserFillWithTheRequestedKernel) {
+  // As above: tile 12/1501/2001 and its parent are missing, zoom 10 fills in, 4x upsampled.
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = 10;
+  pyramid.max_zoom = kZoom;
+  pyramid.resampling = "nearest";
+  pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
+  const std::string path = dir_.Path("holes.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
+  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+
+  // The oracle: zoom-10 tiles 374..376 x 499..501 as a GDAL dataset, gdalwarp'ed with the
+  // same kernel to the missing tile's bounds.
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr ancestors(mem->Create("", 768, 768, 4, GDT_Byte, nullptr));
+  double x0, y0;
+  tms_.PixelToCrs(374 * 256, 499 * 256, 10, &x0, &y0);
+  double geotransform[6] = {x0, tms_.Resolution(10), 0, y0, 0, -tms_.Resolution(10)};
+  ancestors->SetGeoTransform(geotransform);
+  OGRSpatialReference mercator;
+  mercator.importFromEPSG(3857);
+  ancestors->SetSpatialRef(&mercator);
+  ancestors->GetRasterBand(4)->SetColorInterpretation(GCI_AlphaBand);
+  for (uint32_t ty = 499; ty <= 501; ++ty) {
+    for (uint32_t tx = 374; tx <= 376; ++tx) {
+      absl::StatusOr<std::shared_ptr<const codec::Image>> tile = reader->GetTile(10, tx, ty);
+      if (!tile.ok()) continue;  // No data there.
+      ASSERT_EQ(ancestors->RasterIO(GF_Write, (tx - 374) * 256, (ty - 499) * 256, 256, 256,
+                                    const_cast<uint8_t*>((*tile)->data()), 256, 256, GDT_Byte, 4,
+                                    nullptr, 4, 4 * 256, 1, nullptr),
+                CE_None);
+    }
+  }
+  const geo::Bounds hole = tms_.TileBounds({kZoom, 1501, 2001});
+  const double hole_bounds[4] = {hole.min_x, hole.min_y, hole.max_x, hole.max_y};
+  for (const auto& [resampling, name] :
+       {std::pair{Resampling::kBilinear, "bilinear"}, std::pair{Resampling::kCubic, "cubic"}}) {
+    SCOPED_TRACE(name);
+    absl::StatusOr<std::vector<uint8_t>> want = internal::WarpToGrid(
+        *ancestors, "EPSG:3857", hole_bounds, 256, 256, {"-r", name, "-dstalpha"});
+    ASSERT_TRUE(want.ok()) << want.status();
+    // The window: the missing tile and 32 px of its present neighbours on every side.
+    RegionRequest request = Zoom12Request(1501 * 256 - 32, 2001 * 256 - 32, 320, 320);
+    request.resampling = resampling;
+    absl::StatusOr<Region> region = reader->ReadRegion(request);
+    ASSERT_TRUE(region.ok()) << region.status();
+    EXPECT_EQ(region->zoom, kZoom);
+    EXPECT_EQ(region->tiles_from_coarser_levels, 1u);
+    int max_difference = 0;
+    size_t constant_blocks = 0;  // 4 x 4 blocks of one value: pixel replication.
+    for (int row = 0; row < 256; ++row) {
+      const uint8_t* got = region->image.data() + (row + 32) * region->image.row_stride() + 32 * 4;
+      for (int i = 0; i < 256 * 4; ++i) {
+        max_difference = std::max(max_difference, std::abs(got[i] - (*want)[row * 256 * 4 + i]));
+      }
+    }
+    for (int by = 0; by < 256; by += 4) {
+      for (int bx = 0; bx < 256; bx += 4) {
+        const uint8_t* corner =
+            region->image.data() + (by + 32) * region->image.row_stride() + (bx + 32) * 4;
+        bool constant = true;
+        for (int j = 0; j < 4; ++j) {
+          for (int i = 0; i < 4; ++i) {
+            constant = constant && corner[j * region->image.row_stride() + i * 4] == corner[0];
+          }
+        }
+        constant_blocks += constant;
+      }
+    }
+    EXPECT_LE(max_difference, 1);
+    EXPECT_EQ(constant_blocks, 0u);
+  }
+  // Nearest still replicates (ReadRegionFillsMissingTilesFromTheNearestCoarserLevel).
+}
+
 TEST_F(ReaderTest, ReadRegionWithoutDataIsTransparent) {
   std::unique_ptr<Reader> reader = OpenOrDie(path_);
   ASSERT_NE(reader, nullptr);

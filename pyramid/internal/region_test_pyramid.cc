@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "codec/codec.h"
 #include "cpl_string.h"
 #include "gdal_utils.h"
@@ -98,9 +99,11 @@ absl::StatusOr<std::vector<uint8_t>> WarpToGrid(GDALDataset& source, const std::
   char** argv = nullptr;
   for (const std::string& arg :
        {std::string("-of"), std::string("MEM"), std::string("-t_srs"), srs, std::string("-te"),
-        absl::StrCat(bounds[0]), absl::StrCat(bounds[1]), absl::StrCat(bounds[2]),
-        absl::StrCat(bounds[3]), std::string("-ts"), absl::StrCat(width), absl::StrCat(height),
-        std::string("-et"), std::string("0.125")}) {
+        // %.17g: absl::StrCat keeps 6 digits, metres off in Web Mercator.
+        absl::StrFormat("%.17g", bounds[0]), absl::StrFormat("%.17g", bounds[1]),
+        absl::StrFormat("%.17g", bounds[2]), absl::StrFormat("%.17g", bounds[3]),
+        std::string("-ts"), absl::StrCat(width), absl::StrCat(height), std::string("-et"),
+        std::string("0.125")}) {
     argv = CSLAddString(argv, arg.c_str());
   }
   for (const std::string& arg : extra_args) argv = CSLAddString(argv, arg.c_str());
