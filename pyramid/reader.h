@@ -43,8 +43,9 @@
 //     runs, the writer moves bytes under the map as sections grow, so such a Reader is good
 //     for metadata() and build_in_progress() (pyramid_info), not for reading tiles: stop the
 //     build first (a killed build's last commit point reads like any pyramid).
-//   - A ReadRegion bbox crossing the antimeridian (say longitudes 170..190) reads only the
-//     part inside the tile matrix set's extent (up to 180); split such requests in two.
+//   - Only geographic request CRSs and the set's own CRS wrap around the antimeridian (see
+//     RegionRequest::bbox); a window of a projected CRS that straddles it (a Pacific UTM zone)
+//     maps to a box spanning the whole world's width in the set's CRS, and reads all of it.
 //   - Closing a Reader erases its tiles from a shared cache, which scans the whole cache.
 //
 // Example:
@@ -75,6 +76,8 @@
 #include "geo/tile_matrix_set.h"
 #include "pyramid/metadata.pb.h"
 #include "pyramid/tile_cache.h"
+
+class OGRSpatialReference;
 
 namespace flatpyramid {
 namespace storage {
@@ -128,6 +131,11 @@ std::string BuildProgressText(const BuildInProgress& build);
 struct RegionRequest {
   // bbox is min_x, min_y, max_x, max_y in `srs`. For geographic CRSs the order is always
   // longitude, latitude (GDAL's traditional GIS order), whatever the CRS's official axis order.
+  // In a geographic CRS, and in the set's own CRS, x wraps around the globe: min_x > max_x
+  // crosses the antimeridian (170, -10, -170, 10 is 170..190), and a bbox reaching past
+  // +-180 (at most 360 wide) reads the other side there. The result's geotransform starts at
+  // min_x as given. The output columns on each side are rendered separately from mosaics that
+  // wrap, so the pixels at the seam are resampled from both sides, as everywhere else.
   geo::Bounds bbox{0, 0, 0, 0};
   // srs is anything OGRSpatialReference::SetFromUserInput accepts ("EPSG:4326", WKT, PROJ).
   std::string srs = "EPSG:4326";
@@ -203,7 +211,8 @@ class Reader {
   absl::StatusOr<std::shared_ptr<const codec::Image>> GetTile(int z, uint32_t x, uint32_t y) const;
 
   // ReadRegion renders `request` (see the file comment). InvalidArgument for an empty or
-  // inverted bbox, a size outside 1..16384, or an unknown CRS; ResourceExhausted when the
+  // inverted bbox (min_x > max_x is inverted only where x does not wrap), one wider than the
+  // world, a size outside 1..16384, or an unknown CRS; ResourceExhausted when the
   // window would need a mosaic of more than kMaxMosaicPixels source pixels (ask for a smaller
   // window or force a coarser `zoom`).
   absl::StatusOr<Region> ReadRegion(const RegionRequest& request) const;
@@ -256,11 +265,18 @@ class Reader {
   absl::Status PlaceTiles(const TilePlacement& placement, Region* region, bool* any_data) const;
   // UpsampleAncestor fills `fill.area` (inside one missing tile of zoom fill.z) of
   // fill.target from level z - shift, upsampled by GDAL's warper with fill.fill_resampling;
-  // `ancestor` looks up tiles of that level (nullptr: absent).
+  // `ancestor` looks up tiles of that level (nullptr: absent) by unwrapped column x (any
+  // integer: the tile matrix repeats around the globe).
   using AncestorLookup = std::function<absl::StatusOr<std::shared_ptr<const codec::Image>>(
-      int shift, uint32_t x, uint32_t y)>;
+      int shift, int64_t x, uint32_t y)>;
   absl::Status UpsampleAncestor(const TilePlacement& fill, int shift,
                                 const AncestorLookup& ancestor) const;
+  // RenderRegion is ReadRegion of a request whose bbox lies within one copy of the world (x
+  // is not wrapped here), with its CRS resolved (`out_srs` is unset for the set's own CRS).
+  struct SrsEntry;
+  absl::StatusOr<Region> RenderRegion(const RegionRequest& request, const SrsEntry& srs,
+                                      const std::optional<OGRSpatialReference>& out_srs,
+                                      const OGRSpatialReference& tms_srs) const;
   // SectionFor returns the storage section of level z, or -1.
   int64_t SectionFor(int z) const;
   // LevelForResolution picks the level to read for `resolution` (the set's CRS units per

@@ -444,8 +444,17 @@ TEST_F(ReaderTest, ReadRegionRejectsBadRequests) {
   request.width = 10;
   request.height = 10;
   RegionRequest inverted = request;
-  inverted.bbox = {-34.9, -8, -35, -7.9};
+  inverted.bbox = {-35, -7.9, -34.9, -8};  // Latitudes upside down.
   EXPECT_EQ(reader->ReadRegion(inverted).status().code(), absl::StatusCode::kInvalidArgument);
+  // In a projected CRS other than the set's, min_x > max_x is inverted (it only wraps in
+  // lon/lat and in the set's own CRS); no bbox is wider than the world.
+  RegionRequest inverted_utm = request;
+  inverted_utm.srs = "EPSG:32725";
+  inverted_utm.bbox = {290000, 9110000, 280000, 9120000};
+  EXPECT_EQ(reader->ReadRegion(inverted_utm).status().code(), absl::StatusCode::kInvalidArgument);
+  RegionRequest too_wide = request;
+  too_wide.bbox = {-200, -8, 170, -7.9};
+  EXPECT_EQ(reader->ReadRegion(too_wide).status().code(), absl::StatusCode::kInvalidArgument);
   RegionRequest nan = request;
   nan.bbox.min_x = std::nan("");
   EXPECT_EQ(reader->ReadRegion(nan).status().code(), absl::StatusCode::kInvalidArgument);
@@ -876,6 +885,139 @@ TEST_F(ReaderTest, WorldCrs84QuadPyramidReadsBackOnItsGridAndSamplesByLonLat) {
   absl::StatusOr<std::optional<double>> v = reader->Sample(lon, lat, SampleMethod::kNearest);
   ASSERT_TRUE(v.ok() && v->has_value());
   EXPECT_EQ(**v, test::SyntheticValue(spec, 0, 10, 20));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Across the antimeridian.
+
+// GlobalRelief is a smooth RGB picture of the whole world in EPSG:4326, 1440 x 720 pixels of
+// 0.25 degrees from longitude `first_lon`, periodic in longitude (no step at +-180): band b at
+// a pixel centre is 128 + 100 sin(3 lon + b) cos(2 lat). first_lon -180 is the usual grid; 0
+// is the same world on 0..360, which crosses the antimeridian without an edge (the oracle).
+// With `alpha`, a fourth band of 255 marked as alpha.
+GDALDatasetUniquePtr GlobalRelief(double first_lon, bool alpha) {
+  constexpr int kWidth = 1440, kHeight = 720;
+  constexpr double kStep = 0.25;
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr ds(mem->Create("", kWidth, kHeight, alpha ? 4 : 3, GDT_Byte, nullptr));
+  double geotransform[6] = {first_lon, kStep, 0, 90, 0, -kStep};
+  ds->SetGeoTransform(geotransform);
+  OGRSpatialReference wgs84;
+  wgs84.importFromEPSG(4326);
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  ds->SetSpatialRef(&wgs84);
+  std::vector<uint8_t> values(kWidth * kHeight);
+  for (int b = 0; b < 3; ++b) {
+    for (int row = 0; row < kHeight; ++row) {
+      const double lat = (90 - (row + 0.5) * kStep) * M_PI / 180;
+      for (int col = 0; col < kWidth; ++col) {
+        const double lon = (first_lon + (col + 0.5) * kStep) * M_PI / 180;
+        values[row * kWidth + col] = static_cast<uint8_t>(
+            std::lround(128 + 100 * std::sin(3 * lon + b) * std::cos(2 * lat)));
+      }
+    }
+    EXPECT_EQ(ds->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, kWidth, kHeight, values.data(),
+                                                 kWidth, kHeight, GDT_Byte, 0, 0, nullptr),
+              CE_None);
+  }
+  if (alpha) {
+    ds->GetRasterBand(4)->Fill(255);
+    ds->GetRasterBand(4)->SetColorInterpretation(GCI_AlphaBand);
+  }
+  return ds;
+}
+
+TEST_F(ReaderTest, ReadRegionAcrossTheAntimeridianMatchesGdalwarpOfAWorldThatCrossesIt) {
+  GDALDatasetUniquePtr world = GlobalRelief(-180, false);
+  GDALDatasetUniquePtr world_0_360 = GlobalRelief(0, true);
+  for (const char* tile_matrix_set : {"WebMercatorQuad", "WorldCRS84Quad"}) {
+    SCOPED_TRACE(tile_matrix_set);
+    TestPyramidSpec pyramid;
+    pyramid.tile_matrix_set = tile_matrix_set;
+    pyramid.min_zoom = 0;
+    pyramid.max_zoom = std::string(tile_matrix_set) == "WebMercatorQuad" ? 3 : 2;
+    pyramid.resampling = "bilinear";
+    const std::string path = dir_.Path(absl::StrCat("world_", tile_matrix_set, ".fpyr"));
+    ASSERT_TRUE(WriteTestPyramid(*world, pyramid, path).ok());
+    std::unique_ptr<Reader> reader = OpenOrDie(path);
+    ASSERT_NE(reader, nullptr);
+
+    // 170E to 170W (min_x > max_x), 30S..30N, at the source's 0.25 degrees.
+    RegionRequest request;
+    request.bbox = {170, -30, -170, 30};
+    request.srs = "EPSG:4326";
+    request.width = 80;
+    request.height = 240;
+    request.resampling = Resampling::kBilinear;
+    absl::StatusOr<Region> region = reader->ReadRegion(request);
+    ASSERT_TRUE(region.ok()) << region.status();
+    EXPECT_EQ(region->zoom, pyramid.max_zoom);
+    EXPECT_EQ(region->geotransform[0], 170);
+    EXPECT_EQ(region->geotransform[1], 0.25);
+    const double bounds[4] = {170, -30, 190, 30};
+    absl::StatusOr<std::vector<uint8_t>> expected =
+        internal::WarpToGrid(*world_0_360, "EPSG:4326", bounds, 80, 240, {"-r", "bilinear"});
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    ASSERT_EQ(expected->size(), region->image.size_bytes());
+    const test::ImageDifference d = test::CompareSamples<uint8_t>(
+        absl::MakeConstSpan(region->image.data(), region->image.size_bytes()), *expected, 255.0,
+        1.0);
+    EXPECT_GE(d.psnr_db, 60.0);
+    EXPECT_LE(d.max_abs_error, 1.0);
+    // The seam columns (39: 179.75..180, 40: 180..180.25) hold data and join like the rest.
+    for (int row = 0; row < 240; ++row) {
+      EXPECT_EQ(region->image.data()[(row * 80 + 39) * 4 + 3], 255);
+      EXPECT_EQ(region->image.data()[(row * 80 + 40) * 4 + 3], 255);
+    }
+
+    // The same window as 170..190 and as -190..-170: the same pixels.
+    for (const geo::Bounds& same :
+         {geo::Bounds{170, -30, 190, 30}, geo::Bounds{-190, -30, -170, 30}}) {
+      RegionRequest again = request;
+      again.bbox = same;
+      absl::StatusOr<Region> other = reader->ReadRegion(again);
+      ASSERT_TRUE(other.ok()) << other.status();
+      EXPECT_EQ(other->geotransform[0], same.min_x);
+      EXPECT_EQ(std::memcmp(other->image.data(), region->image.data(), region->image.size_bytes()),
+                0)
+          << same.min_x;
+    }
+  }
+
+  // On the WorldCRS84Quad zoom-2 grid, nearest copies tiles from both sides of the seam:
+  // output column i is global column (2008 + i) mod 2048 of zoom 2.
+  TestPyramidSpec pyramid;
+  pyramid.tile_matrix_set = "WorldCRS84Quad";
+  pyramid.min_zoom = pyramid.max_zoom = 2;
+  const std::string path = dir_.Path("world_crs84_z2.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(*world, pyramid, path).ok());
+  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+  const geo::TileMatrixSet crs84 = geo::TileMatrixSet::WorldCRS84Quad();
+  RegionRequest request;
+  crs84.PixelToCrs(2008, 600, 2, &request.bbox.min_x, &request.bbox.max_y);
+  crs84.PixelToCrs(2088, 700, 2, &request.bbox.max_x, &request.bbox.min_y);
+  ASSERT_GT(request.bbox.max_x, 180);
+  request.srs = "EPSG:4326";
+  request.width = 80;
+  request.height = 100;
+  request.resampling = Resampling::kNearest;
+  absl::StatusOr<Region> region = reader->ReadRegion(request);
+  ASSERT_TRUE(region.ok()) << region.status();
+  size_t mismatches = 0;
+  for (int row = 0; row < 100; ++row) {
+    for (int col = 0; col < 80; ++col) {
+      const int gx = (2008 + col) % 2048, gy = 600 + row;
+      absl::StatusOr<std::shared_ptr<const codec::Image>> tile =
+          reader->GetTile(2, gx / 256, gy / 256);
+      ASSERT_TRUE(tile.ok()) << tile.status();
+      mismatches +=
+          std::memcmp(region->image.data() + (row * 80 + col) * 4,
+                      (*tile)->data() + (gy % 256) * (*tile)->row_stride() + (gx % 256) * 4,
+                      4) != 0;
+    }
+  }
+  EXPECT_EQ(mismatches, 0u);
 }
 
 // ---------------------------------------------------------------------------------------------
