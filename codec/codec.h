@@ -55,7 +55,11 @@ absl::StatusOr<Image> Decode(absl::string_view bytes, const DecodeLimits& limits
 
 // DecodeInto decodes `bytes` into `out`, which must have the encoded image's width, height,
 // bands and pixel type (any row_stride large enough); InvalidArgument otherwise, before any
-// pixel is written. On a decode error `out` may hold partial data.
+// pixel is written. One exception: a 3-band colour image (JPEG, PNG, WebP) decodes into a
+// 4-band `out` too, with an opaque alpha band (255; 65535 for 16-bit PNG), so an RGBA
+// buffer can take RGB tiles with no second pass. (A WebP encoder drops an all-opaque alpha
+// channel, so an RGBA tile may come back as a 3-band stream: decode it into 4 bands.)
+// On a decode error `out` may hold partial data.
 absl::Status DecodeInto(absl::string_view bytes, const MutableImageView& out,
                         const DecodeLimits& limits = {});
 

@@ -3,7 +3,8 @@
 //   0      4    magic "FPEL" (46 50 45 4C)
 //   4      1    format version, 1
 //   5      1    pixel type: 1 = int16, 2 = uint16, 3 = float32
-//   6      1    predictor: 0 = none, 1 = horizontal delta, 2 = horizontal delta + byte planes
+//   6      1    predictor: 0 = none, 1 = horizontal delta, 2 = horizontal delta + byte planes,
+//                3 = byte planes (no delta)
 //   7      1    reserved, 0
 //   8      4    width, uint32 little-endian
 //   12     4    height, uint32 little-endian
@@ -73,19 +74,32 @@ uint32_t GetLe32(const char* in) {
   return value;
 }
 
+// UsesDelta: the predictor stores differences from the previous sample of the row.
+bool UsesDelta(ElevationPredictor predictor) {
+  return predictor == ElevationPredictor::kDelta ||
+         predictor == ElevationPredictor::kDeltaBytePlanes;
+}
+
+// UsesBytePlanes: the predictor splits the samples into byte planes spanning the image.
+bool UsesBytePlanes(ElevationPredictor predictor) {
+  return predictor == ElevationPredictor::kDeltaBytePlanes ||
+         predictor == ElevationPredictor::kBytePlanes;
+}
+
 // Forward transform of one row of samples (unsigned bit patterns of type U).
 template <typename U>
 void PredictRow(const uint8_t* row, size_t width, ElevationPredictor predictor, size_t plane_size,
                 uint8_t* out) {
   constexpr size_t kBytes = sizeof(U);
+  const bool delta = UsesDelta(predictor);
+  const bool planes = UsesBytePlanes(predictor);
   U previous = 0;
   for (size_t x = 0; x < width; ++x) {
     U sample;
     std::memcpy(&sample, row + x * kBytes, kBytes);
-    const U value =
-        predictor == ElevationPredictor::kNone ? sample : static_cast<U>(sample - previous);
+    const U value = delta ? static_cast<U>(sample - previous) : sample;
     previous = sample;
-    if (predictor == ElevationPredictor::kDeltaBytePlanes) {
+    if (planes) {
       for (size_t b = 0; b < kBytes; ++b)
         out[b * plane_size + x] = static_cast<uint8_t>(value >> (8 * b));
     } else {
@@ -95,23 +109,24 @@ void PredictRow(const uint8_t* row, size_t width, ElevationPredictor predictor, 
   }
 }
 
-// Inverse of PredictRow.
+// Inverse of PredictRow. For the sample-interleaved predictors `in` may be `row` (in place).
 template <typename U>
 void ReconstructRow(const uint8_t* in, size_t width, ElevationPredictor predictor,
                     size_t plane_size, uint8_t* row) {
   constexpr size_t kBytes = sizeof(U);
+  const bool delta = UsesDelta(predictor);
+  const bool planes = UsesBytePlanes(predictor);
   U previous = 0;
   for (size_t x = 0; x < width; ++x) {
     U value = 0;
-    if (predictor == ElevationPredictor::kDeltaBytePlanes) {
+    if (planes) {
       for (size_t b = 0; b < kBytes; ++b)
         value |= static_cast<U>(static_cast<U>(in[b * plane_size + x]) << (8 * b));
     } else {
       for (size_t b = 0; b < kBytes; ++b)
         value |= static_cast<U>(static_cast<U>(in[x * kBytes + b]) << (8 * b));
     }
-    const U sample =
-        predictor == ElevationPredictor::kNone ? value : static_cast<U>(value + previous);
+    const U sample = delta ? static_cast<U>(value + previous) : value;
     previous = sample;
     std::memcpy(row + x * kBytes, &sample, kBytes);
   }
@@ -155,7 +170,7 @@ absl::StatusOr<ElevationHeader> ParseHeader(absl::string_view bytes, const Decod
           "elevation decode: unknown pixel type code %d", static_cast<uint8_t>(bytes[5])));
   }
   const uint8_t predictor = static_cast<uint8_t>(bytes[6]);
-  if (predictor > static_cast<uint8_t>(ElevationPredictor::kDeltaBytePlanes)) {
+  if (predictor > static_cast<uint8_t>(ElevationPredictor::kBytePlanes)) {
     return absl::InvalidArgumentError(
         absl::StrFormat("elevation decode: unknown predictor code %d", predictor));
   }
@@ -207,8 +222,7 @@ absl::Status EncodeElevationWithPredictor(const ImageView& image, const EncodeOp
         "or float32 (use PNG for uint8)",
         image.bands, PixelTypeName(image.type)));
   }
-  if (predictor != ElevationPredictor::kNone && predictor != ElevationPredictor::kDelta &&
-      predictor != ElevationPredictor::kDeltaBytePlanes) {
+  if (static_cast<uint8_t>(predictor) > static_cast<uint8_t>(ElevationPredictor::kBytePlanes)) {
     return absl::InvalidArgumentError("elevation encode: unknown predictor");
   }
   ZSTD_CCtx* cctx = ThreadCCtx();
@@ -223,9 +237,8 @@ absl::Status EncodeElevationWithPredictor(const ImageView& image, const EncodeOp
     const uint8_t* row = image.data + static_cast<size_t>(y) * image.row_stride;
     const size_t first = static_cast<size_t>(y) * width;
     // Byte planes span the whole image: plane b starts at b * pixels.
-    uint8_t* target = predictor == ElevationPredictor::kDeltaBytePlanes
-                          ? predicted.data() + first
-                          : predicted.data() + first * sample_bytes;
+    uint8_t* target = UsesBytePlanes(predictor) ? predicted.data() + first
+                                                : predicted.data() + first * sample_bytes;
     if (sample_bytes == 2) {
       PredictRow<uint16_t>(row, width, predictor, pixels, target);
     } else {
@@ -301,30 +314,35 @@ absl::Status DecodeElevationInto(absl::string_view bytes, const MutableImageView
   }
   ZSTD_DCtx* dctx = ThreadDCtx();
   if (dctx == nullptr) return absl::ResourceExhaustedError("elevation decode: ZSTD_createDCtx");
-  std::vector<uint8_t>& predicted = ThreadScratch();
-  predicted.resize(raw_bytes);
-  const size_t decompressed =
-      ZSTD_decompressDCtx(dctx, predicted.data(), raw_bytes, frame, frame_size);
+  const ElevationPredictor predictor = header->predictor;
+  // Sample-interleaved predictors undo in place: into a packed output the frame decompresses
+  // straight, with no scratch copy. Byte planes span the image, so they need the scratch.
+  const bool in_place = !UsesBytePlanes(predictor) && out.row_stride == width * sample_bytes;
+  std::vector<uint8_t>& scratch = ThreadScratch();
+  uint8_t* predicted = out.data;
+  if (!in_place) {
+    scratch.resize(raw_bytes);
+    predicted = scratch.data();
+  }
+  const size_t decompressed = ZSTD_decompressDCtx(dctx, predicted, raw_bytes, frame, frame_size);
   if (ZSTD_isError(decompressed) || decompressed != raw_bytes) {
-    ReleaseLargeScratch(predicted);
+    ReleaseLargeScratch(scratch);
     return absl::InvalidArgumentError(
         absl::StrCat("elevation decode: zstd: ",
                      ZSTD_isError(decompressed) ? ZSTD_getErrorName(decompressed) : "short frame"));
   }
-  const ElevationPredictor predictor = header->predictor;
   for (int y = 0; y < out.height; ++y) {
     uint8_t* row = out.data + static_cast<size_t>(y) * out.row_stride;
     const size_t first = static_cast<size_t>(y) * width;
-    const uint8_t* source = predictor == ElevationPredictor::kDeltaBytePlanes
-                                ? predicted.data() + first
-                                : predicted.data() + first * sample_bytes;
+    const uint8_t* source =
+        UsesBytePlanes(predictor) ? predicted + first : predicted + first * sample_bytes;
     if (sample_bytes == 2) {
       ReconstructRow<uint16_t>(source, width, predictor, pixels, row);
     } else {
       ReconstructRow<uint32_t>(source, width, predictor, pixels, row);
     }
   }
-  ReleaseLargeScratch(predicted);
+  ReleaseLargeScratch(scratch);
   return absl::OkStatus();
 }
 

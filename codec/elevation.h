@@ -40,6 +40,7 @@ enum class ElevationPredictor : uint8_t {
   kNone = 0,             // Samples as they are, little-endian.
   kDelta = 1,            // Per row: first sample as is, then differences, little-endian.
   kDeltaBytePlanes = 2,  // kDelta, then byte planes (all low bytes, then the next ...).
+  kBytePlanes = 3,       // Byte planes of the samples as they are (Blosc's shuffle, no delta).
 };
 
 // kElevationHeaderSize is the fixed header before the zstd frame (codec/README.md).

@@ -13,6 +13,7 @@
 #include "codec/codec.h"
 #include "codec/internal/test_tiles.h"
 #include "gtest/gtest.h"
+#include "testing/files.h"
 
 namespace flatpyramid {
 namespace codec {
@@ -81,6 +82,21 @@ TEST(ElevationTest, BytePlanePredictorStoresAllLowBytesThenAllHighBytes) {
   EXPECT_EQ(Payload(bytes), std::string("\x0a\x03\xfc\xff\x01\x01\x00\x00\xff\xff\x00\x00", 12));
 }
 
+TEST(ElevationTest, PlainBytePlanePredictorShufflesTheSamplesWithoutDelta) {
+  Image image = MakeImage<int16_t>(3, 2, PixelType::kInt16, {10, 13, 9, -1, 0, 1});
+  std::string bytes;
+  ASSERT_TRUE(
+      EncodeElevationWithPredictor(image.view(), {}, ElevationPredictor::kBytePlanes, &bytes).ok());
+  EXPECT_EQ(bytes[6], 3);
+  EXPECT_EQ(Payload(bytes), std::string("\x0a\x0d\x09\xff\x00\x01\x00\x00\x00\xff\x00\x00", 12));
+  // float32 1.0f, 1.5f: bytes 00 00 80 3F, 00 00 C0 3F, planes of each byte position.
+  Image floats = MakeImage<float>(2, 1, PixelType::kFloat32, {1.0f, 1.5f});
+  ASSERT_TRUE(
+      EncodeElevationWithPredictor(floats.view(), {}, ElevationPredictor::kBytePlanes, &bytes)
+          .ok());
+  EXPECT_EQ(Payload(bytes), std::string("\x00\x00\x00\x00\x80\xc0\x3f\x3f", 8));
+}
+
 TEST(ElevationTest, DefaultPredictorIsDeltaForIntegersAndBytePlanesForFloats) {
   EXPECT_EQ(DefaultElevationPredictor(PixelType::kInt16), ElevationPredictor::kDelta);
   EXPECT_EQ(DefaultElevationPredictor(PixelType::kUint16), ElevationPredictor::kDelta);
@@ -115,8 +131,9 @@ TEST(ElevationTest, Float32RoundTripKeepsNaNPayloadsSignedZeroInfinitiesAndNodat
                                       0x3F800000u, 0x00000000u, 0x12345678u, 0xDEADBEEFu};
   Image image(4, 3, 1, PixelType::kFloat32);
   std::memcpy(image.data(), bits.data(), image.size_bytes());
-  for (ElevationPredictor p : {ElevationPredictor::kNone, ElevationPredictor::kDelta,
-                               ElevationPredictor::kDeltaBytePlanes}) {
+  for (ElevationPredictor p :
+       {ElevationPredictor::kNone, ElevationPredictor::kDelta, ElevationPredictor::kDeltaBytePlanes,
+        ElevationPredictor::kBytePlanes}) {
     Image back = RoundTrip(image, p);
     EXPECT_TRUE(SameImage(back, image)) << "predictor " << static_cast<int>(p);
   }
@@ -125,8 +142,9 @@ TEST(ElevationTest, Float32RoundTripKeepsNaNPayloadsSignedZeroInfinitiesAndNodat
 TEST(ElevationTest, Uint16DeltaWrapsAroundExactlyAtTheTypeLimits) {
   const std::vector<uint16_t> values = {0, 65535, 0, 65535, 1, 65534, 32768, 32767};
   Image image = MakeImage<uint16_t>(4, 2, PixelType::kUint16, values);
-  for (ElevationPredictor p : {ElevationPredictor::kNone, ElevationPredictor::kDelta,
-                               ElevationPredictor::kDeltaBytePlanes}) {
+  for (ElevationPredictor p :
+       {ElevationPredictor::kNone, ElevationPredictor::kDelta, ElevationPredictor::kDeltaBytePlanes,
+        ElevationPredictor::kBytePlanes}) {
     Image back = RoundTrip(image, p);
     ASSERT_EQ(back.type(), PixelType::kUint16);
     EXPECT_EQ(std::vector<uint16_t>(Samples<uint16_t>(back).begin(), Samples<uint16_t>(back).end()),
@@ -148,15 +166,44 @@ TEST(ElevationTest, RealInt16DemRoundTripsExactlyWithItsNodata) {
   }
 }
 
+// na.tif: 10 x 10 float32 with a NaN (gdalinfo -stats: 99 % valid), no nodata value.
+TEST(ElevationTest, RealNaNRasterRoundTripsBitForBit) {
+  absl::StatusOr<Image> na =
+      internal::ReadTile(test::DataPath("na.tif"), {1}, internal::SourceWindow{0, 0, 10, 10}, 10,
+                         10, PixelType::kFloat32);
+  ASSERT_TRUE(na.ok()) << na.status();
+  size_t nans = 0;
+  for (float v : Samples<float>(*na)) nans += std::isnan(v);
+  ASSERT_EQ(nans, 1u);
+  for (ElevationPredictor p :
+       {ElevationPredictor::kNone, ElevationPredictor::kDelta, ElevationPredictor::kDeltaBytePlanes,
+        ElevationPredictor::kBytePlanes}) {
+    for (int level : {0, 6, 9}) {
+      Image back = RoundTrip(*na, p, level);
+      EXPECT_TRUE(SameImage(back, *na))
+          << "predictor " << static_cast<int>(p) << " level " << level;
+    }
+  }
+  std::string bytes;
+  ASSERT_TRUE(EncodeElevation(na->view(), {}, &bytes).ok());
+  absl::StatusOr<Image> back = Decode(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(SameImage(*back, *na));
+}
+
 TEST(ElevationTest, EveryRealDemTileRoundTripsExactly) {
   for (int size : {256, 512}) {
     absl::StatusOr<std::vector<internal::DemTile>> tiles = internal::RealDemTiles(size);
     ASSERT_TRUE(tiles.ok()) << tiles.status();
-    EXPECT_EQ(tiles->size(), size == 256 ? 10u : 4u);
+    // elev and olinda resampled and padded (4), etopo20 float32 and uint16 (8 + 8 or 2 + 2).
+    EXPECT_EQ(tiles->size(), size == 256 ? 20u : 8u);
     for (const internal::DemTile& tile : *tiles) {
-      EXPECT_TRUE(
-          SameImage(RoundTrip(tile.image, ElevationPredictor::kDeltaBytePlanes), tile.image))
-          << tile.name;
+      for (ElevationPredictor p :
+           {ElevationPredictor::kNone, ElevationPredictor::kDelta,
+            ElevationPredictor::kDeltaBytePlanes, ElevationPredictor::kBytePlanes}) {
+        EXPECT_TRUE(SameImage(RoundTrip(tile.image, p), tile.image))
+            << tile.name << " predictor " << static_cast<int>(p);
+      }
     }
   }
 }

@@ -181,7 +181,10 @@ absl::Status DecodeJpegInto(absl::string_view bytes, const MutableImageView& out
   if (out.row_stride > static_cast<size_t>(INT32_MAX)) {
     return absl::InvalidArgumentError("jpeg decode: output row_stride exceeds 2^31");
   }
-  const int pixel_format = header->info.bands == 1 ? TJPF_GRAY : TJPF_RGB;
+  // TJPF_RGBA writes 0xFF into the fourth byte: the opaque alpha of a 4-band output.
+  const int pixel_format = header->info.bands == 1                        ? TJPF_GRAY
+                           : internal::AddsOpaqueAlpha(header->info, out) ? TJPF_RGBA
+                                                                          : TJPF_RGB;
   // Warnings (corrupt entropy data, premature end) are errors: a damaged tile must not
   // pass as a valid one. LIMITSCANS refuses progressive bombs with thousands of scans.
   const int flags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;

@@ -38,7 +38,8 @@ bool LooksJpeg(absl::string_view bytes);
 // PeekJpegInfo parses the header only. ResourceExhausted when it exceeds `limits`.
 absl::StatusOr<ImageInfo> PeekJpegInfo(absl::string_view bytes, const DecodeLimits& limits = {});
 
-// DecodeJpegInto decodes into `out`, whose size, bands and type must match PeekJpegInfo.
+// DecodeJpegInto decodes into `out`, whose size, bands and type must match PeekJpegInfo,
+// except that a colour JPEG also decodes into 4 bands: RGB and alpha 255 (TJPF_RGBA).
 absl::Status DecodeJpegInto(absl::string_view bytes, const MutableImageView& out,
                             const DecodeLimits& limits = {});
 

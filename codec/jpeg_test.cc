@@ -1,9 +1,14 @@
 #include "codec/jpeg.h"
 
+#include <turbojpeg.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "codec/codec.h"
 #include "codec/internal/test_tiles.h"
 #include "gtest/gtest.h"
@@ -141,6 +146,135 @@ TEST(JpegTest, PaddedInputRowsEncodeLikePackedOnesAndDecodeIntoPaddedOutput) {
               0);
     EXPECT_EQ(out[y * stride + 768], 0xCD);  // Padding untouched.
   }
+}
+
+// Subsampling as the file's frame header records it (tjDecompressHeader3 reads the SOF's
+// sampling factors): 4:2:0 and 4:4:4 as asked, gray for one band.
+TEST(JpegTest, TheFileCarriesTheRequestedChromaSubsampling) {
+  Image tile = Landsat256();
+  Image gray(256, 256, 1, PixelType::kUint8);
+  for (size_t i = 0; i < 256 * 256; ++i) gray.data()[i] = tile.data()[i * 3];
+  struct Case {
+    const Image* image;
+    ChromaSubsampling subsampling;
+    int expected;
+  };
+  tjhandle handle = tjInitDecompress();
+  ASSERT_NE(handle, nullptr);
+  for (const Case& c : {Case{&tile, ChromaSubsampling::k420, TJSAMP_420},
+                        Case{&tile, ChromaSubsampling::k444, TJSAMP_444},
+                        Case{&gray, ChromaSubsampling::k444, TJSAMP_GRAY}}) {
+    EncodeOptions options;
+    options.subsampling = c.subsampling;
+    const std::string bytes = EncodeOrDie(*c.image, options);
+    int width = 0, height = 0, subsampling = -1, colorspace = -1;
+    ASSERT_EQ(tjDecompressHeader3(handle, reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  bytes.size(), &width, &height, &subsampling, &colorspace),
+              0);
+    EXPECT_EQ(subsampling, c.expected);
+    EXPECT_EQ(colorspace, c.image->bands() == 1 ? TJCS_GRAY : TJCS_YCbCr);
+  }
+  // The default is 4:2:0.
+  const std::string bytes = EncodeOrDie(tile, {});
+  int width = 0, height = 0, subsampling = -1, colorspace = -1;
+  ASSERT_EQ(tjDecompressHeader3(handle, reinterpret_cast<const unsigned char*>(bytes.data()),
+                                bytes.size(), &width, &height, &subsampling, &colorspace),
+            0);
+  EXPECT_EQ(subsampling, TJSAMP_420);
+  tjDestroy(handle);
+}
+
+// ReadPnm reads a binary PPM (P6) or PGM (P5) as djpeg writes it: magic, width, height,
+// 255, one whitespace byte, then the samples.
+Image ReadPnm(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::string magic;
+  int width = 0, height = 0, max = 0;
+  file >> magic >> width >> height >> max;
+  file.get();
+  EXPECT_TRUE((magic == "P6" || magic == "P5") && max == 255) << path << ": " << magic;
+  Image image(width, height, magic == "P6" ? 3 : 1, PixelType::kUint8);
+  file.read(reinterpret_cast<char*>(image.data()),
+            static_cast<std::streamsize>(image.size_bytes()));
+  EXPECT_TRUE(file) << path << " is short";
+  return image;
+}
+
+// djpeg (libjpeg-turbo-progs) is a decoder outside our code: it reads our files as any JPEG
+// reader does, and with the same defaults as ours (accurate DCT, fancy upsampling) it must
+// give exactly our pixels, in R, G, B order.
+TEST(JpegTest, DjpegDecodesOurFilesToExactlyOurPixelsInRgbOrder) {
+  test::TempDir dir;
+  Image primaries(16, 24, 3, PixelType::kUint8);
+  for (int y = 0; y < 24; ++y) {
+    for (int x = 0; x < 16; ++x) primaries.data()[(y * 16 + x) * 3 + y / 8] = 255;  // R, G, B rows.
+  }
+  Image tile = Landsat256();
+  Image gray(256, 256, 1, PixelType::kUint8);
+  for (size_t i = 0; i < 256 * 256; ++i) gray.data()[i] = tile.data()[i * 3 + 2];
+  int file_number = 0;
+  for (const Image* image : {&primaries, &tile, &gray}) {
+    for (ChromaSubsampling s : {ChromaSubsampling::k420, ChromaSubsampling::k444}) {
+      EncodeOptions options;
+      options.quality = 95;
+      options.subsampling = s;
+      const std::string bytes = EncodeOrDie(*image, options);
+      const std::string jpeg = dir.Path(absl::StrCat("in", file_number, ".jpg"));
+      const std::string pnm = dir.Path(absl::StrCat("out", file_number++, ".pnm"));
+      {
+        std::ofstream file(jpeg, std::ios::binary);
+        file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      }
+      const std::string command = absl::StrCat("djpeg -pnm -outfile '", pnm, "' '", jpeg, "'");
+      ASSERT_EQ(std::system(command.c_str()), 0)
+          << command << " failed (djpeg comes with libjpeg-turbo-progs)";
+      Image theirs = ReadPnm(pnm);
+      EXPECT_TRUE(SameImage(theirs, DecodeOrDie(bytes))) << image->width() << " " << image->bands();
+      if (image == &primaries) {
+        for (int band = 0; band < 3; ++band) {
+          const uint8_t* pixel = theirs.data() + ((band * 8 + 4) * 16 + 8) * 3;  // Row centre.
+          for (int c = 0; c < 3; ++c) {
+            if (c == band) {
+              EXPECT_GE(pixel[c], 250) << "band " << band;
+            } else {
+              EXPECT_LE(pixel[c], 5) << "band " << band << " channel " << c;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(JpegTest, ColourJpegDecodesIntoFourBandsWithOpaqueAlpha) {
+  Image tile = Landsat256();
+  for (ChromaSubsampling s : {ChromaSubsampling::k420, ChromaSubsampling::k444}) {
+    EncodeOptions options;
+    options.subsampling = s;
+    const std::string bytes = EncodeOrDie(tile, options);
+    Image rgb = DecodeOrDie(bytes);
+    const size_t row = 256 * 4, stride = row + 7;
+    std::vector<uint8_t> out(stride * 256, 0x42);
+    ASSERT_TRUE(
+        DecodeInto(bytes, MutableImageView{out.data(), 256, 256, 4, PixelType::kUint8, stride})
+            .ok());
+    for (int y = 0; y < 256; ++y) {
+      for (int x = 0; x < 256; ++x) {
+        const uint8_t* pixel = out.data() + y * stride + x * 4;
+        ASSERT_EQ(std::memcmp(pixel, rgb.data() + (y * 256 + x) * 3, 3), 0) << x << "," << y;
+        ASSERT_EQ(pixel[3], 255) << x << "," << y;
+      }
+      ASSERT_EQ(out[y * stride + row], 0x42) << y;
+    }
+  }
+  // Gray does not widen to RGBA, nor RGB to two bands.
+  Image gray(64, 64, 1, PixelType::kUint8);
+  Image four(64, 64, 4, PixelType::kUint8), two(64, 64, 2, PixelType::kUint8);
+  EXPECT_EQ(DecodeJpegInto(EncodeOrDie(gray, {}), four.mutable_view()).code(),
+            absl::StatusCode::kInvalidArgument);
+  Image small_rgb(64, 64, 3, PixelType::kUint8);
+  EXPECT_EQ(DecodeJpegInto(EncodeOrDie(small_rgb, {}), two.mutable_view()).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(JpegTest, EncodeReplacesTheOutputString) {

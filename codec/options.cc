@@ -17,5 +17,11 @@ absl::string_view CodecName(CodecId codec) {
   return "unknown";
 }
 
+size_t MaxDecodedBytes(const DecodeLimits& limits) {
+  if (limits.max_width <= 0 || limits.max_height <= 0) return 0;
+  return static_cast<size_t>(limits.max_width) * static_cast<size_t>(limits.max_height) *
+         kMaxBytesPerPixel;
+}
+
 }  // namespace codec
 }  // namespace flatpyramid

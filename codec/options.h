@@ -11,6 +11,8 @@
 #ifndef FLATPYRAMID_CODEC_OPTIONS_H_
 #define FLATPYRAMID_CODEC_OPTIONS_H_
 
+#include <cstddef>
+
 #include "absl/strings/string_view.h"
 #include "codec/image.h"
 
@@ -47,12 +49,25 @@ struct EncodeOptions {
 };
 
 // DecodeLimits bounds what a decoder accepts. Dimensions are checked from the header before
-// any pixel memory is allocated, so hostile bytes cannot make a decoder allocate more than
-// max_width * max_height pixels.
+// any pixel memory is allocated, and everything else a decoder keeps (PNG text and ICC
+// chunks, scratch buffers) is bounded by the same budget, so hostile bytes cannot make a
+// decode allocate a block larger than MaxDecodedBytes(limits) plus a small constant
+// (corruption_test and allocation_test measure it).
+//
+// The default, 4096 x 4096, is far above any tile (256 or 512) yet caps a hostile header
+// at 128 MiB (16-bit RGBA). Tile readers should pass their tile size; raise it only for
+// trusted input.
 struct DecodeLimits {
-  int max_width = 16384;
-  int max_height = 16384;
+  int max_width = 4096;
+  int max_height = 4096;
 };
+
+// kMaxBytesPerPixel is the widest pixel any codec decodes: 4 bands of 16 bits (PNG RGBA16).
+inline constexpr size_t kMaxBytesPerPixel = 8;
+
+// MaxDecodedBytes is the largest image `limits` admit: max_width * max_height *
+// kMaxBytesPerPixel bytes (0 for non-positive limits).
+size_t MaxDecodedBytes(const DecodeLimits& limits);
 
 // ImageInfo is what a header says about the image inside it.
 struct ImageInfo {

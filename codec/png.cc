@@ -2,6 +2,7 @@
 
 #include <spng.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -17,9 +18,16 @@ namespace {
 
 constexpr char kPngSignature[8] = {'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n'};
 
-// Ancillary chunks (text, ICC profiles) a hostile file may declare: cap what libspng keeps.
-constexpr size_t kMaxChunkBytes = size_t{16} << 20;
-constexpr size_t kMaxChunkCacheBytes = size_t{64} << 20;
+// Ancillary chunks (text, ICC profiles, Exif) are ignored, but libspng parses and keeps
+// those before the image data, inflating zTXt / iCCP into buffers that double in size up to
+// its chunk limits. The limits follow the DecodeLimits budget: a quarter of the largest
+// image it admits, at least 64 KiB (an ICC profile is usually a few KiB) and at most 16 MiB.
+constexpr size_t kMinAncillaryBytes = size_t{64} << 10;
+constexpr size_t kMaxAncillaryBytes = size_t{16} << 20;
+
+size_t AncillaryLimit(const DecodeLimits& limits) {
+  return std::clamp(MaxDecodedBytes(limits) / 4, kMinAncillaryBytes, kMaxAncillaryBytes);
+}
 
 struct ContextDeleter {
   void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
@@ -45,6 +53,12 @@ uint8_t ColorType(int bands) {
 }
 
 absl::Status SpngError(absl::string_view what, int error) {
+  if (error == SPNG_ECHUNK_LIMITS) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("png ", what, ": ", spng_strerror(error),
+                     " (ancillary text / ICC / Exif chunks may keep a quarter of the "
+                     "DecodeLimits budget; raise DecodeLimits if the input is trusted)"));
+  }
   return absl::InvalidArgumentError(absl::StrCat("png ", what, ": ", spng_strerror(error)));
 }
 
@@ -136,7 +150,8 @@ absl::StatusOr<PngHeader> ReadHeader(spng_ctx* ctx, absl::string_view bytes,
   const uint32_t max_width = limits.max_width > 0 ? static_cast<uint32_t>(limits.max_width) : 1;
   const uint32_t max_height = limits.max_height > 0 ? static_cast<uint32_t>(limits.max_height) : 1;
   int error = spng_set_image_limits(ctx, max_width, max_height);
-  if (error == 0) error = spng_set_chunk_limits(ctx, kMaxChunkBytes, kMaxChunkCacheBytes);
+  const size_t ancillary = AncillaryLimit(limits);
+  if (error == 0) error = spng_set_chunk_limits(ctx, ancillary, ancillary);
   if (error == 0) error = spng_set_png_buffer(ctx, bytes.data(), bytes.size());
   if (error != 0) return SpngError("decode", error);
   spng_ihdr ihdr = {};
@@ -213,28 +228,44 @@ absl::Status DecodePngInto(absl::string_view bytes, const MutableImageView& out,
   if (!header.ok()) return header.status();
   absl::Status matches = internal::CheckOutputMatches(header->info, out);
   if (!matches.ok()) return matches;
+  int format = header->format;
+  int flags = header->flags;
+  if (internal::AddsOpaqueAlpha(header->info, out)) {
+    // libspng adds alpha at full value (255 / 65535, host-endian) when asked for RGBA; no
+    // tRNS: a 3-band image is opaque by definition here.
+    format = out.type == PixelType::kUint16 ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8;
+    flags = 0;
+  }
   const size_t row_bytes = static_cast<size_t>(out.width) * out.bands * BytesPerSample(out.type);
   const size_t image_bytes = row_bytes * static_cast<size_t>(out.height);
   size_t decoded_size = 0;
-  int error = spng_decoded_image_size(ctx.get(), header->format, &decoded_size);
+  int error = spng_decoded_image_size(ctx.get(), format, &decoded_size);
   if (error != 0) return SpngError("decode", error);
   if (decoded_size != image_bytes) {
     return absl::InternalError(absl::StrFormat(
         "png decode: libspng reports %u bytes for a %u-byte image", decoded_size, image_bytes));
   }
   if (out.row_stride == row_bytes) {
-    error = spng_decode_image(ctx.get(), out.data, image_bytes, header->format, header->flags);
+    error = spng_decode_image(ctx.get(), out.data, image_bytes, format, flags);
     if (error != 0) return SpngError("decode", error);
     return absl::OkStatus();
   }
-  // Padded rows: decode packed, then place each row.
-  std::unique_ptr<uint8_t[]> packed(new uint8_t[image_bytes]);
-  error = spng_decode_image(ctx.get(), packed.get(), image_bytes, header->format, header->flags);
+  // Padded rows: decode row by row straight into the caller's rows. For interlaced images
+  // libspng visits rows once per pass and fills in that pass's pixels.
+  error = spng_decode_image(ctx.get(), nullptr, 0, format, flags | SPNG_DECODE_PROGRESSIVE);
   if (error != 0) return SpngError("decode", error);
-  for (int y = 0; y < out.height; ++y) {
-    std::memcpy(out.data + static_cast<size_t>(y) * out.row_stride,
-                packed.get() + static_cast<size_t>(y) * row_bytes, row_bytes);
+  for (;;) {
+    spng_row_info row = {};
+    error = spng_get_row_info(ctx.get(), &row);
+    if (error != 0) break;
+    if (row.row_num >= static_cast<uint32_t>(out.height)) {
+      return absl::InternalError("png decode: libspng reports a row past the image");
+    }
+    error = spng_decode_row(ctx.get(), out.data + static_cast<size_t>(row.row_num) * out.row_stride,
+                            row_bytes);
+    if (error != 0) break;
   }
+  if (error != SPNG_EOI) return SpngError("decode", error);
   return absl::OkStatus();
 }
 

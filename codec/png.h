@@ -38,7 +38,9 @@ bool LooksPng(absl::string_view bytes);
 // PeekPngInfo parses the header only. ResourceExhausted when it exceeds `limits`.
 absl::StatusOr<ImageInfo> PeekPngInfo(absl::string_view bytes, const DecodeLimits& limits = {});
 
-// DecodePngInto decodes into `out`, whose size, bands and type must match PeekPngInfo.
+// DecodePngInto decodes into `out`, whose size, bands and type must match PeekPngInfo,
+// except that an RGB (or opaque palette) PNG also decodes into 4 bands with alpha 255, or
+// 65535 for 16 bits. Padded output rows are decoded row by row in place (no copy).
 absl::Status DecodePngInto(absl::string_view bytes, const MutableImageView& out,
                            const DecodeLimits& limits = {});
 

@@ -1,7 +1,10 @@
 #include "codec/png.h"
 
+#include <spng.h>
+
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "codec/codec.h"
@@ -117,6 +120,12 @@ TEST(PngTest, PaletteImagesExpandToRgb) {
   ASSERT_EQ(ours->bands(), 3);
   const std::vector<uint8_t> pixels(ours->data(), ours->data() + 12);
   EXPECT_EQ(pixels, (std::vector<uint8_t>{10, 20, 30, 200, 100, 50, 200, 100, 50, 10, 20, 30}));
+  // Without tRNS the palette is opaque: into four bands, alpha 255.
+  Image rgba(4, 1, 4, PixelType::kUint8);
+  ASSERT_TRUE(DecodeInto(test::ReadFileOrDie(path), rgba.mutable_view()).ok());
+  EXPECT_EQ(std::vector<uint8_t>(rgba.data(), rgba.data() + 16),
+            (std::vector<uint8_t>{10, 20, 30, 255, 200, 100, 50, 255, 200, 100, 50, 255, 10, 20, 30,
+                                  255}));
 }
 
 TEST(PngTest, CompressionLevelsTradeSizeAndAllDecodeToTheSamePixels) {
@@ -149,6 +158,97 @@ TEST(PngTest, DecodesIntoAPaddedCallerBuffer) {
     ASSERT_EQ(std::memcmp(out.data() + y * stride, image.data() + y * row, row), 0) << y;
     EXPECT_EQ(out[y * stride + row], 0xEE);
   }
+}
+
+// An Adam7-interlaced PNG written by libspng's encoder (our encoder never interlaces).
+std::string InterlacedPng(const Image& image) {
+  spng_ctx* ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+  EXPECT_NE(ctx, nullptr);
+  spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
+  spng_ihdr ihdr = {};
+  ihdr.width = static_cast<uint32_t>(image.width());
+  ihdr.height = static_cast<uint32_t>(image.height());
+  ihdr.bit_depth = image.type() == PixelType::kUint16 ? 16 : 8;
+  ihdr.color_type =
+      image.bands() == 3 ? SPNG_COLOR_TYPE_TRUECOLOR : SPNG_COLOR_TYPE_TRUECOLOR_ALPHA;
+  ihdr.interlace_method = SPNG_INTERLACE_ADAM7;
+  EXPECT_EQ(spng_set_ihdr(ctx, &ihdr), 0);
+  // SPNG_FMT_RAW: samples as the file stores them, 16 bits big-endian.
+  std::vector<uint8_t> raw(image.data(), image.data() + image.size_bytes());
+  if (image.type() == PixelType::kUint16) {
+    for (size_t i = 0; i < raw.size(); i += 2) std::swap(raw[i], raw[i + 1]);
+  }
+  EXPECT_EQ(spng_encode_image(ctx, raw.data(), raw.size(), SPNG_FMT_RAW, SPNG_ENCODE_FINALIZE), 0);
+  size_t size = 0;
+  int error = 0;
+  void* buffer = spng_get_png_buffer(ctx, &size, &error);
+  EXPECT_EQ(error, 0);
+  std::string bytes(static_cast<const char*>(buffer), size);
+  free(buffer);
+  spng_ctx_free(ctx);
+  return bytes;
+}
+
+TEST(PngTest, InterlacedPngDecodesRowByRowIntoAPaddedBuffer) {
+  test::TempDir dir;
+  for (PixelType type : {PixelType::kUint8, PixelType::kUint16}) {
+    Image image = RealImage(4, type);
+    const std::string bytes = InterlacedPng(image);
+    ASSERT_EQ(bytes[28], 1) << "IHDR interlace method";
+    // GDAL 3.6's PNG driver returns interlaced 16-bit samples byte-swapped (it does so for
+    // libpng's own interlaced files too: vips pngsave --interlace, checked by hand), so GDAL
+    // vouches for the 8-bit file only.
+    if (type == PixelType::kUint8) {
+      absl::StatusOr<Image> gdal = internal::DecodeWithGdal(bytes, dir.Path("i.png"), "PNG", type);
+      ASSERT_TRUE(gdal.ok()) << gdal.status();
+      ASSERT_TRUE(SameImage(*gdal, image));
+    }
+    absl::StatusOr<Image> packed = Decode(bytes);
+    ASSERT_TRUE(packed.ok()) << packed.status();
+    EXPECT_TRUE(SameImage(*packed, image));
+    const size_t row = image.row_stride(), stride = row + 10;
+    std::vector<uint8_t> out(stride * 128, 0x77);
+    ASSERT_TRUE(DecodeInto(bytes, MutableImageView{out.data(), 128, 128, 4, type, stride}).ok());
+    for (int y = 0; y < 128; ++y) {
+      ASSERT_EQ(std::memcmp(out.data() + y * stride, image.data() + y * row, row), 0) << y;
+      ASSERT_EQ(out[y * stride + row], 0x77) << y;
+    }
+  }
+}
+
+TEST(PngTest, RgbDecodesIntoFourBandsWithFullAlpha) {
+  for (PixelType type : {PixelType::kUint8, PixelType::kUint16}) {
+    Image rgb = RealImage(3, type);
+    const std::string bytes = EncodeOrDie(rgb);
+    const size_t sample = BytesPerSample(type);
+    for (size_t pad : {size_t{0}, size_t{6}}) {
+      const size_t row = 128 * 4 * sample, stride = row + pad;
+      std::vector<uint8_t> out(stride * 128, 0x33);
+      ASSERT_TRUE(DecodeInto(bytes, MutableImageView{out.data(), 128, 128, 4, type, stride}).ok());
+      for (int y = 0; y < 128; ++y) {
+        for (int x = 0; x < 128; ++x) {
+          const uint8_t* pixel = out.data() + y * stride + x * 4 * sample;
+          ASSERT_EQ(std::memcmp(pixel, rgb.data() + (y * 128 + x) * 3 * sample, 3 * sample), 0)
+              << x << "," << y;
+          if (type == PixelType::kUint8) {
+            ASSERT_EQ(pixel[3], 255);
+          } else {
+            uint16_t alpha;
+            std::memcpy(&alpha, pixel + 6, 2);
+            ASSERT_EQ(alpha, 65535);
+          }
+        }
+        if (pad != 0) {
+          ASSERT_EQ(out[y * stride + row], 0x33);
+        }
+      }
+    }
+  }
+  // Gray and gray+alpha keep their band count.
+  Image gray = RealImage(1, PixelType::kUint8);
+  Image four(128, 128, 4, PixelType::kUint8);
+  EXPECT_EQ(DecodePngInto(EncodeOrDie(gray), four.mutable_view()).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(PngTest, RefusesSignedAndFloatSamplesAndBadLevels) {

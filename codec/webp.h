@@ -32,10 +32,14 @@ absl::Status EncodeWebp(const ImageView& image, const EncodeOptions& options, st
 // LooksWebp is true when `bytes` starts with the WebP magic number.
 bool LooksWebp(absl::string_view bytes);
 
-// PeekWebpInfo parses the header only. ResourceExhausted when it exceeds `limits`.
+// PeekWebpInfo parses the header only. ResourceExhausted when it exceeds `limits`. Bands
+// are 4 when the bitstream carries alpha, else 3. libwebp's encoder leaves alpha out when
+// every pixel is opaque, so an RGBA tile that was fully opaque reports 3 bands.
 absl::StatusOr<ImageInfo> PeekWebpInfo(absl::string_view bytes, const DecodeLimits& limits = {});
 
-// DecodeWebpInto decodes into `out`, whose size, bands and type must match PeekWebpInfo.
+// DecodeWebpInto decodes into `out`, whose size, bands and type must match PeekWebpInfo,
+// except that a bitstream without alpha also decodes into 4 bands, with alpha 255
+// (WebPDecodeRGBAInto): an opaque RGBA tile comes back as it went in.
 absl::Status DecodeWebpInto(absl::string_view bytes, const MutableImageView& out,
                             const DecodeLimits& limits = {});
 

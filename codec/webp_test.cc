@@ -110,6 +110,51 @@ TEST(WebpTest, DecodesIntoAPaddedCallerBufferLeavingThePaddingAlone) {
   }
 }
 
+TEST(WebpTest, FullyOpaqueRgbaComesBackAsFourBandsThroughAnRgbaBuffer) {
+  Image rgba = Landsat(4);
+  for (size_t i = 0; i < 256 * 256; ++i) rgba.data()[i * 4 + 3] = 255;
+  Image rgb = Landsat(3);
+  EncodeOptions lossless;
+  lossless.lossless = true;
+  for (const EncodeOptions& options : {EncodeOptions{}, lossless}) {
+    const std::string bytes = EncodeOrDie(rgba, options);
+    // libwebp leaves out an alpha channel that is 255 everywhere: the stream says 3 bands.
+    absl::StatusOr<ImageInfo> info = PeekInfo(bytes);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->bands, 3) << options.lossless;
+    absl::StatusOr<Image> three = Decode(bytes);
+    ASSERT_TRUE(three.ok()) << three.status();
+    // Into a padded 4-band buffer: the RGB of the 3-band decode, alpha 255, padding kept.
+    const size_t row = 256 * 4, stride = row + 3;
+    std::vector<uint8_t> out(stride * 256, 0x11);
+    ASSERT_TRUE(
+        DecodeInto(bytes, MutableImageView{out.data(), 256, 256, 4, PixelType::kUint8, stride})
+            .ok());
+    for (int y = 0; y < 256; ++y) {
+      for (int x = 0; x < 256; ++x) {
+        const uint8_t* pixel = out.data() + y * stride + x * 4;
+        ASSERT_EQ(std::memcmp(pixel, three->data() + (y * 256 + x) * 3, 3), 0) << x << "," << y;
+        ASSERT_EQ(pixel[3], 255) << x << "," << y;
+      }
+      ASSERT_EQ(out[y * stride + row], 0x11) << y;
+    }
+    if (options.lossless) {
+      Image back(256, 256, 4, PixelType::kUint8);
+      ASSERT_TRUE(DecodeWebpInto(bytes, back.mutable_view()).ok());
+      EXPECT_TRUE(SameImage(back, rgba));
+      EXPECT_TRUE(SameImage(*three, rgb));
+    }
+  }
+  // Still only 3 -> 4: no 3 -> 2 or 4 -> 3.
+  const std::string bytes = EncodeOrDie(rgba, {});
+  Image two(256, 256, 2, PixelType::kUint8);
+  EXPECT_EQ(DecodeInto(bytes, two.mutable_view()).code(), absl::StatusCode::kInvalidArgument);
+  const std::string with_alpha = EncodeOrDie(Landsat(4), {});
+  Image three(256, 256, 3, PixelType::kUint8);
+  EXPECT_EQ(DecodeInto(with_alpha, three.mutable_view()).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(WebpTest, RefusesGrayTwoBandsAndSixteenBits) {
   std::string out;
   Image gray(8, 8, 1, PixelType::kUint8), two(8, 8, 2, PixelType::kUint8),

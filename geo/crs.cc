@@ -212,30 +212,50 @@ absl::StatusOr<Bounds> SourceFootprintLonLat(GDALDataset& source,
   return out;
 }
 
-absl::StatusOr<Bounds> SourceFootprint(GDALDataset& source, const TileMatrixSet& tms,
-                                       const OGRSpatialReference* source_srs_override) {
+absl::StatusOr<std::vector<Bounds>> SourceFootprintParts(
+    GDALDataset& source, const TileMatrixSet& tms, const OGRSpatialReference* source_srs_override) {
   absl::StatusOr<Bounds> lonlat = SourceFootprintLonLat(source, source_srs_override);
   if (!lonlat.ok()) return lonlat.status();
-  Bounds b = *lonlat;
-  if (b.min_x > b.max_x) {
-    b.min_x = -180.0;
-    b.max_x = 180.0;
-  }
+  const Bounds b = *lonlat;
   if (!tms.is_geographic() &&
       (b.min_y >= kWebMercatorMaxLatitude || b.max_y <= -kWebMercatorMaxLatitude)) {
     return absl::OutOfRangeError(absl::StrCat(
         DatasetName(source), ": the raster lies entirely beyond WebMercator's latitude limit (",
         b.min_y, " to ", b.max_y, " degrees, limit +-85.0511287798); use WorldCRS84Quad"));
   }
-  Bounds out;
-  tms.LonLatToCrs(b.min_x, b.min_y, &out.min_x, &out.min_y);
-  tms.LonLatToCrs(b.max_x, b.max_y, &out.max_x, &out.max_y);
+  // Across the antimeridian: the part up to 180 degrees, then the part from -180.
+  const std::vector<Bounds> lonlat_parts =
+      b.min_x > b.max_x ? std::vector<Bounds>{Bounds{b.min_x, b.min_y, 180.0, b.max_y},
+                                              Bounds{-180.0, b.min_y, b.max_x, b.max_y}}
+                        : std::vector<Bounds>{b};
   const Bounds extent = tms.extent();
-  out.min_x = std::max(out.min_x, extent.min_x);
-  out.min_y = std::max(out.min_y, extent.min_y);
-  out.max_x = std::min(out.max_x, extent.max_x);
-  out.max_y = std::min(out.max_y, extent.max_y);
-  return out;
+  std::vector<Bounds> parts;
+  for (const Bounds& part : lonlat_parts) {
+    Bounds out;
+    tms.LonLatToCrs(part.min_x, part.min_y, &out.min_x, &out.min_y);
+    tms.LonLatToCrs(part.max_x, part.max_y, &out.max_x, &out.max_y);
+    out.min_x = std::max(out.min_x, extent.min_x);
+    out.min_y = std::max(out.min_y, extent.min_y);
+    out.max_x = std::min(out.max_x, extent.max_x);
+    out.max_y = std::min(out.max_y, extent.max_y);
+    parts.push_back(out);
+  }
+  return parts;
+}
+
+absl::StatusOr<Bounds> SourceFootprint(GDALDataset& source, const TileMatrixSet& tms,
+                                       const OGRSpatialReference* source_srs_override) {
+  absl::StatusOr<std::vector<Bounds>> parts =
+      SourceFootprintParts(source, tms, source_srs_override);
+  if (!parts.ok()) return parts.status();
+  Bounds hull = parts->front();
+  for (const Bounds& part : *parts) {
+    hull.min_x = std::min(hull.min_x, part.min_x);
+    hull.min_y = std::min(hull.min_y, part.min_y);
+    hull.max_x = std::max(hull.max_x, part.max_x);
+    hull.max_y = std::max(hull.max_y, part.max_y);
+  }
+  return hull;
 }
 
 TileToSourceTransformer::TileToSourceTransformer(void* gen_img, void* approx,

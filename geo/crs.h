@@ -15,8 +15,10 @@
 //   - Sources georeferenced only by GCPs or RPCs are refused (FailedPrecondition): warp
 //     them to a geotransform with gdalwarp first.
 //   - A source with no CRS is refused with an error naming --source_srs: never a guess.
-//   - A footprint crossing the antimeridian covers the whole longitude span in the tile
-//     matrix set (a conservative box: the tiles in between are empty, not missing).
+//   - A footprint crossing the antimeridian is two boxes in the tile matrix set's CRS
+//     (SourceFootprintParts), one each side; SourceFootprint, a single box, is their hull,
+//     which spans the whole longitude range (as gdalwarp's output does). List tiles with
+//     TileMatrixSet::CoveringTileRanges over the parts, not with the hull.
 //
 // Example:
 //   GDALDatasetUniquePtr ds(GDALDataset::Open("etopo20.cdf", GDAL_OF_RASTER));
@@ -72,11 +74,24 @@ absl::StatusOr<OGRSpatialReference> SourceSrs(
 absl::StatusOr<Bounds> SourceFootprintLonLat(
     GDALDataset& source, const OGRSpatialReference* source_srs_override = nullptr);
 
-// SourceFootprint is the source's footprint in `tms`'s CRS, clamped to tms.extent():
-// WebMercatorQuad clamps latitudes to +-kWebMercatorMaxLatitude (85.0511287798 deg). A
-// footprint crossing the antimeridian gets the full longitude span. OutOfRange when the
+// SourceFootprintParts is the source's footprint in `tms`'s CRS as boxes that do not cross
+// the antimeridian, clamped to tms.extent() (WebMercatorQuad clamps latitudes to
+// +-kWebMercatorMaxLatitude, 85.0511287798 deg): one box, or two when the footprint crosses
+// the antimeridian, first the part west of it (east edge at extent().max_x), then the part
+// east of it (west edge at extent().min_x), sharing one latitude range. OutOfRange when the
 // source lies entirely beyond the WebMercator latitude limit; other errors as
 // SourceFootprintLonLat.
+//
+// Example (a raster from 170E to 170W, 40N to 50N, into WebMercatorQuad):
+//   parts[0] = {18924313.43, 4865942.28, 20037508.34, 6446275.84}   // 170E .. 180
+//   parts[1] = {-20037508.34, 4865942.28, -18924313.43, 6446275.84} // 180 .. 170W
+absl::StatusOr<std::vector<Bounds>> SourceFootprintParts(
+    GDALDataset& source, const TileMatrixSet& tms,
+    const OGRSpatialReference* source_srs_override = nullptr);
+
+// SourceFootprint is the hull of SourceFootprintParts: the single smallest box holding the
+// source's footprint, which for a footprint crossing the antimeridian is the full longitude
+// span. Errors as SourceFootprintParts.
 absl::StatusOr<Bounds> SourceFootprint(GDALDataset& source, const TileMatrixSet& tms,
                                        const OGRSpatialReference* source_srs_override = nullptr);
 

@@ -246,6 +246,125 @@ TEST(SourceFootprintTest, AntimeridianCrossingGivesWestGreaterThanEast) {
   EXPECT_EQ(web->max_x, kE);
   EXPECT_NEAR(web->min_y, MercatorY(44.1915169637247), 0.05);
   EXPECT_NEAR(web->max_y, MercatorY(46.046265455836), 0.05);
+  // Exactly: one box each side of the antimeridian, x from the corners' longitudes
+  // (R * lon in radians, R = 6378137).
+  absl::StatusOr<std::vector<Bounds>> parts =
+      SourceFootprintParts(*utm, TileMatrixSet::WebMercatorQuad());
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_EQ(parts->size(), 2u);
+  const double to_metres = 6378137.0 * 3.14159265358979323846 / 180.0;
+  ExpectBoundsNear((*parts)[0],
+                   Bounds{179.126394823852 * to_metres, MercatorY(44.1915169637247), kE,
+                          MercatorY(46.046265455836)},
+                   0.05);
+  ExpectBoundsNear((*parts)[1],
+                   Bounds{-kE, MercatorY(44.1915169637247), -178.252477051787 * to_metres,
+                          MercatorY(46.046265455836)},
+                   0.05);
+}
+
+// A raster from 170E to 170W and 40N to 50N in PDC Mercator (EPSG:3832, centred on 150E):
+//   printf "170 40\n-170 50\n" | gdaltransform -s_srs EPSG:4326 -t_srs EPSG:3832 -output_xy
+//   2226389.81586547 4838471.39806114 / 4452779.63173094 6413524.59416364
+// gives its corners; back through PROJ they are 170E / 170W, and the top edge's midpoint
+// (3339584.7237982, 6413524.59416364) is (180, 50). Into EPSG:3857:
+//   printf "170 50\n-170 40\n" | gdaltransform -s_srs EPSG:4326 -t_srs EPSG:3857 -output_xy
+//   18924313.4348565 6446275.84101716 / -18924313.4348565 4865942.27950318
+// gdalwarp -t_srs EPSG:3857 itself widens such a raster to the whole world (origin
+// -20037506.6, 237 pixels of 168696.9 m to 19943651.8): SourceFootprint's hull does the
+// same, SourceFootprintParts keeps the two sides.
+TEST(SourceFootprintTest, RasterFrom170Eto170WIsTwoBoxesAndFewTiles) {
+  GDALDatasetUniquePtr pdc = Synthetic(
+      "EPSG:3832", 200, 100,
+      {2226389.81586547, 11131.949079327350773, 0, 6413524.59416364, 0, -15750.531961024998964});
+  ASSERT_NE(pdc, nullptr);
+  absl::StatusOr<Bounds> lonlat = SourceFootprintLonLat(*pdc);
+  ASSERT_TRUE(lonlat.ok()) << lonlat.status();
+  ExpectBoundsNear(*lonlat, Bounds{170.0, 40.0, -170.0, 50.0}, 1e-7);
+
+  const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
+  absl::StatusOr<std::vector<Bounds>> parts = SourceFootprintParts(*pdc, web);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_EQ(parts->size(), 2u);
+  ExpectBoundsNear((*parts)[0], Bounds{18924313.4348565, 4865942.27950318, kE, 6446275.84101716},
+                   1e-3);
+  ExpectBoundsNear((*parts)[1], Bounds{-kE, 4865942.27950318, -18924313.4348565, 6446275.84101716},
+                   1e-3);
+  absl::StatusOr<Bounds> hull = SourceFootprint(*pdc, web);
+  ASSERT_TRUE(hull.ok()) << hull.status();
+  ExpectBoundsNear(*hull, Bounds{-kE, 4865942.27950318, kE, 6446275.84101716}, 1e-3);
+  EXPECT_NEAR(hull->min_x, -20037506.644188616, 168696.9);  // gdalwarp's output, +-1 pixel.
+  EXPECT_NEAR(hull->max_x, 19943651.843, 168696.9);
+
+  // Zoom 10: 170E starts in column floor(350 / 360 * 1024) = 995, 170W ends in column
+  // ceil(10 / 360 * 1024) - 1 = 28; rows 347..387 (latitudes 50..40). 58 columns where the
+  // hull would list all 1024.
+  EXPECT_EQ(web.CoveringTileRanges(*parts, 10),
+            (std::vector<TileRect>{{995, 347, 1023, 387}, {0, 347, 28, 387}}));
+  uint32_t x0, y0, x1, y1;
+  ASSERT_TRUE(web.CoveringTiles(*hull, 10, &x0, &y0, &x1, &y1));
+  EXPECT_EQ(x1 - x0 + 1, 1024u);
+
+  // In WorldCRS84Quad the parts are the longitudes themselves.
+  absl::StatusOr<std::vector<Bounds>> geo_parts =
+      SourceFootprintParts(*pdc, TileMatrixSet::WorldCRS84Quad());
+  ASSERT_TRUE(geo_parts.ok()) << geo_parts.status();
+  ASSERT_EQ(geo_parts->size(), 2u);
+  ExpectBoundsNear((*geo_parts)[0], Bounds{170.0, 40.0, 180.0, 50.0}, 1e-7);
+  ExpectBoundsNear((*geo_parts)[1], Bounds{-180.0, 40.0, -170.0, 50.0}, 1e-7);
+}
+
+// A wide UTM 33N box, eastings 166 to 834 km (the zone's whole width), northings 5000 to
+// 5500 km: its north edge is a curve that bows north between the corners.
+//   printf "166000 5500000\n834000 5500000\n500000 5500000\n166000 5000000\n" |
+//   gdaltransform -s_srs EPSG:32633 -t_srs EPSG:4326 -output_xy
+//   10.3807551761891 49.5602813974484   (north-west corner)
+//   19.6192448238108 49.5602813974484   (north-east corner)
+//   15 49.6525429224508                 (north edge midpoint, on the central meridian)
+//   10.756728831118 45.0745784617006    (south-west corner; the south edge's lowest points)
+// Only a densified edge finds the 49.6525 maximum: the corners say 49.5603 (10 km less).
+TEST(SourceFootprintTest, EdgesAreDensifiedSoACurvedEdgeKeepsItsBulge) {
+  GDALDatasetUniquePtr utm =
+      Synthetic("EPSG:32633", 668, 500, {166000, 1000, 0, 5500000, 0, -1000});
+  ASSERT_NE(utm, nullptr);
+  absl::StatusOr<Bounds> lonlat = SourceFootprintLonLat(*utm);
+  ASSERT_TRUE(lonlat.ok()) << lonlat.status();
+  // 21 points per edge put one exactly on the midpoint (the 11th), so the bulge is exact.
+  EXPECT_NEAR(lonlat->max_y, 49.6525429224508, 1e-9);
+  EXPECT_GT(lonlat->max_y - 49.5602813974484, 0.09);
+  EXPECT_NEAR(lonlat->min_x, 10.3807551761891, 1e-9);
+  EXPECT_NEAR(lonlat->max_x, 19.6192448238108, 1e-9);
+  EXPECT_NEAR(lonlat->min_y, 45.0745784617006, 1e-9);
+  absl::StatusOr<Bounds> web = SourceFootprint(*utm, TileMatrixSet::WebMercatorQuad());
+  ASSERT_TRUE(web.ok()) << web.status();
+  EXPECT_NEAR(web->max_y, MercatorY(49.6525429224508), 1e-3);
+}
+
+// olinda_dem_utm25s.tif carries its CRS as WKT only (a BOUNDCRS of "UTM Zone 25, Southern
+// Hemisphere" on GRS 1980 with a null transformation to WGS84, no EPSG code). Its pixel
+// corners through PROJ, printf "0 0\n0 111\n111 0\n111 111\n" | gdaltransform
+// -t_srs EPSG:4326 -output_xy olinda_dem_utm25s.tif (gdalinfo's corners, to 0.01"):
+//   -34.9161655352397 -7.94982210685112 / -34.9165871504718 -8.0401303915377
+//   -34.8255771254279 -7.9502301163017  / -34.825978836096 -8.04054309455663
+// and with -t_srs EPSG:3857 the extremes -3886896.70182948 (west), -3876765.51218451
+// (east), -898021.568831702 (south), -887823.425246053 (north); gdalwarp -t_srs EPSG:3857
+// puts its origin at (-3886896.701829480, -887823.425246053).
+TEST(SourceFootprintTest, WktOnlyCrsDemMatchesGdalinfoCornersAndGdalwarp) {
+  GDALDatasetUniquePtr olinda = OpenData("olinda_dem_utm25s.tif");
+  ASSERT_NE(olinda, nullptr);
+  ASSERT_EQ(olinda->GetSpatialRef()->GetAuthorityCode(nullptr), nullptr);
+  absl::StatusOr<Bounds> lonlat = SourceFootprintLonLat(*olinda);
+  ASSERT_TRUE(lonlat.ok()) << lonlat.status();
+  ExpectBoundsNear(
+      *lonlat, Bounds{-34.9165871504718, -8.04054309455663, -34.8255771254279, -7.94982210685112},
+      1e-8);
+  absl::StatusOr<Bounds> web = SourceFootprint(*olinda, TileMatrixSet::WebMercatorQuad());
+  ASSERT_TRUE(web.ok()) << web.status();
+  ExpectBoundsNear(
+      *web, Bounds{-3886896.70182948, -898021.568831702, -3876765.51218451, -887823.425246053},
+      1e-3);
+  EXPECT_NEAR(web->min_x, -3886896.701829480, 1e-3);
+  EXPECT_NEAR(web->max_y, -887823.425246053, 1e-3);
 }
 
 TEST(SourceFootprintTest, GeographicGridPast180WrapsAcrossTheAntimeridian) {
@@ -258,6 +377,19 @@ TEST(SourceFootprintTest, GeographicGridPast180WrapsAcrossTheAntimeridian) {
   absl::StatusOr<Bounds> geo = SourceFootprint(*grid, TileMatrixSet::WorldCRS84Quad());
   ASSERT_TRUE(geo.ok()) << geo.status();
   ExpectBoundsNear(*geo, Bounds{-180.0, 40.0, 180.0, 50.0}, 1e-9);
+  absl::StatusOr<std::vector<Bounds>> parts =
+      SourceFootprintParts(*grid, TileMatrixSet::WorldCRS84Quad());
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_EQ(parts->size(), 2u);
+  ExpectBoundsNear((*parts)[0], Bounds{170.0, 40.0, 180.0, 50.0}, 1e-9);
+  ExpectBoundsNear((*parts)[1], Bounds{-180.0, 40.0, -170.0, 50.0}, 1e-9);
+  // A source that does not cross is one part, equal to SourceFootprint.
+  GDALDatasetUniquePtr plain = Synthetic("EPSG:4326", 20, 10, {10, 1, 0, 50, 0, -1});
+  absl::StatusOr<std::vector<Bounds>> one =
+      SourceFootprintParts(*plain, TileMatrixSet::WorldCRS84Quad());
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_EQ(one->size(), 1u);
+  ExpectBoundsNear(one->front(), Bounds{10.0, 40.0, 30.0, 50.0}, 1e-12);
 }
 
 TEST(SourceFootprintTest, BeyondTheWebMercatorLimitIsOutOfRangeButFitsCrs84) {

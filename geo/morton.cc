@@ -145,5 +145,16 @@ std::vector<KeyRange> KeyRangesForRect(uint32_t min_x, uint32_t min_y, uint32_t 
   return MergeSmallestGaps(Combine(full, partial), max_ranges);
 }
 
+std::vector<KeyRange> KeyRangesForRects(const std::vector<TileRect>& rects, size_t max_ranges) {
+  if (max_ranges == 0) max_ranges = 1;
+  std::vector<KeyRange> all;
+  for (const TileRect& r : rects) {
+    const std::vector<KeyRange> ranges =
+        KeyRangesForRect(r.min_x, r.min_y, r.max_x, r.max_y, max_ranges);
+    all.insert(all.end(), ranges.begin(), ranges.end());
+  }
+  return MergeSmallestGaps(SortAndMerge(std::move(all)), max_ranges);
+}
+
 }  // namespace geo
 }  // namespace flatpyramid

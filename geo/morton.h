@@ -80,6 +80,19 @@ inline bool operator==(const KeyRange& a, const KeyRange& b) {
   return a.begin == b.begin && a.end == b.end;
 }
 
+// TileRect is an inclusive rectangle of tiles at one zoom: min_x <= x <= max_x and
+// min_y <= y <= max_y (empty when min > max).
+struct TileRect {
+  uint32_t min_x = 1;
+  uint32_t min_y = 1;
+  uint32_t max_x = 0;
+  uint32_t max_y = 0;
+};
+
+inline bool operator==(const TileRect& a, const TileRect& b) {
+  return a.min_x == b.min_x && a.min_y == b.min_y && a.max_x == b.max_x && a.max_y == b.max_y;
+}
+
 // KeyRangesForRect returns sorted, disjoint, non-adjacent key ranges whose union holds
 // the key of every tile with min_x <= x <= max_x and min_y <= y <= max_y.
 //
@@ -93,6 +106,12 @@ inline bool operator==(const KeyRange& a, const KeyRange& b) {
 // max_ranges 0 is treated as 1.
 std::vector<KeyRange> KeyRangesForRect(uint32_t min_x, uint32_t min_y, uint32_t max_x,
                                        uint32_t max_y, size_t max_ranges = 64);
+
+// KeyRangesForRects is KeyRangesForRect for the union of several rectangles, such as the
+// two sides of a footprint that crosses the antimeridian (TileMatrixSet::
+// CoveringTileRanges): sorted, disjoint, non-adjacent ranges, exact with enough max_ranges,
+// otherwise merged across the smallest gaps. Empty rectangles are skipped.
+std::vector<KeyRange> KeyRangesForRects(const std::vector<TileRect>& rects, size_t max_ranges = 64);
 
 }  // namespace geo
 }  // namespace flatpyramid

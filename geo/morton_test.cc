@@ -166,6 +166,46 @@ TEST(MortonTest, CappingMergesTheSmallestGapsFirst) {
   EXPECT_EQ(KeyRangesForRect(0, 1, 1, 4, 1), (std::vector<KeyRange>{{2, 34}}));
 }
 
+TEST(MortonTest, KeyRangesForRectsAreExactlyTheKeysOfTheUnion) {
+  // The two sides of an antimeridian-crossing footprint on a 16 x 16 grid: columns 13..15
+  // and 0..2 of rows 5..9, and the union of two overlapping rectangles.
+  const std::vector<std::vector<TileRect>> cases = {
+      {TileRect{13, 5, 15, 9}, TileRect{0, 5, 2, 9}},
+      {TileRect{1, 1, 6, 4}, TileRect{4, 3, 9, 8}},
+      {TileRect{3, 3, 3, 3}, TileRect{5, 0, 4, 9}}};  // The second is empty.
+  for (const std::vector<TileRect>& rects : cases) {
+    const std::vector<KeyRange> ranges = KeyRangesForRects(rects, 1000);
+    std::vector<uint64_t> expected, actual;
+    for (uint32_t y = 0; y < 16; ++y) {
+      for (uint32_t x = 0; x < 16; ++x) {
+        for (const TileRect& r : rects) {
+          if (x >= r.min_x && x <= r.max_x && y >= r.min_y && y <= r.max_y) {
+            expected.push_back(MortonEncode(x, y));
+            break;
+          }
+        }
+      }
+    }
+    std::sort(expected.begin(), expected.end());
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      if (i > 0) {
+        EXPECT_GT(ranges[i].begin, ranges[i - 1].end);  // Sorted, disjoint, not adjacent.
+      }
+      for (uint64_t k = ranges[i].begin; k < ranges[i].end; ++k) actual.push_back(k);
+    }
+    EXPECT_EQ(actual, expected);
+    // Capped: still every key, in at most max_ranges ranges.
+    const std::vector<KeyRange> capped = KeyRangesForRects(rects, 2);
+    EXPECT_LE(capped.size(), 2u);
+    for (uint64_t key : expected) {
+      EXPECT_TRUE(std::any_of(capped.begin(), capped.end(), [key](const KeyRange& r) {
+        return key >= r.begin && key < r.end;
+      })) << key;
+    }
+  }
+  EXPECT_TRUE(KeyRangesForRects({}).empty());
+}
+
 TEST(MortonTest, HugeRectanglesAtZoomThirtyStayCheapAndCovering) {
   const uint32_t last = (1u << 30) - 1;
   // The whole zoom-30 matrix: one range of 4^30 keys.

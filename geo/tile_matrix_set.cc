@@ -24,33 +24,30 @@ constexpr double kEdgeEpsilonTiles = 1e-9;
 // Relative tolerance under which two resolutions are equal (GDAL's COG driver's).
 constexpr double kResolutionEpsilon = 1e-8;
 
-int CheckedTileSize(int tile_size) { return tile_size == 512 ? 512 : 256; }
-
 }  // namespace
 
 TileMatrixSet::TileMatrixSet(absl::string_view id, absl::string_view crs, bool geographic,
-                             int tile_size, Bounds extent, uint32_t zoom0_width,
+                             TileSize tile_size, Bounds extent, uint32_t zoom0_width,
                              uint32_t zoom0_height)
     : id_(id),
       crs_(crs),
       geographic_(geographic),
-      tile_size_(tile_size),
+      tile_size_(static_cast<int>(tile_size)),
       extent_(extent),
       zoom0_width_(zoom0_width),
       zoom0_height_(zoom0_height),
       zoom0_tile_span_((extent.max_x - extent.min_x) / zoom0_width) {}
 
-TileMatrixSet TileMatrixSet::WebMercatorQuad(int tile_size) {
-  return TileMatrixSet("WebMercatorQuad", "EPSG:3857", /*geographic=*/false,
-                       CheckedTileSize(tile_size),
+TileMatrixSet TileMatrixSet::WebMercatorQuad(TileSize tile_size) {
+  return TileMatrixSet("WebMercatorQuad", "EPSG:3857", /*geographic=*/false, tile_size,
                        Bounds{-kWebMercatorHalfExtent, -kWebMercatorHalfExtent,
                               kWebMercatorHalfExtent, kWebMercatorHalfExtent},
                        1, 1);
 }
 
-TileMatrixSet TileMatrixSet::WorldCRS84Quad(int tile_size) {
-  return TileMatrixSet("WorldCRS84Quad", "OGC:CRS84", /*geographic=*/true,
-                       CheckedTileSize(tile_size), Bounds{-180.0, -90.0, 180.0, 90.0}, 2, 1);
+TileMatrixSet TileMatrixSet::WorldCRS84Quad(TileSize tile_size) {
+  return TileMatrixSet("WorldCRS84Quad", "OGC:CRS84", /*geographic=*/true, tile_size,
+                       Bounds{-180.0, -90.0, 180.0, 90.0}, 2, 1);
 }
 
 absl::StatusOr<TileMatrixSet> TileMatrixSet::FromName(absl::string_view name, int tile_size) {
@@ -58,8 +55,9 @@ absl::StatusOr<TileMatrixSet> TileMatrixSet::FromName(absl::string_view name, in
     return absl::InvalidArgumentError(absl::StrCat("tile matrix set '", name, "': tile size ",
                                                    tile_size, " is not supported; use 256 or 512"));
   }
-  if (absl::EqualsIgnoreCase(name, "WebMercatorQuad")) return WebMercatorQuad(tile_size);
-  if (absl::EqualsIgnoreCase(name, "WorldCRS84Quad")) return WorldCRS84Quad(tile_size);
+  const TileSize size = tile_size == 512 ? TileSize::k512 : TileSize::k256;
+  if (absl::EqualsIgnoreCase(name, "WebMercatorQuad")) return WebMercatorQuad(size);
+  if (absl::EqualsIgnoreCase(name, "WorldCRS84Quad")) return WorldCRS84Quad(size);
   return absl::InvalidArgumentError(
       absl::StrCat("unknown tile matrix set '", name,
                    "': use WebMercatorQuad (EPSG:3857) or WorldCRS84Quad (OGC:CRS84)"));
@@ -217,6 +215,32 @@ bool TileMatrixSet::CoveringTiles(const Bounds& bounds, int z, uint32_t* min_x, 
   TileSpanOnAxis((extent_.max_y - bounds.max_y) / span, (extent_.max_y - bounds.min_y) / span,
                  MatrixHeight(z), min_y, max_y);
   return true;
+}
+
+std::vector<TileRect> TileMatrixSet::CoveringTileRanges(const std::vector<Bounds>& parts,
+                                                        int z) const {
+  std::vector<TileRect> ranges;
+  for (const Bounds& part : parts) {
+    TileRect r;
+    if (CoveringTiles(part, z, &r.min_x, &r.min_y, &r.max_x, &r.max_y)) ranges.push_back(r);
+  }
+  // Join rectangles sharing a tile until none do (at most a handful: one per part).
+  for (bool joined = true; joined;) {
+    joined = false;
+    for (size_t i = 0; i < ranges.size() && !joined; ++i) {
+      for (size_t j = i + 1; j < ranges.size() && !joined; ++j) {
+        TileRect& a = ranges[i];
+        const TileRect& b = ranges[j];
+        if (a.min_x <= b.max_x && b.min_x <= a.max_x && a.min_y <= b.max_y && b.min_y <= a.max_y) {
+          a = TileRect{std::min(a.min_x, b.min_x), std::min(a.min_y, b.min_y),
+                       std::max(a.max_x, b.max_x), std::max(a.max_y, b.max_y)};
+          ranges.erase(ranges.begin() + static_cast<std::ptrdiff_t>(j));
+          joined = true;
+        }
+      }
+    }
+  }
+  return ranges;
 }
 
 int TileMatrixSet::ZoomForResolution(double resolution, ZoomStrategy strategy) const {

@@ -25,9 +25,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "geo/morton.h"
 
 namespace flatpyramid {
 namespace geo {
@@ -72,21 +74,24 @@ class TileMatrixSet {
   // which turns resolutions into scale denominators.
   static constexpr double kStandardPixelSizeMetres = 0.00028;
 
+  // TileSize is a supported tile width (= height) in pixels. A pixel count from a user
+  // goes through FromName, which refuses anything else.
+  enum class TileSize { k256 = 256, k512 = 512 };
+
   // WebMercatorQuad is EPSG:3857 over x, y in [-20037508.3427892, 20037508.3427892] m
   // (pi times the WGS84 semi-major axis), one tile at zoom 0, scale denominator
   // 559082264.0287178 at zoom 0 for 256 px tiles.
-  // REQUIRES: tile_size is 256 or 512 (anything else gives 256; FromName checks).
-  static TileMatrixSet WebMercatorQuad(int tile_size = 256);
+  static TileMatrixSet WebMercatorQuad(TileSize tile_size = TileSize::k256);
 
   // WorldCRS84Quad is OGC:CRS84 (WGS84 longitude, latitude in degrees) over
   // [-180, 180] x [-90, 90], two tiles (west, east) at zoom 0, 180/256 degrees per pixel
   // at zoom 0 for 256 px tiles (scale denominator 279541132.0143588).
-  // REQUIRES: tile_size is 256 or 512 (anything else gives 256; FromName checks).
-  static TileMatrixSet WorldCRS84Quad(int tile_size = 256);
+  static TileMatrixSet WorldCRS84Quad(TileSize tile_size = TileSize::k256);
 
   // FromName returns the set with identifier `name` ("WebMercatorQuad" or
-  // "WorldCRS84Quad", case-insensitive). InvalidArgument for other names or for a
-  // tile_size other than 256 or 512.
+  // "WorldCRS84Quad", case-insensitive) and `tile_size` pixels per tile: the checked path
+  // for untrusted input. InvalidArgument for other names or for a tile_size other than
+  // 256 or 512 (never a silent substitute).
   static absl::StatusOr<TileMatrixSet> FromName(absl::string_view name, int tile_size = 256);
 
   // id is the OGC identifier: "WebMercatorQuad" or "WorldCRS84Quad".
@@ -157,6 +162,14 @@ class TileMatrixSet {
   bool CoveringTiles(const Bounds& bounds, int z, uint32_t* min_x, uint32_t* min_y, uint32_t* max_x,
                      uint32_t* max_y) const;
 
+  // CoveringTileRanges is CoveringTiles for a footprint made of several boxes, such as the
+  // two sides of one that crosses the antimeridian (SourceFootprintParts in geo/crs.h):
+  // the tile rectangle of each box that meets extent(), in the boxes' order. Rectangles
+  // that share a tile at this zoom (at low zooms one tile spans both sides) are joined into
+  // their bounding rectangle, so no tile is listed twice. Empty for an invalid zoom or when
+  // no box meets extent(). KeyRangesForRects (geo/morton.h) turns the result into keys.
+  std::vector<TileRect> CoveringTileRanges(const std::vector<Bounds>& parts, int z) const;
+
   // ZoomForResolution is the zoom level matching a source pixel size `resolution` (in the
   // set's CRS units) exactly as GDAL's COG driver chooses it: the first zoom whose
   // resolution is finer than or equal to (within 1e-8 relative) `resolution` is the
@@ -167,7 +180,7 @@ class TileMatrixSet {
   int ZoomForResolution(double resolution, ZoomStrategy strategy) const;
 
  private:
-  TileMatrixSet(absl::string_view id, absl::string_view crs, bool geographic, int tile_size,
+  TileMatrixSet(absl::string_view id, absl::string_view crs, bool geographic, TileSize tile_size,
                 Bounds extent, uint32_t zoom0_width, uint32_t zoom0_height);
 
   std::string id_;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -57,19 +59,19 @@ TEST(TileMatrixSetTest, WorldCrs84QuadMatchesOgcAnnexD) {
 }
 
 TEST(TileMatrixSetTest, TileSize512KeepsTileExtentsAndHalvesResolution) {
-  const TileMatrixSet t256 = TileMatrixSet::WebMercatorQuad(256);
-  const TileMatrixSet t512 = TileMatrixSet::WebMercatorQuad(512);
+  const TileMatrixSet t256 = TileMatrixSet::WebMercatorQuad(TileMatrixSet::TileSize::k256);
+  const TileMatrixSet t512 = TileMatrixSet::WebMercatorQuad(TileMatrixSet::TileSize::k512);
   EXPECT_EQ(t512.tile_size(), 512);
   EXPECT_EQ(t512.Resolution(0), 78271.51696402048);
   EXPECT_EQ(t512.ScaleDenominator(0), t256.ScaleDenominator(0) / 2);
   EXPECT_EQ(t512.MatrixWidth(5), t256.MatrixWidth(5));
   EXPECT_EQ(t512.TileSpan(5), t256.TileSpan(5));
-  EXPECT_EQ(TileMatrixSet::WorldCRS84Quad(512).Resolution(0), 0.3515625);
+  EXPECT_EQ(TileMatrixSet::WorldCRS84Quad(TileMatrixSet::TileSize::k512).Resolution(0), 0.3515625);
 }
 
 TEST(TileMatrixSetTest, EveryZoomHalvesTheResolutionExactly) {
-  for (const TileMatrixSet& tms :
-       {TileMatrixSet::WebMercatorQuad(), TileMatrixSet::WorldCRS84Quad(512)}) {
+  for (const TileMatrixSet& tms : {TileMatrixSet::WebMercatorQuad(),
+                                   TileMatrixSet::WorldCRS84Quad(TileMatrixSet::TileSize::k512)}) {
     for (int z = 1; z <= TileMatrixSet::kMaxZoom; ++z) {
       EXPECT_EQ(tms.Resolution(z), tms.Resolution(z - 1) / 2) << tms.id() << " z=" << z;
       EXPECT_EQ(tms.MatrixWidth(z), tms.MatrixWidth(z - 1) * 2);
@@ -104,6 +106,10 @@ TEST(TileMatrixSetTest, FromNameIsCaseInsensitiveAndRejectsUnknownNamesAndSizes)
   EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(d.status().message().find("300"), absl::string_view::npos);
 }
+
+// Tile sizes are an enum: an int (300) cannot reach the factories; FromName checks ints.
+static_assert(!std::is_invocable_v<decltype(&TileMatrixSet::WebMercatorQuad), int>);
+static_assert(!std::is_invocable_v<decltype(&TileMatrixSet::WorldCRS84Quad), int>);
 
 TEST(TileMatrixSetTest, TileBoundsInSetCrs) {
   const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
@@ -223,7 +229,7 @@ TEST(TileMatrixSetTest, TileForCrsClampsToTheMatrixAndPutsEdgesEastAndSouth) {
 TEST(TileMatrixSetTest, LonLatRoundTripsThroughPixelsWithin1e7Degrees) {
   for (const TileMatrixSet& tms :
        {TileMatrixSet::WebMercatorQuad(), TileMatrixSet::WorldCRS84Quad(),
-        TileMatrixSet::WebMercatorQuad(512)}) {
+        TileMatrixSet::WebMercatorQuad(TileMatrixSet::TileSize::k512)}) {
     for (int z : {0, 5, 12, 20, 30}) {
       for (double lon = -180.0; lon <= 180.0; lon += 7.3) {
         for (double lat = -85.0; lat <= 85.0; lat += 3.7) {
@@ -313,6 +319,40 @@ TEST(TileMatrixSetTest, CoveringTilesClampsAndHandlesDegenerateBoxes) {
   EXPECT_FALSE(geo.CoveringTiles(Bounds{0, 0, 1, 1}, 31, &x0, &y0, &x1, &y1));
 }
 
+// A footprint crossing the antimeridian as SourceFootprintParts gives it: 170E..180 and
+// -180..170W. Columns at zoom z: floor((lon + 180) / 360 * 2^z) for WebMercatorQuad,
+// 2^(z+1) columns for WorldCRS84Quad; rows from latitudes 40..50 as TileForLonLat gives them.
+TEST(TileMatrixSetTest, CoveringTileRangesListsBothSidesOfTheAntimeridianOnly) {
+  const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
+  std::vector<Bounds> parts(2);
+  web.LonLatToCrs(170.0, 40.0, &parts[0].min_x, &parts[0].min_y);
+  web.LonLatToCrs(180.0, 50.0, &parts[0].max_x, &parts[0].max_y);
+  web.LonLatToCrs(-180.0, 40.0, &parts[1].min_x, &parts[1].min_y);
+  web.LonLatToCrs(-170.0, 50.0, &parts[1].max_x, &parts[1].max_y);
+  // Zoom 10: 170E is column floor(350 / 360 * 1024) = 995, 170W ends in column
+  // ceil(10 / 360 * 1024) - 1 = 28: 58 of the 1024 columns.
+  const uint32_t north = web.TileForLonLat(0.0, 50.0, 10).y;
+  const uint32_t south = web.TileForLonLat(0.0, 40.0, 10).y;
+  EXPECT_EQ(north, 347u);  // floor((1 - ln(tan(45 + 25 deg)) / pi) / 2 * 1024).
+  EXPECT_EQ(south, 387u);  // The same for 40 degrees.
+  EXPECT_EQ(web.CoveringTileRanges(parts, 10),
+            (std::vector<TileRect>{{995, north, 1023, south}, {0, north, 28, south}}));
+  // Zoom 4: columns 15 and 0. Zoom 0: one tile holds both sides, listed once.
+  EXPECT_EQ(web.CoveringTileRanges(parts, 4),
+            (std::vector<TileRect>{{15, 5, 15, 6}, {0, 5, 0, 6}}));
+  EXPECT_EQ(web.CoveringTileRanges(parts, 0), (std::vector<TileRect>{{0, 0, 0, 0}}));
+  // WorldCRS84Quad zoom 2: 8 columns and 4 rows of 45 degrees; 170E is column 7, 170W
+  // column 0, latitudes 40..50 straddle 45N: rows 0 and 1.
+  const TileMatrixSet geo = TileMatrixSet::WorldCRS84Quad();
+  const std::vector<Bounds> geo_parts = {Bounds{170, 40, 180, 50}, Bounds{-180, 40, -170, 50}};
+  EXPECT_EQ(geo.CoveringTileRanges(geo_parts, 2),
+            (std::vector<TileRect>{{7, 0, 7, 1}, {0, 0, 0, 1}}));
+  // Boxes outside the extent are dropped; a bad zoom gives nothing.
+  EXPECT_EQ(geo.CoveringTileRanges({Bounds{190, 0, 200, 10}, geo_parts[1]}, 2),
+            (std::vector<TileRect>{{0, 0, 0, 1}}));
+  EXPECT_TRUE(geo.CoveringTileRanges(geo_parts, 31).empty());
+}
+
 TEST(TileMatrixSetTest, ZoomForResolutionFollowsGdalCogStrategies) {
   const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
   // Landsat's 28.5 m lies between zoom 12 (38.2185 m) and 13 (19.1093 m).
@@ -367,7 +407,7 @@ TEST(TileMatrixSetTest, ZoomForResolutionAgreesWithGdalCogDriver) {
     EXPECT_EQ(web.ZoomForResolution(c.resolution, ZoomStrategy::kLower), c.lower);
     EXPECT_EQ(web.ZoomForResolution(c.resolution, ZoomStrategy::kUpper), c.upper);
   }
-  const TileMatrixSet web512 = TileMatrixSet::WebMercatorQuad(512);
+  const TileMatrixSet web512 = TileMatrixSet::WebMercatorQuad(TileMatrixSet::TileSize::k512);
   EXPECT_EQ(web512.ZoomForResolution(28.871176767680531, ZoomStrategy::kNearest), 11);
   EXPECT_DOUBLE_EQ(web512.Resolution(11), 38.218514142588127);
   EXPECT_EQ(web512.ZoomForResolution(28.871176767680531, ZoomStrategy::kUpper), 12);

@@ -230,6 +230,13 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
     return absl::OutOfRangeError(
         absl::StrCat("the source does not overlap the ", plan->tms->id(), " tile matrix set"));
   }
+  // Units cover the footprint's parts only: across the antimeridian the hull spans every
+  // column, the parts just the two sides.
+  absl::StatusOr<std::vector<geo::Bounds>> parts =
+      geo::SourceFootprintParts(*src.dataset(), *plan->tms, src.srs_override());
+  if (!parts.ok()) return parts.status();
+  const std::vector<geo::TileRect> base_ranges =
+      plan->tms->CoveringTileRanges(*parts, plan->max_zoom);
   // Small builds get smaller blocks so that every core has work (independent of --threads,
   // so a resumed build cuts the same units).
   for (;;) {
@@ -237,15 +244,18 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
     plan->unit_depth = plan->max_zoom - plan->unit_zoom;
     const int shift = plan->unit_depth;
     plan->units.clear();
-    for (uint32_t y = plan->base_min_y >> shift; y <= plan->base_max_y >> shift; ++y) {
-      for (uint32_t x = plan->base_min_x >> shift; x <= plan->base_max_x >> shift; ++x) {
-        plan->units.push_back(geo::MortonEncode(x, y));
+    for (const geo::TileRect& r : base_ranges) {
+      for (uint32_t y = r.min_y >> shift; y <= r.max_y >> shift; ++y) {
+        for (uint32_t x = r.min_x >> shift; x <= r.max_x >> shift; ++x) {
+          plan->units.push_back(geo::MortonEncode(x, y));
+        }
       }
     }
+    std::sort(plan->units.begin(), plan->units.end());
+    plan->units.erase(std::unique(plan->units.begin(), plan->units.end()), plan->units.end());
     if (plan->units.size() >= kMinUnits || block_depth <= 1) break;
     --block_depth;
   }
-  std::sort(plan->units.begin(), plan->units.end());
 
   PyramidMetadata& m = plan->metadata;
   m.set_format_version(1);

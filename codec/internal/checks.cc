@@ -29,11 +29,11 @@ absl::Status CheckOutputMatches(const ImageInfo& info, const MutableImageView& o
     return absl::InvalidArgumentError(
         absl::StrFormat("%s decode: output %s", CodecName(info.codec), valid.message()));
   }
-  if (out.width != info.width || out.height != info.height || out.bands != info.bands ||
-      out.type != info.type) {
+  if (out.width != info.width || out.height != info.height ||
+      (out.bands != info.bands && !AddsOpaqueAlpha(info, out)) || out.type != info.type) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s decode: output is %dx%d, %d bands of %s but the data holds %dx%d, %d bands of %s; "
-        "size the output from PeekInfo",
+        "size the output from PeekInfo (or give 4 bands for 3 to add opaque alpha)",
         CodecName(info.codec), out.width, out.height, out.bands, PixelTypeName(out.type),
         info.width, info.height, info.bands, PixelTypeName(info.type)));
   }

@@ -1,5 +1,7 @@
 #include "codec/internal/test_tiles.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -63,34 +65,125 @@ absl::StatusOr<Image> ReadTile(const std::string& path, const std::vector<int>& 
   return ReadInterleaved(*dataset, path, bands, window, tile_width, tile_height, type);
 }
 
-absl::StatusOr<Image> LandsatRgbTile(int size) {
+absl::StatusOr<Image> LandsatRgbTile(int size) { return LandsatTile({3, 2, 1}, size); }
+
+absl::StatusOr<Image> LandsatTile(const std::vector<int>& bands, int size) {
   const std::string path = test::DataPath("L7_ETMs.tif");
   const SourceWindow window =
       size <= 349 ? SourceWindow{0, 0, size, size} : SourceWindow{0, 0, 349, 352};
-  return ReadTile(path, {3, 2, 1}, window, size, size, PixelType::kUint8);
+  return ReadTile(path, bands, window, size, size, PixelType::kUint8);
+}
+
+absl::StatusOr<Image> LandsatEdgeTile(const std::vector<int>& bands, int size, bool with_alpha) {
+  constexpr int kSceneWidth = 349, kSceneHeight = 352;
+  // A tile smaller than the scene takes its bottom-right corner, 221 x 224 for 256 pixels.
+  const int width = size >= kSceneWidth ? kSceneWidth : size * 221 / 256;
+  const int height = size >= kSceneHeight ? kSceneHeight : size * 224 / 256;
+  const SourceWindow window{kSceneWidth - width, kSceneHeight - height, width, height};
+  absl::StatusOr<Image> native =
+      ReadTile(test::DataPath("L7_ETMs.tif"), bands, window, width, height, PixelType::kUint8);
+  if (!native.ok()) return native.status();
+  const int in_bands = native->bands();
+  const int out_bands = in_bands + (with_alpha ? 1 : 0);
+  Image tile(size, size, out_bands, PixelType::kUint8);  // Zero-filled: transparent black.
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      uint8_t* pixel = tile.data() + (static_cast<size_t>(y) * size + x) * out_bands;
+      std::memcpy(pixel, native->data() + (static_cast<size_t>(y) * width + x) * in_bands,
+                  in_bands);
+      if (with_alpha) pixel[in_bands] = 255;
+    }
+  }
+  return tile;
+}
+
+namespace {
+
+// StoreSample writes `value` as one sample of `type` at `out`.
+void StoreSample(double value, PixelType type, uint8_t* out) {
+  switch (type) {
+    case PixelType::kUint8:
+      *out = static_cast<uint8_t>(value);
+      break;
+    case PixelType::kUint16: {
+      const uint16_t v = static_cast<uint16_t>(value);
+      std::memcpy(out, &v, 2);
+      break;
+    }
+    case PixelType::kInt16: {
+      const int16_t v = static_cast<int16_t>(value);
+      std::memcpy(out, &v, 2);
+      break;
+    }
+    case PixelType::kFloat32: {
+      const float v = static_cast<float>(value);
+      std::memcpy(out, &v, 4);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+Image PadTile(const Image& native, int size, double fill) {
+  Image tile(size, size, native.bands(), native.type());
+  const size_t sample = BytesPerSample(native.type());
+  uint8_t fill_bytes[4];
+  StoreSample(fill, native.type(), fill_bytes);
+  for (size_t i = 0; i < tile.size_bytes(); i += sample)
+    std::memcpy(tile.data() + i, fill_bytes, sample);
+  for (int y = 0; y < native.height(); ++y) {
+    std::memcpy(tile.data() + static_cast<size_t>(y) * tile.row_stride(),
+                native.data() + static_cast<size_t>(y) * native.row_stride(), native.row_stride());
+  }
+  return tile;
 }
 
 absl::StatusOr<std::vector<DemTile>> RealDemTiles(int size) {
   std::vector<DemTile> tiles;
-  absl::StatusOr<Image> elev = ReadTile(test::DataPath("elev.tif"), {1}, SourceWindow{0, 0, 95, 90},
-                                        size, size, PixelType::kInt16);
-  if (!elev.ok()) return elev.status();
-  tiles.push_back({absl::StrCat("elev_int16_", size), *std::move(elev)});
-  absl::StatusOr<Image> olinda =
-      ReadTile(test::DataPath("olinda_dem_utm25s.tif"), {1}, SourceWindow{0, 0, 111, 111}, size,
-               size, PixelType::kFloat32);
-  if (!olinda.ok()) return olinda.status();
-  tiles.push_back({absl::StrCat("olinda_float32_", size), *std::move(olinda)});
+  struct Small {
+    const char* file;
+    const char* group;
+    SourceWindow window;
+    PixelType type;
+    double fill;
+  };
+  for (const Small& small :
+       {Small{"elev.tif", "elev_int16", SourceWindow{0, 0, 95, 90}, PixelType::kInt16, -32768.0},
+        Small{"olinda_dem_utm25s.tif", "olinda_float32", SourceWindow{0, 0, 111, 111},
+              PixelType::kFloat32, std::nan("")}}) {
+    const std::string path = test::DataPath(small.file);
+    absl::StatusOr<Image> upsampled = ReadTile(path, {1}, small.window, size, size, small.type);
+    if (!upsampled.ok()) return upsampled.status();
+    const std::string group = absl::StrCat(small.group, "_", size);
+    tiles.push_back({group, group, *std::move(upsampled)});
+    absl::StatusOr<Image> native =
+        ReadTile(path, {1}, small.window, small.window.width, small.window.height, small.type);
+    if (!native.ok()) return native.status();
+    const std::string padded = absl::StrCat(group, "_padded");
+    tiles.push_back({padded, padded, PadTile(*native, size, small.fill)});
+  }
+  std::vector<DemTile> etopo_uint16;
   for (int y = 0; y + size <= 540; y += size) {
     for (int x = 0; x + size <= 1081; x += size) {
       absl::StatusOr<Image> etopo =
           ReadTile(test::DataPath("etopo20.cdf"), {1}, SourceWindow{x, y, size, size}, size, size,
                    PixelType::kFloat32);
       if (!etopo.ok()) return etopo.status();
-      tiles.push_back({absl::StrFormat("etopo20_float32_%d_%d_%d", size, x / size, y / size),
-                       *std::move(etopo)});
+      Image metres(size, size, 1, PixelType::kUint16);
+      const float* in = reinterpret_cast<const float*>(etopo->data());
+      for (size_t i = 0; i < static_cast<size_t>(size) * size; ++i) {
+        const double v = std::clamp(std::round(in[i]) + 11000.0, 0.0, 65535.0);
+        StoreSample(v, PixelType::kUint16, metres.data() + 2 * i);
+      }
+      const std::string suffix = absl::StrFormat("%d_%d_%d", size, x / size, y / size);
+      tiles.push_back({absl::StrCat("etopo20_float32_", size),
+                       absl::StrCat("etopo20_float32_", suffix), *std::move(etopo)});
+      etopo_uint16.push_back({absl::StrCat("etopo20_uint16_", size),
+                              absl::StrCat("etopo20_uint16_", suffix), std::move(metres)});
     }
   }
+  for (DemTile& tile : etopo_uint16) tiles.push_back(std::move(tile));
   return tiles;
 }
 

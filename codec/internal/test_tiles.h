@@ -34,15 +34,39 @@ absl::StatusOr<Image> ReadTile(const std::string& path, const std::vector<int>& 
 // top-left size x size pixels as they are, for larger sizes the whole scene resampled.
 absl::StatusOr<Image> LandsatRgbTile(int size);
 
+// LandsatTile is LandsatRgbTile for any 1-based `bands` of L7_ETMs.tif (e.g. {4}: the
+// near-infrared band as a gray tile).
+absl::StatusOr<Image> LandsatTile(const std::vector<int>& bands, int size);
+
+// LandsatEdgeTile is an edge tile as a pyramid cuts it where the scene ends: the scene's
+// native pixels of `bands` in the top-left min(size, scene) corner of a size x size tile
+// and zeros beyond, plus (with_alpha) an alpha band, 255 over the scene and 0 beyond. For
+// size 256 the corner is the scene's bottom-right 221 x 224 pixels (75 % opaque); for 512
+// the whole 349 x 352 scene (47 % opaque). REQUIRES: size is 256 or 512.
+absl::StatusOr<Image> LandsatEdgeTile(const std::vector<int>& bands, int size, bool with_alpha);
+
+// PadTile places `native` in the top-left corner of a size x size tile of the same bands and
+// type whose other pixels hold `fill` (every band). REQUIRES: native fits, size > 0.
+Image PadTile(const Image& native, int size, double fill);
+
 // DemTile names one real elevation tile of the benchmarks and tests.
 struct DemTile {
-  std::string name;  // For benchmark labels, e.g. "etopo20_256_0".
+  std::string group;  // The tile set, e.g. "etopo20_float32_256".
+  std::string name;   // The tile, e.g. "etopo20_float32_256_0_1" (group, column, row).
   Image image;
 };
 
-// RealDemTiles returns size x size tiles (size 256 or 512) of the real DEMs: elev.tif (int16,
-// nodata -32768) and olinda_dem_utm25s.tif (float32), each whole raster resampled to one tile,
-// and etopo20.cdf (float32) cut natively into every full tile of its 1081x540 grid.
+// RealDemTiles returns size x size tiles (size 256 or 512) of the real DEMs, in this order:
+//   elev_int16_<size>:               elev.tif (int16, nodata -32768) resampled to one tile;
+//   elev_int16_<size>_padded:        its native 95 x 90 pixels, the rest nodata -32768;
+//   olinda_float32_<size>:           olinda_dem_utm25s.tif (float32) resampled to one tile;
+//   olinda_float32_<size>_padded:    its native 111 x 111 pixels, the rest NaN;
+//   etopo20_float32_<size>:          etopo20.cdf cut natively into every full tile of its
+//                                    1081 x 540 grid (8 of 256, 2 of 512);
+//   etopo20_uint16_<size>:           the same tiles rounded to whole metres + 11000 as uint16
+//                                    (a derived uint16 DEM; etopo20 spans -9027..6229 m).
+// Resampled tiles are bilinear upsampling by GDAL, which flatters compression; padded
+// tiles are what a pyramid stores at a raster's edge.
 absl::StatusOr<std::vector<DemTile>> RealDemTiles(int size);
 
 // DecodeWithGdal writes `bytes` to `path` (its extension picks nothing: `driver` does), opens it
