@@ -456,25 +456,28 @@ absl::Status Reader::DecodeTilePart(int z, uint32_t x, uint32_t y, absl::string_
   if (opaque != nullptr) *opaque = missing_alpha;
   const bool whole =
       col0 == 0 && row0 == 0 && out.width == tile_size() && out.height == tile_size();
-  if (!missing_alpha && whole) {
+  // codec::DecodeInto decodes a 3-band colour tile into 4 bands with an opaque alpha band
+  // itself (TurboJPEG writes RGBA): only a gray tile needs its alpha added here.
+  const int decoded_bands = !missing_alpha || info->bands == 3 ? bands : info->bands;
+  if (whole && decoded_bands == bands) {
     if (absl::Status s = codec::DecodeInto(bytes, out, limits); !s.ok()) {
       return absl::DataLossError(
           absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
     }
     return absl::OkStatus();
   }
-  // Decode the whole tile with its own bands into this thread's scratch buffer (reused: no
-  // allocation or zero fill per tile), then copy the part, adding an opaque alpha band to a
-  // tile stored without it (a JPEG tile of a "jpeg" pyramid).
+  // Decode the whole tile into this thread's scratch buffer (reused: no allocation or zero
+  // fill per tile), then copy the part, adding an opaque alpha band to a gray tile stored
+  // without it.
   thread_local std::vector<uint8_t> scratch;
   const size_t sample = codec::BytesPerSample(pixel_type_);
-  const size_t in_pixel = sample * static_cast<size_t>(info->bands);
+  const size_t in_pixel = sample * static_cast<size_t>(decoded_bands);
   const size_t in_stride = in_pixel * static_cast<size_t>(tile_size());
   if (scratch.size() < in_stride * static_cast<size_t>(tile_size())) {
     scratch.resize(in_stride * static_cast<size_t>(tile_size()));
   }
   codec::MutableImageView decoded{scratch.data(), tile_size(), tile_size(),
-                                  info->bands,    pixel_type_, in_stride};
+                                  decoded_bands,  pixel_type_, in_stride};
   if (absl::Status s = codec::DecodeInto(bytes, decoded, limits); !s.ok()) {
     return absl::DataLossError(
         absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
@@ -486,31 +489,13 @@ absl::Status Reader::DecodeTilePart(int z, uint32_t x, uint32_t y, absl::string_
     const uint8_t* in = scratch.data() + static_cast<size_t>(row0 + row) * in_stride +
                         static_cast<size_t>(col0) * in_pixel;
     uint8_t* line = out.data + static_cast<size_t>(row) * out.row_stride;
-    if (!missing_alpha) {
+    if (decoded_bands == bands) {
       std::memcpy(line, in, static_cast<size_t>(out.width) * out_pixel);
-    } else if (pixel_type_ == codec::PixelType::kUint8 && bands == 4) {
-      // One 4-byte load (R, G, B and the next pixel's R), OR in the alpha byte, one store;
-      // the last pixel of the row byte by byte (its 4-byte load would read past the tile).
-      constexpr uint8_t kAlphaBytes[4] = {0, 0, 0, 255};
-      uint32_t alpha_mask;
-      std::memcpy(&alpha_mask, kAlphaBytes, 4);
-      const int width = out.width;
-      for (int i = 0; i + 1 < width; ++i) {
-        uint32_t pixel;
-        std::memcpy(&pixel, in + 3 * i, 4);
-        pixel |= alpha_mask;
-        std::memcpy(line + 4 * i, &pixel, 4);
-      }
-      const int last = width - 1;
-      line[4 * last] = in[3 * last];
-      line[4 * last + 1] = in[3 * last + 1];
-      line[4 * last + 2] = in[3 * last + 2];
-      line[4 * last + 3] = 255;
-    } else {
-      for (int i = 0; i < out.width; ++i, in += in_pixel, line += out_pixel) {
-        std::memcpy(line, in, in_pixel);
-        std::memcpy(line + in_pixel, opaque_alpha, sample);
-      }
+      continue;
+    }
+    for (int i = 0; i < out.width; ++i, in += in_pixel, line += out_pixel) {
+      std::memcpy(line, in, in_pixel);
+      std::memcpy(line + in_pixel, opaque_alpha, sample);
     }
   }
   return absl::OkStatus();
