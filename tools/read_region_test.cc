@@ -246,7 +246,8 @@ TEST_F(ReadRegionToolTest, BadArgumentsFailWithOneLineNamingTheFix) {
       {{file, "--bbox=-35,-8.1,-34.8,-7.9", "--size=10,10", "--output=x.jpg"},
        2,
        "must end in .tif, .tiff or .png"},
-      {{file, "--bbox=-34.8,-8.1,-35,-7.9", "--size=10,10", out}, 1, "empty or inverted"},
+      // Latitudes upside down (in lon/lat, min_x > max_x crosses the antimeridian instead).
+      {{file, "--bbox=-35,-7.9,-34.8,-8.1", "--size=10,10", out}, 1, "empty or inverted"},
       {{file, "--bbox=-35,-8.1,-34.8,-7.9", "--size=10,10", "--bbox_srs=EPSG:123456", out},
        1,
        "EPSG:123456"},
