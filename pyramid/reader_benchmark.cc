@@ -9,7 +9,12 @@
 // files are in the page cache. Random tiles and windows come from one fixed seed.
 //   BM_GetTileBytes          zero-copy lookup of a random base tile.
 //   BM_CodecDecode           codec::Decode of the same tiles' bytes (the floor for GetTile).
-//   BM_GetTileCold           GetTile with a 0-byte cache: lookup + decode + alpha expansion.
+//   BM_GetTileCold           GetTile with a 0-byte cache: lookup + decode (JPEG straight into
+//                            RGBA).
+//   BM_CogReadBlock          its peer: GDALRasterBand::ReadBlock of the same tiles on the 3
+//                            bands of the COG's full-resolution level (one JPEG decode: the
+//                            other bands come from the driver's decoded block), interleaved
+//                            to RGB, as testing/bench's BM_CogTileDecoded.
 //   BM_GetTileWarm           GetTile from a warm shared TileCache; ->Threads(2) measures
 //                            contention on the sharded cache.
 //   BM_ReadRegion1024        ReadRegion 1024 x 1024 at the base resolution in EPSG:3857,
@@ -157,6 +162,37 @@ void BM_GetTileCold(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_GetTileCold);
+
+void BM_CogReadBlock(benchmark::State& state) {
+  const Fixture& f = GetFixture();
+  GDALDatasetUniquePtr cog(
+      GDALDataset::Open(f.cog_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  if (cog == nullptr) std::abort();
+  double geotransform[6];
+  cog->GetGeoTransform(geotransform);
+  double origin_x, origin_y;  // The COG's top-left corner in base-level global pixels.
+  geo::TileMatrixSet::WebMercatorQuad().CrsToPixel(geotransform[0], geotransform[3], kBaseZoom,
+                                                   &origin_x, &origin_y);
+  const int64_t block_x0 = std::llround(origin_x) / 256, block_y0 = std::llround(origin_y) / 256;
+  std::vector<uint8_t> planes(size_t{256} * 256 * 3), rgb(planes.size());
+  std::mt19937 random(42);
+  std::uniform_int_distribution<size_t> pick(0, f.tiles.size() - 1);
+  for (auto _ : state) {
+    const auto& [x, y] = f.tiles[pick(random)];
+    for (int band = 0; band < 3; ++band) {
+      if (cog->GetRasterBand(band + 1)->ReadBlock(
+              static_cast<int>(x - block_x0), static_cast<int>(y - block_y0),
+              planes.data() + size_t{256} * 256 * band) != CE_None) {
+        state.SkipWithError("ReadBlock failed");
+      }
+    }
+    for (size_t i = 0; i < size_t{256} * 256; ++i) {
+      for (size_t band = 0; band < 3; ++band) rgb[3 * i + band] = planes[band * 256 * 256 + i];
+    }
+    benchmark::DoNotOptimize(rgb.data());
+  }
+}
+BENCHMARK(BM_CogReadBlock);
 
 void BM_GetTileWarm(benchmark::State& state) {
   const Fixture& f = GetFixture();
