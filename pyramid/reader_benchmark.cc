@@ -163,17 +163,27 @@ void BM_GetTileCold(benchmark::State& state) {
 }
 BENCHMARK(BM_GetTileCold);
 
-void BM_CogReadBlock(benchmark::State& state) {
-  const Fixture& f = GetFixture();
+// OpenCog opens the fixture's COG and sets `origin_x`, `origin_y` to its top-left corner in
+// base-level global pixels.
+GDALDatasetUniquePtr OpenCog(int64_t* origin_x, int64_t* origin_y) {
   GDALDatasetUniquePtr cog(
-      GDALDataset::Open(f.cog_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+      GDALDataset::Open(GetFixture().cog_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
   if (cog == nullptr) std::abort();
   double geotransform[6];
   cog->GetGeoTransform(geotransform);
-  double origin_x, origin_y;  // The COG's top-left corner in base-level global pixels.
-  geo::TileMatrixSet::WebMercatorQuad().CrsToPixel(geotransform[0], geotransform[3], kBaseZoom,
-                                                   &origin_x, &origin_y);
-  const int64_t block_x0 = std::llround(origin_x) / 256, block_y0 = std::llround(origin_y) / 256;
+  double x, y;
+  geo::TileMatrixSet::WebMercatorQuad().CrsToPixel(geotransform[0], geotransform[3], kBaseZoom, &x,
+                                                   &y);
+  *origin_x = std::llround(x);
+  *origin_y = std::llround(y);
+  return cog;
+}
+
+void BM_CogReadBlock(benchmark::State& state) {
+  const Fixture& f = GetFixture();
+  int64_t origin_x, origin_y;
+  GDALDatasetUniquePtr cog = OpenCog(&origin_x, &origin_y);
+  const int64_t block_x0 = origin_x / 256, block_y0 = origin_y / 256;
   std::vector<uint8_t> planes(size_t{256} * 256 * 3), rgb(planes.size());
   std::mt19937 random(42);
   std::uniform_int_distribution<size_t> pick(0, f.tiles.size() - 1);
@@ -312,15 +322,8 @@ void BM_ReadRegion1024Aligned(benchmark::State& state) {
 BENCHMARK(BM_ReadRegion1024Aligned)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_CogRasterIO1024(benchmark::State& state) {
-  const Fixture& f = GetFixture();
-  GDALDatasetUniquePtr cog(
-      GDALDataset::Open(f.cog_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
-  if (cog == nullptr) std::abort();
-  double geotransform[6];
-  cog->GetGeoTransform(geotransform);
-  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
-  double origin_x, origin_y;  // The COG's top-left corner in base-level global pixels.
-  tms.CrsToPixel(geotransform[0], geotransform[3], kBaseZoom, &origin_x, &origin_y);
+  int64_t origin_x, origin_y;
+  GDALDatasetUniquePtr cog = OpenCog(&origin_x, &origin_y);
   std::vector<uint8_t> buffer(size_t{1024} * 1024 * 3);
   int bands[] = {1, 2, 3};
   std::mt19937 random(11);
@@ -330,8 +333,8 @@ void BM_CogRasterIO1024(benchmark::State& state) {
     GDALSetCacheMax64(int64_t{64} << 20);
     state.ResumeTiming();
     const auto [px, py] = RandomAlignedWindow(random);
-    const int x = static_cast<int>(px - std::llround(origin_x));
-    const int y = static_cast<int>(py - std::llround(origin_y));
+    const int x = static_cast<int>(px - origin_x);
+    const int y = static_cast<int>(py - origin_y);
     if (cog->RasterIO(GF_Read, x, y, 1024, 1024, buffer.data(), 1024, 1024, GDT_Byte, 3, bands, 3,
                       3 * 1024, 1, nullptr) != CE_None) {
       state.SkipWithError("RasterIO failed");

@@ -93,6 +93,20 @@ class ReaderTest : public ::testing::Test {
     return request;
   }
 
+  // OpenHolesPyramid writes and opens the fixture's source at zooms 10..12 (nearest) without
+  // tile 12/1501/2001 and its parent 11/750/1000: 10/375/500 must fill in.
+  std::unique_ptr<Reader> OpenHolesPyramid(const ReaderOptions& options = {}) {
+    TestPyramidSpec pyramid;
+    pyramid.min_zoom = 10;
+    pyramid.max_zoom = kZoom;
+    pyramid.resampling = "nearest";
+    pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
+    const std::string path = dir_.Path("holes.fpyr");
+    absl::Status written = WriteTestPyramid(*source_, pyramid, path).status();
+    EXPECT_TRUE(written.ok()) << written;
+    return written.ok() ? OpenOrDie(path, options) : nullptr;
+  }
+
   const geo::TileMatrixSet tms_ = geo::TileMatrixSet::WebMercatorQuad();
   test::TempDir dir_;
   test::SyntheticRasterSpec spec_;
@@ -308,15 +322,7 @@ TEST_F(ReaderTest, ReadRegionPicksTheLevelMatchingTheRequestedResolution) {
 }
 
 TEST_F(ReaderTest, ReadRegionFillsMissingTilesFromTheNearestCoarserLevel) {
-  TestPyramidSpec pyramid;
-  pyramid.min_zoom = 10;
-  pyramid.max_zoom = kZoom;
-  pyramid.resampling = "nearest";
-  // Tile 12/1501/2001 and its parent 11/750/1000 are left out: 10/375/500 must fill in.
-  pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
-  const std::string path = dir_.Path("holes.fpyr");
-  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
-  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  std::unique_ptr<Reader> reader = OpenHolesPyramid();
   ASSERT_NE(reader, nullptr);
   const int64_t x0 = 1501 * 256, y0 = 2001 * 256;
   absl::StatusOr<Region> region = reader->ReadRegion(Zoom12Request(x0, y0, 256, 256));
@@ -342,15 +348,8 @@ TEST_F(ReaderTest, ReadRegionFillsMissingTilesFromTheNearestCoarserLevel) {
 }
 
 TEST_F(ReaderTest, ReadRegionUpsamplesTheCoarserFillWithTheRequestedKernel) {
-  // As above: tile 12/1501/2001 and its parent are missing, zoom 10 fills in, 4x upsampled.
-  TestPyramidSpec pyramid;
-  pyramid.min_zoom = 10;
-  pyramid.max_zoom = kZoom;
-  pyramid.resampling = "nearest";
-  pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
-  const std::string path = dir_.Path("holes.fpyr");
-  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
-  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  // Zoom 10 fills the hole, 4x upsampled.
+  std::unique_ptr<Reader> reader = OpenHolesPyramid();
   ASSERT_NE(reader, nullptr);
 
   // The oracle: zoom-10 tiles 374..376 x 499..501 as a GDAL dataset, gdalwarp'ed with the
@@ -585,6 +584,14 @@ class ElevationTest : public ReaderTest {
  protected:
   void SetUp() override {
     dem_ = ElevationSource();
+    dem_path_ = dir_.Path("dem.fpyr");
+    ASSERT_TRUE(WriteTestPyramid(*dem_, DemPyramid(), dem_path_).ok());
+    reader_ = OpenOrDie(dem_path_);
+    ASSERT_NE(reader_, nullptr);
+  }
+
+  // DemPyramid is the elevation pyramid of the DEM: zooms 11..12, nearest, nodata -9999.
+  static TestPyramidSpec DemPyramid() {
     TestPyramidSpec pyramid;
     pyramid.min_zoom = 11;
     pyramid.max_zoom = kZoom;
@@ -592,10 +599,7 @@ class ElevationTest : public ReaderTest {
     pyramid.add_alpha = false;
     pyramid.nodata = -9999;
     pyramid.resampling = "nearest";
-    dem_path_ = dir_.Path("dem.fpyr");
-    ASSERT_TRUE(WriteTestPyramid(*dem_, pyramid, dem_path_).ok());
-    reader_ = OpenOrDie(dem_path_);
-    ASSERT_NE(reader_, nullptr);
+    return pyramid;
   }
 
   // LonLatOf is the lon/lat of zoom-12 global pixel position (px, py) (centres at +0.5).
@@ -672,13 +676,7 @@ TEST_F(ElevationTest, SampleFallsBackToACoarserLevelWhereTheFinerPixelIsNodata) 
   }
   std::string bytes;
   ASSERT_TRUE(codec::Encode(codec::CodecId::kElevation, filled.view(), {}, &bytes).ok());
-  TestPyramidSpec pyramid;
-  pyramid.min_zoom = 11;
-  pyramid.max_zoom = kZoom;
-  pyramid.codec = codec::CodecId::kElevation;
-  pyramid.add_alpha = false;
-  pyramid.nodata = -9999;
-  pyramid.resampling = "nearest";
+  TestPyramidSpec pyramid = DemPyramid();
   pyramid.replace_tiles = {{11, 750, 1000, bytes}};
   const std::string path = dir_.Path("dem_filled_overview.fpyr");
   ASSERT_TRUE(WriteTestPyramid(*dem_, pyramid, path).ok());
@@ -1337,16 +1335,9 @@ TEST_F(ReaderTest, FastBilinearIsWithinOneGreyLevelOfGdalWarp) {
 }
 
 TEST_F(ReaderTest, FastPathKeepsTheCoarserLevelFillAndMissingDataOfGdalWarp) {
-  TestPyramidSpec pyramid;
-  pyramid.min_zoom = 10;
-  pyramid.max_zoom = kZoom;
-  pyramid.resampling = "nearest";
-  pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
-  const std::string path = dir_.Path("holes.fpyr");
-  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
   ReaderOptions options;
   options.private_cache_bytes = 0;
-  std::unique_ptr<Reader> reader = OpenOrDie(path, options);
+  std::unique_ptr<Reader> reader = OpenHolesPyramid(options);
   ASSERT_NE(reader, nullptr);
   ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
                             Resampling::kNearest, 0);
