@@ -9,7 +9,8 @@
 //   Elevation  int16, uint16 or float32, 1 band; exact (NaN payloads and nodata included).
 //
 // Decoding untrusted bytes is safe: truncated, corrupted or hostile input returns an error
-// status, and no decoder allocates pixel memory for more than DecodeLimits allows.
+// status, and no decode allocates a block larger than MaxDecodedBytes(limits) plus a small
+// constant (allocation_test measures it, inside the codec libraries too).
 //
 // Thread safety: every function may be called concurrently from any number of threads.
 // Library handles (TurboJPEG, zstd contexts) are cached per thread.

@@ -2,8 +2,8 @@
 //
 // int16, uint16 or float32 single-band images, lossless: every bit comes back, NaN
 // payloads and nodata values included. A 16-byte header then one zstd frame over the
-// predicted samples (integers: horizontal delta of the samples; float32: delta of the bit
-// patterns, then split into byte planes as Blosc's shuffle does). The byte format is in
+// predicted samples (horizontal delta of the samples' bit patterns, left interleaved or split
+// into byte planes as Blosc's shuffle does, whichever is smaller). The byte format is in
 // codec/README.md. Option: compression_level 0..9 maps to a zstd level (see README). zstd contexts
 // are cached per thread; thread-safe.
 //
@@ -30,8 +30,11 @@ namespace flatpyramid {
 namespace codec {
 
 // EncodeElevation replaces `*out` with `image` encoded as Elevation, reusing out's capacity.
-// InvalidArgument for an invalid view or an unsupported type / band count.
-// REQUIRES: out != nullptr.
+// Predictor: at compression_level 0-2, DefaultElevationPredictor; from level 3 up, it
+// compresses with both delta predictors (kDelta, kDeltaBytePlanes) and keeps the smaller
+// (interleaved deltas win on upsampled tiles, byte planes on native data: codec/README.md),
+// at twice the encode work. InvalidArgument for an invalid view or an unsupported type /
+// band count. REQUIRES: out != nullptr.
 absl::Status EncodeElevation(const ImageView& image, const EncodeOptions& options,
                              std::string* out);
 
@@ -50,8 +53,8 @@ inline constexpr size_t kElevationHeaderSize = 16;
 // (values outside are clamped).
 int ElevationZstdLevel(int compression_level);
 
-// DefaultElevationPredictor is what EncodeElevation uses: kDelta for int16 and uint16,
-// kDeltaBytePlanes for float32 (the better of the two on each type of the real DEMs).
+// DefaultElevationPredictor is EncodeElevation's single choice at levels 0-2: kDelta for
+// int16 and uint16, kDeltaBytePlanes for float32.
 ElevationPredictor DefaultElevationPredictor(PixelType type);
 
 // EncodeElevationWithPredictor is EncodeElevation with an explicit predictor, for

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,8 +52,10 @@ std::string Payload(const std::string& bytes) {
 TEST(ElevationTest, HeaderBytesAreExactlyTheDocumentedLayout) {
   Image image = MakeImage<int16_t>(3, 2, PixelType::kInt16, {10, 13, 9, -1, 0, 1});
   std::string bytes;
-  ASSERT_TRUE(EncodeElevation(image.view(), {}, &bytes).ok());
-  // int16 (1), delta predictor (1) by default.
+  EncodeOptions fast;
+  fast.compression_level = 1;  // One predictor: the default, delta.
+  ASSERT_TRUE(EncodeElevation(image.view(), fast, &bytes).ok());
+  // int16 (1), delta predictor (1).
   const std::string expected_header("FPEL\x01\x01\x01\x00\x03\x00\x00\x00\x02\x00\x00\x00", 16);
   EXPECT_EQ(bytes.substr(0, 16), expected_header);
   EXPECT_EQ(static_cast<uint32_t>(ZSTD_MAGICNUMBER),
@@ -103,6 +106,41 @@ TEST(ElevationTest, DefaultPredictorIsDeltaForIntegersAndBytePlanesForFloats) {
   EXPECT_EQ(DefaultElevationPredictor(PixelType::kFloat32), ElevationPredictor::kDeltaBytePlanes);
 }
 
+// From level 3 EncodeElevation keeps the smaller of the two delta layouts; below, the
+// default one. On the real tiles both layouts win somewhere (README): the test sees both.
+TEST(ElevationTest, EncodeKeepsTheSmallerDeltaLayoutFromLevelThree) {
+  std::set<int> chosen;
+  for (int size : {256, 512}) {
+    absl::StatusOr<std::vector<internal::DemTile>> tiles = internal::RealDemTiles(size);
+    ASSERT_TRUE(tiles.ok()) << tiles.status();
+    for (const internal::DemTile& tile : *tiles) {
+      for (int level : {1, 3, 6}) {
+        EncodeOptions options;
+        options.compression_level = level;
+        std::string ours, delta, planes;
+        ASSERT_TRUE(EncodeElevation(tile.image.view(), options, &ours).ok());
+        ASSERT_TRUE(EncodeElevationWithPredictor(tile.image.view(), options,
+                                                 ElevationPredictor::kDelta, &delta)
+                        .ok());
+        ASSERT_TRUE(EncodeElevationWithPredictor(tile.image.view(), options,
+                                                 ElevationPredictor::kDeltaBytePlanes, &planes)
+                        .ok());
+        if (level <= 2) {
+          EXPECT_EQ(ours, DefaultElevationPredictor(tile.image.type()) == ElevationPredictor::kDelta
+                              ? delta
+                              : planes)
+              << tile.name;
+          continue;
+        }
+        EXPECT_EQ(ours.size(), std::min(delta.size(), planes.size())) << tile.name;
+        EXPECT_TRUE(ours == delta || ours == planes) << tile.name;
+        chosen.insert(ours[6]);
+      }
+    }
+  }
+  EXPECT_EQ(chosen, (std::set<int>{1, 2}));
+}
+
 TEST(ElevationTest, ZstdLevelsFollowTheDocumentedTable) {
   const int expected[10] = {1, 1, 1, 2, 2, 3, 3, 5, 7, 9};
   for (int level = 0; level <= 9; ++level) EXPECT_EQ(ElevationZstdLevel(level), expected[level]);
@@ -114,7 +152,9 @@ TEST(ElevationTest, Float32DeltaWorksOnBitPatternsSplitIntoBytePlanes) {
   // 1.0f = 0x3F800000, 1.5f = 0x3FC00000: the delta is 0x00400000.
   Image image = MakeImage<float>(2, 1, PixelType::kFloat32, {1.0f, 1.5f});
   std::string bytes;
-  ASSERT_TRUE(EncodeElevation(image.view(), {}, &bytes).ok());
+  ASSERT_TRUE(
+      EncodeElevationWithPredictor(image.view(), {}, ElevationPredictor::kDeltaBytePlanes, &bytes)
+          .ok());
   EXPECT_EQ(bytes[5], 3);
   EXPECT_EQ(Payload(bytes), std::string("\x00\x00\x00\x00\x80\x40\x3f\x00", 8));
 }

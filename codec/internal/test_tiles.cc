@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "codec/codec.h"
 #include "gdal_priv.h"
 #include "testing/files.h"
 
@@ -190,6 +191,33 @@ absl::StatusOr<std::vector<DemTile>> RealDemTiles(int size) {
 bool SameImage(const Image& a, const Image& b) {
   return a.width() == b.width() && a.height() == b.height() && a.bands() == b.bands() &&
          a.type() == b.type() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+}
+
+std::string RgbaWideningMismatch(const std::string& bytes, const Image& rgb, size_t padding) {
+  constexpr uint8_t kPadding = 0x5C;
+  const size_t sample = BytesPerSample(rgb.type());
+  const size_t row = static_cast<size_t>(rgb.width()) * 4 * sample;
+  const size_t stride = row + padding;
+  std::vector<uint8_t> out(stride * rgb.height(), kPadding);
+  const absl::Status status = DecodeInto(
+      bytes, MutableImageView{out.data(), rgb.width(), rgb.height(), 4, rgb.type(), stride});
+  if (!status.ok()) return std::string(status.message());
+  uint8_t opaque[2] = {255, 255};  // 255 as uint8, 65535 as uint16 in either byte order.
+  for (int y = 0; y < rgb.height(); ++y) {
+    for (int x = 0; x < rgb.width(); ++x) {
+      const uint8_t* pixel = out.data() + y * stride + x * 4 * sample;
+      if (std::memcmp(pixel, rgb.data() + y * rgb.row_stride() + x * 3 * sample, 3 * sample) != 0) {
+        return absl::StrFormat("colour differs at %d,%d", x, y);
+      }
+      if (std::memcmp(pixel + 3 * sample, opaque, sample) != 0) {
+        return absl::StrFormat("alpha is not opaque at %d,%d", x, y);
+      }
+    }
+    for (size_t i = row; i < stride; ++i) {
+      if (out[y * stride + i] != kPadding) return absl::StrFormat("padding written in row %d", y);
+    }
+  }
+  return "";
 }
 
 absl::StatusOr<Image> DecodeWithGdal(const std::string& bytes, const std::string& path,

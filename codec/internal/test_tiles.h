@@ -85,6 +85,12 @@ absl::Span<const T> Samples(const Image& image) {
 // SameImage is true when both images have the same shape and every byte is equal.
 bool SameImage(const Image& a, const Image& b);
 
+// RgbaWideningMismatch decodes `bytes` (a 3-band colour image) with DecodeInto into a 4-band
+// buffer whose rows carry `padding` extra bytes, and returns "" when every pixel holds the
+// samples of `rgb` followed by opaque alpha (255, or 65535 for uint16) and the padding is
+// untouched; otherwise a description of the first difference (or of the decode error).
+std::string RgbaWideningMismatch(const std::string& bytes, const Image& rgb, size_t padding);
+
 }  // namespace internal
 }  // namespace codec
 }  // namespace flatpyramid
