@@ -21,6 +21,7 @@
 #include "geo/crs.h"
 #include "geo/morton.h"
 #include "ogr_spatialref.h"
+#include "pyramid/internal/build_state.pb.h"
 #include "pyramid/internal/region_resample.h"
 #include "pyramid/internal/region_warp.h"
 #include "storage/store.h"
@@ -201,6 +202,13 @@ absl::string_view ResamplingName(Resampling resampling) {
 // ---------------------------------------------------------------------------------------------
 // Open
 
+std::string BuildProgressText(const BuildInProgress& build) {
+  return absl::StrCat(
+      build.units_done, " of ", build.units_total, " blocks committed, ", build.tiles_written,
+      " tiles; ",
+      build.writer_active ? "build_pyramid is writing it now" : "no build_pyramid is writing it");
+}
+
 namespace {
 
 // CheckMetadata checks what Open relies on; `path` prefixes every message.
@@ -267,16 +275,18 @@ absl::Status CheckMetadata(const PyramidMetadata& m, const storage::Reader& stor
 
 }  // namespace
 
-// Reader::SrsCache maps request CRS strings to their WKT and whether they are the set's
-// CRS. Bounded: emptied when full.
+// Reader::SrsEntry is what ReadRegion learnt of one request CRS string.
+struct Reader::SrsEntry {
+  std::string wkt;
+  bool same_as_tile_matrix_set = false;
+  bool geographic = false;  // Longitude/latitude: x wraps every 360 degrees.
+};
+
+// Reader::SrsCache maps request CRS strings to their SrsEntry. Bounded: emptied when full.
 struct Reader::SrsCache {
-  struct Entry {
-    std::string wkt;
-    bool same_as_tile_matrix_set = false;
-  };
   static constexpr size_t kMaxEntries = 64;
   absl::Mutex mutex;
-  absl::flat_hash_map<std::string, std::shared_ptr<const Entry>> entries ABSL_GUARDED_BY(mutex);
+  absl::flat_hash_map<std::string, std::shared_ptr<const SrsEntry>> entries ABSL_GUARDED_BY(mutex);
 };
 
 Reader::Reader(std::string path, std::unique_ptr<storage::Reader> storage, PyramidMetadata metadata,
@@ -301,20 +311,49 @@ Reader::~Reader() { cache_->Erase(cache_id_); }
 
 absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
                                                      const ReaderOptions& options) {
-  storage::ReaderOptions storage_options;
-  storage_options.allow_being_written = options.allow_being_written;
-  absl::StatusOr<std::unique_ptr<storage::Reader>> store =
-      storage::Reader::Open(path, storage_options);
+  // Without allow_being_written first, so that a running writer (it holds the lock) is told
+  // from a stopped one.
+  absl::StatusOr<std::unique_ptr<storage::Reader>> store = storage::Reader::Open(path);
+  bool writer_active = false;
+  if (absl::IsUnavailable(store.status()) && options.allow_being_written) {
+    storage::ReaderOptions storage_options;
+    storage_options.allow_being_written = true;
+    store = storage::Reader::Open(path, storage_options);
+    writer_active = true;
+  } else if (absl::IsUnavailable(store.status())) {
+    return absl::UnavailableError(
+        absl::StrCat(path,
+                     ": being written (a writer such as build_pyramid holds its lock); wait for it "
+                     "to finish, or open "
+                     "it with allow_being_written (the tools' --allow_being_written) to see its "
+                     "progress"));
+  }
   if (!store.ok()) return store.status();
-  if ((*store)->user_metadata_type() != kMetadataTypeName) {
+  const absl::string_view bytes = (*store)->user_metadata();
+  PyramidMetadata metadata;
+  std::optional<BuildInProgress> build;
+  if ((*store)->user_metadata_type() == internal::BuildState::descriptor()->full_name()) {
+    // An unfinished build: its last commit point's levels, the options it was started with.
+    internal::BuildState state;
+    if (!state.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return absl::DataLossError(absl::StrCat(path, ": the build state of an unfinished build (",
+                                              bytes.size(), " bytes) does not parse"));
+    }
+    build = BuildInProgress{state.units_done(), state.units_total(), state.tiles_written(),
+                            writer_active};
+    if (!options.allow_being_written) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": an unfinished build (", BuildProgressText(*build),
+          "): finish it with build_pyramid --resume, or open it with allow_being_written (the "
+          "tools' --allow_being_written) to read what is committed"));
+    }
+    metadata = state.metadata();
+  } else if ((*store)->user_metadata_type() != kMetadataTypeName) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a flatpyramid pyramid: its user metadata type is '",
                      (*store)->user_metadata_type(), "', expected '", kMetadataTypeName,
                      "' (build pyramids with build_pyramid)"));
-  }
-  PyramidMetadata metadata;
-  const absl::string_view bytes = (*store)->user_metadata();
-  if (!metadata.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  } else if (!metadata.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::DataLossError(absl::StrCat(path, ": the pyramid metadata (", bytes.size(),
                                             " bytes) does not parse; rebuild the pyramid"));
   }
@@ -342,6 +381,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
   std::unique_ptr<Reader> reader(
       new Reader(path, *std::move(store), std::move(metadata), *std::move(tms), std::move(cache)));
   reader->tms_srs_wkt_ = ToWkt(*tms_srs);
+  reader->build_in_progress_ = build;
   return reader;
 }
 
@@ -416,25 +456,28 @@ absl::Status Reader::DecodeTilePart(int z, uint32_t x, uint32_t y, absl::string_
   if (opaque != nullptr) *opaque = missing_alpha;
   const bool whole =
       col0 == 0 && row0 == 0 && out.width == tile_size() && out.height == tile_size();
-  if (!missing_alpha && whole) {
+  // codec::DecodeInto decodes a 3-band colour tile into 4 bands with an opaque alpha band
+  // itself (TurboJPEG writes RGBA): only a gray tile needs its alpha added here.
+  const int decoded_bands = !missing_alpha || info->bands == 3 ? bands : info->bands;
+  if (whole && decoded_bands == bands) {
     if (absl::Status s = codec::DecodeInto(bytes, out, limits); !s.ok()) {
       return absl::DataLossError(
           absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
     }
     return absl::OkStatus();
   }
-  // Decode the whole tile with its own bands into this thread's scratch buffer (reused: no
-  // allocation or zero fill per tile), then copy the part, adding an opaque alpha band to a
-  // tile stored without it (a JPEG tile of a "jpeg" pyramid).
+  // Decode the whole tile into this thread's scratch buffer (reused: no allocation or zero
+  // fill per tile), then copy the part, adding an opaque alpha band to a gray tile stored
+  // without it.
   thread_local std::vector<uint8_t> scratch;
   const size_t sample = codec::BytesPerSample(pixel_type_);
-  const size_t in_pixel = sample * static_cast<size_t>(info->bands);
+  const size_t in_pixel = sample * static_cast<size_t>(decoded_bands);
   const size_t in_stride = in_pixel * static_cast<size_t>(tile_size());
   if (scratch.size() < in_stride * static_cast<size_t>(tile_size())) {
     scratch.resize(in_stride * static_cast<size_t>(tile_size()));
   }
   codec::MutableImageView decoded{scratch.data(), tile_size(), tile_size(),
-                                  info->bands,    pixel_type_, in_stride};
+                                  decoded_bands,  pixel_type_, in_stride};
   if (absl::Status s = codec::DecodeInto(bytes, decoded, limits); !s.ok()) {
     return absl::DataLossError(
         absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
@@ -446,31 +489,13 @@ absl::Status Reader::DecodeTilePart(int z, uint32_t x, uint32_t y, absl::string_
     const uint8_t* in = scratch.data() + static_cast<size_t>(row0 + row) * in_stride +
                         static_cast<size_t>(col0) * in_pixel;
     uint8_t* line = out.data + static_cast<size_t>(row) * out.row_stride;
-    if (!missing_alpha) {
+    if (decoded_bands == bands) {
       std::memcpy(line, in, static_cast<size_t>(out.width) * out_pixel);
-    } else if (pixel_type_ == codec::PixelType::kUint8 && bands == 4) {
-      // One 4-byte load (R, G, B and the next pixel's R), OR in the alpha byte, one store;
-      // the last pixel of the row byte by byte (its 4-byte load would read past the tile).
-      constexpr uint8_t kAlphaBytes[4] = {0, 0, 0, 255};
-      uint32_t alpha_mask;
-      std::memcpy(&alpha_mask, kAlphaBytes, 4);
-      const int width = out.width;
-      for (int i = 0; i + 1 < width; ++i) {
-        uint32_t pixel;
-        std::memcpy(&pixel, in + 3 * i, 4);
-        pixel |= alpha_mask;
-        std::memcpy(line + 4 * i, &pixel, 4);
-      }
-      const int last = width - 1;
-      line[4 * last] = in[3 * last];
-      line[4 * last + 1] = in[3 * last + 1];
-      line[4 * last + 2] = in[3 * last + 2];
-      line[4 * last + 3] = 255;
-    } else {
-      for (int i = 0; i < out.width; ++i, in += in_pixel, line += out_pixel) {
-        std::memcpy(line, in, in_pixel);
-        std::memcpy(line + in_pixel, opaque_alpha, sample);
-      }
+      continue;
+    }
+    for (int i = 0; i < out.width; ++i, in += in_pixel, line += out_pixel) {
+      std::memcpy(line, in, in_pixel);
+      std::memcpy(line + in_pixel, opaque_alpha, sample);
     }
   }
   return absl::OkStatus();
@@ -574,6 +599,15 @@ struct Window {
   int64_t width() const { return x1 - x0; }
   int64_t height() const { return y1 - y0; }
 };
+
+// FloorDiv is a / b rounded down. REQUIRES: b > 0.
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// WrapColumn is unwrapped tile column `x` (any integer: the tile matrix repeats around the
+// globe) as a column of a matrix `width` tiles wide.
+uint32_t WrapColumn(int64_t x, uint32_t width) {
+  return static_cast<uint32_t>(x - FloorDiv(x, width) * int64_t{width});
+}
 
 Window Intersect(const Window& a, const Window& b) {
   return Window{std::max(a.x0, b.x0), std::max(a.y0, b.y0), std::min(a.x1, b.x1),
@@ -713,12 +747,16 @@ struct Reader::TilePlacement {
   Window area;  // Global pixels at zoom z, inside the tiles `present` describes.
   // present[(y - ty0) * tiles_across + (x - tx0)] says whether tile x, y of z is stored.
   const std::vector<char>* present = nullptr;
-  uint32_t tx0 = 0, ty0 = 0, tiles_across = 0;
+  int64_t tx0 = 0;  // Unwrapped: may be negative or past the matrix (see WrapColumn).
+  uint32_t ty0 = 0, tiles_across = 0;
   codec::MutableImageView target;
   int64_t origin_x = 0, origin_y = 0;  // The global pixel at target pixel (0, 0).
   double extra_value = 0;              // For target bands beyond band_count().
   // clear_transparent_colour zeroes the colour of placed pixels with alpha 0 (uint8 only).
   bool clear_transparent_colour = false;
+  // fill_resampling upsamples the coarser tiles that fill missing ones (nearest, average and
+  // mode: pixel replication; the others: GDAL's warper with that kernel).
+  Resampling fill_resampling = Resampling::kNearest;
 };
 
 namespace {
@@ -742,17 +780,18 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
   const int64_t ts = tile_size();
   const int z = p.z;
   const uint32_t section = static_cast<uint32_t>(SectionFor(z));
-  std::vector<std::pair<uint32_t, uint32_t>> stored, missing;
+  const uint32_t matrix_width = tms_.MatrixWidth(z);
+  // Tile columns are unwrapped (see TilePlacement::tx0); storage keys use WrapColumn.
+  std::vector<std::pair<int64_t, uint32_t>> stored, missing;
   for (uint32_t ty = static_cast<uint32_t>(p.area.y0 / ts);
        ty <= static_cast<uint32_t>((p.area.y1 - 1) / ts); ++ty) {
-    for (uint32_t tx = static_cast<uint32_t>(p.area.x0 / ts);
-         tx <= static_cast<uint32_t>((p.area.x1 - 1) / ts); ++tx) {
-      const bool present =
-          (*p.present)[static_cast<size_t>(ty - p.ty0) * p.tiles_across + (tx - p.tx0)] != 0;
+    for (int64_t tx = FloorDiv(p.area.x0, ts); tx <= FloorDiv(p.area.x1 - 1, ts); ++tx) {
+      const bool present = (*p.present)[static_cast<size_t>(ty - p.ty0) * p.tiles_across +
+                                        static_cast<size_t>(tx - p.tx0)] != 0;
       (present ? stored : missing).push_back({tx, ty});
     }
   }
-  auto area_of = [&](uint32_t tx, uint32_t ty) {
+  auto area_of = [&](int64_t tx, uint32_t ty) {
     return Intersect(
         Window{int64_t{tx} * ts, int64_t{ty} * ts, int64_t{tx + 1} * ts, int64_t{ty + 1} * ts},
         p.area);
@@ -767,7 +806,8 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
   RunInParallel(stored.size(), DecodeThreads(stored.size()), [&](size_t i) {
     const auto [tx, ty] = stored[i];
     const Window area = area_of(tx, ty);
-    const uint64_t key = geo::MortonEncode(tx, ty);
+    const uint32_t wrapped_x = WrapColumn(tx, matrix_width);
+    const uint64_t key = geo::MortonEncode(wrapped_x, ty);
     const TileCache::Key cache_key{cache_id_, z, key};
     std::shared_ptr<const codec::Image> tile = cache_->Lookup(cache_key);
     if (tile == nullptr) {
@@ -776,14 +816,13 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
       if (decode_into_target) {
         const codec::MutableImageView view = SubView(p.target, p.origin_x, p.origin_y, area);
         bool opaque = false;
-        statuses[i] =
-            DecodeTilePart(z, tx, ty, *bytes, static_cast<int>(area.x0 - int64_t{tx} * ts),
-                           static_cast<int>(area.y0 - int64_t{ty} * ts), view, &opaque);
+        statuses[i] = DecodeTilePart(z, wrapped_x, ty, *bytes, static_cast<int>(area.x0 - tx * ts),
+                                     static_cast<int>(area.y0 - int64_t{ty} * ts), view, &opaque);
         placed[i] = statuses[i].ok();
         if (placed[i] && p.clear_transparent_colour && !opaque) ClearTransparentColour(view);
         return;
       }
-      absl::StatusOr<codec::Image> decoded = DecodeTile(z, tx, ty, *bytes);
+      absl::StatusOr<codec::Image> decoded = DecodeTile(z, wrapped_x, ty, *bytes);
       if (!decoded.ok()) {
         statuses[i] = decoded.status();
         return;
@@ -806,27 +845,103 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
   // Tiles missing at z: from the nearest coarser level that has them. Coarser tiles looked
   // up, by (shift, parent key): nullptr when absent.
   absl::flat_hash_map<std::pair<int, uint64_t>, std::shared_ptr<const codec::Image>> parents;
+  auto ancestor = [&](int shift, int64_t ax,
+                      uint32_t ay) -> absl::StatusOr<std::shared_ptr<const codec::Image>> {
+    const uint32_t wrapped_x = WrapColumn(ax, tms_.MatrixWidth(z - shift));
+    const std::pair<int, uint64_t> key{shift, geo::MortonEncode(wrapped_x, ay)};
+    auto it = parents.find(key);
+    if (it == parents.end()) {
+      absl::StatusOr<std::shared_ptr<const codec::Image>> found =
+          FindTile(z - shift, wrapped_x, ay);
+      if (!found.ok()) return found.status();
+      it = parents.emplace(key, *std::move(found)).first;
+    }
+    return it->second;
+  };
   for (const auto& [tx, ty] : missing) {
     const Window area = area_of(tx, ty);
     for (int shift = 1; z - shift >= min_zoom(); ++shift) {
       if (SectionFor(z - shift) < 0) continue;
-      const uint32_t px = tx >> shift, py = ty >> shift;
-      const std::pair<int, uint64_t> key{shift, geo::MortonEncode(px, py)};
-      auto it = parents.find(key);
-      if (it == parents.end()) {
-        absl::StatusOr<std::shared_ptr<const codec::Image>> parent = FindTile(z - shift, px, py);
-        if (!parent.ok()) return parent.status();
-        it = parents.emplace(key, *std::move(parent)).first;
+      const int64_t px = tx >> shift;  // Arithmetic: rounds down, unwrapped.
+      const uint32_t py = ty >> shift;
+      absl::StatusOr<std::shared_ptr<const codec::Image>> parent = ancestor(shift, px, py);
+      if (!parent.ok()) return parent.status();
+      if (*parent == nullptr) continue;
+      if (p.fill_resampling == Resampling::kNearest || p.fill_resampling == Resampling::kAverage ||
+          p.fill_resampling == Resampling::kMode) {
+        // These kernels upsample by replication anyway.
+        CopyTile((*parent)->view(), px, py, shift, area, p.origin_x, p.origin_y, p.target,
+                 p.extra_value);
+      } else {
+        TilePlacement fill = p;
+        fill.area = area;
+        if (absl::Status s = UpsampleAncestor(fill, shift, ancestor); !s.ok()) return s;
       }
-      if (it->second == nullptr) continue;
-      CopyTile(it->second->view(), px, py, shift, area, p.origin_x, p.origin_y, p.target,
-               p.extra_value);
       if (p.clear_transparent_colour)
         ClearTransparentColour(SubView(p.target, p.origin_x, p.origin_y, area));
       ++region->tiles_from_coarser_levels;
       *any_data = true;
       break;
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Reader::UpsampleAncestor(const TilePlacement& p, int shift,
+                                      const AncestorLookup& ancestor) const {
+  const Window& area = p.area;
+  const int za = p.z - shift;
+  const int64_t ts = tile_size();
+  // The ancestor's pixels under `area`, plus the kernel's reach at the ancestor's scale.
+  const int64_t reach = static_cast<int64_t>(KernelRadius(p.fill_resampling)) + 1;
+  // Unwrapped in x, as the placement (the ancestor lookup wraps columns).
+  const Window source_area =
+      Intersect(Window{(area.x0 >> shift) - reach, (area.y0 >> shift) - reach,
+                       ((area.x1 - 1) >> shift) + 1 + reach, ((area.y1 - 1) >> shift) + 1 + reach},
+                Window{std::numeric_limits<int64_t>::min(), 0, std::numeric_limits<int64_t>::max(),
+                       int64_t{tms_.MatrixHeight(za)} * ts});
+  const bool has_alpha = metadata_.has_alpha();
+  const std::optional<double> nodata =
+      metadata_.has_nodata() ? std::optional<double>(metadata_.nodata()) : std::nullopt;
+  // Without alpha or nodata, a synthetic alpha band says where ancestor tiles were.
+  const bool synthetic_alpha = !has_alpha && !nodata.has_value();
+  codec::Image source(static_cast<int>(source_area.width()), static_cast<int>(source_area.height()),
+                      band_count() + (synthetic_alpha ? 1 : 0), pixel_type_);
+  if (nodata.has_value()) FillNewImage(source, band_count(), *nodata);
+  for (int64_t ay = source_area.y0 / ts; ay <= (source_area.y1 - 1) / ts; ++ay) {
+    for (int64_t ax = FloorDiv(source_area.x0, ts); ax <= FloorDiv(source_area.x1 - 1, ts); ++ax) {
+      absl::StatusOr<std::shared_ptr<const codec::Image>> tile =
+          ancestor(shift, ax, static_cast<uint32_t>(ay));
+      if (!tile.ok()) return tile.status();
+      if (*tile == nullptr) continue;
+      CopyTile((*tile)->view(), ax, ay, 0,
+               Intersect(Window{ax * ts, ay * ts, (ax + 1) * ts, (ay + 1) * ts}, source_area),
+               source_area.x0, source_area.y0, source.mutable_view(), OpaqueValue(pixel_type_));
+    }
+  }
+  internal::GeoGrid source_grid, destination_grid;
+  double x, y;
+  tms_.PixelToCrs(static_cast<double>(source_area.x0), static_cast<double>(source_area.y0), za, &x,
+                  &y);
+  source_grid.geotransform = {x, tms_.Resolution(za), 0, y, 0, -tms_.Resolution(za)};
+  source_grid.srs_wkt = tms_srs_wkt_;
+  tms_.PixelToCrs(static_cast<double>(area.x0), static_cast<double>(area.y0), p.z, &x, &y);
+  destination_grid.geotransform = {x, tms_.Resolution(p.z), 0, y, 0, -tms_.Resolution(p.z)};
+  destination_grid.srs_wkt = tms_srs_wkt_;
+  internal::WarpSpec spec;
+  spec.resampling = ToGdalResampling(p.fill_resampling);
+  spec.color_bands = has_alpha ? band_count() - 1 : band_count();
+  spec.source_alpha_band = has_alpha ? band_count() - 1 : synthetic_alpha ? band_count() : -1;
+  spec.destination_alpha_band = has_alpha                       ? band_count() - 1
+                                : p.target.bands > band_count() ? band_count()
+                                                                : -1;
+  spec.nodata = nodata;
+  if (absl::Status s = internal::WarpRegion(source.view(), source_grid,
+                                            SubView(p.target, p.origin_x, p.origin_y, area),
+                                            destination_grid, spec);
+      !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(path_, ": filling tiles of zoom ", p.z,
+                                               " from zoom ", za, ": ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -852,7 +967,7 @@ int Reader::LevelForResolution(double resolution) const {
 absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
   const geo::Bounds& bbox = request.bbox;
   if (!std::isfinite(bbox.min_x) || !std::isfinite(bbox.min_y) || !std::isfinite(bbox.max_x) ||
-      !std::isfinite(bbox.max_y) || bbox.min_x >= bbox.max_x || bbox.min_y >= bbox.max_y) {
+      !std::isfinite(bbox.max_y) || bbox.min_y >= bbox.max_y) {
     return absl::InvalidArgumentError(
         absl::StrCat("bbox ", bbox.min_x, ",", bbox.min_y, ",", bbox.max_x, ",", bbox.max_y,
                      " is empty or inverted: give min_x,min_y,max_x,max_y with min < max"));
@@ -863,7 +978,7 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
                                                    " is outside 1..", kMaxRegionSide,
                                                    " pixels per side"));
   }
-  std::shared_ptr<const SrsCache::Entry> srs;
+  std::shared_ptr<const SrsEntry> srs;
   {
     absl::MutexLock lock(&srs_cache_->mutex);
     auto it = srs_cache_->entries.find(request.srs);
@@ -880,15 +995,93 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
     tms_srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   }
   if (srs == nullptr) {
-    auto entry = std::make_shared<SrsCache::Entry>();
+    auto entry = std::make_shared<SrsEntry>();
     entry->wkt = ToWkt(*out_srs);
     entry->same_as_tile_matrix_set = out_srs->IsSame(&tms_srs);
+    entry->geographic = out_srs->IsGeographic();
     srs = entry;
     absl::MutexLock lock(&srs_cache_->mutex);
     if (srs_cache_->entries.size() >= SrsCache::kMaxEntries) srs_cache_->entries.clear();
     srs_cache_->entries.emplace(request.srs, std::move(entry));
   }
 
+  // x wraps around the globe in geographic CRSs and in the set's own (both sets span it): a
+  // bbox with min_x > max_x crosses the antimeridian, and one reaching past the world's edge
+  // reads the other side.
+  const geo::Bounds extent = tms_.extent();
+  double period = 0, world_min_x = 0;
+  if (srs->same_as_tile_matrix_set) {
+    period = extent.max_x - extent.min_x;
+    world_min_x = extent.min_x;
+  } else if (srs->geographic) {
+    period = 360;
+    world_min_x = -180;
+  }
+  RegionRequest unwrapped = request;
+  if (period > 0 && bbox.min_x > bbox.max_x) unwrapped.bbox.max_x += period;
+  const geo::Bounds& wide = unwrapped.bbox;
+  if (wide.min_x >= wide.max_x || (period > 0 && wide.max_x - wide.min_x > period * (1 + 1e-9))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bbox ", bbox.min_x, ",", bbox.min_y, ",", bbox.max_x, ",", bbox.max_y,
+        " is empty, inverted or wider than the world: give min_x,min_y,max_x,max_y with min < "
+        "max",
+        period > 0 ? " (or min_x > max_x for a bbox crossing the antimeridian)" : ""));
+  }
+  if (period == 0 || (wide.min_x >= world_min_x && wide.max_x <= world_min_x + period)) {
+    return RenderRegion(unwrapped, *srs, out_srs, tms_srs);
+  }
+
+  // Across the world's edge: each run of output columns whose centres lie in one copy of the
+  // world is rendered shifted into it (the mosaics wrap, so pixels at the seam keep their
+  // whole kernel), then copied into place.
+  const double step = (wide.max_x - wide.min_x) / request.width;
+  auto copy_of = [&](int column) {
+    return std::floor((wide.min_x + (column + 0.5) * step - world_min_x) / period);
+  };
+  std::vector<std::pair<int, int>> runs;  // [first column, end column)
+  for (int column = 0; column < request.width;) {
+    int end = column + 1;
+    while (end < request.width && copy_of(end) == copy_of(column)) ++end;
+    runs.push_back({column, end});
+    column = end;
+  }
+  // The widest run picks the level for all (their resolutions are the same).
+  const auto widest = std::max_element(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
+    return a.second - a.first < b.second - b.first;
+  });
+  std::rotate(runs.begin(), widest, widest + 1);
+  Region region;
+  region.image = codec::Image(request.width, request.height, band_count(), pixel_type_);
+  region.geotransform = {wide.min_x, step, 0,
+                         wide.max_y, 0,    -(wide.max_y - wide.min_y) / request.height};
+  region.srs_wkt = srs->wkt;
+  const size_t pixel_bytes = codec::BytesPerSample(pixel_type_) * static_cast<size_t>(band_count());
+  for (const auto& [first, end] : runs) {
+    RegionRequest part = unwrapped;
+    const double shift = copy_of(first) * period;
+    part.bbox.min_x = wide.min_x + first * step - shift;
+    part.bbox.max_x = wide.min_x + end * step - shift;
+    part.width = end - first;
+    if (first != runs.front().first) part.zoom = region.zoom;
+    absl::StatusOr<Region> rendered = RenderRegion(part, *srs, out_srs, tms_srs);
+    if (!rendered.ok()) return rendered.status();
+    if (first == runs.front().first) region.zoom = rendered->zoom;
+    region.tiles_decoded += rendered->tiles_decoded;
+    region.tiles_from_coarser_levels += rendered->tiles_from_coarser_levels;
+    for (int row = 0; row < request.height; ++row) {
+      std::memcpy(region.image.data() + row * region.image.row_stride() + first * pixel_bytes,
+                  rendered->image.data() + row * rendered->image.row_stride(),
+                  static_cast<size_t>(part.width) * pixel_bytes);
+    }
+  }
+  return region;
+}
+
+absl::StatusOr<Region> Reader::RenderRegion(const RegionRequest& request, const SrsEntry& srs_entry,
+                                            const std::optional<OGRSpatialReference>& out_srs,
+                                            const OGRSpatialReference& tms_srs) const {
+  const geo::Bounds& bbox = request.bbox;
+  const SrsEntry* srs = &srs_entry;
   Region region;
   region.image = codec::Image(request.width, request.height, band_count(), pixel_type_);
   region.geotransform = {bbox.min_x, (bbox.max_x - bbox.min_x) / request.width,  0, bbox.max_y,
@@ -901,10 +1094,20 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
   FillNewImage(region.image, color_bands, nodata.value_or(0));
 
   geo::Bounds in_tms = bbox;
-  if (!srs->same_as_tile_matrix_set && !TransformedBounds(bbox, *out_srs, tms_srs, &in_tms)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bbox ", bbox.min_x, ",", bbox.min_y, ",", bbox.max_x, ",", bbox.max_y, " in ", request.srs,
-        " does not map into ", tms_.crs(), " (check the bbox axis order: x/longitude first)"));
+  if (!srs->same_as_tile_matrix_set) {
+    // A run of ReadRegion's columns may reach a fraction of a pixel past +-180, which PROJ
+    // would wrap to the far side of the world: the kernel margin covers that fraction.
+    geo::Bounds transformed = bbox;
+    if (srs->geographic) {
+      transformed.min_x = std::max(transformed.min_x, -180.0);
+      transformed.max_x = std::min(transformed.max_x, 180.0);
+    }
+    if (!TransformedBounds(transformed, *out_srs, tms_srs, &in_tms)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bbox ", bbox.min_x, ",", bbox.min_y, ",", bbox.max_x, ",", bbox.max_y,
+                       " in ", request.srs, " does not map into ", tms_.crs(),
+                       " (check the bbox axis order: x/longitude first)"));
+    }
   }
   const geo::Bounds extent = tms_.extent();
   in_tms.min_x = std::max(in_tms.min_x, extent.min_x);
@@ -943,8 +1146,11 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
                 static_cast<int64_t>(std::ceil(px1 + margin)),
                 static_cast<int64_t>(std::ceil(py1 + margin))};
   const Window requested = window;
-  window = Intersect(window, Window{0, 0, static_cast<int64_t>(tms_.MatrixWidth(z)) * ts,
-                                    static_cast<int64_t>(tms_.MatrixHeight(z)) * ts});
+  // x wraps (both sets span the globe): a window past the world's edge reads the other side,
+  // so that pixels next to the antimeridian keep their whole kernel.
+  const int64_t world = int64_t{tms_.MatrixWidth(z)} * ts;
+  window = Intersect(window,
+                     Window{-world, 0, 2 * world, static_cast<int64_t>(tms_.MatrixHeight(z)) * ts});
   // Only where the level (or a coarser one, for fallback) has data.
   Window data_area{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max(),
                    std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min()};
@@ -957,7 +1163,10 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
     data_area.x1 = std::max<int64_t>(data_area.x1, (int64_t{level->max_x() + 1} * ts) << shift);
     data_area.y1 = std::max<int64_t>(data_area.y1, (int64_t{level->max_y() + 1} * ts) << shift);
   }
-  window = Intersect(window, data_area);
+  // (Across the world's edge only in y: the data's copies make no rectangle.)
+  const bool wraps = window.x0 < 0 || window.x1 > world;
+  window = Intersect(window,
+                     wraps ? Window{window.x0, data_area.y0, window.x1, data_area.y1} : data_area);
   if (window.empty()) return region;
   if (static_cast<uint64_t>(window.width()) * static_cast<uint64_t>(window.height()) >
       kMaxMosaicPixels) {
@@ -966,21 +1175,29 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
         " (limit ", kMaxMosaicPixels, "): ask for a smaller bbox or force a coarser zoom"));
   }
 
-  const uint32_t tx0 = static_cast<uint32_t>(window.x0 / ts);
+  // Tile columns are unwrapped (negative or past the matrix across the world's edge).
+  const int64_t tx0 = FloorDiv(window.x0, ts);
   const uint32_t ty0 = static_cast<uint32_t>(window.y0 / ts);
-  const uint32_t tx1 = static_cast<uint32_t>((window.x1 - 1) / ts);
+  const int64_t tx1 = FloorDiv(window.x1 - 1, ts);
   const uint32_t ty1 = static_cast<uint32_t>((window.y1 - 1) / ts);
-  const uint32_t tiles_across = tx1 - tx0 + 1;
+  const uint32_t tiles_across = static_cast<uint32_t>(tx1 - tx0 + 1);
   std::vector<char> present(static_cast<size_t>(tiles_across) * (ty1 - ty0 + 1), 0);
   const uint32_t section = static_cast<uint32_t>(SectionFor(z));
-  for (const geo::KeyRange& range : geo::KeyRangesForRect(tx0, ty0, tx1, ty1)) {
-    const uint64_t count = storage_->entry_count(section);
-    for (uint64_t i = storage_->LowerBound(section, range.begin);
-         i < count && storage_->KeyAt(section, i) < range.end; ++i) {
-      uint32_t x, y;
-      geo::MortonDecode(storage_->KeyAt(section, i), &x, &y);
-      if (x < tx0 || x > tx1 || y < ty0 || y > ty1) continue;
-      present[static_cast<size_t>(y - ty0) * tiles_across + (x - tx0)] = 1;
+  const int64_t matrix_width = tms_.MatrixWidth(z);
+  for (int64_t copy = FloorDiv(tx0, matrix_width); copy <= FloorDiv(tx1, matrix_width); ++copy) {
+    const int64_t offset = copy * matrix_width;  // Unwrapped column of wrapped column 0.
+    const uint32_t x0 = static_cast<uint32_t>(std::max(tx0, offset) - offset);
+    const uint32_t x1 = static_cast<uint32_t>(std::min(tx1, offset + matrix_width - 1) - offset);
+    for (const geo::KeyRange& range : geo::KeyRangesForRect(x0, ty0, x1, ty1)) {
+      const uint64_t count = storage_->entry_count(section);
+      for (uint64_t i = storage_->LowerBound(section, range.begin);
+           i < count && storage_->KeyAt(section, i) < range.end; ++i) {
+        uint32_t x, y;
+        geo::MortonDecode(storage_->KeyAt(section, i), &x, &y);
+        if (x < x0 || x > x1 || y < ty0 || y > ty1) continue;
+        present[static_cast<size_t>(y - ty0) * tiles_across +
+                static_cast<size_t>(x + offset - tx0)] = 1;
+      }
     }
   }
   // complete: the level has every tile the window needs (and the window was not clipped), so
@@ -1039,6 +1256,7 @@ absl::StatusOr<Region> Reader::ReadRegion(const RegionRequest& request) const {
     placement.origin_x = window.x0;
     placement.origin_y = window.y0;
     placement.extra_value = opaque;
+    placement.fill_resampling = request.resampling;
     if (absl::Status s = PlaceTiles(placement, &region, &any_data); !s.ok()) return s;
   }
   if (!any_data) return region;
@@ -1192,7 +1410,13 @@ absl::StatusOr<std::optional<double>> Reader::Sample(double lon, double lat, Sam
       return std::optional<double>(v);
     };
 
-    if (method == SampleMethod::kNearest) return value_at(nx, ny);
+    // A level without a value here (nodata, transparent) defers to the coarser levels, as a
+    // missing tile does: their pixels may average valid samples around the hole.
+    if (method == SampleMethod::kNearest) {
+      absl::StatusOr<std::optional<double>> v = value_at(nx, ny);
+      if (!v.ok() || v->has_value()) return v;
+      continue;
+    }
     // Bilinear between the four pixel centres around the point (centres at half-integers).
     const double fx = px - 0.5, fy = py - 0.5;
     const int64_t x0 = static_cast<int64_t>(std::floor(fx));
@@ -1209,8 +1433,7 @@ absl::StatusOr<std::optional<double>> Reader::Sample(double lon, double lat, Sam
         weight += w;
       }
     }
-    if (weight <= 0) return std::optional<double>();
-    return std::optional<double>(sum / weight);
+    if (weight > 0) return std::optional<double>(sum / weight);
   }
   return std::optional<double>();
 }

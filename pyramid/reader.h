@@ -15,7 +15,10 @@
 // ReadRegion works like a GDAL read of a dataset with overviews: it picks the zoom level
 // whose resolution matches the requested one, decodes only the tiles that cover the window
 // (plus a margin for the resampling kernel), mosaics them, fills tiles missing at that level
-// from the nearest coarser level that has them, and warps the mosaic to the requested grid
+// from the nearest coarser level that has them (upsampled with the requested kernel by GDAL's
+// warper, over the coarser tiles under the hole plus the kernel's reach; nearest, average and
+// mode replicate pixels, which is what they do when upsampling), and warps the mosaic to the
+// requested grid
 // with GDAL's warper (exact reprojection, the usual resampling kernels). Many tiles to decode
 // are decoded in parallel (up to one thread per core, at most kMaxDecodeThreads).
 //
@@ -35,12 +38,14 @@
 // Thread safety: every const method may be called concurrently from any number of threads.
 //
 // Caveats:
-//   - The file must not be modified in place while open (the builder writes a new file); a
-//     sealed file is required unless ReaderOptions::allow_being_written is set.
-//   - Tiles missing at the chosen level are filled from a coarser level by pixel replication
-//     (nearest neighbour), not resampled: a sparse pyramid shows blocky patches there.
-//   - A ReadRegion bbox crossing the antimeridian (say longitudes 170..190) reads only the
-//     part inside the tile matrix set's extent (up to 180); split such requests in two.
+//   - The file must not be modified in place while open (the builder writes a new file). An
+//     unfinished build opens only with ReaderOptions::allow_being_written; while its writer
+//     runs, the writer moves bytes under the map as sections grow, so such a Reader is good
+//     for metadata() and build_in_progress() (pyramid_info), not for reading tiles: stop the
+//     build first (a killed build's last commit point reads like any pyramid).
+//   - Only geographic request CRSs and the set's own CRS wrap around the antimeridian (see
+//     RegionRequest::bbox); a window of a projected CRS that straddles it (a Pacific UTM zone)
+//     maps to a box spanning the whole world's width in the set's CRS, and reads all of it.
 //   - Closing a Reader erases its tiles from a shared cache, which scans the whole cache.
 //
 // Example:
@@ -58,6 +63,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +76,8 @@
 #include "geo/tile_matrix_set.h"
 #include "pyramid/metadata.pb.h"
 #include "pyramid/tile_cache.h"
+
+class OGRSpatialReference;
 
 namespace flatpyramid {
 namespace storage {
@@ -97,16 +105,37 @@ struct ReaderOptions {
   // private cache of `private_cache_bytes`.
   std::shared_ptr<TileCache> cache;
   size_t private_cache_bytes = size_t{128} << 20;
-  // allow_being_written opens a file whose writer has not sealed it yet (the last committed
-  // state is read).
+  // allow_being_written opens a pyramid whose build has not finished, running or stopped:
+  // the levels and tiles of its last commit point, with the metadata the build will seal
+  // (its per-level counts so far); build_in_progress() says how far it got.
   bool allow_being_written = false;
 };
+
+// BuildInProgress is the last commit point of a pyramid whose build has not finished
+// (Reader::build_in_progress).
+struct BuildInProgress {
+  uint64_t units_done = 0;   // Blocks of the base level (subtrees) committed, in Morton order.
+  uint64_t units_total = 0;  // Blocks in the whole build.
+  uint64_t tiles_written = 0;
+  // writer_active: a writer held the file's lock at Open (the build was running; its file
+  // changes under the map, see the caveats). False for a build that was stopped or killed.
+  bool writer_active = false;
+};
+
+// BuildProgressText is "3 of 12 blocks committed, 140 tiles; build_pyramid is writing it
+// now" (or "no build_pyramid is writing it"), for messages.
+std::string BuildProgressText(const BuildInProgress& build);
 
 // RegionRequest is a georeferenced output grid: `width` x `height` pixels covering `bbox`
 // in the CRS `srs`, north up.
 struct RegionRequest {
   // bbox is min_x, min_y, max_x, max_y in `srs`. For geographic CRSs the order is always
   // longitude, latitude (GDAL's traditional GIS order), whatever the CRS's official axis order.
+  // In a geographic CRS, and in the set's own CRS, x wraps around the globe: min_x > max_x
+  // crosses the antimeridian (170, -10, -170, 10 is 170..190), and a bbox reaching past
+  // +-180 (at most 360 wide) reads the other side there. The result's geotransform starts at
+  // min_x as given. The output columns on each side are rendered separately from mosaics that
+  // wrap, so the pixels at the seam are resampled from both sides, as everywhere else.
   geo::Bounds bbox{0, 0, 0, 0};
   // srs is anything OGRSpatialReference::SetFromUserInput accepts ("EPSG:4326", WKT, PROJ).
   std::string srs = "EPSG:4326";
@@ -143,8 +172,9 @@ class Reader {
   // Open maps `path` and checks it: a //storage file, user metadata of type
   // kMetadataTypeName that parses, a supported format_version, tile matrix set, tile size,
   // pixel type and band count, one section "z<zoom>" per listed level.
-  // Errors name the file and the fault (NotFound, InvalidArgument, DataLoss,
-  // FailedPrecondition for an unsealed file).
+  // Errors name the file and the fault (NotFound, InvalidArgument, DataLoss), and say what
+  // to do: Unavailable while a writer holds the file and FailedPrecondition for an
+  // unfinished build that is not running, unless options.allow_being_written.
   static absl::StatusOr<std::unique_ptr<Reader>> Open(const std::string& path,
                                                       const ReaderOptions& options = {});
   ~Reader();
@@ -162,6 +192,9 @@ class Reader {
   // storage gives access to the underlying store (section names, Verify, ...).
   const storage::Reader& storage() const { return *storage_; }
   const std::shared_ptr<TileCache>& cache() const { return cache_; }
+  // build_in_progress is set when the file is an unfinished build (opened with
+  // ReaderOptions::allow_being_written), nullopt for a finished pyramid.
+  const std::optional<BuildInProgress>& build_in_progress() const { return build_in_progress_; }
 
   // FindLevel returns the metadata of level `zoom`, or nullptr when the pyramid has none.
   const Level* FindLevel(int zoom) const;
@@ -178,7 +211,8 @@ class Reader {
   absl::StatusOr<std::shared_ptr<const codec::Image>> GetTile(int z, uint32_t x, uint32_t y) const;
 
   // ReadRegion renders `request` (see the file comment). InvalidArgument for an empty or
-  // inverted bbox, a size outside 1..16384, or an unknown CRS; ResourceExhausted when the
+  // inverted bbox (min_x > max_x is inverted only where x does not wrap), one wider than the
+  // world, a size outside 1..16384, or an unknown CRS; ResourceExhausted when the
   // window would need a mosaic of more than kMaxMosaicPixels source pixels (ask for a smaller
   // window or force a coarser `zoom`).
   absl::StatusOr<Region> ReadRegion(const RegionRequest& request) const;
@@ -200,9 +234,11 @@ class Reader {
   static constexpr int kMaxDecodeThreads = 8;
 
   // Sample returns band `band` at longitude `lon`, latitude `lat` (degrees, WGS 84) from the
-  // finest level holding data there (coarser levels where finer tiles are missing), or
-  // nullopt where there is no data (outside the data, nodata, or transparent).
-  // kBilinear weighs the four surrounding pixel centres and ignores those without data
+  // finest level holding data there, or nullopt where no level does (outside the data,
+  // nodata, or transparent at every level). A level holds no data at the point when its tile
+  // is missing or when the sample is nodata / transparent (kNearest: the pixel under the
+  // point; kBilinear: all four surrounding pixel centres); the next coarser level is tried
+  // then. kBilinear weighs the four surrounding pixel centres and ignores those without data
   // (renormalising the rest). InvalidArgument for a non-finite or out-of-range position or a
   // band outside 0..band_count()-1 (an alpha band cannot be sampled).
   absl::StatusOr<std::optional<double>> Sample(double lon, double lat,
@@ -227,6 +263,20 @@ class Reader {
   // tiles decoded in parallel, missing ones from coarser levels.
   struct TilePlacement;
   absl::Status PlaceTiles(const TilePlacement& placement, Region* region, bool* any_data) const;
+  // UpsampleAncestor fills `fill.area` (inside one missing tile of zoom fill.z) of
+  // fill.target from level z - shift, upsampled by GDAL's warper with fill.fill_resampling;
+  // `ancestor` looks up tiles of that level (nullptr: absent) by unwrapped column x (any
+  // integer: the tile matrix repeats around the globe).
+  using AncestorLookup = std::function<absl::StatusOr<std::shared_ptr<const codec::Image>>(
+      int shift, int64_t x, uint32_t y)>;
+  absl::Status UpsampleAncestor(const TilePlacement& fill, int shift,
+                                const AncestorLookup& ancestor) const;
+  // RenderRegion is ReadRegion of a request whose bbox lies within one copy of the world (x
+  // is not wrapped here), with its CRS resolved (`out_srs` is unset for the set's own CRS).
+  struct SrsEntry;
+  absl::StatusOr<Region> RenderRegion(const RegionRequest& request, const SrsEntry& srs,
+                                      const std::optional<OGRSpatialReference>& out_srs,
+                                      const OGRSpatialReference& tms_srs) const;
   // SectionFor returns the storage section of level z, or -1.
   int64_t SectionFor(int z) const;
   // LevelForResolution picks the level to read for `resolution` (the set's CRS units per
@@ -244,6 +294,7 @@ class Reader {
   std::vector<int64_t> sections_;
   std::vector<const Level*> levels_;
   std::string tms_srs_wkt_;  // The set's CRS, for GDAL.
+  std::optional<BuildInProgress> build_in_progress_;
   // srs_cache_ remembers what ReadRegion learnt of recent request CRS strings (parsing one
   // costs more than a small region).
   struct SrsCache;

@@ -9,7 +9,12 @@
 // files are in the page cache. Random tiles and windows come from one fixed seed.
 //   BM_GetTileBytes          zero-copy lookup of a random base tile.
 //   BM_CodecDecode           codec::Decode of the same tiles' bytes (the floor for GetTile).
-//   BM_GetTileCold           GetTile with a 0-byte cache: lookup + decode + alpha expansion.
+//   BM_GetTileCold           GetTile with a 0-byte cache: lookup + decode (JPEG straight into
+//                            RGBA).
+//   BM_CogReadBlock          its peer: GDALRasterBand::ReadBlock of the same tiles on the 3
+//                            bands of the COG's full-resolution level (one JPEG decode: the
+//                            other bands come from the driver's decoded block), interleaved
+//                            to RGB, as testing/bench's BM_CogTileDecoded.
 //   BM_GetTileWarm           GetTile from a warm shared TileCache; ->Threads(2) measures
 //                            contention on the sharded cache.
 //   BM_ReadRegion1024        ReadRegion 1024 x 1024 at the base resolution in EPSG:3857,
@@ -32,6 +37,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
 #include "codec/codec.h"
 #include "cpl_conv.h"
@@ -157,6 +163,47 @@ void BM_GetTileCold(benchmark::State& state) {
 }
 BENCHMARK(BM_GetTileCold);
 
+// OpenCog opens the fixture's COG and sets `origin_x`, `origin_y` to its top-left corner in
+// base-level global pixels.
+GDALDatasetUniquePtr OpenCog(int64_t* origin_x, int64_t* origin_y) {
+  GDALDatasetUniquePtr cog(
+      GDALDataset::Open(GetFixture().cog_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  if (cog == nullptr) std::abort();
+  double geotransform[6];
+  cog->GetGeoTransform(geotransform);
+  double x, y;
+  geo::TileMatrixSet::WebMercatorQuad().CrsToPixel(geotransform[0], geotransform[3], kBaseZoom, &x,
+                                                   &y);
+  *origin_x = std::llround(x);
+  *origin_y = std::llround(y);
+  return cog;
+}
+
+void BM_CogReadBlock(benchmark::State& state) {
+  const Fixture& f = GetFixture();
+  int64_t origin_x, origin_y;
+  GDALDatasetUniquePtr cog = OpenCog(&origin_x, &origin_y);
+  const int64_t block_x0 = origin_x / 256, block_y0 = origin_y / 256;
+  std::vector<uint8_t> planes(size_t{256} * 256 * 3), rgb(planes.size());
+  std::mt19937 random(42);
+  std::uniform_int_distribution<size_t> pick(0, f.tiles.size() - 1);
+  for (auto _ : state) {
+    const auto& [x, y] = f.tiles[pick(random)];
+    for (int band = 0; band < 3; ++band) {
+      if (cog->GetRasterBand(band + 1)->ReadBlock(
+              static_cast<int>(x - block_x0), static_cast<int>(y - block_y0),
+              planes.data() + size_t{256} * 256 * band) != CE_None) {
+        state.SkipWithError("ReadBlock failed");
+      }
+    }
+    for (size_t i = 0; i < size_t{256} * 256; ++i) {
+      for (size_t band = 0; band < 3; ++band) rgb[3 * i + band] = planes[band * 256 * 256 + i];
+    }
+    benchmark::DoNotOptimize(rgb.data());
+  }
+}
+BENCHMARK(BM_CogReadBlock);
+
 void BM_GetTileWarm(benchmark::State& state) {
   const Fixture& f = GetFixture();
   static Reader* shared = nullptr;
@@ -275,15 +322,8 @@ void BM_ReadRegion1024Aligned(benchmark::State& state) {
 BENCHMARK(BM_ReadRegion1024Aligned)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_CogRasterIO1024(benchmark::State& state) {
-  const Fixture& f = GetFixture();
-  GDALDatasetUniquePtr cog(
-      GDALDataset::Open(f.cog_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
-  if (cog == nullptr) std::abort();
-  double geotransform[6];
-  cog->GetGeoTransform(geotransform);
-  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
-  double origin_x, origin_y;  // The COG's top-left corner in base-level global pixels.
-  tms.CrsToPixel(geotransform[0], geotransform[3], kBaseZoom, &origin_x, &origin_y);
+  int64_t origin_x, origin_y;
+  GDALDatasetUniquePtr cog = OpenCog(&origin_x, &origin_y);
   std::vector<uint8_t> buffer(size_t{1024} * 1024 * 3);
   int bands[] = {1, 2, 3};
   std::mt19937 random(11);
@@ -293,8 +333,8 @@ void BM_CogRasterIO1024(benchmark::State& state) {
     GDALSetCacheMax64(int64_t{64} << 20);
     state.ResumeTiming();
     const auto [px, py] = RandomAlignedWindow(random);
-    const int x = static_cast<int>(px - std::llround(origin_x));
-    const int y = static_cast<int>(py - std::llround(origin_y));
+    const int x = static_cast<int>(px - origin_x);
+    const int y = static_cast<int>(py - origin_y);
     if (cog->RasterIO(GF_Read, x, y, 1024, 1024, buffer.data(), 1024, 1024, GDT_Byte, 3, bands, 3,
                       3 * 1024, 1, nullptr) != CE_None) {
       state.SkipWithError("RasterIO failed");
@@ -316,9 +356,9 @@ void BM_GdalWarpCog1024(benchmark::State& state) {
     char** argv = nullptr;
     for (const std::string& arg :
          {std::string("-of"), std::string("MEM"), std::string("-t_srs"), std::string("EPSG:3857"),
-          std::string("-te"), absl::StrCat(w.min_x), absl::StrCat(w.min_y), absl::StrCat(w.max_x),
-          absl::StrCat(w.max_y), std::string("-ts"), std::string("1024"), std::string("1024"),
-          std::string("-r"), std::string("bilinear")}) {
+          std::string("-te"), absl::StrFormat("%.17g", w.min_x), absl::StrFormat("%.17g", w.min_y),
+          absl::StrFormat("%.17g", w.max_x), absl::StrFormat("%.17g", w.max_y), std::string("-ts"),
+          std::string("1024"), std::string("1024"), std::string("-r"), std::string("bilinear")}) {
       argv = CSLAddString(argv, arg.c_str());
     }
     GDALWarpAppOptions* options = GDALWarpAppOptionsNew(argv, nullptr);

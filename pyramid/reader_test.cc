@@ -93,6 +93,20 @@ class ReaderTest : public ::testing::Test {
     return request;
   }
 
+  // OpenHolesPyramid writes and opens the fixture's source at zooms 10..12 (nearest) without
+  // tile 12/1501/2001 and its parent 11/750/1000: 10/375/500 must fill in.
+  std::unique_ptr<Reader> OpenHolesPyramid(const ReaderOptions& options = {}) {
+    TestPyramidSpec pyramid;
+    pyramid.min_zoom = 10;
+    pyramid.max_zoom = kZoom;
+    pyramid.resampling = "nearest";
+    pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
+    const std::string path = dir_.Path("holes.fpyr");
+    absl::Status written = WriteTestPyramid(*source_, pyramid, path).status();
+    EXPECT_TRUE(written.ok()) << written;
+    return written.ok() ? OpenOrDie(path, options) : nullptr;
+  }
+
   const geo::TileMatrixSet tms_ = geo::TileMatrixSet::WebMercatorQuad();
   test::TempDir dir_;
   test::SyntheticRasterSpec spec_;
@@ -308,15 +322,7 @@ TEST_F(ReaderTest, ReadRegionPicksTheLevelMatchingTheRequestedResolution) {
 }
 
 TEST_F(ReaderTest, ReadRegionFillsMissingTilesFromTheNearestCoarserLevel) {
-  TestPyramidSpec pyramid;
-  pyramid.min_zoom = 10;
-  pyramid.max_zoom = kZoom;
-  pyramid.resampling = "nearest";
-  // Tile 12/1501/2001 and its parent 11/750/1000 are left out: 10/375/500 must fill in.
-  pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
-  const std::string path = dir_.Path("holes.fpyr");
-  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
-  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  std::unique_ptr<Reader> reader = OpenHolesPyramid();
   ASSERT_NE(reader, nullptr);
   const int64_t x0 = 1501 * 256, y0 = 2001 * 256;
   absl::StatusOr<Region> region = reader->ReadRegion(Zoom12Request(x0, y0, 256, 256));
@@ -339,6 +345,75 @@ TEST_F(ReaderTest, ReadRegionFillsMissingTilesFromTheNearestCoarserLevel) {
   EXPECT_EQ(mismatches, 0u);
   // GetTile itself does not invent tiles.
   EXPECT_EQ(reader->GetTile(12, 1501, 2001).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ReaderTest, ReadRegionUpsamplesTheCoarserFillWithTheRequestedKernel) {
+  // Zoom 10 fills the hole, 4x upsampled.
+  std::unique_ptr<Reader> reader = OpenHolesPyramid();
+  ASSERT_NE(reader, nullptr);
+
+  // The oracle: zoom-10 tiles 374..376 x 499..501 as a GDAL dataset, gdalwarp'ed with the
+  // same kernel to the missing tile's bounds.
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr ancestors(mem->Create("", 768, 768, 4, GDT_Byte, nullptr));
+  double x0, y0;
+  tms_.PixelToCrs(374 * 256, 499 * 256, 10, &x0, &y0);
+  double geotransform[6] = {x0, tms_.Resolution(10), 0, y0, 0, -tms_.Resolution(10)};
+  ancestors->SetGeoTransform(geotransform);
+  OGRSpatialReference mercator;
+  mercator.importFromEPSG(3857);
+  ancestors->SetSpatialRef(&mercator);
+  ancestors->GetRasterBand(4)->SetColorInterpretation(GCI_AlphaBand);
+  for (uint32_t ty = 499; ty <= 501; ++ty) {
+    for (uint32_t tx = 374; tx <= 376; ++tx) {
+      absl::StatusOr<std::shared_ptr<const codec::Image>> tile = reader->GetTile(10, tx, ty);
+      if (!tile.ok()) continue;  // No data there.
+      ASSERT_EQ(ancestors->RasterIO(GF_Write, (tx - 374) * 256, (ty - 499) * 256, 256, 256,
+                                    const_cast<uint8_t*>((*tile)->data()), 256, 256, GDT_Byte, 4,
+                                    nullptr, 4, 4 * 256, 1, nullptr),
+                CE_None);
+    }
+  }
+  const geo::Bounds hole = tms_.TileBounds({kZoom, 1501, 2001});
+  const double hole_bounds[4] = {hole.min_x, hole.min_y, hole.max_x, hole.max_y};
+  for (const auto& [resampling, name] :
+       {std::pair{Resampling::kBilinear, "bilinear"}, std::pair{Resampling::kCubic, "cubic"}}) {
+    SCOPED_TRACE(name);
+    absl::StatusOr<std::vector<uint8_t>> want = internal::WarpToGrid(
+        *ancestors, "EPSG:3857", hole_bounds, 256, 256, {"-r", name, "-dstalpha"});
+    ASSERT_TRUE(want.ok()) << want.status();
+    // The window: the missing tile and 32 px of its present neighbours on every side.
+    RegionRequest request = Zoom12Request(1501 * 256 - 32, 2001 * 256 - 32, 320, 320);
+    request.resampling = resampling;
+    absl::StatusOr<Region> region = reader->ReadRegion(request);
+    ASSERT_TRUE(region.ok()) << region.status();
+    EXPECT_EQ(region->zoom, kZoom);
+    EXPECT_EQ(region->tiles_from_coarser_levels, 1u);
+    int max_difference = 0;
+    size_t constant_blocks = 0;  // 4 x 4 blocks of one value: pixel replication.
+    for (int row = 0; row < 256; ++row) {
+      const uint8_t* got = region->image.data() + (row + 32) * region->image.row_stride() + 32 * 4;
+      for (int i = 0; i < 256 * 4; ++i) {
+        max_difference = std::max(max_difference, std::abs(got[i] - (*want)[row * 256 * 4 + i]));
+      }
+    }
+    for (int by = 0; by < 256; by += 4) {
+      for (int bx = 0; bx < 256; bx += 4) {
+        const uint8_t* corner =
+            region->image.data() + (by + 32) * region->image.row_stride() + (bx + 32) * 4;
+        bool constant = true;
+        for (int j = 0; j < 4; ++j) {
+          for (int i = 0; i < 4; ++i) {
+            constant = constant && corner[j * region->image.row_stride() + i * 4] == corner[0];
+          }
+        }
+        constant_blocks += constant;
+      }
+    }
+    EXPECT_LE(max_difference, 1);
+    EXPECT_EQ(constant_blocks, 0u);
+  }
+  // Nearest still replicates (ReadRegionFillsMissingTilesFromTheNearestCoarserLevel).
 }
 
 TEST_F(ReaderTest, ReadRegionWithoutDataIsTransparent) {
@@ -368,8 +443,17 @@ TEST_F(ReaderTest, ReadRegionRejectsBadRequests) {
   request.width = 10;
   request.height = 10;
   RegionRequest inverted = request;
-  inverted.bbox = {-34.9, -8, -35, -7.9};
+  inverted.bbox = {-35, -7.9, -34.9, -8};  // Latitudes upside down.
   EXPECT_EQ(reader->ReadRegion(inverted).status().code(), absl::StatusCode::kInvalidArgument);
+  // In a projected CRS other than the set's, min_x > max_x is inverted (it only wraps in
+  // lon/lat and in the set's own CRS); no bbox is wider than the world.
+  RegionRequest inverted_utm = request;
+  inverted_utm.srs = "EPSG:32725";
+  inverted_utm.bbox = {290000, 9110000, 280000, 9120000};
+  EXPECT_EQ(reader->ReadRegion(inverted_utm).status().code(), absl::StatusCode::kInvalidArgument);
+  RegionRequest too_wide = request;
+  too_wide.bbox = {-200, -8, 170, -7.9};
+  EXPECT_EQ(reader->ReadRegion(too_wide).status().code(), absl::StatusCode::kInvalidArgument);
   RegionRequest nan = request;
   nan.bbox.min_x = std::nan("");
   EXPECT_EQ(reader->ReadRegion(nan).status().code(), absl::StatusCode::kInvalidArgument);
@@ -500,6 +584,14 @@ class ElevationTest : public ReaderTest {
  protected:
   void SetUp() override {
     dem_ = ElevationSource();
+    dem_path_ = dir_.Path("dem.fpyr");
+    ASSERT_TRUE(WriteTestPyramid(*dem_, DemPyramid(), dem_path_).ok());
+    reader_ = OpenOrDie(dem_path_);
+    ASSERT_NE(reader_, nullptr);
+  }
+
+  // DemPyramid is the elevation pyramid of the DEM: zooms 11..12, nearest, nodata -9999.
+  static TestPyramidSpec DemPyramid() {
     TestPyramidSpec pyramid;
     pyramid.min_zoom = 11;
     pyramid.max_zoom = kZoom;
@@ -507,10 +599,7 @@ class ElevationTest : public ReaderTest {
     pyramid.add_alpha = false;
     pyramid.nodata = -9999;
     pyramid.resampling = "nearest";
-    dem_path_ = dir_.Path("dem.fpyr");
-    ASSERT_TRUE(WriteTestPyramid(*dem_, pyramid, dem_path_).ok());
-    reader_ = OpenOrDie(dem_path_);
-    ASSERT_NE(reader_, nullptr);
+    return pyramid;
   }
 
   // LonLatOf is the lon/lat of zoom-12 global pixel position (px, py) (centres at +0.5).
@@ -563,6 +652,65 @@ TEST_F(ElevationTest, SampleIgnoresNodataNeighboursAndReportsNoData) {
   v = reader_->Sample(10.0, 50.0);
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->has_value());
+}
+
+TEST_F(ElevationTest, SampleFallsBackToACoarserLevelWhereTheFinerPixelIsNodata) {
+  // The source's nodata hole (columns 200..219, rows 100..119) is zoom-11 pixels 150..159 x
+  // 75..84 of tile 11/750/1000. Give those zoom-11 pixels values (-5000 - col - 100 * row),
+  // as an overview averaging valid samples around a smaller hole would, and store that tile.
+  const int64_t hole_x11 = (kSourceX + 200) / 2 - 750 * 256;
+  const int64_t hole_y11 = (kSourceY + 100) / 2 - 1000 * 256;
+  ASSERT_EQ(hole_x11, 150);
+  ASSERT_EQ(hole_y11, 75);
+  absl::StatusOr<std::shared_ptr<const codec::Image>> z11 = reader_->GetTile(11, 750, 1000);
+  ASSERT_TRUE(z11.ok()) << z11.status();
+  codec::Image filled((*z11)->width(), (*z11)->height(), 1, codec::PixelType::kFloat32);
+  std::memcpy(filled.data(), (*z11)->data(), filled.size_bytes());
+  auto filled_value = [](int col, int row) { return -5000.0f - col - 100.0f * row; };
+  for (int row = 75; row < 85; ++row) {
+    float* line = reinterpret_cast<float*>(filled.data() + row * filled.row_stride());
+    for (int col = 150; col < 160; ++col) {
+      ASSERT_EQ(line[col], -9999.0f) << col << "," << row;
+      line[col] = filled_value(col, row);
+    }
+  }
+  std::string bytes;
+  ASSERT_TRUE(codec::Encode(codec::CodecId::kElevation, filled.view(), {}, &bytes).ok());
+  TestPyramidSpec pyramid = DemPyramid();
+  pyramid.replace_tiles = {{11, 750, 1000, bytes}};
+  const std::string path = dir_.Path("dem_filled_overview.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(*dem_, pyramid, path).ok());
+  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+
+  double lon, lat;
+  // Zoom-12 pixel (205, 105) is nodata: the zoom-11 pixel under it, (152, 77), answers.
+  LonLatOf(kSourceX + 205.5, kSourceY + 105.5, &lon, &lat);
+  absl::StatusOr<std::optional<double>> v = reader->Sample(lon, lat, SampleMethod::kNearest);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->has_value());
+  EXPECT_DOUBLE_EQ(**v, filled_value(152, 77));
+  // Deep in the hole all four zoom-12 centres are nodata: bilinear over zoom-11 centres
+  // (154, 79), (155, 79), (154, 80), (155, 80), the point halfway between them.
+  LonLatOf(kSourceX + 210.0, kSourceY + 110.0, &lon, &lat);
+  v = reader->Sample(lon, lat);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->has_value());
+  EXPECT_NEAR(**v,
+              (filled_value(154, 79) + filled_value(155, 79) + filled_value(154, 80) +
+               filled_value(155, 80)) /
+                  4,
+              1e-3);
+  // At the hole's corner three zoom-12 centres hold data: zoom 12 still answers alone.
+  LonLatOf(kSourceX + 200.0, kSourceY + 100.0, &lon, &lat);
+  v = reader->Sample(lon, lat);
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_NEAR(**v, (99299.0 + 99300.0 + 100299.0) / 3, 1e-2);
+  // Outside the hole the zoom-12 pixel answers, not the zoom-11 one.
+  LonLatOf(kSourceX + 30.5, kSourceY + 40.5, &lon, &lat);
+  v = reader->Sample(lon, lat, SampleMethod::kNearest);
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_DOUBLE_EQ(**v, 100.0 + 30 + 1000.0 * 40);
 }
 
 TEST_F(ElevationTest, SampleRejectsBadPositionsAndBands) {
@@ -738,6 +886,139 @@ TEST_F(ReaderTest, WorldCrs84QuadPyramidReadsBackOnItsGridAndSamplesByLonLat) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Across the antimeridian.
+
+// GlobalRelief is a smooth RGB picture of the whole world in EPSG:4326, 1440 x 720 pixels of
+// 0.25 degrees from longitude `first_lon`, periodic in longitude (no step at +-180): band b at
+// a pixel centre is 128 + 100 sin(3 lon + b) cos(2 lat). first_lon -180 is the usual grid; 0
+// is the same world on 0..360, which crosses the antimeridian without an edge (the oracle).
+// With `alpha`, a fourth band of 255 marked as alpha.
+GDALDatasetUniquePtr GlobalRelief(double first_lon, bool alpha) {
+  constexpr int kWidth = 1440, kHeight = 720;
+  constexpr double kStep = 0.25;
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr ds(mem->Create("", kWidth, kHeight, alpha ? 4 : 3, GDT_Byte, nullptr));
+  double geotransform[6] = {first_lon, kStep, 0, 90, 0, -kStep};
+  ds->SetGeoTransform(geotransform);
+  OGRSpatialReference wgs84;
+  wgs84.importFromEPSG(4326);
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  ds->SetSpatialRef(&wgs84);
+  std::vector<uint8_t> values(kWidth * kHeight);
+  for (int b = 0; b < 3; ++b) {
+    for (int row = 0; row < kHeight; ++row) {
+      const double lat = (90 - (row + 0.5) * kStep) * M_PI / 180;
+      for (int col = 0; col < kWidth; ++col) {
+        const double lon = (first_lon + (col + 0.5) * kStep) * M_PI / 180;
+        values[row * kWidth + col] = static_cast<uint8_t>(
+            std::lround(128 + 100 * std::sin(3 * lon + b) * std::cos(2 * lat)));
+      }
+    }
+    EXPECT_EQ(ds->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, kWidth, kHeight, values.data(),
+                                                 kWidth, kHeight, GDT_Byte, 0, 0, nullptr),
+              CE_None);
+  }
+  if (alpha) {
+    ds->GetRasterBand(4)->Fill(255);
+    ds->GetRasterBand(4)->SetColorInterpretation(GCI_AlphaBand);
+  }
+  return ds;
+}
+
+TEST_F(ReaderTest, ReadRegionAcrossTheAntimeridianMatchesGdalwarpOfAWorldThatCrossesIt) {
+  GDALDatasetUniquePtr world = GlobalRelief(-180, false);
+  GDALDatasetUniquePtr world_0_360 = GlobalRelief(0, true);
+  for (const char* tile_matrix_set : {"WebMercatorQuad", "WorldCRS84Quad"}) {
+    SCOPED_TRACE(tile_matrix_set);
+    TestPyramidSpec pyramid;
+    pyramid.tile_matrix_set = tile_matrix_set;
+    pyramid.min_zoom = 0;
+    pyramid.max_zoom = std::string(tile_matrix_set) == "WebMercatorQuad" ? 3 : 2;
+    pyramid.resampling = "bilinear";
+    const std::string path = dir_.Path(absl::StrCat("world_", tile_matrix_set, ".fpyr"));
+    ASSERT_TRUE(WriteTestPyramid(*world, pyramid, path).ok());
+    std::unique_ptr<Reader> reader = OpenOrDie(path);
+    ASSERT_NE(reader, nullptr);
+
+    // 170E to 170W (min_x > max_x), 30S..30N, at the source's 0.25 degrees.
+    RegionRequest request;
+    request.bbox = {170, -30, -170, 30};
+    request.srs = "EPSG:4326";
+    request.width = 80;
+    request.height = 240;
+    request.resampling = Resampling::kBilinear;
+    absl::StatusOr<Region> region = reader->ReadRegion(request);
+    ASSERT_TRUE(region.ok()) << region.status();
+    EXPECT_EQ(region->zoom, pyramid.max_zoom);
+    EXPECT_EQ(region->geotransform[0], 170);
+    EXPECT_EQ(region->geotransform[1], 0.25);
+    const double bounds[4] = {170, -30, 190, 30};
+    absl::StatusOr<std::vector<uint8_t>> expected =
+        internal::WarpToGrid(*world_0_360, "EPSG:4326", bounds, 80, 240, {"-r", "bilinear"});
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    ASSERT_EQ(expected->size(), region->image.size_bytes());
+    const test::ImageDifference d = test::CompareSamples<uint8_t>(
+        absl::MakeConstSpan(region->image.data(), region->image.size_bytes()), *expected, 255.0,
+        1.0);
+    EXPECT_GE(d.psnr_db, 60.0);
+    EXPECT_LE(d.max_abs_error, 1.0);
+    // The seam columns (39: 179.75..180, 40: 180..180.25) hold data and join like the rest.
+    for (int row = 0; row < 240; ++row) {
+      EXPECT_EQ(region->image.data()[(row * 80 + 39) * 4 + 3], 255);
+      EXPECT_EQ(region->image.data()[(row * 80 + 40) * 4 + 3], 255);
+    }
+
+    // The same window as 170..190 and as -190..-170: the same pixels.
+    for (const geo::Bounds& same :
+         {geo::Bounds{170, -30, 190, 30}, geo::Bounds{-190, -30, -170, 30}}) {
+      RegionRequest again = request;
+      again.bbox = same;
+      absl::StatusOr<Region> other = reader->ReadRegion(again);
+      ASSERT_TRUE(other.ok()) << other.status();
+      EXPECT_EQ(other->geotransform[0], same.min_x);
+      EXPECT_EQ(std::memcmp(other->image.data(), region->image.data(), region->image.size_bytes()),
+                0)
+          << same.min_x;
+    }
+  }
+
+  // On the WorldCRS84Quad zoom-2 grid, nearest copies tiles from both sides of the seam:
+  // output column i is global column (2008 + i) mod 2048 of zoom 2.
+  TestPyramidSpec pyramid;
+  pyramid.tile_matrix_set = "WorldCRS84Quad";
+  pyramid.min_zoom = pyramid.max_zoom = 2;
+  const std::string path = dir_.Path("world_crs84_z2.fpyr");
+  ASSERT_TRUE(WriteTestPyramid(*world, pyramid, path).ok());
+  std::unique_ptr<Reader> reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+  const geo::TileMatrixSet crs84 = geo::TileMatrixSet::WorldCRS84Quad();
+  RegionRequest request;
+  crs84.PixelToCrs(2008, 600, 2, &request.bbox.min_x, &request.bbox.max_y);
+  crs84.PixelToCrs(2088, 700, 2, &request.bbox.max_x, &request.bbox.min_y);
+  ASSERT_GT(request.bbox.max_x, 180);
+  request.srs = "EPSG:4326";
+  request.width = 80;
+  request.height = 100;
+  request.resampling = Resampling::kNearest;
+  absl::StatusOr<Region> region = reader->ReadRegion(request);
+  ASSERT_TRUE(region.ok()) << region.status();
+  size_t mismatches = 0;
+  for (int row = 0; row < 100; ++row) {
+    for (int col = 0; col < 80; ++col) {
+      const int gx = (2008 + col) % 2048, gy = 600 + row;
+      absl::StatusOr<std::shared_ptr<const codec::Image>> tile =
+          reader->GetTile(2, gx / 256, gy / 256);
+      ASSERT_TRUE(tile.ok()) << tile.status();
+      mismatches +=
+          std::memcmp(region->image.data() + (row * 80 + col) * 4,
+                      (*tile)->data() + (gy % 256) * (*tile)->row_stride() + (gx % 256) * 4,
+                      4) != 0;
+    }
+  }
+  EXPECT_EQ(mismatches, 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Bad files.
 
 // WriteStore writes a sealed storage file with one empty section "z0" and the given metadata.
@@ -828,6 +1109,69 @@ TEST_F(ReaderTest, OpenRefusesInconsistentMetadata) {
   absl::Status s = Reader::Open(path).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(s.message(), HasSubstr("'z5', not 'z0'"));
+}
+
+TEST_F(ReaderTest, AnUnfinishedBuildOpensOnlyWhenAllowedAndReadsItsCommitPoint) {
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = 9;
+  pyramid.max_zoom = kZoom;
+  pyramid.resampling = "nearest";
+  pyramid.unfinished_units = {{2, 5}};
+  const std::string path = dir_.Path("unfinished.fpyr");
+  absl::StatusOr<PyramidMetadata> written = WriteTestPyramid(*source_, pyramid, path);
+  ASSERT_TRUE(written.ok()) << written.status();
+  uint64_t tiles = 0;
+  for (const Level& level : written->levels()) tiles += level.tile_count();
+
+  absl::StatusOr<std::unique_ptr<Reader>> refused = Reader::Open(path);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr(absl::StrCat(path, ": an unfinished build (2 of 5 blocks committed, ",
+                                     tiles, " tiles; no build_pyramid is writing it)")));
+  EXPECT_THAT(refused.status().message(), HasSubstr("--resume"));
+
+  ReaderOptions allow;
+  allow.allow_being_written = true;
+  std::unique_ptr<Reader> reader = OpenOrDie(path, allow);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->build_in_progress().has_value());
+  EXPECT_EQ(reader->build_in_progress()->units_done, 2u);
+  EXPECT_EQ(reader->build_in_progress()->units_total, 5u);
+  EXPECT_EQ(reader->build_in_progress()->tiles_written, tiles);
+  EXPECT_FALSE(reader->build_in_progress()->writer_active);
+  EXPECT_FALSE(reader->storage().sealed());
+  EXPECT_EQ(reader->min_zoom(), 9);
+  EXPECT_EQ(reader->max_zoom(), kZoom);
+  ASSERT_NE(reader->FindLevel(kZoom), nullptr);
+  EXPECT_EQ(reader->FindLevel(kZoom)->tile_count(), 9u);
+  // The committed tiles read as in the sealed pyramid of the same source.
+  std::unique_ptr<Reader> sealed = OpenOrDie(path_);
+  ASSERT_NE(sealed, nullptr);
+  EXPECT_EQ(sealed->build_in_progress(), std::nullopt);
+  EXPECT_EQ(*reader->GetTileBytes(kZoom, 1501, 2001), *sealed->GetTileBytes(kZoom, 1501, 2001));
+  EXPECT_TRUE(reader->Verify().ok()) << reader->Verify();
+}
+
+TEST_F(ReaderTest, ABuildStillBeingWrittenIsUnavailableUnlessAllowed) {
+  TestPyramidSpec pyramid;
+  pyramid.min_zoom = 11;
+  pyramid.max_zoom = kZoom;
+  pyramid.unfinished_units = {{1, 3}};
+  const std::string path = dir_.Path("running.fpyr");
+  std::unique_ptr<storage::Writer> writer;  // Holds the file's lock, as a running build.
+  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path, &writer).ok());
+  ASSERT_NE(writer, nullptr);
+  EXPECT_EQ(Reader::Open(path).status().code(), absl::StatusCode::kUnavailable);
+  ReaderOptions allow;
+  allow.allow_being_written = true;
+  std::unique_ptr<Reader> reader = OpenOrDie(path, allow);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->build_in_progress().has_value());
+  EXPECT_TRUE(reader->build_in_progress()->writer_active);
+  EXPECT_EQ(reader->build_in_progress()->units_done, 1u);
+  EXPECT_EQ(BuildProgressText(*reader->build_in_progress()),
+            absl::StrCat("1 of 3 blocks committed, ", reader->build_in_progress()->tiles_written,
+                         " tiles; build_pyramid is writing it now"));
 }
 
 TEST_F(ReaderTest, OpenRefusesATruncatedFile) {
@@ -991,16 +1335,9 @@ TEST_F(ReaderTest, FastBilinearIsWithinOneGreyLevelOfGdalWarp) {
 }
 
 TEST_F(ReaderTest, FastPathKeepsTheCoarserLevelFillAndMissingDataOfGdalWarp) {
-  TestPyramidSpec pyramid;
-  pyramid.min_zoom = 10;
-  pyramid.max_zoom = kZoom;
-  pyramid.resampling = "nearest";
-  pyramid.skip_tiles = {{12, 1501, 2001}, {11, 750, 1000}};
-  const std::string path = dir_.Path("holes.fpyr");
-  ASSERT_TRUE(WriteTestPyramid(*source_, pyramid, path).ok());
   ReaderOptions options;
   options.private_cache_bytes = 0;
-  std::unique_ptr<Reader> reader = OpenOrDie(path, options);
+  std::unique_ptr<Reader> reader = OpenHolesPyramid(options);
   ASSERT_NE(reader, nullptr);
   ExpectFastPathMatchesGdal(*reader, kSourceX, kSourceY, kSourceWidth, kSourceHeight,
                             Resampling::kNearest, 0);

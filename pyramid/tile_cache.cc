@@ -1,5 +1,6 @@
 #include "pyramid/tile_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -7,12 +8,22 @@
 namespace flatpyramid {
 namespace pyramid {
 
+namespace {
+
+// ShardCount is `requested` shards, fewer if they would be smaller than kMinShardBytes.
+size_t ShardCount(size_t capacity_bytes, int requested) {
+  const size_t wanted = static_cast<size_t>(std::max(1, requested));
+  return std::max<size_t>(1, std::min(wanted, capacity_bytes / TileCache::kMinShardBytes));
+}
+
+}  // namespace
+
 TileCache::TileCache(size_t capacity_bytes, int shards)
     : capacity_bytes_(capacity_bytes),
-      shard_capacity_(capacity_bytes / static_cast<size_t>(shards < 1 ? 1 : shards)) {
-  const int count = shards < 1 ? 1 : shards;
-  shards_.reserve(static_cast<size_t>(count));
-  for (int i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>());
+      shard_capacity_(capacity_bytes / ShardCount(capacity_bytes, shards)) {
+  const size_t count = ShardCount(capacity_bytes, shards);
+  shards_.reserve(count);
+  for (size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>());
 }
 
 uint64_t TileCache::NextPyramidId() {

@@ -8,7 +8,11 @@
 //
 // The cache is split into shards, each an LRU list under its own absl::Mutex, chosen by a hash
 // of the key, so concurrent readers rarely wait on each other. Each shard holds at most
-// capacity / shards bytes; a tile larger than that is returned to the caller but not kept.
+// capacity / shard_count() bytes and evicts its own least recently used tiles (as LevelDB's
+// ShardedLRUCache does): the order is LRU per shard, only approximately over the whole cache.
+// So that a shard holds many tiles, no shard is smaller than kMinShardBytes: a smaller cache
+// gets fewer shards (one below 2 * kMinShardBytes). A tile larger than a shard's capacity
+// (with one shard: the whole capacity) is returned to the caller but not kept.
 //
 // Caveats: two threads that miss on the same tile at the same time both decode it (the
 // second Insert keeps the first copy); there is no per-key lock, because a tile decodes in
@@ -68,9 +72,13 @@ class TileCache {
   // rarely meet on one mutex.
   static constexpr int kDefaultShards = 16;
 
-  // TileCache holds at most `capacity_bytes` of decoded pixels across `shards` shards.
+  // kMinShardBytes is the smallest shard of a cache with more than one: 16 decoded RGBA
+  // tiles of 256 x 256 px (4 of 512 x 512).
+  static constexpr size_t kMinShardBytes = size_t{4} << 20;
+
+  // TileCache holds at most `capacity_bytes` of decoded pixels across `shards` shards, fewer
+  // when capacity_bytes / shards < kMinShardBytes (at least one).
   // A capacity of 0 disables caching (every Lookup misses, Insert keeps nothing).
-  // REQUIRES: shards >= 1.
   explicit TileCache(size_t capacity_bytes, int shards = kDefaultShards);
   TileCache(const TileCache&) = delete;
   TileCache& operator=(const TileCache&) = delete;
@@ -93,6 +101,7 @@ class TileCache {
   void Clear();
 
   size_t capacity_bytes() const { return capacity_bytes_; }
+  int shard_count() const { return static_cast<int>(shards_.size()); }
   TileCacheStats stats() const;
 
  private:

@@ -87,12 +87,36 @@ TEST(TileCacheTest, EvictedTileStaysValidForItsHolder) {
 }
 
 TEST(TileCacheTest, TileLargerThanAShardIsReturnedButNotKept) {
-  TileCache cache(4 * 256, 4);  // 256 bytes per shard.
-  std::shared_ptr<const Image> big = cache.Insert({1, 0, 0}, Image(32, 32, 1, PixelType::kUint8));
+  TileCache cache(4 * TileCache::kMinShardBytes, 4);
+  ASSERT_EQ(cache.shard_count(), 4);
+  // 2048 x 1024 RGBA: 8 MiB, twice a shard.
+  std::shared_ptr<const Image> big =
+      cache.Insert({1, 0, 0}, Image(2048, 1024, 4, PixelType::kUint8));
   ASSERT_NE(big, nullptr);
-  EXPECT_EQ(big->width(), 32);
+  EXPECT_EQ(big->width(), 2048);
   EXPECT_EQ(cache.Lookup({1, 0, 0}), nullptr);
   EXPECT_EQ(cache.stats().bytes, 0u);
+  // 1024 x 1024 RGBA fills a shard exactly: kept.
+  cache.Insert({1, 0, 1}, Image(1024, 1024, 4, PixelType::kUint8));
+  EXPECT_NE(cache.Lookup({1, 0, 1}), nullptr);
+  EXPECT_EQ(cache.stats().bytes, TileCache::kMinShardBytes);
+}
+
+TEST(TileCacheTest, SmallCachesHaveFewerShardsSoThatTilesFitInOne) {
+  // 3 MiB in 16 requested shards would be 192 KiB each, too small for a 256 KiB RGBA tile:
+  // one shard of 3 MiB keeps twelve.
+  TileCache small(size_t{3} << 20);
+  EXPECT_EQ(small.shard_count(), 1);
+  for (uint64_t k = 0; k < 12; ++k) small.Insert({1, 0, k}, Image(256, 256, 4, PixelType::kUint8));
+  EXPECT_EQ(small.stats().entries, 12u);
+  for (uint64_t k = 0; k < 12; ++k) EXPECT_NE(small.Lookup({1, 0, k}), nullptr) << k;
+  // A thirteenth evicts the least recently used (tile 0).
+  small.Insert({1, 0, 12}, Image(256, 256, 4, PixelType::kUint8));
+  EXPECT_EQ(small.Lookup({1, 0, 0}), nullptr);
+  EXPECT_EQ(small.stats().entries, 12u);
+  EXPECT_EQ(TileCache(size_t{40} << 20).shard_count(), 10);
+  EXPECT_EQ(TileCache(size_t{128} << 20).shard_count(), TileCache::kDefaultShards);
+  EXPECT_EQ(TileCache(0).shard_count(), 1);
 }
 
 TEST(TileCacheTest, ZeroCapacityCachesNothing) {
@@ -128,8 +152,11 @@ TEST(TileCacheTest, NextPyramidIdNeverRepeats) {
 }
 
 TEST(TileCacheTest, ConcurrentReadersNeverExceedCapacityAndSeeTheirOwnTiles) {
-  constexpr size_t kCapacity = 64 * 256;
+  // Two shards of 64 tiles of 64 KiB; 200 keys, so tiles are evicted all the time.
+  constexpr size_t kCapacity = 2 * TileCache::kMinShardBytes;
+  constexpr size_t kTileBytes = 256 * 256;
   TileCache cache(kCapacity, 4);
+  ASSERT_EQ(cache.shard_count(), 2);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&cache, t] {
@@ -137,7 +164,11 @@ TEST(TileCacheTest, ConcurrentReadersNeverExceedCapacityAndSeeTheirOwnTiles) {
         const uint64_t k = static_cast<uint64_t>((i * 7 + t) % 200);
         const TileCache::Key key{1, 0, k};
         std::shared_ptr<const Image> tile = cache.Lookup(key);
-        if (tile == nullptr) tile = cache.Insert(key, TileOf(static_cast<uint8_t>(k)));
+        if (tile == nullptr) {
+          Image image(256, 256, 1, PixelType::kUint8);
+          image.data()[0] = static_cast<uint8_t>(k);
+          tile = cache.Insert(key, std::move(image));
+        }
         ASSERT_EQ(tile->data()[0], static_cast<uint8_t>(k));
       }
     });
@@ -145,7 +176,8 @@ TEST(TileCacheTest, ConcurrentReadersNeverExceedCapacityAndSeeTheirOwnTiles) {
   for (std::thread& thread : threads) thread.join();
   const TileCacheStats stats = cache.stats();
   EXPECT_LE(stats.bytes, kCapacity);
-  EXPECT_EQ(stats.bytes, stats.entries * 256);
+  EXPECT_GT(stats.evictions, 0u);
+  EXPECT_EQ(stats.bytes, stats.entries * kTileBytes);
   EXPECT_EQ(stats.hits + stats.misses, 4u * 5000u);
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -22,8 +23,9 @@ DEFINE_bool(json, false,
             "plus storage facts and per-level bounds) instead of text.");
 
 DEFINE_bool(allow_being_written, false,
-            "Show the last committed state of a file whose build has not finished (or was "
-            "killed) instead of refusing it.");
+            "Show a build that has not finished, running or stopped, instead of refusing it: "
+            "its progress (blocks committed of all, tiles written, whether build_pyramid is "
+            "still writing it) and the levels as of its last commit point.");
 
 namespace {
 
@@ -94,8 +96,15 @@ std::string Json(const Reader& reader, const std::string& path) {
         reader.tile_matrix_set().Resolution(static_cast<int>(level.zoom())), level.min_x(),
         level.min_y(), level.max_x(), level.max_y(), b.min_x, b.min_y, b.max_x, b.max_y));
   }
+  std::string build = "null";
+  if (const std::optional<flatpyramid::pyramid::BuildInProgress>& b = reader.build_in_progress()) {
+    build = absl::StrFormat(
+        "{\"units_done\":%d,\"units_total\":%d,\"tiles_written\":%d,\"writer_active\":%s}",
+        b->units_done, b->units_total, b->tiles_written, b->writer_active ? "true" : "false");
+  }
   return absl::StrCat("{\"file\":", JsonString(path), ",\"file_bytes\":", FileSize(path),
                       ",\"sealed\":", reader.storage().sealed() ? "true" : "false",
+                      ",\"build_in_progress\":", build,
                       ",\"storage_sections\":", reader.storage().section_count(),
                       ",\"crs\":", JsonString(reader.tile_matrix_set().crs()), ",\"levels\":[",
                       absl::StrJoin(levels, ","), "],\"metadata\":", metadata, "}\n");
@@ -108,6 +117,15 @@ std::string Text(const Reader& reader, const std::string& path) {
   absl::StrAppend(&out, "Size:              ", FileSize(path), " bytes, ",
                   reader.storage().sealed() ? "sealed" : "NOT sealed (build unfinished)", ", ",
                   reader.storage().section_count(), " storage sections\n");
+  if (const std::optional<flatpyramid::pyramid::BuildInProgress>& b = reader.build_in_progress()) {
+    absl::StrAppend(&out, "Build:             unfinished, ",
+                    b->units_total > 0
+                        ? absl::StrFormat("%.1f%%: ", 100.0 * static_cast<double>(b->units_done) /
+                                                          b->units_total)
+                        : std::string(),
+                    flatpyramid::pyramid::BuildProgressText(*b),
+                    " (levels below: its last commit point)\n");
+  }
   absl::StrAppend(&out, "Format version:    ", m.format_version(), "\n");
   absl::StrAppend(&out, "Tile matrix set:   ", m.tile_matrix_set(), " (",
                   reader.tile_matrix_set().crs(), "), ", m.tile_size(), "x", m.tile_size(),
@@ -166,8 +184,8 @@ std::string Text(const Reader& reader, const std::string& path) {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "Prints the header and metadata of a flatpyramid file, with per-level tile counts, "
-      "bytes and bounds.\n"
-      "  pyramid_info FILE.fpyr [--json]");
+      "bytes and bounds; with --allow_being_written, the progress of a build in progress.\n"
+      "  pyramid_info FILE.fpyr [--json] [--allow_being_written]");
   flatpyramid::tools::ParseFlags(kTool, &argc, &argv);
   if (argc != 2) {
     return flatpyramid::tools::UsageError(kTool, "give exactly one argument: the pyramid FILE");

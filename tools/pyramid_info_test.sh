@@ -24,7 +24,7 @@ import json, os, sys
 info = json.load(open(sys.argv[1]))
 m = info["metadata"]
 assert info["file_bytes"] == os.path.getsize(sys.argv[2]), info["file_bytes"]
-assert info["sealed"] is True
+assert info["sealed"] is True and info["build_in_progress"] is None
 assert info["crs"] == "EPSG:3857"
 assert m["tile_matrix_set"] == "WebMercatorQuad" and m["band_count"] == 4, m
 assert [l["zoom"] for l in info["levels"]] == [9, 10, 11, 12]
@@ -37,6 +37,37 @@ for summary, level in zip(info["levels"], m["levels"]):
 fine = info["levels"][-1]["bounds"]
 d = m["bounds"]
 assert fine[0] <= d["min_x"] and d["max_x"] <= fine[2] and fine[1] <= d["min_y"] and d["max_y"] <= fine[3]
+PY
+
+# A build in progress (stopped with SIGSTOP after its first commit point, lock held), then
+# killed: refused without --allow_being_written (naming it), shown with its progress with it.
+source "${TEST_SRCDIR}/flatpyramid/tools/internal/paused_build.sh"
+pause_build "${TOOLS}/build_pyramid" "${OUT}/building.fpyr" "${DATA}/L7_ETMs.tif" \
+  || die "every build finished before it could be paused"
+"${TOOLS}/pyramid_info" "${OUT}/building.fpyr" 2> "${OUT}/err.txt"; rc=$?
+[[ $rc == 1 ]] && grep -q "being written.*--allow_being_written" "${OUT}/err.txt" \
+  || fail "running build without the flag: exit $rc: $(cat "${OUT}/err.txt")"
+"${TOOLS}/pyramid_info" "${OUT}/building.fpyr" --allow_being_written > "${OUT}/running.txt" \
+  || fail "running build: exit $?"
+grep -qE "^Build:             unfinished, [0-9.]+%: [1-9][0-9]* of [0-9]+ blocks committed, [0-9]+ tiles; build_pyramid is writing it now" \
+  "${OUT}/running.txt" || fail "running build: $(head -5 "${OUT}/running.txt")"
+grep -q "^Size:              .*NOT sealed" "${OUT}/running.txt" || fail "running build: sealed?"
+kill -9 "${PAUSED_PID}"
+wait "${PAUSED_PID}" 2> /dev/null
+"${TOOLS}/pyramid_info" "${OUT}/building.fpyr" 2> "${OUT}/err.txt"; rc=$?
+[[ $rc == 1 && $(wc -l < "${OUT}/err.txt") == 1 ]] \
+  && grep -q "an unfinished build (.*--resume.*--allow_being_written" "${OUT}/err.txt" \
+  || fail "killed build without the flag: exit $rc: $(cat "${OUT}/err.txt")"
+"${TOOLS}/pyramid_info" "${OUT}/building.fpyr" --allow_being_written --json > "${OUT}/killed.json" \
+  || fail "killed build --json: exit $?"
+python3 - "${OUT}/killed.json" <<'PY' || fail "killed build JSON"
+import json, sys
+info = json.load(open(sys.argv[1]))
+b = info["build_in_progress"]
+assert info["sealed"] is False and b["writer_active"] is False, info
+assert 1 <= b["units_done"] < b["units_total"], b
+# The per-level counts are the commit point's: they add up to the tiles it had written.
+assert sum(l["tiles"] for l in info["levels"]) == b["tiles_written"], (info["levels"], b)
 PY
 
 # Errors: exit code 1 (bad file) or 2 (bad command line), one exact line.

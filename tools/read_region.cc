@@ -27,7 +27,8 @@
 
 DEFINE_string(bbox, "",
               "The window: min_x,min_y,max_x,max_y in --bbox_srs (longitude first for "
-              "geographic CRSs). Required.");
+              "geographic CRSs; there min_x > max_x crosses the antimeridian, e.g. "
+              "170,-10,-170,10). Required.");
 DEFINE_string(bbox_srs, "EPSG:4326",
               "CRS of --bbox and of the output grid: an EPSG code, WKT or PROJ string (anything "
               "gdalwarp -t_srs takes).");

@@ -278,9 +278,10 @@ TEST_F(ReadRegionToolTest, BadArgumentsFailWithOneExactLineNamingTheFix) {
       {{bbox, "--size=10,10", out},
        2,
        "read_region: give exactly one argument: the pyramid FILE (see read_region --help)"},
-      {{file, "--bbox=-34.8,-8.1,-35,-7.9", "--size=10,10", out},
+      // Latitudes upside down (in lon/lat, min_x > max_x crosses the antimeridian instead).
+      {{file, "--bbox=-35,-7.9,-34.8,-8.1", "--size=10,10", out},
        1,
-       "read_region: bbox -34.8,-8.1,-35,-7.9 is empty or inverted: give min_x,min_y,max_x,max_y "
+       "read_region: bbox -35,-7.9,-34.8,-8.1 is empty or inverted: give min_x,min_y,max_x,max_y "
        "with min < max"},
       {{file, bbox, "--size=0,10", out},
        1,

@@ -14,6 +14,24 @@ grep -q "^OK: ${OUT}/l7.fpyr: 5 levels (zoom 8..12), [0-9]* tiles decoded, check
   || fail "relative path: exit $?"
 grep -q "^OK: ${OUT}/l7.fpyr: " "${OUT}/rel.txt" || fail "relative path: $(cat "${OUT}/rel.txt")"
 
+# A build in progress (stopped with SIGSTOP after its first commit point, lock held) is
+# refused even with --allow_being_written; once killed, its last commit point verifies.
+source "${TEST_SRCDIR}/flatpyramid/tools/internal/paused_build.sh"
+pause_build "${TOOLS}/build_pyramid" "${OUT}/building.fpyr" "${DATA}/L7_ETMs.tif" \
+  || die "every build finished before it could be paused"
+"${TOOLS}/verify_pyramid" "${OUT}/building.fpyr" --allow_being_written 2> "${OUT}/err.txt"; rc=$?
+[[ $rc == 1 ]] && grep -q "build_pyramid is writing it now.*once build_pyramid has finished" \
+  "${OUT}/err.txt" || fail "running build: exit $rc: $(cat "${OUT}/err.txt")"
+kill -9 "${PAUSED_PID}"
+wait "${PAUSED_PID}" 2> /dev/null
+"${TOOLS}/verify_pyramid" "${OUT}/building.fpyr" 2> "${OUT}/err.txt"; rc=$?
+[[ $rc == 1 ]] && grep -q "an unfinished build.*--allow_being_written" "${OUT}/err.txt" \
+  || fail "killed build without the flag: exit $rc: $(cat "${OUT}/err.txt")"
+"${TOOLS}/verify_pyramid" "${OUT}/building.fpyr" --allow_being_written > "${OUT}/ok.txt" \
+  || fail "killed build: exit $?: $(cat "${OUT}/ok.txt")"
+grep -qE "^OK: ${OUT}/building.fpyr: last commit point of an unfinished build \([1-9][0-9]* of [0-9]+ blocks committed, [0-9]+ tiles; no build_pyramid is writing it\): [0-9]+ levels .* tiles decoded, checksums not present \(unsealed\)$" \
+  "${OUT}/ok.txt" || fail "killed build: $(cat "${OUT}/ok.txt")"
+
 # Damaged copies and other files: exit code 1 and one line naming the file and the fault.
 V="verify_pyramid: "
 SIZE=$(stat -c %s "${OUT}/l7.fpyr")

@@ -7,12 +7,14 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "codec/codec.h"
 #include "cpl_string.h"
 #include "gdal_utils.h"
 #include "geo/crs.h"
 #include "geo/morton.h"
 #include "geo/tile_matrix_set.h"
+#include "pyramid/internal/build_state.pb.h"
 #include "pyramid/reader.h"
 #include "storage/store.h"
 
@@ -97,9 +99,11 @@ absl::StatusOr<std::vector<uint8_t>> WarpToGrid(GDALDataset& source, const std::
   char** argv = nullptr;
   for (const std::string& arg :
        {std::string("-of"), std::string("MEM"), std::string("-t_srs"), srs, std::string("-te"),
-        absl::StrCat(bounds[0]), absl::StrCat(bounds[1]), absl::StrCat(bounds[2]),
-        absl::StrCat(bounds[3]), std::string("-ts"), absl::StrCat(width), absl::StrCat(height),
-        std::string("-et"), std::string("0.125")}) {
+        // %.17g: absl::StrCat keeps 6 digits, metres off in Web Mercator.
+        absl::StrFormat("%.17g", bounds[0]), absl::StrFormat("%.17g", bounds[1]),
+        absl::StrFormat("%.17g", bounds[2]), absl::StrFormat("%.17g", bounds[3]),
+        std::string("-ts"), absl::StrCat(width), absl::StrCat(height), std::string("-et"),
+        std::string("0.125")}) {
     argv = CSLAddString(argv, arg.c_str());
   }
   for (const std::string& arg : extra_args) argv = CSLAddString(argv, arg.c_str());
@@ -128,7 +132,8 @@ absl::StatusOr<std::vector<uint8_t>> WarpToGrid(GDALDataset& source, const std::
 }
 
 absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const TestPyramidSpec& spec,
-                                                 const std::string& path) {
+                                                 const std::string& path,
+                                                 std::unique_ptr<storage::Writer>* keep_writer) {
   GDALAllRegister();
   absl::StatusOr<geo::TileMatrixSet> tms =
       geo::TileMatrixSet::FromName(spec.tile_matrix_set, spec.tile_size);
@@ -294,8 +299,21 @@ absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const Test
                                                          : "Undefined");
   }
   if (spec.add_alpha) metadata.add_color_interpretation("Alpha");
-  (*writer)->SetUserMetadata(kMetadataTypeName, metadata.SerializeAsString());
-  if (absl::Status s = (*writer)->Seal(); !s.ok()) return s;
+  if (spec.unfinished_units.has_value()) {
+    BuildState state;
+    *state.mutable_metadata() = metadata;
+    state.set_units_done(spec.unfinished_units->first);
+    state.set_units_total(spec.unfinished_units->second);
+    uint64_t tiles = 0;
+    for (const Level& level : metadata.levels()) tiles += level.tile_count();
+    state.set_tiles_written(tiles);
+    (*writer)->SetUserMetadata(BuildState::descriptor()->full_name(), state.SerializeAsString());
+    if (absl::Status s = (*writer)->Commit(); !s.ok()) return s;
+  } else {
+    (*writer)->SetUserMetadata(kMetadataTypeName, metadata.SerializeAsString());
+    if (absl::Status s = (*writer)->Seal(); !s.ok()) return s;
+  }
+  if (keep_writer != nullptr) *keep_writer = *std::move(writer);
   return metadata;
 }
 

@@ -14,10 +14,12 @@
 #ifndef FLATPYRAMID_PYRAMID_INTERNAL_REGION_TEST_PYRAMID_H_
 #define FLATPYRAMID_PYRAMID_INTERNAL_REGION_TEST_PYRAMID_H_
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -25,6 +27,7 @@
 #include "codec/options.h"
 #include "gdal_priv.h"
 #include "pyramid/metadata.pb.h"
+#include "storage/store.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -52,12 +55,18 @@ struct TestPyramidSpec {
   // replace_tiles stores these bytes instead of the encoded tile (corrupt-file tests); the
   // tile must hold data.
   std::vector<std::tuple<int, uint32_t, uint32_t, std::string>> replace_tiles;
+  // unfinished_units (units_done, units_total), when set, leaves the file as an unfinished
+  // build's commit point: every tile committed, a BuildState (the metadata and these counts)
+  // as user metadata, not sealed.
+  std::optional<std::pair<uint64_t, uint64_t>> unfinished_units;
 };
 
 // WriteTestPyramid writes a sealed pyramid of `source` to `path` (overwriting it) and
-// returns the metadata it stored.
-absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const TestPyramidSpec& spec,
-                                                 const std::string& path);
+// returns the metadata it stored. With `keep_writer`, the storage writer is handed back
+// open instead of closed (a build still running: it holds the file's lock).
+absl::StatusOr<PyramidMetadata> WriteTestPyramid(
+    GDALDataset& source, const TestPyramidSpec& spec, const std::string& path,
+    std::unique_ptr<storage::Writer>* keep_writer = nullptr);
 
 // WarpToGrid is gdalwarp of `source` into `width` x `height` pixels covering `bounds`
 // (min_x, min_y, max_x, max_y in `srs`), interleaved, with `extra_args` appended to the
