@@ -74,7 +74,7 @@ gdal_translate -q -a_srs EPSG:4326 -a_ullr 10 89.9 11 89.5 "${DATA}/elev.tif" "$
 X="${WORK}/x.fpyr"
 expect_error 1 "${E} input ${WORK}/nope.tif does not exist: check the --input path" \
   build_pyramid --input="${WORK}/nope.tif" --output="${X}"
-expect_error 1 "${E} input ${WORK}/notes.txt cannot be read as a raster by GDAL (no GDAL message): check the file, or convert it with gdal_translate" \
+expect_error 1 "${E} input ${WORK}/notes.txt cannot be read as a raster by GDAL (GDAL gave no reason): check the file, or convert it with gdal_translate" \
   build_pyramid --input="${WORK}/notes.txt" --output="${X}"
 expect_error 1 "${E} ${WORK}/north.tif: the raster lies entirely beyond WebMercator's latitude limit (89.5 to 89.9 degrees, limit +-85.0511287798); use WorldCRS84Quad" \
   build_pyramid --input="${WORK}/north.tif" --output="${X}"
