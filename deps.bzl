@@ -72,7 +72,8 @@ def flatpyramid_deps():
         "libjpeg_turbo",
         target = "turbojpeg",
         linkopts = ["-lturbojpeg"],
-        doc = "libjpeg-turbo's TurboJPEG API from Debian's libturbojpeg0-dev.",
+        more_targets = {"jpeg": ["-ljpeg"]},
+        doc = "libjpeg-turbo: :turbojpeg (TurboJPEG API, Debian's libturbojpeg0-dev) and :jpeg (the libjpeg API, libjpeg62-turbo-dev).",
     )
     _maybe(
         system_cc_library,

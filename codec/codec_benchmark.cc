@@ -316,15 +316,17 @@ void RegisterAll(const std::vector<TileSet>& sets) {
           EncodeOptions options;
           options.quality = quality;
           options.subsampling = sub;
-          RegisterWith(
-              "jpeg", CodecId::kJpeg,
-              absl::StrFormat("q%d_%s", quality, sub == ChromaSubsampling::k420 ? "420" : "444"), s,
-              options);
+          const std::string name =
+              absl::StrFormat("q%d_%s", quality, sub == ChromaSubsampling::k420 ? "420" : "444");
+          RegisterWith("jpeg", CodecId::kJpeg, name, s, options);  // Optimised Huffman tables.
+          // tjbench's setting (standard tables): compare_tjbench.sh compares these rows.
+          options.optimize_huffman = false;
+          RegisterWith("jpeg", CodecId::kJpeg, name + "_standard_huffman", s, options);
         }
       }
-      EncodeOptions fast;
-      fast.fast_dct = true;
-      RegisterWith("jpeg", CodecId::kJpeg, "q85_420_fast_dct", s, fast);
+      EncodeOptions accurate;
+      accurate.accurate_dct = true;
+      RegisterWith("jpeg", CodecId::kJpeg, "q85_420_accurate_dct", s, accurate);
       for (int level : {1, 6, 9}) {
         EncodeOptions options;
         options.compression_level = level;

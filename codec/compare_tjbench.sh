@@ -24,7 +24,7 @@ trap 'rm -rf "$tiles"' EXIT
 # Wall-clock Mpix/s, as tjbench reports: the benchmark's own Mpix/s counter is over CPU
 # time, which on a loaded machine runs ahead of the wall clock.
 ours() {  # ours <encode|decode> <size> <setting> -> Mpix/s
-  "$binary" --benchmark_filter="^jpeg/$1/landsat_rgb_$2/$3\$" \
+  "$binary" --benchmark_filter="^jpeg/$1/landsat_rgb_$2/$3_standard_huffman\$" \
     --benchmark_min_time="$seconds" --benchmark_format=json 2>/dev/null |
     python3 -c '
 import json, sys

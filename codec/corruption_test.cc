@@ -5,6 +5,7 @@
 // code and the mem* calls it intercepts, see codec/README.md).
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <string>
@@ -15,6 +16,7 @@
 #include "codec/elevation.h"
 #include "codec/internal/allocation_probe.h"
 #include "codec/internal/test_tiles.h"
+#include "codec/jpeg.h"
 #include "gtest/gtest.h"
 
 namespace flatpyramid {
@@ -157,6 +159,15 @@ void DecodeMustNotMisbehave(const std::string& bytes, const std::string& what) {
   probe.Reset();
   (void)DecodeInto(bytes, tile.mutable_view(), kTileLimits);
   EXPECT_LE(probe.largest(), kMaxAllocationBytes) << what;
+  if (LooksJpeg(bytes)) {
+    // The region decoder (libjpeg's skip and crop) on a middle part of the declared image.
+    const int width = info.ok() ? info->width : 64, height = info.ok() ? info->height : 64;
+    Image part(std::max(1, width / 2), std::max(1, height / 2), info.ok() ? info->bands : 3,
+               PixelType::kUint8);
+    probe.Reset();
+    (void)DecodeJpegRegionInto(bytes, width / 4, height / 3, part.mutable_view(), kTileLimits);
+    EXPECT_LE(probe.largest(), kMaxAllocationBytes) << what;
+  }
 }
 
 TEST(CorruptionTest, ThousandsOfMutationsOfEveryCodecGiveAStatusNeverACrash) {

@@ -105,13 +105,18 @@ system_repository = repository_rule(
 
 def _system_cc_library_impl(ctx):
     ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
-    ctx.file("BUILD.bazel", """# {doc}
+    targets = {ctx.attr.target: ctx.attr.linkopts}
+    targets.update(ctx.attr.more_targets)
+    build = "# %s\n" % ctx.attr.doc
+    for name in sorted(targets):
+        build += """
 cc_library(
     name = "{target}",
     linkopts = {linkopts},
     visibility = ["//visibility:public"],
 )
-""".format(doc = ctx.attr.doc, target = ctx.attr.target, linkopts = repr(ctx.attr.linkopts)))
+""".format(target = name, linkopts = repr(targets[name]))
+    ctx.file("BUILD.bazel", build)
 
 system_cc_library = repository_rule(
     implementation = _system_cc_library_impl,
@@ -119,6 +124,7 @@ system_cc_library = repository_rule(
     attrs = {
         "target": attr.string(mandatory = True),
         "linkopts": attr.string_list(mandatory = True),
+        "more_targets": attr.string_list_dict(doc = "Further targets of the same library: name -> linkopts."),
         "doc": attr.string(),
     },
     doc = "A repository with one cc_library that links a system library whose headers are in /usr/include.",
