@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "codec/codec.h"
+#include "codec/jpeg.h"
 #include "cpl_error.h"
 #include "gdal_priv.h"
 #include "geo/crs.h"
@@ -461,6 +462,15 @@ absl::Status Reader::DecodeTilePart(int z, uint32_t x, uint32_t y, absl::string_
   const int decoded_bands = !missing_alpha || info->bands == 3 ? bands : info->bands;
   if (whole && decoded_bands == bands) {
     if (absl::Status s = codec::DecodeInto(bytes, out, limits); !s.ok()) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
+    }
+    return absl::OkStatus();
+  }
+  // A JPEG part decodes alone: rows above it are only entropy-decoded, rows below and
+  // columns beside it (to the nearest block) not at all, same pixels.
+  if (info->codec == codec::CodecId::kJpeg && decoded_bands == bands) {
+    if (absl::Status s = codec::DecodeJpegRegionInto(bytes, col0, row0, out, limits); !s.ok()) {
       return absl::DataLossError(
           absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", s.message()));
     }
