@@ -165,6 +165,9 @@ class Compressor {
     cinfo_.dct_method =
         options.accurate_dct || options.quality >= 96 ? JDCT_ISLOW : JDCT_IFAST;  // TurboJPEG's.
     cinfo_.optimize_coding = options.optimize_huffman ? TRUE : FALSE;
+    // No JFIF APP0 marker (18 bytes a tile): a 3-component baseline JPEG is YCbCr to every
+    // decoder without it, and GDAL's JPEG-in-TIFF tiles carry none either.
+    cinfo_.write_JFIF_header = FALSE;
     jpeg_start_compress(&cinfo_, TRUE);
     while (cinfo_.next_scanline < cinfo_.image_height) {
       jpeg_write_scanlines(&cinfo_, rows_.data() + cinfo_.next_scanline,

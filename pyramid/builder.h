@@ -33,7 +33,7 @@
 // Commit points and --resume: every `commit_interval` the committer commits the store with
 // a BuildState (pyramid/internal/build_state.proto) as the user metadata: the options and the
 // number of units fully appended. The raw pixels of the pending overview tiles above zoom u
-// (too big for the 64 KiB storage header) are first written and synced to the side file
+// (too big for the 16 KiB storage header slot) are first written and synced to the side file
 // "<output>.resume-<units>". A killed build reopens the file with Writer::OpenForAppend,
 // restores that state (and seals the first run's metadata: creation time and options),
 // reloads the deduplication table from the committed tiles and continues with the next unit:

@@ -125,7 +125,7 @@ TEST(FormatTest, ANewerMajorVersionWithTheHigherGenerationIsRefusedNotSkipped) {
   Header next = ours;
   next.set_generation(7);
   std::string slot1 = *EncodeSlot(next);
-  slot1[8] = 2;
+  slot1[8] = static_cast<char>(kSlotFormat + 1);
   const std::string prefix = slot1.substr(0, 24);
   const uint32_t length = absl::little_endian::Load32(slot1.data() + 12);
   absl::little_endian::Store32(
@@ -133,7 +133,18 @@ TEST(FormatTest, ANewerMajorVersionWithTheHigherGenerationIsRefusedNotSkipped) {
   newest = NewestHeader(*EncodeSlot(ours), slot1, errors);
   ASSERT_FALSE(newest.ok());
   EXPECT_EQ(newest.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(newest.status().message().find("slot format 2"), std::string::npos) << newest.status();
+  EXPECT_NE(newest.status().message().find(absl::StrCat("slot format ", kSlotFormat + 1)),
+            std::string::npos)
+      << newest.status();
+  // An older slot format (1: 64 KiB slots) is refused with the fix, not misread.
+  std::string old_slot = *EncodeSlot(ours);
+  old_slot[8] = 1;
+  absl::little_endian::Store32(
+      &old_slot[24], Crc32cExtend(Crc32c(old_slot.substr(0, 24)), old_slot.data() + kSlotPrefixSize,
+                                  absl::little_endian::Load32(old_slot.data() + 12)));
+  absl::StatusOr<Header> old = DecodeSlot(old_slot, 0);
+  EXPECT_EQ(old.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(old.status().message().find("rebuild the file"), std::string::npos) << old.status();
   // Only newer-version slots: refused, naming the version.
   newest = NewestHeader("", *EncodeSlot(theirs), errors);
   EXPECT_EQ(newest.status().code(), absl::StatusCode::kFailedPrecondition);

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "storage/internal/format.h"
 #include "storage/testing/fault_injection_env.h"
 #include "testing/files.h"
 
@@ -187,7 +188,7 @@ TEST(StoreTest, ReservedRoomIsHolesAndSealedArraysKeepLessThanOneBlockOfSlack) {
   ASSERT_TRUE((*writer)->Seal().ok());
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   // Header region + per section: one key block, one location block, 3 value blocks.
-  EXPECT_EQ(static_cast<uint64_t>(st.st_size), (128 << 10) + 4 * (4096 + 4096 + 3 * 4096));
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), (32 << 10) + 4 * (4096 + 4096 + 3 * 4096));
   // All 12 arrays are trimmed; the last one by truncation, the other 11 by COLLAPSE_RANGE.
   EXPECT_EQ((*writer)->stats().collapse_range_calls, 11u);
 }
@@ -401,7 +402,7 @@ TEST_P(PropertyTest, MatchesStdMapAfterInterleavedGrowthOfEightSections) {
   ASSERT_TRUE(reader.ok()) << reader.status();
   ASSERT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
   ASSERT_EQ((*reader)->section_count(), static_cast<uint32_t>(kSections));
-  uint64_t sealed_size = 128 << 10;
+  uint64_t sealed_size = internal::kDataStart;
   for (uint32_t s = 0; s < kSections; ++s) {
     ASSERT_EQ((*reader)->entry_count(s), expected[s].size());
     uint64_t index = 0;
@@ -418,7 +419,7 @@ TEST_P(PropertyTest, MatchesStdMapAfterInterleavedGrowthOfEightSections) {
     const uint64_t n = (*reader)->entry_count(s);
     sealed_size += RoundUp(8 * n) + RoundUp(16 * n) + RoundUp(blob_bytes[s]);
   }
-  // Sealed: every array trimmed to whole 4 KiB blocks, right after the 128 KiB header region.
+  // Sealed: every array trimmed to whole 4 KiB blocks, right after the 32 KiB header region.
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(static_cast<uint64_t>(st.st_size), sealed_size);

@@ -55,7 +55,7 @@ expect_error 2 "$T give four arguments: FILE Z X Y (see extract_tile --help)" \
   extract_tile "${OUT}/l7.fpyr" 12 "$X" --output="${OUT}/x"
 expect_error 1 "$T ${OUT}/missing.fpyr: open: No such file or directory" \
   extract_tile "${OUT}/missing.fpyr" 12 "$X" "$Y" --output="${OUT}/x"
-expect_error 1 "$T ${OUT}/notes.txt: $(stat -c %s "${OUT}/notes.txt") bytes, smaller than the 131072-byte header region: not a flatpyramid store, or truncated" \
+expect_error 1 "$T ${OUT}/notes.txt: $(stat -c %s "${OUT}/notes.txt") bytes, smaller than the 32768-byte header region: not a flatpyramid store, or truncated" \
   extract_tile "${OUT}/notes.txt" 12 "$X" "$Y" --output="${OUT}/x"
 [[ -e "${OUT}/x" ]] && fail "a failed extract_tile wrote ${OUT}/x"
 finish

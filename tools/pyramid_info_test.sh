@@ -74,7 +74,7 @@ PY
 echo "flatpyramid test: not a pyramid" >"${OUT}/notes.txt"
 expect_error 1 "pyramid_info: ${OUT}/missing.fpyr: open: No such file or directory" \
   pyramid_info "${OUT}/missing.fpyr"
-expect_error 1 "pyramid_info: ${OUT}/notes.txt: $(stat -c %s "${OUT}/notes.txt") bytes, smaller than the 131072-byte header region: not a flatpyramid store, or truncated" \
+expect_error 1 "pyramid_info: ${OUT}/notes.txt: $(stat -c %s "${OUT}/notes.txt") bytes, smaller than the 32768-byte header region: not a flatpyramid store, or truncated" \
   pyramid_info "${OUT}/notes.txt"
 expect_error 1 "pyramid_info: ${DATA}/L7_ETMs.tif: no valid header slot (not a flatpyramid store, never committed, or corrupt): header slot 0: bad magic (not a flatpyramid store, or corrupt); header slot 1: bad magic (not a flatpyramid store, or corrupt)" \
   pyramid_info "${DATA}/L7_ETMs.tif"

@@ -301,7 +301,7 @@ TEST_F(ReadRegionToolTest, BadArgumentsFailWithOneExactLineNamingTheFix) {
       {{text_file, bbox, "--size=10,10", out},
        1,
        absl::StrCat("read_region: ", text_file,
-                    ": 32 bytes, smaller than the 131072-byte header region: not a flatpyramid "
+                    ": 32 bytes, smaller than the 32768-byte header region: not a flatpyramid "
                     "store, or truncated")},
       {{geotiff, bbox, "--size=10,10", out},
        1,

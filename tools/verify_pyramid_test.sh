@@ -50,7 +50,7 @@ head -c $((SIZE / 2)) "${OUT}/l7.fpyr" >"${OUT}/truncated.fpyr"
 expect_error_matching 1 "${V}${OUT}/truncated\\.fpyr: section [0-9]+ 'z[0-9]+' (keys|locations|values) array: \\[[0-9]+, \\+[0-9]+\\) is outside the $((SIZE / 2))-byte file \\(truncated\\?\\)" \
   verify_pyramid "${OUT}/truncated.fpyr"
 echo "flatpyramid test: not a pyramid" >"${OUT}/notes.txt"
-expect_error 1 "${V}${OUT}/notes.txt: $(stat -c %s "${OUT}/notes.txt") bytes, smaller than the 131072-byte header region: not a flatpyramid store, or truncated" \
+expect_error 1 "${V}${OUT}/notes.txt: $(stat -c %s "${OUT}/notes.txt") bytes, smaller than the 32768-byte header region: not a flatpyramid store, or truncated" \
   verify_pyramid "${OUT}/notes.txt"
 expect_error 1 "${V}${DATA}/L7_ETMs.tif: no valid header slot (not a flatpyramid store, never committed, or corrupt): header slot 0: bad magic (not a flatpyramid store, or corrupt); header slot 1: bad magic (not a flatpyramid store, or corrupt)" \
   verify_pyramid "${DATA}/L7_ETMs.tif"

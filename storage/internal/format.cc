@@ -96,11 +96,21 @@ DecodedSlot Decode(absl::string_view slot, int slot_index) {
   }
   out.generation = generation;
   const uint32_t format = absl::little_endian::Load32(slot.data() + 8);
+  if (format < kSlotFormat) {
+    out.status = absl::FailedPreconditionError(absl::StrCat(
+        where, "slot format ", format, " (64 KiB header slots) is older than this reader's ",
+        kSlotFormat, ": rebuild the file with this version"));
+    return out;
+  }
   if (format != kSlotFormat) {
     out.newer_version = true;
     out.status = absl::FailedPreconditionError(
         absl::StrCat(where, "slot format ", format, " is not ", kSlotFormat,
                      ": written by a newer flatpyramid; upgrade the reader"));
+    return out;
+  }
+  if (absl::little_endian::Load32(slot.data() + 28) != 0) {
+    out.status = absl::DataLossError(where + "reserved bytes 28..31 are not zero (corrupt)");
     return out;
   }
   if (!out.header.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {

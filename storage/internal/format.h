@@ -19,14 +19,14 @@ namespace storage {
 namespace internal {
 
 constexpr uint64_t kBlockSize = 4096;                    // Alignment of every array and move.
-constexpr uint64_t kSlotSize = 64 << 10;                 // One header slot.
+constexpr uint64_t kSlotSize = 16 << 10;                 // One header slot.
 constexpr int kSlotCount = 2;                            // Slot g % 2 holds generation g.
 constexpr uint64_t kDataStart = kSlotSize * kSlotCount;  // First array byte.
 constexpr size_t kSlotPrefixSize = 32;  // magic 8 + format 4 + length 4 + gen 8 + crc 4 + 0 4.
 constexpr size_t kMaxPayloadSize = kSlotSize - kSlotPrefixSize;
 constexpr char kSlotMagic[8] = {'F', 'P', 'Y', 'R', 'S', 'T', 'O', 'R'};
 constexpr uint64_t kHeaderMagic = 0x524F545352595046ull;  // "FPYRSTOR" as little-endian.
-constexpr uint32_t kSlotFormat = 1;
+constexpr uint32_t kSlotFormat = 2;  // 1 was 64 KiB slots (data from 131072).
 constexpr uint32_t kFormatMajor = 1;
 constexpr uint32_t kFormatMinor = 1;    // 1.1: PendingMove.shift_checks.
 constexpr uint64_t kKeySize = 8;        // uint64 little-endian.
