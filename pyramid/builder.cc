@@ -1031,12 +1031,14 @@ std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
 }
 
 // GdalCacheBudget is the GDAL block cache a build needs: every worker reads its unit's
-// source window once (its own dataset handle, so its own cached blocks); the next unit in
-// Morton order is a neighbour, which re-reads at most the blocks along their common edge
-// (a strip-organised TIFF's blocks are whole rows: the window's blocks then hold the whole
-// band of rows, which the neighbour needs too). So: threads x the blocks under one unit's
-// source window, at least 32 MiB, at most GDAL's default (5% of RAM). Without it the cache
-// fills to GDAL's default and peak memory grows with the input.
+// source window once (its own dataset handle, so its own cached blocks), and the next unit
+// in Morton order is a neighbour that shares blocks with it only along their common edge.
+// A tiled source therefore needs, per worker, the window's last block row and block column
+// (what its right and lower neighbours read again); a strip-organised TIFF, whose blocks are
+// whole rows, needs the whole window (the neighbour on the right reads the same strips). At
+// least 8 MiB, at most GDAL's default (5% of RAM). Without it the cache fills to GDAL's
+// default and peak memory grows with the input; a smaller cache than this re-reads edge
+// blocks (a cost only for compressed sources).
 int64_t GdalCacheBudget(const Plan& plan, int threads) {
   GDALDataset& ds = *plan.source->dataset();
   GDALRasterBand* band = ds.GetRasterBand(1);
@@ -1054,9 +1056,12 @@ int64_t GdalCacheBudget(const Plan& plan, int threads) {
       std::min<double>((std::ceil(width / block_x) + 1) * block_x, ds.GetRasterXSize() + block_x);
   const double covered_y =
       std::min<double>((std::ceil(height / block_y) + 1) * block_y, ds.GetRasterYSize() + block_y);
-  const double bytes = covered_x * covered_y * ds.GetRasterCount() *
-                       GDALGetDataTypeSizeBytes(band->GetRasterDataType());
-  const double budget = std::max(32.0 * (1 << 20), threads * bytes);
+  const bool strips = block_x >= ds.GetRasterXSize();
+  const double pixels = strips ? covered_x * covered_y
+                               : covered_x * block_y + static_cast<double>(block_x) * covered_y;
+  const double bytes =
+      pixels * ds.GetRasterCount() * GDALGetDataTypeSizeBytes(band->GetRasterDataType());
+  const double budget = std::max(8.0 * (1 << 20), threads * bytes);
   return static_cast<int64_t>(std::min<double>(budget, static_cast<double>(GDALGetCacheMax64())));
 }
 

@@ -27,8 +27,9 @@
 //    level (Writer::AppendShared, keyed by a 128-bit digest).
 //  * Units are walked lazily in Morton order (no list of units). Memory is bounded by
 //    (threads + reorder window) units, three raw tiles per level, 64 Ki digests per level and
-//    GDAL's block cache, which the build sets to threads x the blocks under one unit's
-//    source window (at least 32 MiB, at most GDAL's default) unless GDAL_CACHEMAX is set.
+//    GDAL's block cache, which the build sets to threads x the source blocks the next unit
+//    reads again (the window's edge blocks; a strip TIFF's whole window), at least 8 MiB and
+//    at most GDAL's default, unless GDAL_CACHEMAX is set.
 //
 // Commit points and --resume: every `commit_interval` the committer commits the store with
 // a BuildState (pyramid/internal/build_state.proto) as the user metadata: the options and the
