@@ -78,7 +78,8 @@ absl::StatusOr<Image> Decode(absl::string_view bytes, const DecodeLimits& limits
   absl::StatusOr<ImageInfo> info = PeekInfo(bytes, limits);
   if (!info.ok()) return info.status();
   // PeekInfo has checked the dimensions against `limits`, so this allocation is bounded.
-  Image image(info->width, info->height, info->bands, info->type);
+  // A successful DecodeInto writes every sample; a failed one's image is dropped.
+  Image image = Image::Uninitialized(info->width, info->height, info->bands, info->type);
   absl::Status status = DecodeInto(bytes, image.mutable_view(), limits);
   if (!status.ok()) return status;
   return image;

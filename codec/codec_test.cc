@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace flatpyramid {
@@ -109,6 +110,41 @@ TEST(CodecTest, LosslessCodecsRoundTripThroughTheDispatcherExactly) {
     absl::StatusOr<Image> back = Decode(bytes);
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(std::memcmp(back->data(), image.data(), image.size_bytes()), 0) << CodecName(c.codec);
+  }
+}
+
+// Decode allocates without a zero fill (Image::Uninitialized), so every successful decode
+// must write every sample: decoding into a buffer of 0x00 and one of 0xFF gives the same
+// bytes, and those of Decode. Covers each codec and the 3-band -> 4-band alpha expansion.
+TEST(CodecTest, DecodeWritesEverySample) {
+  struct Into {
+    Case c;
+    int out_bands;
+  };
+  const Into kInto[] = {
+      {{CodecId::kJpeg, 3, PixelType::kUint8}, 3},   {{CodecId::kJpeg, 3, PixelType::kUint8}, 4},
+      {{CodecId::kJpeg, 1, PixelType::kUint8}, 1},   {{CodecId::kPng, 2, PixelType::kUint16}, 2},
+      {{CodecId::kPng, 3, PixelType::kUint8}, 4},    {{CodecId::kPng, 1, PixelType::kUint8}, 1},
+      {{CodecId::kWebp, 4, PixelType::kUint8}, 4},   {{CodecId::kWebp, 3, PixelType::kUint8}, 4},
+      {{CodecId::kElevation, 1, PixelType::kFloat32}, 1},
+      {{CodecId::kElevation, 1, PixelType::kInt16}, 1},
+  };
+  for (const Into& into : kInto) {
+    SCOPED_TRACE(absl::StrCat(CodecName(into.c.codec), " ", into.c.bands, " -> ", into.out_bands,
+                              " bands"));
+    const std::string bytes = EncodeOrDie(into.c, 40, 24);
+    const size_t stride = 40 * into.out_bands * BytesPerSample(into.c.type);
+    std::vector<uint8_t> zeros(stride * 24, 0x00), ones(stride * 24, 0xFF);
+    for (std::vector<uint8_t>* buffer : {&zeros, &ones}) {
+      const MutableImageView out{buffer->data(), 40, 24, into.out_bands, into.c.type, stride};
+      ASSERT_TRUE(DecodeInto(bytes, out).ok());
+    }
+    EXPECT_EQ(zeros, ones);
+    if (into.out_bands != into.c.bands) continue;
+    absl::StatusOr<Image> decoded = Decode(bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(std::vector<uint8_t>(decoded->data(), decoded->data() + decoded->size_bytes()),
+              zeros);
   }
 }
 

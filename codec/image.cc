@@ -59,6 +59,18 @@ Image::Image(int width, int height, int bands, PixelType type)
       row_stride_(static_cast<size_t>(width) * bands * BytesPerSample(type)),
       data_(new uint8_t[row_stride_ * static_cast<size_t>(height)]()) {}
 
+Image::Image(int width, int height, int bands, PixelType type, NoFill)
+    : width_(width),
+      height_(height),
+      bands_(bands),
+      type_(type),
+      row_stride_(static_cast<size_t>(width) * bands * BytesPerSample(type)),
+      data_(new uint8_t[row_stride_ * static_cast<size_t>(height)]) {}
+
+Image Image::Uninitialized(int width, int height, int bands, PixelType type) {
+  return Image(width, height, bands, type, NoFill{});
+}
+
 ImageView Image::view() const {
   return ImageView{data_.get(), width_, height_, bands_, type_, row_stride_};
 }

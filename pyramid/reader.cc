@@ -426,7 +426,9 @@ absl::StatusOr<absl::string_view> Reader::GetTileBytes(int z, uint32_t x, uint32
 
 absl::StatusOr<codec::Image> Reader::DecodeTile(int z, uint32_t x, uint32_t y,
                                                 absl::string_view bytes) const {
-  codec::Image tile(tile_size(), tile_size(), band_count(), pixel_type_);
+  // A successful DecodeTilePart writes every sample of the whole tile.
+  codec::Image tile =
+      codec::Image::Uninitialized(tile_size(), tile_size(), band_count(), pixel_type_);
   if (absl::Status s = DecodeTilePart(z, x, y, bytes, 0, 0, tile.mutable_view(), nullptr);
       !s.ok()) {
     return s;

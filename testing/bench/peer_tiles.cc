@@ -20,15 +20,38 @@ namespace flatpyramid {
 namespace bench {
 namespace {
 
-// Interleave writes the kBands planar blocks into the rows of `out`: a compile-time band count
-// lets the compiler vectorise the shuffle (a runtime stride made it a quarter of a tile read).
+// Interleave writes the kBands planar blocks into the rows of `out`. GCC does not vectorise
+// a byte shuffle with a stride of 3 on x86-64 (it was a fifth of a COG tile read), so three
+// bands go 4 pixels at a time: 4 bytes loaded per plane, 12 bytes stored as 3 words
+// (64 -> 49 us per tile alone).
 template <int kBands>
 void Interleave(const uint8_t* planes, const codec::MutableImageView& out) {
   constexpr size_t kPlane = size_t{kTileSize} * kTileSize;
   for (int row = 0; row < kTileSize; ++row) {
-    uint8_t* target = out.data + row * out.row_stride;
-    const uint8_t* source = planes + row * kTileSize;
-    for (int col = 0; col < kTileSize; ++col) {
+    uint8_t* __restrict target = out.data + row * out.row_stride;
+    const uint8_t* __restrict source = planes + row * kTileSize;
+    int col = 0;
+    if constexpr (kBands == 3) {
+      for (; col + 4 <= kTileSize; col += 4, target += 12) {
+        uint32_t r, g, b;
+        std::memcpy(&r, source + col, 4);
+        std::memcpy(&g, source + kPlane + col, 4);
+        std::memcpy(&b, source + 2 * kPlane + col, 4);
+        static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "words are little-endian");
+        // Little-endian words: pixel i's bytes are bits 8i..8i+7 of r, g and b.
+        // (Three 4-byte stores: one 12-byte copy of a stack array defeats store forwarding
+        // and is twice as slow as the byte loop.)
+        const uint32_t w0 = (r & 0xFF) | (g & 0xFF) << 8 | (b & 0xFF) << 16 | (r & 0xFF00) << 16;
+        const uint32_t w1 = (g >> 8 & 0xFF) | (b & 0xFF00) | (r & 0xFF0000) | (g & 0xFF0000) << 8;
+        const uint32_t w2 =
+            (b >> 16 & 0xFF) | (r >> 16 & 0xFF00) | (g >> 8 & 0xFF0000) | (b & 0xFF000000);
+        std::memcpy(target, &w0, 4);
+        std::memcpy(target + 4, &w1, 4);
+        std::memcpy(target + 8, &w2, 4);
+      }
+      target -= static_cast<size_t>(col) * 3;  // Back to the row's start for the tail.
+    }
+    for (; col < kTileSize; ++col) {
       for (int band = 0; band < kBands; ++band) {
         target[col * kBands + band] = source[band * kPlane + col];
       }
