@@ -424,7 +424,7 @@ def read_benchmarks(args, outputs, zoom, failed_builds):
         for entry in report["benchmarks"]:
             medians[entry["run_name"]] = entry
     lines = warning + [
-        "| read | median us per op | ops per second (1 thread) | flatpyramid speedup |",
+        "| read | median us per op | ops per second (1 caller thread) | flatpyramid speedup |",
         "|---|---:|---:|---:|",
     ]
     for name in sorted(medians):
@@ -455,6 +455,7 @@ READ_COUNTERPARTS = {
     "BM_CogTileDecoded": "BM_FlatpyramidTileDecoded",
     "BM_MbtilesTileDecoded": "BM_FlatpyramidTileDecoded",
     "BM_CogWindow1024": "BM_FlatpyramidWindow1024",
+    "BM_CogWindow1024AllCores": "BM_FlatpyramidWindow1024",
 }
 
 
