@@ -1095,7 +1095,6 @@ absl::StatusOr<Region> Reader::RenderRegion(const RegionRequest& request, const 
   const geo::Bounds& bbox = request.bbox;
   const SrsEntry* srs = &srs_entry;
   Region region;
-  region.image = codec::Image(request.width, request.height, band_count(), pixel_type_);
   region.geotransform = {bbox.min_x, (bbox.max_x - bbox.min_x) / request.width,  0, bbox.max_y,
                          0,          -(bbox.max_y - bbox.min_y) / request.height};
   region.srs_wkt = srs->wkt;
@@ -1103,7 +1102,13 @@ absl::StatusOr<Region> Reader::RenderRegion(const RegionRequest& request, const 
       metadata_.has_nodata() ? std::optional<double>(metadata_.nodata()) : std::nullopt;
   const bool has_alpha = metadata_.has_alpha();
   const int color_bands = has_alpha ? band_count() - 1 : band_count();
-  FillNewImage(region.image, color_bands, nodata.value_or(0));
+  // The output starts as "no data" everywhere, except where the tiles will write every pixel
+  // (the aligned fast path below): then filling it first would only cost time.
+  auto blank_image = [&] {
+    codec::Image image(request.width, request.height, band_count(), pixel_type_);
+    FillNewImage(image, color_bands, nodata.value_or(0));
+    return image;
+  };
 
   geo::Bounds in_tms = bbox;
   if (!srs->same_as_tile_matrix_set) {
@@ -1142,6 +1147,7 @@ absl::StatusOr<Region> Reader::RenderRegion(const RegionRequest& request, const 
   }
   region.zoom = z;
   if (in_tms.min_x >= in_tms.max_x || in_tms.min_y >= in_tms.max_y) {
+    region.image = blank_image();
     return region;  // Entirely outside the tile matrix set: no data anywhere.
   }
 
@@ -1179,7 +1185,10 @@ absl::StatusOr<Region> Reader::RenderRegion(const RegionRequest& request, const 
   const bool wraps = window.x0 < 0 || window.x1 > world;
   window = Intersect(window,
                      wraps ? Window{window.x0, data_area.y0, window.x1, data_area.y1} : data_area);
-  if (window.empty()) return region;
+  if (window.empty()) {
+    region.image = blank_image();
+    return region;
+  }
   if (static_cast<uint64_t>(window.width()) * static_cast<uint64_t>(window.height()) >
       kMaxMosaicPixels) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -1244,6 +1253,12 @@ absl::StatusOr<Region> Reader::RenderRegion(const RegionRequest& request, const 
     const int64_t x0 = std::llround(left), y0 = std::llround(top);
     TilePlacement placement = grid_tiles;
     placement.area = Intersect(window, Window{x0, y0, x0 + request.width, y0 + request.height});
+    // complete: the window (the output plus a margin) was not clipped and every tile under it
+    // is stored, so the tiles cover the output and each decode writes all of its part (or
+    // fails, and the image is dropped).
+    region.image = complete ? codec::Image::Uninitialized(request.width, request.height,
+                                                          band_count(), pixel_type_)
+                            : blank_image();
     if (placement.area.empty()) return region;
     placement.target = region.image.mutable_view();
     placement.origin_x = x0;
@@ -1254,6 +1269,7 @@ absl::StatusOr<Region> Reader::RenderRegion(const RegionRequest& request, const 
     return region;
   }
 
+  region.image = blank_image();
   // Without alpha or nodata, a synthetic alpha band tells the warper where tiles were.
   const bool synthetic_alpha = !has_alpha && !nodata.has_value() && !complete;
   const int mosaic_bands = band_count() + (synthetic_alpha ? 1 : 0);
