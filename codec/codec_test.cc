@@ -122,16 +122,20 @@ TEST(CodecTest, DecodeWritesEverySample) {
     int out_bands;
   };
   const Into kInto[] = {
-      {{CodecId::kJpeg, 3, PixelType::kUint8}, 3},   {{CodecId::kJpeg, 3, PixelType::kUint8}, 4},
-      {{CodecId::kJpeg, 1, PixelType::kUint8}, 1},   {{CodecId::kPng, 2, PixelType::kUint16}, 2},
-      {{CodecId::kPng, 3, PixelType::kUint8}, 4},    {{CodecId::kPng, 1, PixelType::kUint8}, 1},
-      {{CodecId::kWebp, 4, PixelType::kUint8}, 4},   {{CodecId::kWebp, 3, PixelType::kUint8}, 4},
+      {{CodecId::kJpeg, 3, PixelType::kUint8}, 3},
+      {{CodecId::kJpeg, 3, PixelType::kUint8}, 4},
+      {{CodecId::kJpeg, 1, PixelType::kUint8}, 1},
+      {{CodecId::kPng, 2, PixelType::kUint16}, 2},
+      {{CodecId::kPng, 3, PixelType::kUint8}, 4},
+      {{CodecId::kPng, 1, PixelType::kUint8}, 1},
+      {{CodecId::kWebp, 4, PixelType::kUint8}, 4},
+      {{CodecId::kWebp, 3, PixelType::kUint8}, 4},
       {{CodecId::kElevation, 1, PixelType::kFloat32}, 1},
       {{CodecId::kElevation, 1, PixelType::kInt16}, 1},
   };
   for (const Into& into : kInto) {
-    SCOPED_TRACE(absl::StrCat(CodecName(into.c.codec), " ", into.c.bands, " -> ", into.out_bands,
-                              " bands"));
+    SCOPED_TRACE(
+        absl::StrCat(CodecName(into.c.codec), " ", into.c.bands, " -> ", into.out_bands, " bands"));
     const std::string bytes = EncodeOrDie(into.c, 40, 24);
     const size_t stride = 40 * into.out_bands * BytesPerSample(into.c.type);
     std::vector<uint8_t> zeros(stride * 24, 0x00), ones(stride * 24, 0xFF);

@@ -63,7 +63,8 @@ struct MutableImageView {
 absl::Status ValidateView(const ImageView& view);
 
 // Image owns a tightly packed (row_stride == width * bands * BytesPerSample(type)),
-// zero-filled (unless made by Uninitialized) pixel buffer. Movable, not copyable (copies of tiles are never accidental).
+// zero-filled (unless made by Uninitialized) pixel buffer. Movable, not copyable (copies of tiles
+// are never accidental).
 class Image {
  public:
   // Image allocates width * height * bands samples of `type`, zero-filled.

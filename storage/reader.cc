@@ -23,15 +23,20 @@ using internal::kLocationSize;
 
 class Reader::Impl {
  public:
-  // Every kFenceStride-th key of a big section, copied into memory by its first lookup so
-  // that the top of the search stays in cache (n/8 bytes for n keys). Published with one
-  // atomic pointer: concurrent first lookups may each build it, one wins, no lock is taken.
-  struct Fences {
-    std::atomic<std::vector<uint64_t>*> keys{nullptr};
-    ~Fences() { delete keys.load(); }
+  // FenceIndex: every kFenceStride-th key of a big section, and every kTopStride-th of
+  // those, copied into memory by the section's first lookup (n/2 + n/128 bytes for n keys)
+  // so that the search touches the map only for one 16-key block. The top level of a
+  // 1,000,000-key section is 7.8 KB (stays in L1). Published with one atomic pointer:
+  // concurrent first lookups may each build it, one wins, no lock is taken.
+  struct FenceIndex {
+    std::vector<uint64_t> fences;
+    std::vector<uint64_t> top;
   };
-  static_assert(std::atomic<std::vector<uint64_t>*>::is_always_lock_free,
-                "lookups must not take a lock");
+  struct Fences {
+    std::atomic<FenceIndex*> index{nullptr};
+    ~Fences() { delete index.load(); }
+  };
+  static_assert(std::atomic<FenceIndex*>::is_always_lock_free, "lookups must not take a lock");
 
   struct SectionView {
     std::string name;
@@ -216,7 +221,8 @@ class Reader::Impl {
     return absl::little_endian::Load64(s.keys + index * kKeySize);
   }
 
-  static constexpr uint64_t kFenceStride = 64;        // Keys per block: 512 bytes, 8 lines.
+  static constexpr uint64_t kFenceStride = 16;        // Keys per block: 128 bytes, 2 lines.
+  static constexpr uint64_t kTopStride = 64;          // Fences per top entry: 512 bytes.
   static constexpr uint64_t kFenceMinEntries = 8192;  // Smaller sections: plain search.
 
   // Branch-free lower bound over keys[0, count): the loop runs log2(count) times whatever the
@@ -233,29 +239,42 @@ class Reader::Impl {
     return base + (load(base) < key ? 1 : 0);
   }
 
-  // FencesOf returns the fences of `s`, building them on first use (lock-free).
-  static const std::vector<uint64_t>& FencesOf(const SectionView& s) {
-    std::vector<uint64_t>* fences = s.fences->keys.load(std::memory_order_acquire);
-    if (fences != nullptr) return *fences;
-    auto built = std::make_unique<std::vector<uint64_t>>();
-    built->reserve((s.count + kFenceStride - 1) / kFenceStride);
-    for (uint64_t i = 0; i < s.count; i += kFenceStride) built->push_back(LoadKey(s, i));
-    std::vector<uint64_t>* expected = nullptr;
-    if (s.fences->keys.compare_exchange_strong(expected, built.get(), std::memory_order_acq_rel,
-                                               std::memory_order_acquire)) {
+  // TouchLines loads one byte of each cache line of [data, data + bytes), so that the lines
+  // arrive in parallel (the results are not waited for). Loads, not __builtin_prefetch: on
+  // this AMD EPYC VM a prefetch into a page missing from the TLB overlapped worse (Get of a
+  // 1,000,000-key section: 207 ns with prefetches, 189 ns with loads).
+  static void TouchLines(const char* data, uint64_t bytes) {
+    for (uint64_t line = 0; line < bytes; line += 64) {
+      (void)*reinterpret_cast<const volatile char*>(data + line);
+    }
+  }
+
+  // FencesOf returns the fence index of `s`, building it on first use (lock-free).
+  static const FenceIndex& FencesOf(const SectionView& s) {
+    FenceIndex* index = s.fences->index.load(std::memory_order_acquire);
+    if (index != nullptr) return *index;
+    auto built = std::make_unique<FenceIndex>();
+    built->fences.reserve((s.count + kFenceStride - 1) / kFenceStride);
+    for (uint64_t i = 0; i < s.count; i += kFenceStride) built->fences.push_back(LoadKey(s, i));
+    for (uint64_t i = 0; i < built->fences.size(); i += kTopStride) {
+      built->top.push_back(built->fences[i]);
+    }
+    FenceIndex* expected = nullptr;
+    if (s.fences->index.compare_exchange_strong(expected, built.get(), std::memory_order_acq_rel,
+                                                std::memory_order_acquire)) {
       return *built.release();
     }
     return *expected;  // Another thread published first; ours is dropped.
   }
 
-  // LowerBound searches the in-memory fences first, then one 64-key block of the map whose
-  // 8 cache lines are fetched in parallel.
+  // LowerBound searches the top fences (in L1), then one block of 64 fences, then one block
+  // of 16 keys of the map; each block's cache lines are fetched in parallel.
   static uint64_t LowerBound(const SectionView& s, uint64_t key) {
     return LowerBoundPrefetching(s, key, /*prefetch_locations=*/false);
   }
 
-  // prefetch_locations also starts fetching the block's locations (Get reads one of them), so
-  // that miss overlaps the search instead of following it.
+  // prefetch_locations also starts fetching the key block's locations (Get reads one of
+  // them), so that miss overlaps the search instead of following it.
   static uint64_t LowerBoundPrefetching(const SectionView& s, uint64_t key,
                                         bool prefetch_locations) {
     const char* keys = s.keys;
@@ -263,22 +282,27 @@ class Reader::Impl {
       return BranchFreeLowerBound(
           s.count, key, [keys](uint64_t i) { return absl::little_endian::Load64(keys + i * 8); });
     }
-    const std::vector<uint64_t>& fence_keys = FencesOf(s);
-    const uint64_t* fences = fence_keys.data();
-    // First fence >= key: the answer is in the block before it (whose first key is < key).
+    const FenceIndex& index = FencesOf(s);
+    // First top fence >= key: the first fence >= key is in the top entry's block before it
+    // (or is that top fence itself, the block's end).
+    const uint64_t* top = index.top.data();
+    const uint64_t t =
+        BranchFreeLowerBound(index.top.size(), key, [top](uint64_t i) { return top[i]; });
+    if (t == 0) return 0;
+    const uint64_t fence_begin = (t - 1) * kTopStride;
+    const uint64_t fence_length = std::min(kTopStride, index.fences.size() - fence_begin);
+    const uint64_t* fences = index.fences.data() + fence_begin;
+    TouchLines(reinterpret_cast<const char*>(fences), fence_length * sizeof(uint64_t));
+    // First fence >= key: the answer is in the key block before it (whose first key is < key).
     const uint64_t fence =
-        BranchFreeLowerBound(fence_keys.size(), key, [fences](uint64_t i) { return fences[i]; });
+        fence_begin +
+        BranchFreeLowerBound(fence_length, key, [fences](uint64_t i) { return fences[i]; });
     if (fence == 0) return 0;
     const uint64_t begin = (fence - 1) * kFenceStride;
     const uint64_t length = std::min(kFenceStride, s.count - begin);
     const char* block = keys + begin * kKeySize;
-    for (uint64_t line = 0; line < length * kKeySize; line += 64) __builtin_prefetch(block + line);
-    if (prefetch_locations) {
-      const char* locations = s.locations + begin * kLocationSize;
-      for (uint64_t line = 0; line < length * kLocationSize; line += 64) {
-        __builtin_prefetch(locations + line);
-      }
-    }
+    TouchLines(block, length * kKeySize);
+    if (prefetch_locations) TouchLines(s.locations + begin * kLocationSize, length * kLocationSize);
     return begin + BranchFreeLowerBound(length, key, [block](uint64_t i) {
              return absl::little_endian::Load64(block + i * 8);
            });
