@@ -112,6 +112,8 @@ class PosixFile : public File {
     return absl::OkStatus();
   }
 
+  void StartWriteback() override { (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); }
+
   absl::StatusOr<uint64_t> Size() override {
     struct stat st;
     if (::fstat(fd_, &st) != 0) return ErrnoStatus(errno, "fstat", path_);

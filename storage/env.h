@@ -81,6 +81,11 @@ class File {
   // durable (fdatasync).
   virtual absl::Status SyncData() = 0;
 
+  // StartWriteback asks the kernel to start writing the file's dirty pages now, without
+  // waiting (sync_file_range SYNC_FILE_RANGE_WRITE), so that a later SyncData has less to
+  // wait for. A hint: it makes nothing durable, and errors are left to SyncData.
+  virtual void StartWriteback() {}
+
   // Size returns the file size in bytes.
   virtual absl::StatusOr<uint64_t> Size() = 0;
 

@@ -239,6 +239,14 @@ class Writer::Impl {
       status = file_->Write(layout_.sections(section).values().offset() + values_length, value);
     }
     if (!status.ok()) return Fail(status);
+    // Keep the kernel writing appended values as they come, as a plain sequential write()
+    // gets from background writeback: otherwise each growth's and commit's fdatasync waits
+    // for everything appended since the last one, and the appends stall meanwhile.
+    unstarted_writeback_bytes_ += value.size();
+    if (unstarted_writeback_bytes_ >= kWritebackStep) {
+      file_->StartWriteback();
+      unstarted_writeback_bytes_ = 0;
+    }
     const ValueRef ref{values_length, value.size()};
     status = AddEntry(section, key, ref);
     if (!status.ok()) return status;
@@ -761,8 +769,10 @@ class Writer::Impl {
   const std::string path_;
   std::unique_ptr<File> file_;
   const WriterOptions options_;
-  const uint64_t move_chunk_;  // Bytes per pread/pwrite of a tail move.
-  Header layout_;              // Current layout and counts (appended, committed or not).
+  const uint64_t move_chunk_;                          // Bytes per pread/pwrite of a tail move.
+  static constexpr uint64_t kWritebackStep = 8 << 20;  // Appended bytes per StartWriteback.
+  uint64_t unstarted_writeback_bytes_ = 0;
+  Header layout_;  // Current layout and counts (appended, committed or not).
   std::vector<SectionRuntime> sections_;
   std::string meta_type_, meta_, committed_meta_type_, committed_meta_;
   uint64_t generation_ = 0;
