@@ -23,7 +23,9 @@
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "pyramid/builder.h"
+#include "serve/pyramid_set.h"
 #include "tools/internal/cli.h"
+#include "tools/internal/demo.h"
 
 DEFINE_string(input, "",
               "Input raster(s) GDAL can open, comma-separated; several are mosaicked, later "
@@ -77,32 +79,12 @@ DEFINE_double(commit_seconds, 3,
 namespace {
 
 constexpr char kToolVersion[] = "flatpyramid build_pyramid 1.0";
-constexpr char kDemoOutput[] = "flatpyramid_demo.fpyr";
-constexpr char kDemoData[] = "testing/data/L7_ETMs.tif";
+using flatpyramid::tools::kDemoData;
+using flatpyramid::tools::kDemoOutput;
 
 [[noreturn]] void Fail(const std::string& message) {
   std::cerr << "build_pyramid: error: " << message << "\n";
   std::exit(1);
-}
-
-bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-
-// FindDemoData finds the bundled sample in the runfiles tree.
-std::optional<std::string> FindDemoData(const char* argv0) {
-  std::vector<std::string> candidates;
-  if (const char* runfiles = std::getenv("RUNFILES_DIR")) {
-    candidates.push_back(absl::StrCat(runfiles, "/flatpyramid/", kDemoData));
-  }
-  candidates.push_back(absl::StrCat(argv0, ".runfiles/flatpyramid/", kDemoData));
-  candidates.push_back(kDemoData);  // bazel run starts in the runfiles tree.
-  for (const std::string& candidate : candidates) {
-    if (Exists(candidate)) {
-      char resolved[4096];
-      if (realpath(candidate.c_str(), resolved) != nullptr) return std::string(resolved);
-      return candidate;
-    }
-  }
-  return std::nullopt;
 }
 
 std::string FormatDuration(double seconds) {
@@ -172,16 +154,12 @@ int main(int argc, char** argv) {
   flatpyramid::pyramid::BuildOptions options;
   const bool demo = FLAGS_input.empty();
   if (demo) {
-    std::optional<std::string> sample = FindDemoData(argv[0]);
-    if (!sample.has_value()) {
-      Fail(absl::StrCat("the bundled sample ", kDemoData,
-                        " is not in the runfiles: run through `bazel run //tools:build_pyramid`, "
-                        "or give --input"));
-    }
-    options.inputs = {*sample};
-    options.bands = {3, 2, 1};
-    options.output =
-        flatpyramid::tools::ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);
+    absl::StatusOr<flatpyramid::pyramid::BuildOptions> demo_options =
+        flatpyramid::tools::DemoBuildOptions(
+            argv[0],
+            flatpyramid::tools::ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output));
+    if (!demo_options.ok()) Fail(std::string(demo_options.status().message()));
+    options = *std::move(demo_options);
     options.overwrite = FLAGS_output.empty() || FLAGS_overwrite;  // The demo file is ours.
   } else {
     for (absl::string_view input : absl::StrSplit(FLAGS_input, ',', absl::SkipEmpty())) {
@@ -236,10 +214,6 @@ int main(int argc, char** argv) {
     if (flag.is_default || kNotRecorded.count(flag.name) != 0) continue;
     options.creation_options[flag.name] = flag.current_value;
   }
-  if (demo) options.creation_options["input"] = options.inputs[0];
-  if (demo && options.creation_options.count("bands") == 0) {
-    options.creation_options["bands"] = "3,2,1";
-  }
   ProgressPrinter printer;
   if (!FLAGS_quiet) options.progress = [&printer](const auto& p) { printer(p); };
 
@@ -266,6 +240,11 @@ int main(int argc, char** argv) {
                  kDemoData, options.output.c_str(), options.output.c_str(), m.max_zoom(),
                  options.output.c_str(), m.bounds_lonlat().min_x(), m.bounds_lonlat().min_y(),
                  m.bounds_lonlat().max_x(), m.bounds_lonlat().max_y());
+    std::fprintf(stderr,
+                 "Serve it on a map: ./bazelw run //tools:serve_pyramid -- %s, then open "
+                 "http://127.0.0.1:8080/%s/\n",
+                 options.output.c_str(),
+                 flatpyramid::serve::PyramidSet::NameForPath(options.output).c_str());
     for (const auto& level : m.levels()) {
       if (level.zoom() == m.max_zoom() && level.tile_count() > 0) {
         std::fprintf(stderr, "  (tiles at zoom %u: x %u..%u, y %u..%u)\n", level.zoom(),
