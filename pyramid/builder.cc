@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "cpl_conv.h"
 #include "gdal_priv.h"
+#include "pyramid/format.h"
 #include "pyramid/internal/build/build_errors.h"
 #include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/build/committer.h"
@@ -29,8 +30,6 @@ namespace pyramid {
 namespace {
 
 using internal::BuildPlan;
-
-constexpr char kMetadataType[] = "flatpyramid.pyramid.PyramidMetadata";
 
 // OpenedOutput is the output store, new or reopened to continue a killed build.
 struct OpenedOutput {
@@ -77,7 +76,7 @@ absl::StatusOr<std::vector<uint32_t>> LevelSections(const BuildPlan& plan, stora
                                                     bool resuming) {
   std::vector<uint32_t> sections(plan.max_zoom + 1, 0);
   for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
-    const std::string name = internal::LevelSectionName(z);
+    const std::string name = SectionName(z);
     std::optional<uint32_t> found = writer->FindSection(name);
     if (found.has_value()) {
       sections[z] = *found;
@@ -219,7 +218,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   BuildResult result;
   result.metadata = plan.metadata;
   committer.FillLevels(&result.metadata);
-  writer->SetUserMetadata(kMetadataType, internal::DeterministicBytes(result.metadata));
+  writer->SetUserMetadata(kMetadataTypeName, internal::DeterministicBytes(result.metadata));
   status = writer->Seal();
   if (!status.ok()) return internal::WriteFailed(status, commit_points.any());
   internal::RemoveSideFiles(options.output);

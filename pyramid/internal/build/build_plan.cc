@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gdal_priv.h"
+#include "pyramid/format.h"
 #include "pyramid/internal/unit_walker.h"
 
 namespace flatpyramid {
@@ -22,20 +23,6 @@ namespace {
 constexpr int kMaxBlockPixels = 2048;
 // Below this many units, blocks shrink (down to 2 x 2 tiles) to keep the workers busy.
 constexpr size_t kMinUnits = 8;
-
-PixelType ToProto(codec::PixelType type) {
-  switch (type) {
-    case codec::PixelType::kUint8:
-      return UINT8;
-    case codec::PixelType::kUint16:
-      return UINT16;
-    case codec::PixelType::kInt16:
-      return INT16;
-    case codec::PixelType::kFloat32:
-      return FLOAT32;
-  }
-  return PIXEL_TYPE_UNSPECIFIED;
-}
 
 absl::Status ResolveTileMatrixSet(const BuildOptions& options, BuildPlan* plan) {
   if (options.output.empty()) {
@@ -227,10 +214,10 @@ absl::Status ResolveUnits(int tile_size, BuildPlan* plan) {
 void FillMetadata(const BuildOptions& options, BuildPlan* plan) {
   const Source& src = *plan->source;
   PyramidMetadata& m = plan->metadata;
-  m.set_format_version(1);
+  m.set_format_version(kFormatVersion);
   m.set_tile_matrix_set(std::string(plan->tms->id()));
   m.set_tile_size(options.tile_size);
-  m.set_pixel_type(ToProto(src.pixel_type()));
+  m.set_pixel_type(ToProtoPixelType(src.pixel_type()));
   const bool has_alpha = !plan->binary_alpha;
   m.set_band_count(plan->bands() + (has_alpha ? 1 : 0));
   for (const std::string& name : src.color_interpretation()) m.add_color_interpretation(name);
@@ -295,8 +282,6 @@ absl::Status ResolvePlan(const BuildOptions& options, BuildPlan* plan) {
   FillMetadata(options, plan);
   return absl::OkStatus();
 }
-
-std::string LevelSectionName(int zoom) { return absl::StrCat("z", zoom); }
 
 // Every worker reads its unit's source window once (its own dataset handle, so its own
 // cached blocks), and the next unit in Morton order is a neighbour that shares blocks with it

@@ -59,9 +59,6 @@ struct BuildPlan {
 // ResolvePlan opens the source and fills `plan`; errors name what to change.
 absl::Status ResolvePlan(const BuildOptions& options, BuildPlan* plan);
 
-// LevelSectionName is the storage section holding the tiles of `zoom`.
-std::string LevelSectionName(int zoom);
-
 // GdalCacheBudget is the GDAL block cache, in bytes, that `threads` workers rendering the
 // plan's units need (see the .cc for the reasoning).
 int64_t GdalCacheBudget(const BuildPlan& plan, int threads);

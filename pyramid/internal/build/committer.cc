@@ -72,6 +72,7 @@ Committer::Committer(const BuildPlan& plan, storage::Writer* writer, std::vector
     level->set_zoom(z);
     level->set_section(sections_[z]);
   }
+  stats_.resize(metadata_levels_.size());
 }
 
 absl::Status Committer::AppendUnit(uint64_t unit_key, UnitResult* result) {
@@ -102,11 +103,12 @@ absl::Status Committer::Finish(const std::string& output) {
 
 void Committer::FillLevels(PyramidMetadata* metadata) const {
   *metadata->mutable_levels() = metadata_levels_;
+  for (int i = 0; i < metadata_levels_.size(); ++i) stats_[i].CopyTo(metadata->mutable_levels(i));
 }
 
 uint64_t Committer::unique_tiles() const {
   uint64_t n = 0;
-  for (const Level& level : metadata_levels_) n += level.unique_tile_count();
+  for (const LevelStats& stats : stats_) n += stats.unique_tile_count();
   return n;
 }
 
@@ -133,6 +135,7 @@ absl::Status Committer::RestoreState(const BuildState& state, const PendingTiles
   if (metadata_levels_.size() != plan_.max_zoom - plan_.min_zoom + 1) {
     return absl::FailedPreconditionError("the partial build's level list does not match");
   }
+  for (int i = 0; i < metadata_levels_.size(); ++i) stats_[i] = LevelStats(metadata_levels_[i]);
   tiles_written_ = state.tiles_written();
   for (const PendingTile& tile : pending.tiles()) {
     auto pixels =
@@ -214,38 +217,22 @@ absl::Status Committer::AppendTile(int zoom, uint64_t key, absl::string_view byt
     if (std::optional<storage::ValueRef> stored = dedup_.Find(zoom, digest)) {
       absl::Status s = writer_->AppendShared(section, key, *stored);
       if (!s.ok()) return WriteFailed(s, true);
-      CountTile(zoom, key);
+      AddTileStats(zoom, key, /*unique=*/false, 0);
       return absl::OkStatus();
     }
   }
   absl::StatusOr<storage::ValueRef> ref = writer_->Append(section, key, bytes);
   if (!ref.ok()) return WriteFailed(ref.status(), true);
   if (small) dedup_.Remember(zoom, digest, *ref);
-  Level& level = metadata_levels_[zoom - plan_.min_zoom];
-  level.set_unique_tile_count(level.unique_tile_count() + 1);
-  level.set_bytes(level.bytes() + bytes.size());
   bytes_written_ += bytes.size();
-  CountTile(zoom, key);
+  AddTileStats(zoom, key, /*unique=*/true, bytes.size());
   return absl::OkStatus();
 }
 
-// CountTile adds tile `key` to its level's count and tile range.
-void Committer::CountTile(int zoom, uint64_t key) {
-  Level& level = metadata_levels_[zoom - plan_.min_zoom];
+void Committer::AddTileStats(int zoom, uint64_t key, bool unique, uint64_t bytes) {
   uint32_t x, y;
-  geo::MortonDecode(key, &x, &y);
-  if (level.tile_count() == 0) {
-    level.set_min_x(x);
-    level.set_min_y(y);
-    level.set_max_x(x);
-    level.set_max_y(y);
-  } else {
-    level.set_min_x(std::min(level.min_x(), x));
-    level.set_min_y(std::min(level.min_y(), y));
-    level.set_max_x(std::max(level.max_x(), x));
-    level.set_max_y(std::max(level.max_y(), y));
-  }
-  level.set_tile_count(level.tile_count() + 1);
+  TileFromKey(key, &x, &y);
+  stats_[zoom - plan_.min_zoom].AddTile(x, y, unique, bytes);
   ++tiles_written_;
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "pyramid/format.h"
 #include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/build/tile_dedup.h"
 #include "pyramid/internal/build/tile_spill.h"
@@ -68,7 +69,7 @@ class Committer {
 
   absl::Status FinishFromSpill(const std::string& output);
   absl::Status AppendTile(int zoom, uint64_t key, absl::string_view bytes);
-  void CountTile(int zoom, uint64_t key);
+  void AddTileStats(int zoom, uint64_t key, bool unique, uint64_t bytes);
   absl::Status AddAbove(int zoom, uint64_t key, std::unique_ptr<TilePixels> tile);
   absl::Status Flush(int zoom);
 
@@ -77,7 +78,9 @@ class Committer {
   std::vector<uint32_t> sections_;  // By zoom.
   TileDedup dedup_;
   std::vector<Pending> pending_;  // By parent zoom.
+  // Levels min_zoom..max_zoom: their zoom and section, and their statistics so far.
   google::protobuf::RepeatedPtrField<Level> metadata_levels_;
+  std::vector<LevelStats> stats_;
   uint64_t tiles_written_ = 0;
   uint64_t bytes_written_ = 0;
   std::vector<uint8_t> scratch_;

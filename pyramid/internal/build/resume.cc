@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "pyramid/format.h"
 #include "pyramid/internal/build/build_errors.h"
 
 namespace flatpyramid {
@@ -98,7 +99,7 @@ absl::Status ReadCommitPoint(const std::string& output, const BuildPlan& plan,
                                                       existing.status().message(),
                                                       "): rerun with --overwrite to start again"));
   }
-  if ((*existing)->user_metadata_type() != kBuildStateType ||
+  if ((*existing)->user_metadata_type() != kBuildStateTypeName ||
       !resumed->state.ParseFromString(std::string((*existing)->user_metadata()))) {
     return absl::FailedPreconditionError(
         absl::StrCat("--resume: ", output,
@@ -106,7 +107,7 @@ absl::Status ReadCommitPoint(const std::string& output, const BuildPlan& plan,
   }
   std::vector<std::optional<uint32_t>> sections(plan.max_zoom + 1);
   for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
-    sections[z] = (*existing)->FindSection(LevelSectionName(z));
+    sections[z] = (*existing)->FindSection(SectionName(z));
   }
   resumed->dedup = std::make_unique<TileDedup>(plan.max_zoom);
   resumed->dedup->LoadCommitted(**existing, sections);
@@ -212,7 +213,7 @@ absl::Status CommitPoints::Commit(const PyramidMetadata& metadata, uint64_t unit
     s = committer.spill()->Sync();
     if (!s.ok()) return s;
   }
-  writer_->SetUserMetadata(kBuildStateType, DeterministicBytes(state));
+  writer_->SetUserMetadata(kBuildStateTypeName, DeterministicBytes(state));
   s = writer_->Commit();
   if (!s.ok()) return WriteFailed(s, any());
   if (last_units_done_ != units_done) {

@@ -30,9 +30,6 @@ namespace flatpyramid {
 namespace pyramid {
 namespace internal {
 
-// The user metadata type of an unfinished build.
-inline constexpr char kBuildStateType[] = "flatpyramid.pyramid.internal.BuildState";
-
 // DeterministicBytes serializes `message` with map entries in key order, so equal metadata
 // (a resumed build's and a clean one's) are equal bytes.
 std::string DeterministicBytes(const google::protobuf::MessageLite& message);
