@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "pyramid/format.h"
 
 namespace flatpyramid {
 namespace serve {
@@ -83,10 +84,20 @@ bool IsElevation(const pyramid::Reader& reader) {
 }
 
 std::string TileFormat(const pyramid::Reader& reader) {
-  const std::string& codec = reader.metadata().codec();
-  if (codec == "jpeg") return "jpg";
-  if (codec == "png" || codec == "webp") return codec;
-  return IsElevation(reader) ? "elevation" : "png";
+  absl::StatusOr<pyramid::TileCodec> codec = pyramid::ParseTileCodec(reader.metadata().codec());
+  if (!codec.ok()) return "png";  // Reader::Open checked the metadata; not reached.
+  switch (*codec) {
+    case pyramid::TileCodec::kJpeg:
+      return "jpg";
+    case pyramid::TileCodec::kPng:
+      return "png";
+    case pyramid::TileCodec::kWebp:
+    case pyramid::TileCodec::kWebpLossless:
+      return "webp";
+    case pyramid::TileCodec::kElevation:
+      return "elevation";
+  }
+  return "png";
 }
 
 std::string TileJson(const pyramid::Reader& reader, absl::string_view name,

@@ -16,6 +16,7 @@
 #include "geo/crs.h"
 #include "geo/gdal_errors.h"
 #include "ogr_spatialref.h"
+#include "pyramid/resampling.h"
 #include "serve/capabilities.h"
 #include "serve/handler.h"
 
