@@ -104,7 +104,10 @@ class Server::Impl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Server::Impl* server, int loop)
-      : stream_(std::move(socket)), server_(server), loop_(loop) {
+      : stream_(std::move(socket)),
+        read_timer_(stream_.get_executor()),
+        server_(server),
+        loop_(loop) {
     beast::error_code ec;
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
     peer_ = ec ? "-" : peer.address().to_string();
@@ -132,7 +135,17 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->options().max_header_bytes));
     parser_->body_limit(kMaxBodyBytes);
-    stream_.expires_after(ToChrono(server_->options().request_timeout));
+    // Our own timer rather than tcp_stream's, which closes the socket: a client that started
+    // a request and stalled gets its 408.
+    stream_.expires_never();
+    timed_out_ = false;
+    read_timer_.expires_after(ToChrono(server_->options().request_timeout));
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // Cancelled: the request arrived.
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
     reading_ = true;
     http::async_read(
         stream_, buffer_, *parser_,
@@ -141,16 +154,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(beast::error_code ec) {
     reading_ = false;
+    read_timer_.cancel();
+    if (timed_out_) {
+      if (parser_->got_some() || buffer_.size() > 0) {
+        return WriteError(408, "the request did not arrive in time");
+      }
+      return Close();
+    }
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset || ec == asio::error::eof) {
       return Close();
     }
     if (ec) {
-      const bool started = parser_->got_some() || buffer_.size() > 0;
-      if (ec == beast::error::timeout) {
-        if (started) return WriteError(408, "the request did not arrive in time");
-        return Close();
-      }
       if (ec == http::error::header_limit) {
         return WriteError(431, "request line and headers are too long");
       }
@@ -218,6 +233,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer read_timer_;
+  bool timed_out_ = false;  // read_timer_ fired: the pending read was cancelled.
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   // response_ owns (or keeps alive) the bytes message_'s body points to until written.

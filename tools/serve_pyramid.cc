@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "pyramid/builder.h"
 #include "serve/handler.h"
@@ -32,6 +33,9 @@ DEFINE_string(cors, "",
               "Access-Control-Allow-Origin to send (e.g. '*'); also answers CORS preflights.");
 DEFINE_int32(cache_mb, 256, "Decoded-tile cache for regions, points and terrain tiles (MiB).");
 DEFINE_int32(empty, 404, "Status of a tile with no data: 404 or 204.");
+DEFINE_int32(timeout_seconds, 10,
+             "A whole request must arrive within this many seconds (slow clients are cut); "
+             "idle keep-alive connections close after it too.");
 DEFINE_string(access_log, "", "Write one line per request to this file ('-': stdout).");
 
 namespace {
@@ -93,6 +97,10 @@ int main(int argc, char** argv) {
   options.port = FLAGS_port;
   options.threads = threads;
   options.max_connections = FLAGS_max_connections;
+  if (FLAGS_timeout_seconds < 1) {
+    return flatpyramid::tools::UsageError(kTool, "--timeout_seconds must be >= 1");
+  }
+  options.request_timeout = absl::Seconds(FLAGS_timeout_seconds);
   std::FILE* log = nullptr;
   std::mutex log_mu;
   if (!FLAGS_access_log.empty()) {
