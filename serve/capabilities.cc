@@ -125,7 +125,14 @@ std::string TileJson(const pyramid::Reader& reader, absl::string_view name,
   }
   absl::StrAppend(&json, ",\"pixel_type\":", JsonString(codec::PixelTypeName(reader.pixel_type())),
                   ",\"band_count\":", reader.band_count());
-  if (m.has_nodata()) absl::StrAppendFormat(&json, ",\"nodata\":%.17g", m.nodata());
+  if (m.has_nodata()) {
+    // JSON has no NaN: a NaN nodata (float rasters) is the string "NaN".
+    if (std::isnan(m.nodata())) {
+      absl::StrAppend(&json, ",\"nodata\":\"NaN\"");
+    } else {
+      absl::StrAppendFormat(&json, ",\"nodata\":%.17g", m.nodata());
+    }
+  }
   return json + "}\n";
 }
 

@@ -245,7 +245,8 @@ Response Handler::Viewer(const Route& route) const {
 Response Handler::Index(const Request& request) const {
   (void)request;
   std::string html =
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>flatpyramid</title></head>"
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" "
+      "href=\"data:,\"><title>flatpyramid</title></head>"
       "<body><h1>Pyramids</h1>\n<ul>\n";
   for (const std::string& name : pyramids_->names()) {
     const std::string n = XmlText(name);

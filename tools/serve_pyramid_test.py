@@ -4,6 +4,7 @@
 Every server listens on 127.0.0.1 on a port it picks; every wait is bounded.
 """
 import http.client
+import json
 import os
 import re
 import shutil
@@ -169,6 +170,23 @@ def test_tiles_headers_and_statuses(server):
                   body.startswith(str(status).encode()), f"{path[:60]}: error body {body[:80]}")
 
 
+def test_tilejson_is_valid_json(server):
+    for name in ("landsat", "geo", "dem"):
+        status, _, body = curl(server.url(f"/{name}/tilejson.json"))
+        try:
+            document = json.loads(body)
+        except ValueError as e:
+            check(False, f"{name}/tilejson.json is not JSON ({e}): {body[:300]}")
+            continue
+        check(status == 200 and document["tilejson"] == "3.0.0", f"{name}: {document}")
+        check(document["tiles"][0].startswith(f"http://127.0.0.1:{server.port}/{name}/"),
+              f"{name}: tiles URL {document['tiles']}")
+    check(json.loads(curl(server.url("/dem/tilejson.json"))[2])["nodata"] == "NaN",
+          "a NaN nodata is the string NaN")
+    check(json.loads(curl(server.url("/geo/tilejson.json"))[2])["crs"] == "EPSG:4326",
+          "WorldCRS84Quad's TileJSON names EPSG:4326")
+
+
 def test_bad_http(server):
     answer = raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 +
                          b"\r\n\r\n")
@@ -310,7 +328,7 @@ def main():
                     "--cors=*", f"--access_log={log_path}", "--timeout_seconds=2",
                     "--threads=2")
     try:
-        for test in (test_tiles_headers_and_statuses, test_bad_http, test_keep_alive,
+        for test in (test_tiles_headers_and_statuses, test_tilejson_is_valid_json, test_bad_http, test_keep_alive,
                      test_region_point_and_read_region, test_gdal_wmts_and_tms,
                      test_slow_clients_are_cut_and_do_not_block_others):
             print(f"--- {test.__name__}", file=sys.stderr)

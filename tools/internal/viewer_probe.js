@@ -29,6 +29,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 300));  // Let the last tiles paint.
     const view = await page.evaluate(() => {
       const map = window.viewerMap;
+      if (!map) return {state: window.viewerState};
       const crs = map.options.crs;
       const z = map.getZoom();
       const size = map.getSize();
