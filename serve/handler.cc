@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -44,8 +45,23 @@ bool EtagMatches(absl::string_view if_none_match, absl::string_view etag) {
   return false;
 }
 
-std::string Etag(absl::string_view bytes, absl::string_view variant) {
-  const pyramid::internal::TileDigest d = pyramid::internal::DigestTile(bytes);
+// CachedDigest is DigestTile(bytes) for bytes of the Reader `version`, remembered per thread
+// by their address in the map (identical tiles are stored once, so an address is a content)
+// : a hit costs a hash lookup instead of hashing the tile. At most kMaxEntries per thread.
+pyramid::internal::TileDigest CachedDigest(uint64_t version, absl::string_view bytes) {
+  constexpr size_t kMaxEntries = size_t{1} << 18;
+  using Key = std::pair<uint64_t, const char*>;
+  thread_local absl::flat_hash_map<Key, pyramid::internal::TileDigest> cache;
+  const Key key{version, bytes.data()};
+  auto it = cache.find(key);
+  if (it != cache.end() && it->second.length == bytes.size()) return it->second;
+  if (cache.size() >= kMaxEntries) cache.clear();
+  const pyramid::internal::TileDigest digest = pyramid::internal::DigestTile(bytes);
+  cache[key] = digest;
+  return digest;
+}
+
+std::string Etag(const pyramid::internal::TileDigest& d, absl::string_view variant) {
   return absl::StrFormat("\"%016x%016x%s\"", d.h1, d.h2, variant);
 }
 
@@ -135,7 +151,8 @@ Response Handler::Dispatch(const Request& request, const Route& route) const {
 }
 
 Response Handler::Tile(const Request& request, const Route& route) const {
-  std::shared_ptr<const pyramid::Reader> reader = pyramids_->Get(route.name);
+  uint64_t version = 0;
+  std::shared_ptr<const pyramid::Reader> reader = pyramids_->Get(route.name, &version);
   if (reader == nullptr) {
     return ErrorResponse(404, absl::StrCat("no pyramid named \"", route.name, "\" (see /)"));
   }
@@ -157,9 +174,10 @@ Response Handler::Tile(const Request& request, const Route& route) const {
     }
     return ErrorResponse(500, bytes.status().message());
   }
-  const std::string etag = Etag(*bytes, !encoding                                  ? ""
-                                        : *encoding == TerrainEncoding::kTerrarium ? "-terrarium"
-                                                                                   : "-mapbox");
+  const std::string etag =
+      Etag(CachedDigest(version, *bytes), !encoding                                  ? ""
+                                          : *encoding == TerrainEncoding::kTerrarium ? "-terrarium"
+                                                                                     : "-mapbox");
   Response response(200);
   response.AddHeader("ETag", etag);
   response.AddHeader("Cache-Control", options_.tile_cache_control);

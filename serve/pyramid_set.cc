@@ -36,6 +36,12 @@ bool StatIdentity(const std::string& path, FileIdentity* id) {
   return true;
 }
 
+// NextVersion numbers every Reader any PyramidSet opens.
+uint64_t NextVersion() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -62,6 +68,7 @@ struct PyramidSet::Entry {
   std::atomic<int64_t> next_check_ns{0};
   mutable absl::Mutex mu;
   std::shared_ptr<const pyramid::Reader> reader ABSL_GUARDED_BY(mu);
+  uint64_t version ABSL_GUARDED_BY(mu) = 0;
   FileIdentity identity ABSL_GUARDED_BY(mu);
 };
 
@@ -103,6 +110,7 @@ absl::StatusOr<std::unique_ptr<PyramidSet>> PyramidSet::Open(const std::vector<s
       absl::MutexLock lock(&entry->mu);
       entry->reader = std::move(*reader);
       entry->identity = identity;
+      entry->version = NextVersion();
     }
     entry->next_check_ns = NowNanos() + absl::ToInt64Nanoseconds(options.recheck_interval);
     set->names_.push_back(name);
@@ -111,7 +119,8 @@ absl::StatusOr<std::unique_ptr<PyramidSet>> PyramidSet::Open(const std::vector<s
   return set;
 }
 
-std::shared_ptr<const pyramid::Reader> PyramidSet::Get(absl::string_view name) const {
+std::shared_ptr<const pyramid::Reader> PyramidSet::Get(absl::string_view name,
+                                                       uint64_t* version) const {
   Entry* entry = nullptr;
   for (size_t i = 0; i < names_.size(); ++i) {
     if (names_[i] == name) entry = entries_[i].get();
@@ -137,11 +146,13 @@ std::shared_ptr<const pyramid::Reader> PyramidSet::Get(absl::string_view name) c
         absl::MutexLock lock(&entry->mu);
         entry->reader.swap(fresh);
         entry->identity = identity;
+        entry->version = NextVersion();
         // `fresh` now holds the old Reader; requests still using it keep it alive.
       }
     }
   }
   absl::ReaderMutexLock lock(&entry->mu);
+  if (version != nullptr) *version = entry->version;
   return entry->reader;
 }
 

@@ -52,8 +52,11 @@ class PyramidSet {
                                                           const PyramidSetOptions& options);
   ~PyramidSet();
 
-  // Get returns the current Reader of pyramid `name`, or nullptr for an unknown name.
-  std::shared_ptr<const pyramid::Reader> Get(absl::string_view name) const;
+  // Get returns the current Reader of pyramid `name`, or nullptr for an unknown name. With
+  // `version`, also a number that identifies this Reader among every Reader the set has
+  // opened (never reused, unlike an address), for caches of what it returned.
+  std::shared_ptr<const pyramid::Reader> Get(absl::string_view name,
+                                             uint64_t* version = nullptr) const;
 
   // names lists the pyramids in the order given to Open.
   const std::vector<std::string>& names() const { return names_; }

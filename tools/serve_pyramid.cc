@@ -61,7 +61,7 @@ absl::Status BuildDemoIfMissing(const char* argv0, const std::string& path) {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "serves flatpyramid files over HTTP: tiles, TileJSON, WMTS, regions, points, a viewer\n"
-      "usage: serve_pyramid [FILE.fpyr ...] [--port=8080] [--host=127.0.0.1] [--cors=*]\n"
+      "  serve_pyramid [FILE.fpyr ...] [--port=8080] [--host=127.0.0.1] [--cors=*]\n"
       "  no FILE: serves ./flatpyramid_demo.fpyr, building it first if missing");
   flatpyramid::tools::ParseFlags(kTool, &argc, &argv);
   if (FLAGS_empty != 404 && FLAGS_empty != 204) {

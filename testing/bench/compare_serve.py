@@ -191,6 +191,7 @@ def main():
                                   args.work_dir, os.cpu_count())
     name = os.path.splitext(os.path.basename(pyramid))[0]
     temp = tempfile.mkdtemp(prefix="compare_serve_")
+    os.chmod(temp, 0o755)  # nginx's workers run as another user when started by root.
     serve, serve_port = start_serve(os.path.abspath(args.serve_pyramid), pyramid,
                                     args.server_threads)
     nginx = None
