@@ -16,6 +16,7 @@
 #include "geo/crs.h"
 #include "geo/gdal_errors.h"
 #include "ogr_spatialref.h"
+#include "pyramid/internal/region_warp.h"
 #include "pyramid/resampling.h"
 #include "serve/capabilities.h"
 #include "serve/handler.h"
@@ -43,19 +44,6 @@ bool ParseDoubles(absl::string_view text, size_t count, std::vector<double>* out
   return out->size() == count;
 }
 
-GDALDataType GdalType(codec::PixelType type) {
-  switch (type) {
-    case codec::PixelType::kUint8:
-      return GDT_Byte;
-    case codec::PixelType::kUint16:
-      return GDT_UInt16;
-    case codec::PixelType::kInt16:
-      return GDT_Int16;
-    default:
-      return GDT_Float32;
-  }
-}
-
 // GeoTiffBytes writes `region` as a deflate-compressed GeoTIFF in memory (/vsimem).
 absl::StatusOr<std::string> GeoTiffBytes(const pyramid::Reader& reader,
                                          const pyramid::Region& region) {
@@ -64,7 +52,7 @@ absl::StatusOr<std::string> GeoTiffBytes(const pyramid::Reader& reader,
   GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
   if (driver == nullptr) return absl::InternalError("GDAL has no GTiff driver");
   const codec::Image& image = region.image;
-  const GDALDataType type = GdalType(image.type());
+  const GDALDataType type = pyramid::internal::ToGdalType(image.type());
   const std::string path = absl::StrFormat("/vsimem/serve_region_%p.tif", &region);
   char** options = CSLSetNameValue(nullptr, "COMPRESS", "DEFLATE");
   if (reader.metadata().has_alpha()) options = CSLSetNameValue(options, "ALPHA", "YES");

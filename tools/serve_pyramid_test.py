@@ -17,37 +17,14 @@ import time
 import numpy
 from osgeo import gdal
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "internal"))
+from serve_test_lib import FAILURES, OUT, TOOLS, build, check, finish, run  # noqa: E402
+
 gdal.UseExceptions()
-TOOLS = os.path.join(os.environ["TEST_SRCDIR"], "flatpyramid", "tools")
-DATA = os.path.join(os.environ["TEST_SRCDIR"], "flatpyramid", "testing", "data")
-OUT = os.environ["TEST_TMPDIR"]
-os.environ["GDAL_PAM_ENABLED"] = "NO"
 os.environ["GDAL_HTTP_TIMEOUT"] = "20"
-FAILURES = []
 # PSNR_THRESHOLD_DB: GDAL decodes the same stored JPEG/PNG tiles as the reader; the two
 # JPEG decoders may differ by rounding only.
 PSNR_THRESHOLD_DB = 45.0
-
-
-def check(condition, message):
-    if not condition:
-        FAILURES.append(message)
-        print("FAIL:", message, file=sys.stderr)
-
-
-def run(args, **kwargs):
-    result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            timeout=120, **kwargs)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)}: exit {result.returncode}: {result.stderr[-2000:]}")
-    return result
-
-
-def build(name, *flags, source="L7_ETMs.tif"):
-    path = os.path.join(OUT, name + ".fpyr")
-    run([f"{TOOLS}/build_pyramid", f"--input={DATA}/{source}", f"--output={path}", "--quiet",
-         "--overwrite", *flags])
-    return path
 
 
 class Server:
@@ -366,10 +343,7 @@ def main():
                              stderr=subprocess.PIPE, text=True, timeout=30)
     check(missing.returncode == 1 and missing.stderr.count("\n") == 1,
           f"missing file: {missing.returncode} {missing.stderr}")
-    if FAILURES:
-        print(f"{len(FAILURES)} failure(s)", file=sys.stderr)
-        sys.exit(1)
-    print("all passed", file=sys.stderr)
+    finish()
 
 
 if __name__ == "__main__":

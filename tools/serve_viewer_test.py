@@ -16,38 +16,14 @@ import sys
 import numpy
 from osgeo import gdal
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "internal"))
+from serve_test_lib import OUT, SRCDIR, TOOLS, build, check, finish, run  # noqa: E402
+
 gdal.UseExceptions()
-SRCDIR = os.path.join(os.environ["TEST_SRCDIR"], "flatpyramid")
-TOOLS = os.path.join(SRCDIR, "tools")
-DATA = os.path.join(SRCDIR, "testing", "data")
-OUT = os.environ["TEST_TMPDIR"]
-os.environ["GDAL_PAM_ENABLED"] = "NO"
 # PSNR_THRESHOLD_DB: the browser decodes the same JPEG tiles with its own decoder and draws
-# them 1:1; only decoder rounding differs.
+# them 1:1; only decoder rounding may differ.
 PSNR_THRESHOLD_DB = 35.0
 PUPPETEER = "puppeteer-core@24.31.0"
-FAILURES = []
-
-
-def check(condition, message):
-    if not condition:
-        FAILURES.append(message)
-        print("FAIL:", message, file=sys.stderr)
-
-
-def run(args, **kwargs):
-    result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            timeout=180, **kwargs)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)}: exit {result.returncode}: {result.stderr[-2000:]}")
-    return result
-
-
-def build(name, *flags, source="L7_ETMs.tif"):
-    path = os.path.join(OUT, name + ".fpyr")
-    run([f"{TOOLS}/build_pyramid", f"--input={DATA}/{source}", f"--output={path}", "--quiet",
-         "--overwrite", *flags])
-    return path
 
 
 def probe(node_modules, url, screenshot):
@@ -118,9 +94,7 @@ def main():
     finally:
         server.send_signal(signal.SIGTERM)
         check(server.wait(timeout=30) == 0, "serve_pyramid exits 0 on SIGTERM")
-    if FAILURES:
-        sys.exit(f"{len(FAILURES)} failure(s)")
-    print("all passed", file=sys.stderr)
+    finish()
 
 
 if __name__ == "__main__":
