@@ -120,6 +120,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() { ReadRequest(); }
 
+  // Abort closes the connection whatever it is doing (after the drain timeout, with the
+  // loops stopped): its pending operations complete as aborted and release the Session.
+  void Abort() {
+    read_timer_.cancel();
+    Close();
+  }
+
   // StopIfIdle runs on the session's loop at shutdown: a connection waiting for a request
   // closes; one answering finishes first (OnWrite sees draining()).
   void StopIfIdle() {
@@ -342,6 +349,21 @@ void Server::Impl::Shutdown() {
     for (auto& loop : loops_) loop->context.stop();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
+    // Connections still open are cut here, and their handlers run to the end on this thread,
+    // so no Session outlives the Server (its destructor touches the loop's list).
+    for (auto& loop : loops_) {
+      std::vector<std::shared_ptr<Session>> sessions;
+      {
+        std::lock_guard<std::mutex> lock(loop->mu);
+        for (auto& weak : loop->sessions) {
+          if (auto s = weak.lock()) sessions.push_back(std::move(s));
+        }
+      }
+      for (auto& s : sessions) s->Abort();
+      sessions.clear();
+      loop->context.restart();
+      loop->context.poll();
+    }
   });
 }
 

@@ -331,6 +331,27 @@ def main():
     code, _ = demo.stop(signal.SIGINT)
     check(code == 0, f"SIGINT: exit code {code}")
 
+    # --max_connections=3: a fourth connection is closed at once; a freed slot serves again.
+    limited = Server(f"{OUT}/landsat.fpyr", "--max_connections=3", "--threads=1")
+    held = [socket.create_connection(("127.0.0.1", limited.port), timeout=10) for _ in range(3)]
+    time.sleep(0.2)
+    extra = socket.create_connection(("127.0.0.1", limited.port), timeout=10)
+    try:
+        extra.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        closed = extra.recv(100) == b""
+    except ConnectionError:
+        closed = True
+    check(closed, "a connection beyond --max_connections is closed")
+    extra.close()
+    held.pop().close()
+    time.sleep(0.2)
+    status, _, _ = curl(limited.url("/landsat/tilejson.json"))
+    check(status == 200, f"served again once a connection closed: {status}")
+    for s in held:
+        s.close()
+    code, _ = limited.stop(signal.SIGTERM)
+    check(code == 0, f"SIGTERM with --max_connections: exit code {code}")
+
     usage = subprocess.run([f"{TOOLS}/serve_pyramid", "--help"], stdout=subprocess.PIPE,
                            text=True, timeout=30)
     check(usage.returncode == 0 and "--cors" in usage.stdout, "--help")

@@ -466,20 +466,24 @@ SECTION_PREFIX = "## flatpyramid vs peers: "
 
 
 def write_report(path, size, text):
-    """Writes `text` as the section of `size` in `path`, keeping other sizes' sections."""
-    sections = {}
+    """Writes `text` as the section of `size` in `path`, keeping other sizes' sections and,
+    after them, the sections other benchmarks wrote (any other "## " title)."""
+    sections, others = {}, []
     if os.path.exists(path):
         with open(path) as f:
             previous = f.read()
-        for chunk in previous.split(SECTION_PREFIX)[1:]:
-            name = chunk.split(" ", 1)[0]
+        for chunk in re.split(r"(?m)^(?=## )", previous)[1:]:
+            if not chunk.startswith(SECTION_PREFIX):
+                others.append(chunk.rstrip("\n") + "\n")
+                continue
+            name = chunk[len(SECTION_PREFIX):].split(" ", 1)[0]
             if name in SIZES:
-                sections[name] = SECTION_PREFIX + chunk.rstrip("\n") + "\n"
+                sections[name] = chunk.rstrip("\n") + "\n"
     sections[size] = text
     order = list(SIZES)
     with open(path, "w") as f:
-        f.write(REPORT_HEADER + "\n".join(sections[name] for name in sorted(sections,
-                                                                           key=order.index)))
+        f.write(REPORT_HEADER + "\n".join([sections[name] for name in sorted(
+            sections, key=order.index)] + others))
 
 
 def main():

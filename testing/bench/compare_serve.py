@@ -237,6 +237,10 @@ def main():
           f"**{med('serve_pyramid', 0) / med('nginx', 0):.2f}x** |")
     print(f"| p99 latency | {med('nginx', 1):.2f} ms | {med('serve_pyramid', 1):.2f} ms | "
           f"{med('serve_pyramid', 1) / med('nginx', 1):.2f} |")
+    pair_ratios = [s[0] / n[0] for n, s in zip(results["nginx"], results["serve_pyramid"])]
+    print(f"\nRequests/s ratio of each alternating pair: "
+          f"{', '.join(f'{r:.2f}' for r in pair_ratios)} (median "
+          f"{statistics.median(pair_ratios):.2f}).")
     print(f"\nEvery run (requests/s, p99 ms): nginx "
           f"{', '.join(f'{r:.0f}/{p:.2f}' for r, p in results['nginx'])}; serve_pyramid "
           f"{', '.join(f'{r:.0f}/{p:.2f}' for r, p in results['serve_pyramid'])}.\n")
