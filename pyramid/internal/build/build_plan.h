@@ -19,6 +19,7 @@
 #include "pyramid/internal/source.h"
 #include "pyramid/internal/tile_pixels.h"
 #include "pyramid/metadata.pb.h"
+#include "pyramid/resampling.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -32,13 +33,15 @@ struct BuildPlan {
   std::unique_ptr<Source> source;
   TileEncoding encoding;
   GDALResampleAlg resampling = GRA_Bilinear;
-  OverviewResampling overview_resampling = OverviewResampling::kAverage;
+  Resampling overview_name = Resampling::kAverage;  // As BuildOptions names it.
+  OverviewResampling overview_resampling = OverviewResampling::kAverage;  // Its kernel.
   int kernel_radius = 0;      // OverviewKernelRadius(overview_resampling).
   bool binary_alpha = false;  // Elevation: alpha is validity.
   int min_zoom = 0;
   int max_zoom = 0;
-  int unit_zoom = 0;             // Zoom of a unit's root tile.
-  int unit_depth = 0;            // max_zoom - unit_zoom.
+  int native_zoom = 0;  // The zoom matching the source resolution (BuildOptions::zoom_strategy).
+  int unit_zoom = 0;    // Zoom of a unit's root tile.
+  int unit_depth = 0;   // max_zoom - unit_zoom.
   double source_resolution = 0;  // A source pixel's size in the set's CRS units (about).
   geo::Bounds footprint;
   uint32_t base_min_x = 0, base_min_y = 0, base_max_x = 0, base_max_y = 0;  // At max_zoom.
@@ -49,6 +52,7 @@ struct BuildPlan {
   std::vector<geo::TileRect> unit_rects;
   uint32_t unit_min_x = 0, unit_min_y = 0, unit_max_x = 0, unit_max_y = 0;
   uint64_t unit_count = 0;
+  double planned_tiles = 0;  // Tiles touching the source, all levels (at most written).
   PyramidMetadata metadata;  // Without levels.
 
   int bands() const { return static_cast<int>(source->bands().size()); }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "pyramid/internal/block_warper.h"
 #include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/source.h"
 #include "pyramid/internal/tile_pixels.h"
