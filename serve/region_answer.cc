@@ -16,7 +16,7 @@
 #include "geo/crs.h"
 #include "geo/gdal_errors.h"
 #include "ogr_spatialref.h"
-#include "pyramid/internal/region_warp.h"
+#include "pyramid/internal/read/region_warp.h"
 #include "pyramid/resampling.h"
 #include "serve/capabilities.h"
 #include "serve/handler.h"

@@ -1,5 +1,6 @@
 #include "serve/server.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -207,22 +208,29 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(Handler::ErrorResponse(status, text), 11, /*keep_alive=*/false, /*head=*/false);
   }
 
+  // Write sends the status line and headers formatted here, then the body as a second
+  // buffer of the same write: a tile goes from the file's map to the socket uncopied.
   void Write(Response response, unsigned version, bool keep_alive, bool head) {
     response_ = std::move(response);
-    message_ = {};
-    message_.version(version);
-    message_.result(static_cast<unsigned>(response_.status()));
-    message_.set(http::field::server, "flatpyramid");
-    message_.set(http::field::date, HttpDate());
-    for (const auto& [name, value] : response_.headers()) message_.set(name, value);
     const int status = response_.status();
-    if (status != 204 && status != 304) message_.content_length(response_.body().size());
-    if (!head && status != 204 && status != 304) {
-      message_.body() = beast::span<const char>(response_.body().data(), response_.body().size());
+    head_.clear();
+    absl::StrAppend(&head_, "HTTP/", version / 10, ".", version % 10, " ", status, " ",
+                    StatusText(status), "\r\nServer: flatpyramid\r\nDate: ", HttpDate(), "\r\n");
+    // Header values come from the handler: no CR or LF (the router refuses control
+    // characters in anything it echoes).
+    for (const auto& [name, value] : response_.headers()) {
+      absl::StrAppend(&head_, name, ": ", value, "\r\n");
     }
-    message_.keep_alive(keep_alive);
+    const bool has_body = status != 204 && status != 304;
+    if (has_body) absl::StrAppend(&head_, "Content-Length: ", response_.body().size(), "\r\n");
+    if (!keep_alive && version >= 11) head_ += "Connection: close\r\n";
+    if (keep_alive && version < 11) head_ += "Connection: keep-alive\r\n";
+    head_ += "\r\n";
+    const absl::string_view body = has_body && !head ? response_.body() : absl::string_view();
+    const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
+                                                       asio::buffer(body.data(), body.size())};
     stream_.expires_after(ToChrono(server_->options().write_timeout));
-    http::async_write(stream_, message_,
+    asio::async_write(stream_, buffers,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                         self->OnWrite(ec, keep_alive);
                       });
@@ -244,9 +252,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool timed_out_ = false;  // read_timer_ fired: the pending read was cancelled.
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  // response_ owns (or keeps alive) the bytes message_'s body points to until written.
+  // response_ owns (or keeps alive) the body being written; head_ its status line and
+  // headers. Both live until the write completes.
   Response response_;
-  http::response<http::span_body<const char>> message_;
+  std::string head_;
   Server::Impl* server_;
   int loop_;
   std::string peer_;

@@ -49,7 +49,6 @@ absl::Status BuildDemoIfMissing(const char* argv0, const std::string& path) {
   absl::StatusOr<flatpyramid::pyramid::BuildOptions> options =
       flatpyramid::tools::DemoBuildOptions(argv0, path);
   if (!options.ok()) return options.status();
-  options->tool_version = "flatpyramid serve_pyramid 1.0";
   std::fprintf(stderr, "%s: building the demo pyramid %s first\n", kTool, path.c_str());
   absl::StatusOr<flatpyramid::pyramid::BuildResult> result =
       flatpyramid::pyramid::BuildPyramid(*options);

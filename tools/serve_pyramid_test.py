@@ -173,6 +173,14 @@ def test_bad_http(server):
     answer = raw_request(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n"
                          b"\r\n")
     check(answer.startswith(b"HTTP/1.1 413"), f"huge body: {answer[:60]}")
+    # HTTP/1.0 without keep-alive: answered in 1.0 and closed (raw_request reads to the close).
+    answer = raw_request(server.port, b"GET /landsat/tilejson.json HTTP/1.0\r\n\r\n")
+    check(answer.startswith(b"HTTP/1.0 200 OK\r\n") and answer.endswith(b"}\n"),
+          f"HTTP/1.0: {answer[:60]}")
+    answer = raw_request(server.port, b"GET /nope/ HTTP/1.1\r\nHost: x\r\nConnection: close"
+                         b"\r\n\r\n")
+    check(b"\r\nConnection: close\r\n" in answer and answer.startswith(b"HTTP/1.1 404"),
+          f"Connection: close is echoed: {answer[:200]}")
     # Pipelined requests on one connection are answered in order.
     answer = raw_request(server.port, b"GET /landsat/tilejson.json HTTP/1.1\r\nHost: x\r\n\r\n"
                          b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -461,29 +461,30 @@ READ_COUNTERPARTS = {
 
 REPORT_HEADER = ("# Peer benchmark results\n\nWritten by `//testing/bench:compare_peers`, one "
                  "section per input size (a run replaces its own size's section); see "
-                 "README.md for what each row means.\n\n")
+                 "README.md for what each row means. The sections after them are other "
+                 "benchmarks, recorded by hand with their date, machine and command.\n\n")
 SECTION_PREFIX = "## flatpyramid vs peers: "
 
 
 def write_report(path, size, text):
-    """Writes `text` as the section of `size` in `path`, keeping other sizes' sections and,
-    after them, the sections other benchmarks wrote (any other "## " title)."""
+    """Writes `text` as the section of `size` in `path`, keeping the other sizes' sections and
+    any other "## " section (measurements recorded by hand), which follow the sizes."""
     sections, others = {}, []
     if os.path.exists(path):
         with open(path) as f:
             previous = f.read()
         for chunk in re.split(r"(?m)^(?=## )", previous)[1:]:
-            if not chunk.startswith(SECTION_PREFIX):
-                others.append(chunk.rstrip("\n") + "\n")
-                continue
+            chunk = chunk.rstrip("\n") + "\n"
             name = chunk[len(SECTION_PREFIX):].split(" ", 1)[0]
-            if name in SIZES:
-                sections[name] = chunk.rstrip("\n") + "\n"
+            if chunk.startswith(SECTION_PREFIX) and name in SIZES:
+                sections[name] = chunk
+            else:
+                others.append(chunk)
     sections[size] = text
     order = list(SIZES)
     with open(path, "w") as f:
-        f.write(REPORT_HEADER + "\n".join([sections[name] for name in sorted(
-            sections, key=order.index)] + others))
+        f.write(REPORT_HEADER + "\n".join(
+            [sections[name] for name in sorted(sections, key=order.index)] + others))
 
 
 def main():
