@@ -1,5 +1,6 @@
-// serve::Server runs a Handler over HTTP/1.1 (Boost.Beast on Asio): keep-alive, pipelining,
-// bounded threads and connections, timeouts, and a graceful drain.
+// serve::Server runs a Handler over HTTP/1.1 (Boost.Beast's request parser on Asio; the
+// answer's head is formatted here): keep-alive, pipelining, bounded threads and
+// connections, timeouts, and a graceful drain.
 //
 // Threading: `threads` event loops, each with its own io_context and its own listening
 // socket on the same port (SO_REUSEPORT: the kernel spreads new connections over them), so
