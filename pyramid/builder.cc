@@ -31,6 +31,7 @@
 #include "geo/tile_matrix_set.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "pyramid/format.h"
 #include "pyramid/internal/build_state.pb.h"
 #include "pyramid/internal/source.h"
 #include "pyramid/internal/tile_hash.h"
@@ -46,8 +47,6 @@ using internal::OverviewResampling;
 using internal::TileEncoding;
 using internal::TilePixels;
 
-constexpr char kMetadataType[] = "flatpyramid.pyramid.PyramidMetadata";
-constexpr char kBuildStateType[] = "flatpyramid.pyramid.internal.BuildState";
 // A unit's base level spans at most this many pixels per side (one GDAL warp).
 constexpr int kMaxBlockPixels = 2048;
 // Below this many units, blocks shrink (down to 2 x 2 tiles) to keep the workers busy.
@@ -56,20 +55,6 @@ constexpr size_t kMinUnits = 8;
 constexpr size_t kMaxSharedTileBytes = 8192;
 // Unique small tiles remembered per level for deduplication (by digest: ~3 MiB per level).
 constexpr size_t kMaxSharedTilesPerLevel = 1 << 16;
-
-PixelType ToProto(codec::PixelType type) {
-  switch (type) {
-    case codec::PixelType::kUint8:
-      return UINT8;
-    case codec::PixelType::kUint16:
-      return UINT16;
-    case codec::PixelType::kInt16:
-      return INT16;
-    case codec::PixelType::kFloat32:
-      return FLOAT32;
-  }
-  return PIXEL_TYPE_UNSPECIFIED;
-}
 
 // WriteFailed adds what to do to a storage write error (disk full, quota, I/O), keeping its
 // code. `resumable`: a commit point exists, so --resume can continue after the fix.
@@ -284,10 +269,10 @@ absl::Status ResolvePlan(const BuildOptions& options, Plan* plan) {
   }
 
   PyramidMetadata& m = plan->metadata;
-  m.set_format_version(1);
+  m.set_format_version(kFormatVersion);
   m.set_tile_matrix_set(std::string(plan->tms->id()));
   m.set_tile_size(options.tile_size);
-  m.set_pixel_type(ToProto(src.pixel_type()));
+  m.set_pixel_type(ToProtoPixelType(src.pixel_type()));
   const bool has_alpha = !plan->binary_alpha;
   m.set_band_count(bands + (has_alpha ? 1 : 0));
   for (const std::string& name : src.color_interpretation()) m.add_color_interpretation(name);
@@ -543,7 +528,7 @@ using SharedTiles = absl::flat_hash_map<internal::TileDigest, storage::ValueRef>
 std::vector<SharedTiles> LoadSharedTiles(const Plan& plan, const storage::Reader& reader) {
   std::vector<SharedTiles> all(plan.max_zoom + 1);
   for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
-    std::optional<uint32_t> section = reader.FindSection(absl::StrCat("z", z));
+    std::optional<uint32_t> section = reader.FindSection(SectionName(z));
     if (!section.has_value()) continue;
     SharedTiles& shared = all[z];
     const uint64_t count = reader.entry_count(*section);
@@ -1119,7 +1104,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
             absl::StrCat("--resume: ", options.output, " cannot be read (",
                          existing.status().message(), "): rerun with --overwrite to start again"));
       }
-      if ((*existing)->user_metadata_type() != kBuildStateType ||
+      if ((*existing)->user_metadata_type() != kBuildStateTypeName ||
           !state.ParseFromString(std::string((*existing)->user_metadata()))) {
         return absl::FailedPreconditionError(
             absl::StrCat("--resume: ", options.output,
@@ -1180,7 +1165,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
 
   std::vector<uint32_t> sections(plan.max_zoom + 1, 0);
   for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
-    const std::string name = absl::StrCat("z", z);
+    const std::string name = SectionName(z);
     std::optional<uint32_t> found = writer->FindSection(name);
     if (found.has_value()) {
       sections[z] = *found;
@@ -1287,7 +1272,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
       s = committer.spill()->Sync();
       if (!s.ok()) return s;
     }
-    writer->SetUserMetadata(kBuildStateType, DeterministicBytes(state));
+    writer->SetUserMetadata(kBuildStateTypeName, DeterministicBytes(state));
     s = writer->Commit();
     if (!s.ok()) return WriteFailed(s, previous_commit > 0);
     if (previous_commit != units_done) {
@@ -1333,7 +1318,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   BuildResult result;
   result.metadata = plan.metadata;
   committer.FillLevels(&result.metadata);
-  writer->SetUserMetadata(kMetadataType, DeterministicBytes(result.metadata));
+  writer->SetUserMetadata(kMetadataTypeName, DeterministicBytes(result.metadata));
   status = writer->Seal();
   if (!status.ok()) return WriteFailed(status, previous_commit > 0);
   RemovePendingFiles(options.output);
