@@ -12,7 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "convert/internal/export_plan.h"
 #include "convert/internal/output_file.h"
-#include "geo/morton.h"
+#include "pyramid/format.h"
 
 namespace flatpyramid {
 namespace convert {
@@ -248,7 +248,7 @@ absl::Status MbtilesReader::ForEachTileInMortonOrder(int z, const TileFn& fn) co
             path_, ": tile ", z, "/", x, "/", row, " (TMS row) is outside the zoom's ", size,
             " x ", size, " tiles: not a WebMercator quad tile set"));
       }
-      keys.emplace_back(geo::MortonEncode(static_cast<uint32_t>(x),
+      keys.emplace_back(pyramid::TileKey(static_cast<uint32_t>(x),
                                           static_cast<uint32_t>(size - 1 - row)),
                         row);
     }
@@ -265,7 +265,7 @@ absl::Status MbtilesReader::ForEachTileInMortonOrder(int z, const TileFn& fn) co
           absl::StrCat(path_, ": zoom ", z, " lists one tile twice: the file is damaged"));
     }
     uint32_t x, y;
-    geo::MortonDecode(keys[i].first, &x, &y);
+    pyramid::TileFromKey(keys[i].first, &x, &y);
     sqlite3_bind_int(get.get(), 1, z);
     sqlite3_bind_int64(get.get(), 2, x);
     sqlite3_bind_int64(get.get(), 3, keys[i].second);

@@ -65,7 +65,7 @@ class MbtilesReader {
   absl::StatusOr<uint64_t> TileCount(int z) const;
 
   // ForEachTileInMortonOrder calls `fn(x, y, bytes)` for every tile of zoom `z`, y an XYZ row
-  // (0 at the top), in ascending geo::MortonEncode(x, y). `bytes` is valid during the call.
+  // (0 at the top), in ascending pyramid::TileKey(x, y). `bytes` is valid during the call.
   // InvalidArgument naming the tile for a column or row outside the zoom's matrix; the first
   // error `fn` returns stops the walk and is returned.
   using TileFn = std::function<absl::Status(uint32_t x, uint32_t y, absl::string_view bytes)>;

@@ -8,15 +8,13 @@
 #include "codec/codec.h"
 #include "codec/terrain_rgb.h"
 #include "geo/crs.h"
-#include "geo/morton.h"
+#include "pyramid/format.h"
 #include "storage/store.h"
 
 namespace flatpyramid {
 namespace convert {
 namespace internal {
 namespace {
-
-constexpr char kElevationCodec[] = "elevation";
 
 // BboxInSetCrs transforms options.bbox from options.bbox_srs to the set's CRS.
 absl::StatusOr<geo::Bounds> BboxInSetCrs(const geo::TileMatrixSet& tms,
@@ -51,7 +49,9 @@ absl::Status CheckPyramid(const pyramid::Reader& reader, const ExportOptions& op
         reader.path(), " holds ", reader.tile_matrix_set().id(), " tiles; ", format,
         " holds WebMercatorQuad tiles only: rebuild with --tile_matrix_set=WebMercatorQuad"));
   }
-  const bool elevation = reader.metadata().codec() == kElevationCodec;
+  absl::StatusOr<pyramid::TileCodec> codec = pyramid::ParseTileCodec(reader.metadata().codec());
+  if (!codec.ok()) return codec.status();
+  const bool elevation = *codec == pyramid::TileCodec::kElevation;
   if (elevation && !options.terrain_encoding.has_value()) {
     return absl::InvalidArgumentError(absl::StrCat(
         reader.path(), " holds elevation tiles, which web clients cannot decode: choose "
@@ -63,6 +63,9 @@ absl::Status CheckPyramid(const pyramid::Reader& reader, const ExportOptions& op
                      reader.path(), " holds ", reader.metadata().codec(), " imagery"));
   }
   plan->terrain = options.terrain_encoding;
+  plan->format = elevation || *codec == pyramid::TileCodec::kPng ? "png"
+                 : *codec == pyramid::TileCodec::kJpeg           ? "jpg"
+                                                                 : "webp";
   return absl::OkStatus();
 }
 
@@ -77,7 +80,7 @@ void SelectLevel(const pyramid::Reader& reader, const pyramid::Level& meta,
   for (uint64_t i = 0; i < count; ++i) {
     if (rect != nullptr) {
       uint32_t x, y;
-      geo::MortonDecode(storage.KeyAt(meta.section(), i), &x, &y);
+      pyramid::TileFromKey(storage.KeyAt(meta.section(), i), &x, &y);
       if (x < rect->min_x || x > rect->max_x || y < rect->min_y || y > rect->max_y) continue;
     }
     level->entries.push_back(i);
@@ -90,9 +93,6 @@ void Describe(const pyramid::Reader& reader, absl::string_view output, ExportPla
   plan->center_lat = (plan->bounds_lonlat.min_y + plan->bounds_lonlat.max_y) / 2;
   plan->center_zoom = plan->min_zoom;
   plan->description = m.source_description();
-  plan->format = plan->terrain.has_value() || m.codec() == "png" ? "png"
-                 : m.codec() == "jpeg"                           ? "jpg"
-                                                                 : "webp";
   if (plan->name.empty()) {
     absl::string_view stem = output;
     while (!stem.empty() && stem.back() == '/') stem.remove_suffix(1);
@@ -169,7 +169,7 @@ SelectedTile TileSource::Tile(const SelectedLevel& level, uint64_t index) const 
   const storage::Reader& storage = reader_.storage();
   SelectedTile tile;
   tile.z = level.z;
-  geo::MortonDecode(storage.KeyAt(level.section, index), &tile.x, &tile.y);
+  pyramid::TileFromKey(storage.KeyAt(level.section, index), &tile.x, &tile.y);
   const storage::ValueRef ref = storage.ValueRefAt(level.section, index);
   tile.content = {level.section, ref.offset};
   tile.stored_length = ref.length;
