@@ -53,21 +53,30 @@ import json, sys
 info = json.load(open(sys.argv[1]))
 assert info["driverShortName"] == "MBTiles", info["driverShortName"]
 assert len(info["bands"]) == 4, len(info["bands"])  # RGB + alpha (partial tiles are PNG).
-# Zoom 12 at full resolution; one overview per coarser zoom GDAL keeps (it stops at a few
-# pixels).
+# Zoom 12 at full resolution; coarser zooms as overviews of half the size each.
 assert abs(info["geoTransform"][1] - 38.21851414258813) < 1e-6, info["geoTransform"]
-assert len(info["bands"][0]["overviews"]) >= 4, info["bands"][0]["overviews"]
+overviews = info["bands"][0]["overviews"]
+assert len(overviews) >= 1, overviews
+assert abs(overviews[0]["size"][0] - info["size"][0] / 2) <= 1, (overviews, info["size"])
 PY
 # A window on the zoom 12 pixel grid, at its resolution: GDAL's pixels and read_region's.
 res=38.21851414258813
-read -r ulx uly < <("${PY}" -c "
+# 64 px right of and 32 px below the north-west corner of the level's first tile.
+read -r ulx uly < <("${TOOLS}/pyramid_info" --json "${OUT}/l7.fpyr" | "${PY}" -c "
+import json, sys
+level = [l for l in json.load(sys.stdin)['metadata']['levels'] if l['zoom'] == 12][0]
 o = -20037508.342789244
-print(o + (1583 * 256 + 64) * ${res}, -o - (2167 * 256 + 32) * ${res})")
+print(o + (level['min_x'] * 256 + 64) * ${res}, -o - (level['min_y'] * 256 + 32) * ${res})")
 lrx="$("${PY}" -c "print(${ulx} + 256 * ${res})")"
 lry="$("${PY}" -c "print(${uly} - 256 * ${res})")"
 gdal_translate -q -projwin "${ulx}" "${uly}" "${lrx}" "${lry}" -r nearest "${OUT}/l7.mbtiles" \
   "${OUT}/gdal_window.tif" || die "gdal_translate of a window of l7.mbtiles failed"
-"${TOOLS}/read_region" "${OUT}/l7.fpyr" --bbox="${ulx},${lry},${lrx},${uly}" --bbox_srs=EPSG:3857 \
+# GDAL snaps the window to its raster's grid: read_region renders the grid GDAL returned.
+read -r x0 y0 x1 y1 < <("${PY}" -c "
+from osgeo import gdal
+ds = gdal.Open('${OUT}/gdal_window.tif'); gt = ds.GetGeoTransform()
+print(gt[0], gt[3] + gt[5] * ds.RasterYSize, gt[0] + gt[1] * ds.RasterXSize, gt[3])")
+"${TOOLS}/read_region" "${OUT}/l7.fpyr" --bbox="${x0},${y0},${x1},${y1}" --bbox_srs=EPSG:3857 \
   --size=256,256 --resampling=nearest --output="${OUT}/ours_window.tif" 2>/dev/null ||
   die "read_region failed"
 "${PY}" - "${OUT}/gdal_window.tif" "${OUT}/ours_window.tif" <<'PY' || fail "window: GDAL's MBTiles pixels differ from read_region's (above)"
@@ -79,8 +88,8 @@ b = gdal.Open(sys.argv[2]).ReadAsArray().astype(int)
 assert a.shape == b.shape == (4, 256, 256), (a.shape, b.shape)
 diff = np.abs(a - b)
 assert (a[3] > 0).sum() > 1000, "the window holds almost no data"
-# Both decode the same JPEG/PNG bytes; libjpeg implementations may differ by one step.
-assert diff.max() <= 2 and diff.mean() < 0.05, (diff.max(), diff.mean())
+# The same tile bytes decoded by GDAL and by us, sampled at the same pixel centres.
+assert diff.max() == 0, (diff.max(), (diff > 0).sum())
 print("window: max difference %d, mean %.4f" % (diff.max(), diff.mean()))
 PY
 
@@ -107,7 +116,7 @@ cut -d' ' -f1 "${OUT}/gdal.sqlite" | tr '/' ' ' | while read -r z x row; do
   echo "${z} ${x} $(((1 << z) - 1 - row))"
 done >"${OUT}/gdal.list"
 pyramid_tiles "${OUT}/gdal.fpyr" "${OUT}/gdal.list" "${OUT}/gdal.expected"
-[[ "$(wc -l <"${OUT}/gdal.sqlite")" -ge 10 ]] || fail "gdal.mbtiles holds only $(wc -l <"${OUT}/gdal.sqlite") tiles"
+[[ "$(wc -l <"${OUT}/gdal.sqlite")" -ge 5 ]] || fail "gdal.mbtiles holds only $(wc -l <"${OUT}/gdal.sqlite") tiles"
 diff "${OUT}/gdal.sqlite" "${OUT}/gdal.expected" >&2 || fail "gdal.fpyr: tile bytes changed on import (above)"
 zooms="$(sqlite3 "${OUT}/gdal.mbtiles" "SELECT MIN(zoom_level) || '..' || MAX(zoom_level) FROM tiles")"
 "${TOOLS}/pyramid_info" "${OUT}/gdal.fpyr" | grep -q "^Zooms: *${zooms}$" ||
