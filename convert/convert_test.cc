@@ -226,9 +226,10 @@ TEST_F(ConvertTest, MbtilesImportNamesATileThatIsNotAnImage) {
   sqlite3_close(db);
   absl::Status s = ImportMbtiles(mbtiles, dir_.Path("bad.fpyr"), {});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StartsWith(s.message(),
-                               absl::StrCat(mbtiles, ": tile 2/0/3 (4 bytes) is not a JPEG, PNG or "
-                                                     "WebP image of at most 512 x 512 pixels: ")))
+  EXPECT_TRUE(
+      absl::StartsWith(s.message(), absl::StrCat(mbtiles,
+                                                 ": tile 2/0/3 (4 bytes) is not a JPEG, PNG or "
+                                                 "WebP image of at most 512 x 512 pixels: ")))
       << s;
   EXPECT_NE(access(dir_.Path("bad.fpyr").c_str(), F_OK), 0);  // Nothing published.
 }
@@ -242,13 +243,13 @@ TEST_F(ConvertTest, DamagedPmtilesAreReportedNotCopied) {
   std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
   EXPECT_EQ(ImportPmtiles(cut, dir_.Path("cut.fpyr"), {}).message(),
             absl::StrCat(cut, ": a section of the PMTiles header lies beyond the file's ",
-                         bytes.size() - 10,
-                         " bytes: the archive is truncated or damaged"));
+                         bytes.size() - 10, " bytes: the archive is truncated or damaged"));
   // A damaged root directory (its gzip stream corrupted).
   absl::StatusOr<PmtilesHeader> h = PmtilesHeader::Decode(bytes);
   ASSERT_TRUE(h.ok());
   std::string damaged = bytes;
-  for (uint64_t i = h->root_offset + 10; i < h->root_offset + h->root_length; ++i) damaged[i] ^= 0x5a;
+  for (uint64_t i = h->root_offset + 10; i < h->root_offset + h->root_length; ++i)
+    damaged[i] ^= 0x5a;
   const std::string bad = dir_.Path("bad.pmtiles");
   std::ofstream(bad, std::ios::binary) << damaged;
   absl::Status s = ImportPmtiles(bad, dir_.Path("bad.fpyr"), {});
@@ -270,8 +271,8 @@ TEST_F(ConvertTest, ImportRoundTripKeepsEveryTileAndTheDeduplication) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE((*again)->Verify().ok());
   EXPECT_EQ((*again)->FindLevel(1)->unique_tile_count(), 3u);
-  for (auto [z, x, y] : {std::tuple<int, uint32_t, uint32_t>{1, 0, 0}, {1, 1, 0}, {1, 0, 1},
-                         {1, 1, 1}, {2, 1, 1}}) {
+  for (auto [z, x, y] :
+       {std::tuple<int, uint32_t, uint32_t>{1, 0, 0}, {1, 1, 0}, {1, 0, 1}, {1, 1, 1}, {2, 1, 1}}) {
     EXPECT_EQ((*again)->GetTileBytes(z, x, y).value(), reader_->GetTileBytes(z, x, y).value());
   }
   EXPECT_EQ(ImportPmtiles(pmtiles, back, {}).code(), absl::StatusCode::kAlreadyExists);

@@ -80,9 +80,9 @@ absl::Status CheckMbtilesMetadata(const std::string& input, const MbtilesReader&
   const auto& m = mbtiles.metadata();
   auto format = m.find("format");
   if (format != m.end() && (format->second == "pbf" || format->second == "mvt")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        input, " holds vector tiles (format ", format->second,
-        "); a pyramid holds raster tiles: render them to images first"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(input, " holds vector tiles (format ", format->second,
+                     "); a pyramid holds raster tiles: render them to images first"));
   }
   for (const char* key : {"srs", "crs"}) {
     auto srs = m.find(key);
@@ -129,7 +129,8 @@ absl::Status ImportMbtiles(const std::string& input, const std::string& output,
   }
   for (int z : *zooms) {
     absl::Status s = (*mbtiles)->ForEachTileInMortonOrder(
-        z, [&](uint32_t x, uint32_t y, absl::string_view bytes) { return adder.Add(z, x, y, bytes); });
+        z,
+        [&](uint32_t x, uint32_t y, absl::string_view bytes) { return adder.Add(z, x, y, bytes); });
     if (!s.ok()) return s;
   }
   return adder.Finish();
@@ -146,9 +147,9 @@ absl::Status ImportPmtiles(const std::string& input, const std::string& output,
   }
   if (h.tile_compression != PmtilesCompression::kNone &&
       h.tile_compression != PmtilesCompression::kUnknown) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        input, ": tiles are compressed (method ", static_cast<int>(h.tile_compression),
-        "); image tiles are stored uncompressed"));
+    return absl::InvalidArgumentError(absl::StrCat(input, ": tiles are compressed (method ",
+                                                   static_cast<int>(h.tile_compression),
+                                                   "); image tiles are stored uncompressed"));
   }
   absl::StatusOr<std::string> json = (*archive)->MetadataJson();
   if (!json.ok()) return json.status();
@@ -160,8 +161,8 @@ absl::Status ImportPmtiles(const std::string& input, const std::string& output,
   };
   pyramid::TileWriterOptions writer_options;
   if (h.min_lon_e7 < h.max_lon_e7 && h.min_lat_e7 < h.max_lat_e7) {
-    writer_options.bounds_lonlat = geo::Bounds{h.min_lon_e7 / 1e7, h.min_lat_e7 / 1e7,
-                                               h.max_lon_e7 / 1e7, h.max_lat_e7 / 1e7};
+    writer_options.bounds_lonlat =
+        geo::Bounds{h.min_lon_e7 / 1e7, h.min_lat_e7 / 1e7, h.max_lon_e7 / 1e7, h.max_lat_e7 / 1e7};
   }
   writer_options.source_description =
       Describe(input, options.name.empty() ? get("name") : options.name, get("description"),

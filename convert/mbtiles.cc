@@ -40,8 +40,8 @@ constexpr char kIndexes[] =
     "COMMIT;";
 
 absl::Status SqliteError(sqlite3* db, absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(path, ": SQLite ", what, " failed: ", db ? sqlite3_errmsg(db) : "out of memory"));
+  return absl::InternalError(absl::StrCat(path, ": SQLite ", what,
+                                          " failed: ", db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 // Statement owns a prepared statement.
@@ -127,8 +127,8 @@ absl::Status WriteTiles(sqlite3* db, const pyramid::Reader& reader, const Export
 absl::Status WriteDatabase(const pyramid::Reader& reader, const ExportPlan& plan,
                            const ExportOptions& options, const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
     absl::Status s = SqliteError(db, "open", path);
     sqlite3_close(db);
     return s;
@@ -190,8 +190,9 @@ absl::StatusOr<std::unique_ptr<MbtilesReader>> MbtilesReader::Open(const std::st
     Statement check(db, "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 0");
     if (check.get() == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": not an MBTiles file: no tiles table with zoom_level, tile_column, tile_row, "
-                "tile_data (SQLite: ",
+          path,
+          ": not an MBTiles file: no tiles table with zoom_level, tile_column, tile_row, "
+          "tile_data (SQLite: ",
           sqlite3_errmsg(db), ")"));
     }
   }
@@ -244,13 +245,12 @@ absl::Status MbtilesReader::ForEachTileInMortonOrder(int z, const TileFn& fn) co
       const int64_t x = sqlite3_column_int64(list.get(), 0);
       const int64_t row = sqlite3_column_int64(list.get(), 1);
       if (x < 0 || x >= size || row < 0 || row >= size) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            path_, ": tile ", z, "/", x, "/", row, " (TMS row) is outside the zoom's ", size,
-            " x ", size, " tiles: not a WebMercator quad tile set"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(path_, ": tile ", z, "/", x, "/", row, " (TMS row) is outside the zoom's ",
+                         size, " x ", size, " tiles: not a WebMercator quad tile set"));
       }
-      keys.emplace_back(pyramid::TileKey(static_cast<uint32_t>(x),
-                                          static_cast<uint32_t>(size - 1 - row)),
-                        row);
+      keys.emplace_back(
+          pyramid::TileKey(static_cast<uint32_t>(x), static_cast<uint32_t>(size - 1 - row)), row);
     }
     if (rc != SQLITE_DONE) return SqliteError(db_, "listing tiles", path_);
   }
@@ -272,9 +272,8 @@ absl::Status MbtilesReader::ForEachTileInMortonOrder(int z, const TileFn& fn) co
     if (sqlite3_step(get.get()) != SQLITE_ROW) return SqliteError(db_, "reading a tile", path_);
     const void* data = sqlite3_column_blob(get.get(), 0);
     const int length = sqlite3_column_bytes(get.get(), 0);
-    absl::Status s = fn(x, y,
-                        absl::string_view(static_cast<const char*>(data),
-                                          static_cast<size_t>(length)));
+    absl::Status s =
+        fn(x, y, absl::string_view(static_cast<const char*>(data), static_cast<size_t>(length)));
     sqlite3_reset(get.get());
     if (!s.ok()) return s;
   }

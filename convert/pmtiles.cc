@@ -205,9 +205,8 @@ absl::StatusOr<std::vector<PmtilesEntry>> DeserializeDirectory(absl::string_view
   }
   for (PmtilesEntry& e : entries) {
     if (!GetVarint(bytes, &pos, &v) || v == 0 || v > UINT32_MAX) {
-      return absl::DataLossError(
-          absl::StrCat("PMTiles directory: truncated, zero or oversized length at tile ID ",
-                       e.tile_id));
+      return absl::DataLossError(absl::StrCat(
+          "PMTiles directory: truncated, zero or oversized length at tile ID ", e.tile_id));
     }
     e.length = static_cast<uint32_t>(v);
   }
@@ -240,7 +239,8 @@ std::string GzipCompress(absl::string_view bytes) {
 
 absl::StatusOr<std::string> GzipDecompress(absl::string_view bytes, size_t max_bytes) {
   z_stream stream{};
-  if (inflateInit2(&stream, 15 + 16) != Z_OK) return absl::InternalError("zlib inflateInit2 failed");
+  if (inflateInit2(&stream, 15 + 16) != Z_OK)
+    return absl::InternalError("zlib inflateInit2 failed");
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
   stream.avail_in = static_cast<uInt>(bytes.size());
   std::string out;
@@ -260,7 +260,8 @@ absl::StatusOr<std::string> GzipDecompress(absl::string_view bytes, size_t max_b
   }
   inflateEnd(&stream);
   if (result != Z_STREAM_END) {
-    return absl::DataLossError(absl::StrCat("gzip data is corrupt or truncated (zlib ", result, ")"));
+    return absl::DataLossError(
+        absl::StrCat("gzip data is corrupt or truncated (zlib ", result, ")"));
   }
   return out;
 }

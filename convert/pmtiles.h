@@ -43,10 +43,23 @@ inline constexpr size_t kPmtilesRootLimit = 16384;
 inline constexpr int kPmtilesMaxZoom = 31;
 
 // The header's compression enum (InternalCompression and TileCompression).
-enum class PmtilesCompression : uint8_t { kUnknown = 0, kNone = 1, kGzip = 2, kBrotli = 3, kZstd = 4 };
+enum class PmtilesCompression : uint8_t {
+  kUnknown = 0,
+  kNone = 1,
+  kGzip = 2,
+  kBrotli = 3,
+  kZstd = 4
+};
 
 // The header's tile type enum.
-enum class PmtilesTileType : uint8_t { kUnknown = 0, kMvt = 1, kPng = 2, kJpeg = 3, kWebp = 4, kAvif = 5 };
+enum class PmtilesTileType : uint8_t {
+  kUnknown = 0,
+  kMvt = 1,
+  kPng = 2,
+  kJpeg = 3,
+  kWebp = 4,
+  kAvif = 5
+};
 
 // PmtilesHeader holds the header's fields. Positions are E7 degrees (degrees * 10,000,000).
 struct PmtilesHeader {

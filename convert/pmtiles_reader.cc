@@ -41,9 +41,9 @@ absl::StatusOr<std::unique_ptr<PmtilesReader>> PmtilesReader::Open(const std::st
       !Inside(h.metadata_offset, h.metadata_length, *size) ||
       !Inside(h.leaf_offset, h.leaf_length, *size) ||
       !Inside(h.data_offset, h.data_length, *size)) {
-    return absl::DataLossError(absl::StrCat(
-        path, ": a section of the PMTiles header lies beyond the file's ", *size,
-        " bytes: the archive is truncated or damaged"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": a section of the PMTiles header lies beyond the file's ", *size,
+                     " bytes: the archive is truncated or damaged"));
   }
   if (h.internal_compression != PmtilesCompression::kGzip &&
       h.internal_compression != PmtilesCompression::kNone) {
@@ -73,12 +73,14 @@ absl::Status PmtilesReader::Walk(absl::string_view compressed, int depth,
   absl::string_view bytes = compressed;
   if (header_.internal_compression == PmtilesCompression::kGzip) {
     absl::StatusOr<std::string> d = GzipDecompress(compressed, kMaxInflatedBytes);
-    if (!d.ok()) return absl::DataLossError(absl::StrCat(path_, ": directory: ", d.status().message()));
+    if (!d.ok())
+      return absl::DataLossError(absl::StrCat(path_, ": directory: ", d.status().message()));
     inflated = *std::move(d);
     bytes = inflated;
   }
   absl::StatusOr<std::vector<PmtilesEntry>> entries = DeserializeDirectory(bytes);
-  if (!entries.ok()) return absl::DataLossError(absl::StrCat(path_, ": ", entries.status().message()));
+  if (!entries.ok())
+    return absl::DataLossError(absl::StrCat(path_, ": ", entries.status().message()));
   const absl::string_view leaves = map_->data().substr(header_.leaf_offset, header_.leaf_length);
   for (const PmtilesEntry& e : *entries) {
     if (e.run_length == 0) {
@@ -93,15 +95,16 @@ absl::Status PmtilesReader::Walk(absl::string_view compressed, int depth,
       continue;
     }
     if (!Inside(e.offset, e.length, header_.data_length)) {
-      return absl::DataLossError(absl::StrCat(path_, ": tile ID ", e.tile_id,
-                                              " points outside the tile data section"));
+      return absl::DataLossError(
+          absl::StrCat(path_, ": tile ID ", e.tile_id, " points outside the tile data section"));
     }
     if (out->size() + e.run_length > kMaxTiles) {
       return absl::DataLossError(absl::StrCat(path_, ": more than ", kMaxTiles, " tiles"));
     }
     for (uint64_t id = e.tile_id; id < e.tile_id + e.run_length; ++id) {
       absl::StatusOr<PmtilesTile> tile = TileIdToZxy(id);
-      if (!tile.ok()) return absl::DataLossError(absl::StrCat(path_, ": ", tile.status().message()));
+      if (!tile.ok())
+        return absl::DataLossError(absl::StrCat(path_, ": ", tile.status().message()));
       out->push_back({*tile, e.offset, e.length});
     }
   }

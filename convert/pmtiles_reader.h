@@ -60,7 +60,8 @@ class PmtilesReader {
 
  private:
   PmtilesReader(std::string path, std::unique_ptr<storage::MappedRegion> map, PmtilesHeader header);
-  absl::Status Walk(absl::string_view compressed, int depth, std::vector<PmtilesTileRef>* out) const;
+  absl::Status Walk(absl::string_view compressed, int depth,
+                    std::vector<PmtilesTileRef>* out) const;
 
   std::string path_;
   std::unique_ptr<storage::MappedRegion> map_;

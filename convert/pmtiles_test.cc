@@ -49,10 +49,10 @@ TEST(PmtilesTest, HeaderIs127BytesAndRoundTrips) {
   const std::string bytes = h.Encode();
   ASSERT_EQ(bytes.size(), 127u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("PMTiles\x03", 8));
-  EXPECT_EQ(bytes[96], 1);   // Clustered.
-  EXPECT_EQ(bytes[97], 2);   // Gzip directories.
-  EXPECT_EQ(bytes[98], 1);   // Tiles uncompressed.
-  EXPECT_EQ(bytes[99], 3);   // JPEG.
+  EXPECT_EQ(bytes[96], 1);  // Clustered.
+  EXPECT_EQ(bytes[97], 2);  // Gzip directories.
+  EXPECT_EQ(bytes[98], 1);  // Tiles uncompressed.
+  EXPECT_EQ(bytes[99], 3);  // JPEG.
   EXPECT_EQ(static_cast<uint8_t>(bytes[8]), 127);
   absl::StatusOr<PmtilesHeader> back = PmtilesHeader::Decode(bytes);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -78,11 +78,15 @@ TEST(PmtilesTest, DirectoryBytesAreTheSpecsColumnsOfVarints) {
   const std::vector<PmtilesEntry> entries = {{1, 0, 100, 1}, {2, 100, 300, 1}, {5, 0, 100, 3}};
   const std::string bytes = SerializeDirectory(entries);
   const std::string expected = {
-      3,                                        // Entry count.
-      1, 1, 3,                                  // Tile ID deltas.
-      1, 1, 3,                                  // Run lengths.
-      100, static_cast<char>(0xac), 2, 100,     // Lengths (300 = 0xac 0x02).
-      1, 0, 1,                                  // Offsets: 0+1, contiguous, 0+1.
+      3,  // Entry count.
+      1,   1,
+      3,  // Tile ID deltas.
+      1,   1,
+      3,  // Run lengths.
+      100, static_cast<char>(0xac),
+      2,   100,  // Lengths (300 = 0xac 0x02).
+      1,   0,
+      1,  // Offsets: 0+1, contiguous, 0+1.
   };
   EXPECT_EQ(bytes, expected);
   absl::StatusOr<std::vector<PmtilesEntry>> back = DeserializeDirectory(bytes);
@@ -100,8 +104,7 @@ TEST(PmtilesTest, CorruptDirectoriesAreRefusedNotOverRead) {
             absl::StatusCode::kDataLoss);
   const std::string full = SerializeDirectory({{1, 0, 100, 1}, {2, 100, 300, 1}});
   for (size_t n = 0; n < full.size(); ++n) {
-    EXPECT_EQ(DeserializeDirectory(full.substr(0, n)).status().code(),
-              absl::StatusCode::kDataLoss)
+    EXPECT_EQ(DeserializeDirectory(full.substr(0, n)).status().code(), absl::StatusCode::kDataLoss)
         << n;
   }
   // A claimed count of 2^40 entries in a few bytes.

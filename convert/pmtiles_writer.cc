@@ -25,7 +25,7 @@ using internal::SelectedLevel;
 using internal::SelectedTile;
 using internal::TileSource;
 
-constexpr size_t kMinLeafEntries = 4096;          // go-pmtiles' starting leaf size.
+constexpr size_t kMinLeafEntries = 4096;  // go-pmtiles' starting leaf size.
 constexpr size_t kWriteBufferBytes = size_t{4} << 20;
 
 // HilbertOrder is the plan's tiles as (tile ID, storage entry index), ascending by ID.
@@ -108,8 +108,8 @@ Directories BuildDirectories(const std::vector<PmtilesEntry>& entries) {
       const size_t end = std::min(entries.size(), begin + leaf_entries);
       const std::string leaf = GzipCompress(SerializeDirectory(
           std::vector<PmtilesEntry>(entries.begin() + begin, entries.begin() + end)));
-      root.push_back({entries[begin].tile_id, out.leaves.size(),
-                      static_cast<uint32_t>(leaf.size()), 0});
+      root.push_back(
+          {entries[begin].tile_id, out.leaves.size(), static_cast<uint32_t>(leaf.size()), 0});
       out.leaves += leaf;
     }
     out.root = GzipCompress(SerializeDirectory(root));
@@ -173,7 +173,9 @@ PmtilesHeader MakeHeader(const ExportPlan& plan, const Entries& entries, const D
 // SequentialWriter appends to a File through a large buffer.
 class SequentialWriter {
  public:
-  explicit SequentialWriter(storage::File* file) : file_(file) { buffer_.reserve(kWriteBufferBytes); }
+  explicit SequentialWriter(storage::File* file) : file_(file) {
+    buffer_.reserve(kWriteBufferBytes);
+  }
   absl::Status Append(absl::string_view bytes) {
     if (buffer_.size() + bytes.size() > kWriteBufferBytes) {
       if (absl::Status s = Flush(); !s.ok()) return s;

@@ -98,16 +98,15 @@ map.fitBounds([[$SOUTH, $WEST], [$NORTH, $EAST]]);
 std::string IndexHtml(const ExportPlan& plan) {
   std::string name = absl::StrReplaceAll(plan.name, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}});
   const geo::Bounds& b = plan.bounds_lonlat;
-  return absl::StrReplaceAll(
-      kIndexHtml, {{"$NAME", name},
-                   {"$EXT", plan.format},
-                   {"$MINZOOM", absl::StrCat(plan.min_zoom)},
-                   {"$MAXZOOM_PLUS", absl::StrCat(plan.max_zoom + 2)},
-                   {"$MAXZOOM", absl::StrCat(plan.max_zoom)},
-                   {"$SOUTH", absl::StrFormat("%.9g", b.min_y)},
-                   {"$WEST", absl::StrFormat("%.9g", b.min_x)},
-                   {"$NORTH", absl::StrFormat("%.9g", b.max_y)},
-                   {"$EAST", absl::StrFormat("%.9g", b.max_x)}});
+  return absl::StrReplaceAll(kIndexHtml, {{"$NAME", name},
+                                          {"$EXT", plan.format},
+                                          {"$MINZOOM", absl::StrCat(plan.min_zoom)},
+                                          {"$MAXZOOM_PLUS", absl::StrCat(plan.max_zoom + 2)},
+                                          {"$MAXZOOM", absl::StrCat(plan.max_zoom)},
+                                          {"$SOUTH", absl::StrFormat("%.9g", b.min_y)},
+                                          {"$WEST", absl::StrFormat("%.9g", b.min_x)},
+                                          {"$NORTH", absl::StrFormat("%.9g", b.max_y)},
+                                          {"$EAST", absl::StrFormat("%.9g", b.max_x)}});
 }
 
 absl::Status WriteTree(const pyramid::Reader& reader, const ExportPlan& plan,

@@ -32,7 +32,9 @@ struct TilePixels {
 };
 
 // ColourBands is `info`'s bands without alpha (PNG gray+alpha and RGBA, WebP RGBA).
-int ColourBands(const codec::ImageInfo& info) { return info.bands == 2 || info.bands == 4 ? info.bands - 1 : info.bands; }
+int ColourBands(const codec::ImageInfo& info) {
+  return info.bands == 2 || info.bands == 4 ? info.bands - 1 : info.bands;
+}
 
 }  // namespace
 
@@ -106,9 +108,11 @@ absl::Status TileWriter::Impl::CheckPixels(const std::string& name, absl::string
   limits.max_width = limits.max_height = 512;
   absl::StatusOr<codec::ImageInfo> info = codec::PeekInfo(bytes, limits);
   if (!info.ok() || info->codec == codec::CodecId::kElevation) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tile ", name, " (", bytes.size(), " bytes) is not a JPEG, PNG or WebP image of at most "
-        "512 x 512 pixels", info.ok() ? "" : ": ", info.ok() ? "" : info.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tile ", name, " (", bytes.size(),
+                     " bytes) is not a JPEG, PNG or WebP image of at most "
+                     "512 x 512 pixels",
+                     info.ok() ? "" : ": ", info.ok() ? "" : info.status().message()));
   }
   const TilePixels pixels{info->width, info->type, ColourBands(*info)};
   if (!pixels_.has_value()) {
@@ -146,8 +150,9 @@ absl::Status TileWriter::Impl::AddTile(int z, uint32_t x, uint32_t y, absl::stri
   const uint64_t key = TileKey(x, y);
   if (last_key_.has_value() && key <= *last_key_) {
     return absl::InvalidArgumentError(
-        absl::StrCat("tile ", name, " is out of order or repeated: add a level's tiles in "
-                                    "ascending TileKey(x, y)"));
+        absl::StrCat("tile ", name,
+                     " is out of order or repeated: add a level's tiles in "
+                     "ascending TileKey(x, y)"));
   }
   if (absl::Status s = CheckPixels(name, bytes); !s.ok()) return s;
   const internal::TileDigest digest = internal::DigestTile(bytes);
@@ -251,8 +256,8 @@ absl::Status TileWriter::Impl::Finish() {
   if (absl::Status s = writer_->Seal(); !s.ok()) return s;
   writer_.reset();
   if (std::rename(temporary_.c_str(), path_.c_str()) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot rename ", temporary_, " to ", path_,
-                                                    ": ", std::strerror(errno)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot rename ", temporary_, " to ", path_, ": ", std::strerror(errno)));
   }
   finished_ = true;
   return absl::OkStatus();
@@ -273,8 +278,8 @@ absl::StatusOr<std::unique_ptr<TileWriter>> TileWriter::Create(const std::string
   absl::StatusOr<std::unique_ptr<storage::Writer>> writer =
       storage::Writer::Create(temporary, writer_options);
   if (!writer.ok()) return writer.status();
-  return std::unique_ptr<TileWriter>(new TileWriter(
-      std::make_unique<Impl>(path, temporary, *std::move(writer), options)));
+  return std::unique_ptr<TileWriter>(
+      new TileWriter(std::make_unique<Impl>(path, temporary, *std::move(writer), options)));
 }
 
 absl::Status TileWriter::AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes) {

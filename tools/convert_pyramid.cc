@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -22,8 +23,7 @@
 #include "pyramid/reader.h"
 #include "tools/internal/cli.h"
 
-DEFINE_string(from, "",
-              "Format of IN: fpyr, pmtiles or mbtiles. Default: from IN's extension.");
+DEFINE_string(from, "", "Format of IN: fpyr, pmtiles or mbtiles. Default: from IN's extension.");
 DEFINE_string(to, "",
               "Format of OUT: fpyr, pmtiles, mbtiles or xyz (a directory {z}/{x}/{y}.ext). "
               "Default: from OUT's extension (no extension: xyz).");
@@ -44,8 +44,17 @@ namespace {
 
 constexpr char kTool[] = "convert_pyramid";
 
-using flatpyramid::tools::Fail;
 using flatpyramid::tools::UsageError;
+
+// Fail reports a library error naming this tool's flags instead of the library's fields.
+int Fail(absl::string_view tool, const absl::Status& status) {
+  return flatpyramid::tools::Fail(
+      tool,
+      absl::Status(status.code(),
+                   absl::StrReplaceAll(status.message(),
+                                       {{"ExportOptions::terrain_encoding", "--terrain_encoding"},
+                                        {"ExportOptions::bbox", "--bbox"}})));
+}
 
 std::string FormatOf(const std::string& path, const std::string& flag) {
   if (!flag.empty()) return flag;

@@ -53,9 +53,10 @@ absl::Status CheckPyramid(const pyramid::Reader& reader, const ExportOptions& op
   if (!codec.ok()) return codec.status();
   const bool elevation = *codec == pyramid::TileCodec::kElevation;
   if (elevation && !options.terrain_encoding.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        reader.path(), " holds elevation tiles, which web clients cannot decode: choose "
-                       "ExportOptions::terrain_encoding (terrarium or mapbox)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.path(),
+                     " holds elevation tiles, which web clients cannot decode: choose "
+                     "ExportOptions::terrain_encoding (terrarium or mapbox)"));
   }
   if (!elevation && options.terrain_encoding.has_value()) {
     return absl::InvalidArgumentError(

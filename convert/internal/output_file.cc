@@ -21,8 +21,8 @@ absl::Status CheckOutput(const std::string& output, const std::vector<std::strin
   for (const std::string& input : inputs) {
     struct stat in;
     if (stat(input.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the output ", output, " is the input ", input, ": give a different output path"));
+      return absl::InvalidArgumentError(absl::StrCat("the output ", output, " is the input ", input,
+                                                     ": give a different output path"));
     }
   }
   if (!overwrite) {
@@ -45,15 +45,15 @@ absl::Status Publish(const std::string& temporary, const std::string& output) {
   if (old_is_dir) {
     aside = absl::StrCat(TemporaryPath(output), ".old");
     if (rename(output.c_str(), aside.c_str()) != 0) {
-      return absl::PermissionDeniedError(absl::StrCat("cannot move the old ", output,
-                                                      " aside: ", std::strerror(errno)));
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot move the old ", output, " aside: ", std::strerror(errno)));
     }
   }
   if (rename(temporary.c_str(), output.c_str()) != 0) {
     const int error = errno;
     if (old_is_dir) rename(aside.c_str(), output.c_str());
-    return absl::PermissionDeniedError(absl::StrCat("cannot rename ", temporary, " to ", output,
-                                                    ": ", std::strerror(error)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot rename ", temporary, " to ", output, ": ", std::strerror(error)));
   }
   if (old_is_dir) RemoveTree(aside);
   return absl::OkStatus();
