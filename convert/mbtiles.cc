@@ -186,6 +186,9 @@ absl::StatusOr<std::unique_ptr<MbtilesReader>> MbtilesReader::Open(const std::st
     return s;
   }
   std::unique_ptr<MbtilesReader> reader(new MbtilesReader(path, db));
+  // One read transaction for the reader's life: statements then take no file lock each (an
+  // fcntl and a journal stat per tile otherwise); pages are read through a memory map.
+  sqlite3_exec(db, "PRAGMA mmap_size=1099511627776; BEGIN;", nullptr, nullptr, nullptr);
   {
     Statement check(db, "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 0");
     if (check.get() == nullptr) {

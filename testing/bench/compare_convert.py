@@ -13,12 +13,14 @@ Rows (medians of --runs, each round runs every row once, in this order):
                                   copy; that is the point of the comparison)
   cp + sync of the MBTiles        the MBTiles bytes copied, made durable
   MBTiles -> fpyr                 convert_pyramid out.mbtiles back.fpyr (the import)
+  convert_pyramid --help          the fixed cost of starting the tool (GDAL's shared libraries)
 Throughput is the bytes of the output over the wall time (cp: bytes copied).
 Inputs stay in the page cache between rounds (warm), for every row alike.
 """
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,11 +28,20 @@ import sys
 import time
 
 
-def timed(command, env=None):
+CPU = {}  # Row -> CPU seconds (user + sys of the child processes) per run.
+
+
+def timed(command, env=None, row=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env=env)
-    return time.monotonic() - start
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if row is not None:
+        CPU.setdefault(row, []).append(after.ru_utime - before.ru_utime + after.ru_stime -
+                                       before.ru_stime)
+    return wall
 
 
 def remove(path):
@@ -55,13 +66,14 @@ def main():
     w = lambda name: os.path.join(args.work_dir, name)
     convert = os.path.join(args.tools, "convert_pyramid")
     env = dict(os.environ, GDAL_CACHEMAX="512")
-    times = {k: [] for k in ("cp", "pmtiles", "mbtiles", "gdal", "cp_mbtiles", "import")}
+    times = {k: [] for k in ("start", "cp", "pmtiles", "mbtiles", "gdal", "cp_mbtiles", "import")}
     factors = [str(1 << z) for z in range(1, args.zoom + 1)]
     for run in range(args.runs):
+        times["start"].append(timed([convert, "--help"]))
         remove(w("copy.fpyr"))
-        times["cp"].append(timed(["sh", "-c", f"cp '{args.pyramid}' '{w('copy.fpyr')}' && sync '{w('copy.fpyr')}'"]))
-        times["pmtiles"].append(timed([convert, args.pyramid, w("out.pmtiles"), "--quiet", "--overwrite"]))
-        times["mbtiles"].append(timed([convert, args.pyramid, w("out.mbtiles"), "--quiet", "--overwrite"]))
+        times["cp"].append(timed(["sh", "-c", f"cp '{args.pyramid}' '{w('copy.fpyr')}' && sync '{w('copy.fpyr')}'"], row="cp"))
+        times["pmtiles"].append(timed([convert, args.pyramid, w("out.pmtiles"), "--quiet", "--overwrite"], row="pmtiles"))
+        times["mbtiles"].append(timed([convert, args.pyramid, w("out.mbtiles"), "--quiet", "--overwrite"], row="mbtiles"))
         if run < args.gdal_runs:
             remove(w("gdal.mbtiles"))
             t = timed(["gdal_translate", "-q", "-of", "MBTiles", "-co", "TILE_FORMAT=JPEG", "-co",
@@ -70,8 +82,8 @@ def main():
             t += timed(["gdaladdo", "-q", "-r", "average", w("gdal.mbtiles")] + factors, env)
             times["gdal"].append(t)
         remove(w("copy.mbtiles"))
-        times["cp_mbtiles"].append(timed(["sh", "-c", f"cp '{w('out.mbtiles')}' '{w('copy.mbtiles')}' && sync '{w('copy.mbtiles')}'"]))
-        times["import"].append(timed([convert, w("out.mbtiles"), w("back.fpyr"), "--quiet", "--overwrite"]))
+        times["cp_mbtiles"].append(timed(["sh", "-c", f"cp '{w('out.mbtiles')}' '{w('copy.mbtiles')}' && sync '{w('copy.mbtiles')}'"], row="cp_mbtiles"))
+        times["import"].append(timed([convert, w("out.mbtiles"), w("back.fpyr"), "--quiet", "--overwrite"], row="import"))
         print(f"round {run + 1}: " + ", ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items() if v),
               file=sys.stderr)
     size = lambda p: os.path.getsize(p)
@@ -82,8 +94,15 @@ def main():
           f"{platform.node()} {os.cpu_count()} cores; load average at the end: "
           f"{os.getloadavg()[0]:.1f}; runs: {args.runs} (GDAL: {args.gdal_runs})")
     print(f"command: {' '.join(sys.argv)}")
+    cpu = {k: statistics.median(v) for k, v in CPU.items()}
+    print("CPU seconds (user + sys, medians), which the load average does not inflate: " +
+          ", ".join(f"{k} {v:.3f}" for k, v in cpu.items()) +
+          f"; CPU ratios: PMTiles / cp {cpu['pmtiles'] / cpu['cp']:.2f}, "
+          f"import / cp {cpu['import'] / cpu['cp_mbtiles']:.2f}")
     print("| row | median s | MB/s | ratio |")
     print("|---|---:|---:|---:|")
+    print(f"| convert_pyramid --help (process start: loading GDAL and its libraries) | "
+          f"{med['start']:.3f} | | |")
     print(f"| cp + sync of the pyramid ({fpyr / 1e6:.1f} MB) | {med['cp']:.3f} | {mb(fpyr, med['cp']):.0f} | 1 |")
     print(f"| fpyr -> PMTiles ({pmt / 1e6:.1f} MB) | {med['pmtiles']:.3f} | {mb(pmt, med['pmtiles']):.0f} | "
           f"{mb(pmt, med['pmtiles']) / mb(fpyr, med['cp']):.2f} of cp's throughput |")
