@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "codec/codec.h"
 #include "pyramid/format.h"
+#include "pyramid/internal/build/tile_dedup.h"
 #include "pyramid/internal/tile_hash.h"
 #include "pyramid/metadata.pb.h"
 #include "storage/store.h"
@@ -69,12 +69,13 @@ class TileWriter::Impl {
   const TileWriterOptions options_;
   const geo::TileMatrixSet tms_ = geo::TileMatrixSet::WebMercatorQuad();
 
-  // The level being written: its zoom (-1 before the first tile), section, last key, and its
-  // stored tiles by fingerprint, so that identical bytes are stored once per level.
+  // The level being written: its zoom (-1 before the first tile), section and last key.
   int zoom_ = -1;
   uint32_t section_ = 0;
   std::optional<uint64_t> last_key_;
-  absl::flat_hash_map<internal::TileDigest, storage::ValueRef> stored_;
+  // dedup_: small tiles stored so far, by fingerprint, so that identical bytes are stored
+  // once per level (the builder's rule and bounds).
+  internal::TileDedup dedup_{geo::TileMatrixSet::kMaxZoom};
   // levels_: every level written so far: zoom, section, statistics.
   std::vector<std::pair<Level, LevelStats>> levels_;
 
@@ -95,7 +96,6 @@ absl::Status TileWriter::Impl::StartLevel(int z) {
   zoom_ = z;
   section_ = *section;
   last_key_.reset();
-  stored_.clear();
   Level level;
   level.set_zoom(static_cast<uint32_t>(z));
   level.set_section(*section);
@@ -155,14 +155,16 @@ absl::Status TileWriter::Impl::AddTile(int z, uint32_t x, uint32_t y, absl::stri
                      "ascending TileKey(x, y)"));
   }
   if (absl::Status s = CheckPixels(name, bytes); !s.ok()) return s;
-  const internal::TileDigest digest = internal::DigestTile(bytes);
-  auto it = stored_.find(digest);
-  const bool unique = it == stored_.end();
+  const bool small = bytes.size() <= internal::kMaxSharedTileBytes;
+  const internal::TileDigest digest = small ? internal::DigestTile(bytes) : internal::TileDigest();
+  const std::optional<storage::ValueRef> stored =
+      small ? dedup_.Find(z, digest) : std::nullopt;
+  const bool unique = !stored.has_value();
   if (unique) {
     absl::StatusOr<storage::ValueRef> ref = writer_->Append(section_, key, bytes);
     if (!ref.ok()) return ref.status();
-    stored_.emplace(digest, *ref);
-  } else if (absl::Status s = writer_->AppendShared(section_, key, it->second); !s.ok()) {
+    if (small) dedup_.Remember(z, digest, *ref);
+  } else if (absl::Status s = writer_->AppendShared(section_, key, *stored); !s.ok()) {
     return s;
   }
   last_key_ = key;

@@ -5,8 +5,8 @@
 // (codec::PeekInfo) and their positions.
 //
 // Tiles arrive level by level in ascending zoom, and within a level in ascending
-// geo::MortonEncode(x, y) (the storage key order). Identical bytes within a level are stored
-// once (a 128-bit fingerprint, as the builder deduplicates).
+// TileKey(x, y) (pyramid/format.h, the storage key order). Identical small tiles within a
+// level (up to 8 KiB: uniform fills, open ocean) are stored once, as the builder stores them.
 //
 // Output rules: the pyramid is written to "<path>.tmp.<pid>" and renamed to `path` by
 // Finish; without Finish (an error, a crash) nothing replaces `path` and the temporary
