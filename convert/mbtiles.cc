@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "convert/internal/export_plan.h"
-#include "convert/internal/output_file.h"
 #include "pyramid/format.h"
 
 namespace flatpyramid {
@@ -155,17 +154,10 @@ absl::Status WriteDatabase(const pyramid::Reader& reader, const ExportPlan& plan
 
 absl::Status ExportMbtiles(const pyramid::Reader& reader, const std::string& output,
                            const ExportOptions& options) {
-  if (absl::Status s = internal::CheckOutput(output, {reader.path()}, options.overwrite); !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<ExportPlan> plan = internal::PlanExport(reader, options, "MBTiles", output);
-  if (!plan.ok()) return plan.status();
-  const std::string temporary = internal::TemporaryPath(output);
-  internal::RemoveTree(temporary);  // A crashed run's leftover of this pid.
-  absl::Status status = WriteDatabase(reader, *plan, options, temporary);
-  if (status.ok()) status = internal::Publish(temporary, output);
-  if (!status.ok()) internal::RemoveTree(temporary);
-  return status;
+  return internal::RunExport(reader, output, options, "MBTiles",
+                             [&](const ExportPlan& plan, const std::string& temporary) {
+                               return WriteDatabase(reader, plan, options, temporary);
+                             });
 }
 
 // --- Reading ---

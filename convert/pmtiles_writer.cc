@@ -9,7 +9,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "convert/internal/export_plan.h"
-#include "convert/internal/output_file.h"
 #include "convert/pmtiles.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -278,24 +277,18 @@ absl::Status WriteArchive(const pyramid::Reader& reader, const ExportPlan& plan,
 
 absl::Status ExportPmtiles(const pyramid::Reader& reader, const std::string& output,
                            const ExportOptions& options) {
-  if (absl::Status s = internal::CheckOutput(output, {reader.path()}, options.overwrite); !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<ExportPlan> plan = internal::PlanExport(reader, options, "PMTiles", output);
-  if (!plan.ok()) return plan.status();
-  if (plan->max_zoom > kPmtilesMaxZoom) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("PMTiles holds zooms up to ", kPmtilesMaxZoom, ": give a lower max zoom"));
-  }
-  const std::string temporary = internal::TemporaryPath(output);
-  absl::StatusOr<std::unique_ptr<storage::File>> file =
-      storage::Env::Default()->Open(temporary, storage::OpenMode::kCreateExclusive);
-  if (!file.ok()) return file.status();
-  absl::Status status = WriteArchive(reader, *plan, options, file->get());
-  file->reset();
-  if (status.ok()) status = internal::Publish(temporary, output);
-  if (!status.ok()) internal::RemoveTree(temporary);
-  return status;
+  return internal::RunExport(
+      reader, output, options, "PMTiles",
+      [&](const ExportPlan& plan, const std::string& temporary) {
+        if (plan.max_zoom > kPmtilesMaxZoom) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "PMTiles holds zooms up to ", kPmtilesMaxZoom, ": give a lower max zoom"));
+        }
+        absl::StatusOr<std::unique_ptr<storage::File>> file =
+            storage::Env::Default()->Open(temporary, storage::OpenMode::kCreateExclusive);
+        if (!file.ok()) return file.status();
+        return WriteArchive(reader, plan, options, file->get());
+      });
 }
 
 }  // namespace convert

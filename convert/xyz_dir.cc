@@ -12,7 +12,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "convert/internal/export_plan.h"
-#include "convert/internal/output_file.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -146,17 +145,10 @@ absl::Status WriteTree(const pyramid::Reader& reader, const ExportPlan& plan,
 
 absl::Status ExportXyzDirectory(const pyramid::Reader& reader, const std::string& output,
                                 const ExportOptions& options) {
-  if (absl::Status s = internal::CheckOutput(output, {reader.path()}, options.overwrite); !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<ExportPlan> plan = internal::PlanExport(reader, options, "XYZ", output);
-  if (!plan.ok()) return plan.status();
-  const std::string temporary = internal::TemporaryPath(output);
-  internal::RemoveTree(temporary);
-  absl::Status status = WriteTree(reader, *plan, options, temporary);
-  if (status.ok()) status = internal::Publish(temporary, output);
-  if (!status.ok()) internal::RemoveTree(temporary);
-  return status;
+  return internal::RunExport(reader, output, options, "XYZ",
+                             [&](const ExportPlan& plan, const std::string& temporary) {
+                               return WriteTree(reader, plan, options, temporary);
+                             });
 }
 
 }  // namespace convert

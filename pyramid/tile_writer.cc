@@ -157,8 +157,7 @@ absl::Status TileWriter::Impl::AddTile(int z, uint32_t x, uint32_t y, absl::stri
   if (absl::Status s = CheckPixels(name, bytes); !s.ok()) return s;
   const bool small = bytes.size() <= internal::kMaxSharedTileBytes;
   const internal::TileDigest digest = small ? internal::DigestTile(bytes) : internal::TileDigest();
-  const std::optional<storage::ValueRef> stored =
-      small ? dedup_.Find(z, digest) : std::nullopt;
+  const std::optional<storage::ValueRef> stored = small ? dedup_.Find(z, digest) : std::nullopt;
   const bool unique = !stored.has_value();
   if (unique) {
     absl::StatusOr<storage::ValueRef> ref = writer_->Append(section_, key, bytes);

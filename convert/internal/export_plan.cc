@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "codec/codec.h"
 #include "codec/terrain_rgb.h"
+#include "convert/internal/output_file.h"
 #include "geo/crs.h"
 #include "pyramid/format.h"
 #include "storage/store.h"
@@ -161,6 +162,21 @@ absl::StatusOr<ExportPlan> PlanExport(const pyramid::Reader& reader, const Expor
   }
   Describe(reader, output, &plan);
   return plan;
+}
+
+absl::Status RunExport(const pyramid::Reader& reader, const std::string& output,
+                       const ExportOptions& options, absl::string_view format,
+                       const std::function<absl::Status(const ExportPlan& plan,
+                                                        const std::string& temporary)>& write) {
+  if (absl::Status s = CheckOutput(output, {reader.path()}, options.overwrite); !s.ok()) return s;
+  absl::StatusOr<ExportPlan> plan = PlanExport(reader, options, format, output);
+  if (!plan.ok()) return plan.status();
+  const std::string temporary = TemporaryPath(output);
+  RemoveTree(temporary);  // A crashed run's leftover of this pid.
+  absl::Status status = write(*plan, temporary);
+  if (status.ok()) status = Publish(temporary, output);
+  if (!status.ok()) RemoveTree(temporary);
+  return status;
 }
 
 TileSource::TileSource(const pyramid::Reader& reader, const ExportPlan& plan)

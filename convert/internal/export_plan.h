@@ -6,6 +6,7 @@
 #define FLATPYRAMID_CONVERT_INTERNAL_EXPORT_PLAN_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -58,6 +59,14 @@ struct ExportPlan {
 // zoom range or bbox selecting nothing, a bbox_srs GDAL cannot parse.
 absl::StatusOr<ExportPlan> PlanExport(const pyramid::Reader& reader, const ExportOptions& options,
                                       absl::string_view format, const std::string& output);
+
+// RunExport is every export's frame: the output rules (internal/output_file.h), PlanExport,
+// then `write(plan, temporary)` into a fresh temporary path, published over `output` when it
+// succeeds and removed when it fails.
+absl::Status RunExport(
+    const pyramid::Reader& reader, const std::string& output, const ExportOptions& options,
+    absl::string_view format,
+    const std::function<absl::Status(const ExportPlan& plan, const std::string& temporary)>& write);
 
 // ContentId identifies stored bytes: deduplicated tiles of a level share one.
 struct ContentId {
