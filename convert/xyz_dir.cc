@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -118,10 +119,13 @@ absl::Status WriteTree(const pyramid::Reader& reader, const ExportPlan& plan,
   for (const internal::SelectedLevel& level : plan.levels) {
     const std::string zdir = absl::StrCat(root, "/", level.z);
     if (absl::Status s = MakeDirectory(zdir); !s.ok()) return s;
+    absl::flat_hash_set<uint32_t> columns;  // Made already: one mkdir per column, not per tile.
     for (uint64_t index : level.entries) {
       const SelectedTile tile = source.Tile(level, index);
       const std::string xdir = absl::StrCat(zdir, "/", tile.x);
-      if (absl::Status s = MakeDirectory(xdir); !s.ok()) return s;
+      if (columns.insert(tile.x).second) {
+        if (absl::Status s = MakeDirectory(xdir); !s.ok()) return s;
+      }
       const std::string path = absl::StrCat(xdir, "/", tile.y, ".", plan.format);
       auto [it, inserted] = first_file.try_emplace(tile.content, path);
       if (inserted || link(it->second.c_str(), path.c_str()) != 0) {
