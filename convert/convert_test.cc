@@ -101,6 +101,17 @@ TEST_F(ConvertTest, ExportsNeverWriteOntoTheirInputEvenThroughALink) {
   EXPECT_TRUE(reader_->Verify().ok());
 }
 
+TEST_F(ConvertTest, AnXyzExportNeverReplacesTheDirectoryHoldingItsInput) {
+  ExportOptions options;
+  options.overwrite = true;
+  absl::Status s = ExportXyzDirectory(*reader_, dir_.path(), options);
+  EXPECT_EQ(s.message(),
+            absl::StrCat("the output directory ", dir_.path(), " holds the input ", fpyr_,
+                         ": replacing it would delete the input; give a different "
+                         "output path"));
+  EXPECT_TRUE(reader_->Verify().ok());
+}
+
 TEST_F(ConvertTest, ElevationOptionsAreRefusedForImagery) {
   ExportOptions options;
   options.terrain_encoding = codec::TerrainEncoding::kTerrarium;

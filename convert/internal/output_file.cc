@@ -1,13 +1,16 @@
 #include "convert/internal/output_file.h"
 
 #include <ftw.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace flatpyramid {
@@ -23,6 +26,20 @@ absl::Status CheckOutput(const std::string& output, const std::vector<std::strin
     if (stat(input.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
       return absl::InvalidArgumentError(absl::StrCat("the output ", output, " is the input ", input,
                                                      ": give a different output path"));
+    }
+  }
+  // Replacing a directory removes everything under it: never one holding an input.
+  char resolved_output[PATH_MAX];
+  if (S_ISDIR(out.st_mode) && realpath(output.c_str(), resolved_output) != nullptr) {
+    const std::string prefix = absl::StrCat(resolved_output, "/");
+    for (const std::string& input : inputs) {
+      char resolved_input[PATH_MAX];
+      if (realpath(input.c_str(), resolved_input) != nullptr &&
+          absl::StartsWith(resolved_input, prefix)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the output directory ", output, " holds the input ", input,
+                         ": replacing it would delete the input; give a different output path"));
+      }
     }
   }
   if (!overwrite) {

@@ -15,7 +15,7 @@ namespace convert {
 namespace internal {
 
 // CheckOutput returns AlreadyExists when `output` exists and !overwrite, and InvalidArgument
-// when it is the same file (or directory) as one of `inputs`.
+// when it is the same file as one of `inputs`, or an existing directory holding one.
 absl::Status CheckOutput(const std::string& output, const std::vector<std::string>& inputs,
                          bool overwrite);
 
