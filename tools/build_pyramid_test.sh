@@ -123,10 +123,10 @@ compgen -G "${X}.*" >/dev/null && fail "a failed build left $(echo "${X}".*) beh
 [[ "$(wc -l <"${WORK}/full.err")" == 1 &&
   "$(cat "${WORK}/full.err")" == "${E} cannot write the pyramid (${WORK}/full.fpyr: "+([a-z_])" to "+([0-9])": File too large): free disk space, then rerun with --overwrite" ]] ||
   fail "disk full: $(cat "${WORK}/full.err")"
-NOT_A_PYRAMID="${WORK}/full.fpyr: not a flatpyramid pyramid: its user metadata type is '', expected 'flatpyramid.pyramid.PyramidMetadata' (build pyramids with build_pyramid)"
+UNFINISHED="${WORK}/full.fpyr: unfinished build, stopped before its first commit point (nothing to read): rerun build_pyramid with --resume, which starts it from the beginning"
 if [[ -e "${WORK}/full.fpyr" ]]; then
-  expect_error 1 "pyramid_info: ${NOT_A_PYRAMID}" pyramid_info "${WORK}/full.fpyr"
-  expect_error 1 "verify_pyramid: ${NOT_A_PYRAMID}" verify_pyramid "${WORK}/full.fpyr"
+  expect_error 1 "pyramid_info: ${UNFINISHED}" pyramid_info "${WORK}/full.fpyr"
+  expect_error 1 "verify_pyramid: ${UNFINISHED}" verify_pyramid "${WORK}/full.fpyr"
   expect_error 1 "${E} --resume: ${WORK}/full.fpyr has no commit point of a pyramid build yet: rerun with --overwrite" \
     build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
     --max_zoom=16 --codec=png --resume
