@@ -18,6 +18,8 @@ namespace pyramid {
 namespace internal {
 namespace {
 
+using geo::QuietGdalErrors;
+
 // WrapInMemDataset makes a MEM dataset whose bands point into `data` (interleaved).
 absl::StatusOr<GDALDatasetUniquePtr> WrapInMemDataset(uint8_t* data, int width, int height,
                                                       int bands, codec::PixelType type,
@@ -90,7 +92,7 @@ absl::Status WarpRegion(const codec::ImageView& source, const GeoGrid& source_gr
     return absl::InvalidArgumentError("warp bands do not fit the buffers");
   }
 
-  geo::QuietGdalErrors errors;
+  QuietGdalErrors errors;
   // GDAL only reads the source; the MEM driver wants a writable pointer all the same.
   absl::StatusOr<GDALDatasetUniquePtr> source_dataset =
       WrapInMemDataset(const_cast<uint8_t*>(source.data), source.width, source.height, source.bands,
@@ -106,7 +108,7 @@ absl::Status WarpRegion(const codec::ImageView& source, const GeoGrid& source_gr
   if (transformer == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("no transformation between the pyramid's CRS and the requested CRS: ",
-                     errors.LastMessage("no message from GDAL")));
+                     QuietGdalErrors::LastMessage("no message from GDAL")));
   }
   GDALTransformerFunc transform = GDALGenImgProjTransform;
   if (spec.error_threshold > 0) {
@@ -147,12 +149,12 @@ absl::Status WarpRegion(const codec::ImageView& source, const GeoGrid& source_gr
   {
     GDALWarpOperation operation;
     if (operation.Initialize(options) != CE_None) {
-      status = absl::InternalError(
-          absl::StrCat("GDAL warp setup failed: ", errors.LastMessage("no message from GDAL")));
+      status = absl::InternalError(absl::StrCat(
+          "GDAL warp setup failed: ", QuietGdalErrors::LastMessage("no message from GDAL")));
     } else if (operation.ChunkAndWarpImage(0, 0, destination.width, destination.height) !=
                CE_None) {
       status = absl::InternalError(
-          absl::StrCat("GDAL warp failed: ", errors.LastMessage("no message from GDAL")));
+          absl::StrCat("GDAL warp failed: ", QuietGdalErrors::LastMessage("no message from GDAL")));
     }
   }
   GDALDestroyTransformer(transformer);
