@@ -26,6 +26,14 @@ struct BuildProgress {
   bool finished = false;
 };
 
+// BuildArea is a box in any CRS (the tool's --bbox and --bbox_srs); see BuildOptions::area.
+struct BuildArea {
+  double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
+  // Anything OGRSpatialReference::SetFromUserInput accepts. In a geographic CRS x is the
+  // longitude and wraps: min_x > max_x crosses the antimeridian.
+  std::string srs = "EPSG:4326";
+};
+
 // BuildOptions: every field has the default the tool documents.
 struct BuildOptions {
   std::vector<std::string> inputs;                  // GDAL paths (required).
@@ -53,6 +61,10 @@ struct BuildOptions {
   // Reprojection error allowed to GDAL's approximate transformer, in target pixels
   // (gdalwarp -et; 0 = every pixel transformed exactly).
   double max_error_pixels = 0.125;
+  // area, when set, builds only the tiles that touch it: at the unit zoom and finer they are
+  // the full build's tiles, coarser ones hold the area's data only
+  // (pyramid/internal/build/build_area.h).
+  std::optional<BuildArea> area;
   bool resume = false;          // Continue a killed build of `output` with the same options.
   bool overwrite = false;       // Replace an existing `output`.
   bool force_fallback = false;  // Storage: never use FALLOC_FL_INSERT_RANGE (tests).

@@ -15,6 +15,7 @@
 #include "cpl_conv.h"
 #include "gdal_priv.h"
 #include "pyramid/format.h"
+#include "pyramid/internal/build/build_area.h"
 #include "pyramid/internal/build/build_errors.h"
 #include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/build/committer.h"
@@ -155,6 +156,7 @@ absl::Status RunUnits(const BuildOptions& options, const BuildPlan& plan, uint64
   for (uint64_t i = first_unit; i < plan.unit_count; ++i) {
     std::unique_ptr<internal::UnitResult> result = pool.Take(i);
     absl::Status status = result->status;
+    if (!plan.area_tiles.empty()) internal::DropTilesOutsideArea(plan, result.get());
     if (status.ok()) status = committer->AppendUnit(result->key, result.get());
     if (!status.ok()) return status;
     const bool forced = options.commit_after_units != 0 && i + 1 == options.commit_after_units;
@@ -178,6 +180,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   const absl::Time start = absl::Now();
   BuildPlan plan;
   absl::Status status = internal::ResolvePlan(options, &plan);
+  if (status.ok()) status = internal::RestrictToArea(options, &plan);
   if (!status.ok()) return status;
   absl::StatusOr<OpenedOutput> opened = OpenOutput(options, &plan);
   if (!opened.ok()) return opened.status();

@@ -7,6 +7,7 @@
 // (BUILD_WORKING_DIRECTORY). Exit code 0 only on success; errors are one line on stderr.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
@@ -64,6 +66,13 @@ DEFINE_string(source_srs, "",
 DEFINE_string(nodata, "",
               "Source nodata value, overriding the file's (e.g. 0 or -32768 or nan). Pixels "
               "with it are transparent / nodata in the pyramid.");
+DEFINE_string(bbox, "",
+              "Build only the tiles that touch this box: min_x,min_y,max_x,max_y in "
+              "--bbox_srs (longitude first in a geographic CRS, where min_x > max_x crosses "
+              "the antimeridian). Tiles at the unit zoom (max_zoom - 3 for 256-pixel tiles) and "
+              "finer equal a full build's; coarser ones hold the box's data only.");
+DEFINE_string(bbox_srs, "EPSG:4326",
+              "CRS of --bbox: an EPSG code, WKT or PROJ string (anything GDAL accepts).");
 DEFINE_int32(threads, 0, "Worker threads. 0: all cores.");
 DEFINE_bool(resume, false,
             "Continue an interrupted build of --output from its last commit point, with the "
@@ -209,6 +218,23 @@ int main(int argc, char** argv) {
     }
     options.nodata = value;
   }
+  if (!FLAGS_bbox.empty()) {
+    std::vector<double> values;
+    for (absl::string_view part : absl::StrSplit(FLAGS_bbox, ',')) {
+      double value = 0;
+      if (!absl::SimpleAtod(part, &value)) break;
+      values.push_back(value);
+    }
+    if (values.size() != 4 || std::count(FLAGS_bbox.begin(), FLAGS_bbox.end(), ',') != 3) {
+      Fail(absl::StrCat("--bbox=\"", FLAGS_bbox,
+                        "\" is not four numbers min_x,min_y,max_x,max_y (e.g. "
+                        "--bbox=-34.9,-8.0,-34.85,-7.95)"));
+    }
+    options.area =
+        flatpyramid::pyramid::BuildArea{values[0], values[1], values[2], values[3], FLAGS_bbox_srs};
+  } else if (!gflags::GetCommandLineFlagInfoOrDie("bbox_srs").is_default) {
+    Fail("--bbox_srs needs --bbox");
+  }
   options.tile_matrix_set = FLAGS_tms;
   options.tile_size = FLAGS_tile_size;
   options.min_zoom = FLAGS_min_zoom;
@@ -246,7 +272,10 @@ int main(int argc, char** argv) {
   const absl::Time start = absl::Now();
   absl::StatusOr<flatpyramid::pyramid::BuildResult> result =
       flatpyramid::pyramid::BuildPyramid(options);
-  if (!result.ok()) Fail(std::string(result.status().message()));
+  if (!result.ok()) {
+    // The library names BuildOptions fields; the user gave flags.
+    Fail(absl::StrReplaceAll(result.status().message(), {{"BuildOptions::area", "--bbox"}}));
+  }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   const flatpyramid::pyramid::PyramidMetadata& m = result->metadata;
   if (!FLAGS_quiet || demo) {

@@ -49,6 +49,9 @@ struct BuildPlan {
   std::vector<geo::TileRect> unit_rects;
   uint32_t unit_min_x = 0, unit_min_y = 0, unit_max_x = 0, unit_max_y = 0;
   uint64_t unit_count = 0;
+  // BuildOptions::area: by zoom (unit_zoom and finer), the tiles touching it; empty without
+  // an area (build_area.h).
+  std::vector<std::vector<geo::TileRect>> area_tiles;
   PyramidMetadata metadata;  // Without levels.
 
   int bands() const { return static_cast<int>(source->bands().size()); }
