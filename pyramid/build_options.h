@@ -34,6 +34,13 @@ struct BuildArea {
   std::string srs = "EPSG:4326";
 };
 
+// BuildShard is one of `count` parts of a sharded build (the tool's --shard=index/count);
+// see BuildOptions::shard.
+struct BuildShard {
+  uint32_t index = 0;
+  uint32_t count = 1;
+};
+
 // BuildOptions: every field has the default the tool documents.
 struct BuildOptions {
   std::vector<std::string> inputs;                  // GDAL paths (required).
@@ -65,6 +72,10 @@ struct BuildOptions {
   // the full build's tiles, coarser ones hold the area's data only
   // (pyramid/internal/build/build_area.h).
   std::optional<BuildArea> area;
+  // shard, when set, builds the index-th of count contiguous ranges of units (Morton order,
+  // balanced by base tiles) into a shard file that merge_pyramids joins with the others
+  // (pyramid/internal/build/shard_plan.h). Not with kernel overview resamplings.
+  std::optional<BuildShard> shard;
   bool resume = false;          // Continue a killed build of `output` with the same options.
   bool overwrite = false;       // Replace an existing `output`.
   bool force_fallback = false;  // Storage: never use FALLOC_FL_INSERT_RANGE (tests).

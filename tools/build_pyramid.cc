@@ -73,6 +73,11 @@ DEFINE_string(bbox, "",
               "finer equal a full build's; coarser ones hold the box's data only.");
 DEFINE_string(bbox_srs, "EPSG:4326",
               "CRS of --bbox: an EPSG code, WKT or PROJ string (anything GDAL accepts).");
+DEFINE_string(shard, "",
+              "i/N: build only the i-th (0-based) of N parts of the pyramid (contiguous ranges "
+              "of 2048-pixel blocks in Morton order, balanced by tile count) into --output, for "
+              "merge_pyramids to join with the other N-1 into what one build gives. Every shard "
+              "takes the same other flags. Not with kernel --overview_resampling.");
 DEFINE_int32(threads, 0, "Worker threads. 0: all cores.");
 DEFINE_bool(resume, false,
             "Continue an interrupted build of --output from its last commit point, with the "
@@ -235,6 +240,16 @@ int main(int argc, char** argv) {
   } else if (!gflags::GetCommandLineFlagInfoOrDie("bbox_srs").is_default) {
     Fail("--bbox_srs needs --bbox");
   }
+  if (!FLAGS_shard.empty()) {
+    std::vector<std::string> parts = absl::StrSplit(FLAGS_shard, '/');
+    uint32_t index = 0, count = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) ||
+        !absl::SimpleAtoi(parts[1], &count) || count == 0 || index >= count) {
+      Fail(absl::StrCat("--shard=", FLAGS_shard,
+                        " is not i/N with 0 <= i < N (e.g. --shard=0/4 .. --shard=3/4)"));
+    }
+    options.shard = flatpyramid::pyramid::BuildShard{index, count};
+  }
   options.tile_matrix_set = FLAGS_tms;
   options.tile_size = FLAGS_tile_size;
   options.min_zoom = FLAGS_min_zoom;
@@ -274,7 +289,8 @@ int main(int argc, char** argv) {
       flatpyramid::pyramid::BuildPyramid(options);
   if (!result.ok()) {
     // The library names BuildOptions fields; the user gave flags.
-    Fail(absl::StrReplaceAll(result.status().message(), {{"BuildOptions::area", "--bbox"}}));
+    Fail(absl::StrReplaceAll(result.status().message(), {{"BuildOptions::area", "--bbox"},
+                                                         {"BuildOptions::shard", "--shard"}}));
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   const flatpyramid::pyramid::PyramidMetadata& m = result->metadata;

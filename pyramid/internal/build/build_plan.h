@@ -52,6 +52,11 @@ struct BuildPlan {
   // BuildOptions::area: by zoom (unit_zoom and finer), the tiles touching it; empty without
   // an area (build_area.h).
   std::vector<std::vector<geo::TileRect>> area_tiles;
+  // BuildOptions::shard (shard_plan.h): this build renders units [unit_begin, unit_end) of
+  // the walk, whose keys at unit_zoom lie in [shard_begin_key, shard_end_key); it forms only
+  // the coarser tiles whose key range lies there. Without a shard: every unit, every key.
+  uint64_t unit_begin = 0, unit_end = 0;
+  uint64_t shard_begin_key = 0, shard_end_key = 0;
   PyramidMetadata metadata;  // Without levels.
 
   int bands() const { return static_cast<int>(source->bands().size()); }
