@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -135,6 +136,33 @@ absl::Status WriteMerged(const ShardSet& set, storage::Writer* writer, MergeResu
   return absl::OkStatus();
 }
 
+// PresizedOptions reserves for every section the largest merged level's arrays, so the
+// output never grows an array (each growth is a synced move); the seal trims the rest.
+storage::WriterOptions PresizedOptions(const ShardSet& set) {
+  uint64_t max_entries = 0, max_bytes = 0;
+  for (int z = static_cast<int>(set.metadata.min_zoom());
+       z <= static_cast<int>(set.metadata.max_zoom()); ++z) {
+    uint64_t entries = 0, bytes = 0;
+    for (const OpenedShard& shard : set.shards) {
+      const std::optional<uint32_t> section = shard.reader->FindSection(SectionName(z));
+      if (!section.has_value()) continue;
+      const uint64_t count = shard.reader->entry_count(*section);
+      entries += count;
+      for (uint64_t e = 0; e < count; ++e) bytes += shard.reader->ValueRefAt(*section, e).length;
+    }
+    max_entries = std::max(max_entries, entries);
+    max_bytes = std::max(max_bytes, bytes);
+  }
+  storage::WriterOptions options;
+  // Room for the boundary tiles too: at most one per shard boundary and level.
+  max_entries += set.shards.size();
+  options.initial_key_capacity = std::max(options.initial_key_capacity, 8 * max_entries);
+  options.initial_location_capacity =
+      std::max(options.initial_location_capacity, 16 * max_entries);
+  options.initial_value_capacity = std::max(options.initial_value_capacity, max_bytes + (1 << 20));
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<MergeResult> MergePyramids(const MergeOptions& options) {
@@ -153,7 +181,7 @@ absl::StatusOr<MergeResult> MergePyramids(const MergeOptions& options) {
   absl::StatusOr<ShardSet> set = internal::OpenShardSet(options.shards);
   if (!set.ok()) return set.status();
   const std::string temporary = options.output + ".merge-tmp";
-  storage::WriterOptions writer_options;
+  storage::WriterOptions writer_options = PresizedOptions(*set);
   writer_options.overwrite = true;  // A killed merge's leftover.
   absl::StatusOr<std::unique_ptr<storage::Writer>> writer =
       storage::Writer::Create(temporary, writer_options);
