@@ -162,7 +162,7 @@ TEST(BuilderAreaTest, BoxAcrossTheAntimeridianKeepsBothSides) {
   BuildOptions options;
   options.inputs = {DataPath("etopo20.cdf")};
   options.source_srs = "EPSG:4326";
-  options.tile_matrix_set = "WorldCRS84Quad";
+  options.tile_matrix_set = TileMatrixSetId::kWorldCRS84Quad;
   options.max_zoom = 4;  // 32 x 16 tiles: 8 units at zoom 1.
   options.threads = 2;
   options.output = dir.Path("full.fpyr");

@@ -157,8 +157,7 @@ storage::WriterOptions PresizedOptions(const ShardSet& set) {
   // Room for the boundary tiles too: at most one per shard boundary and level.
   max_entries += set.shards.size();
   options.initial_key_capacity = std::max(options.initial_key_capacity, 8 * max_entries);
-  options.initial_location_capacity =
-      std::max(options.initial_location_capacity, 16 * max_entries);
+  options.initial_location_capacity = std::max(options.initial_location_capacity, 16 * max_entries);
   options.initial_value_capacity = std::max(options.initial_value_capacity, max_bytes + (1 << 20));
   return options;
 }

@@ -199,7 +199,7 @@ TEST(MergerTest, RefusesAPyramidThatIsNoShardAndAnOutputThatIsAShard) {
 TEST(MergerTest, KernelOverviewsCannotBeSharded) {
   TempDir dir;
   BuildOptions options = Landsat();
-  options.overview_resampling = "cubic";
+  options.overview_resampling = Resampling::kCubic;
   options.shard = BuildShard{0, 2};
   options.output = dir.Path("shard.fpyr");
   absl::StatusOr<BuildResult> built = BuildPyramid(options);

@@ -75,10 +75,9 @@ absl::Status ApplyShard(const BuildOptions& options, BuildPlan* plan) {
                      " is out of range: the index runs from 0 to count - 1"));
   }
   if (plan->kernel_radius > 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "BuildOptions::shard: overview resampling ",
-        OverviewResamplingName(plan->overview_resampling),
-        " reads neighbouring tiles across shards; shard with average, mode or nearest"));
+    return absl::FailedPreconditionError(
+        "BuildOptions::shard: kernel overview resamplings (bilinear, cubic, lanczos) read "
+        "neighbouring tiles across shards; shard with average, mode or nearest");
   }
   std::vector<uint64_t> weights;
   weights.reserve(plan->unit_count);

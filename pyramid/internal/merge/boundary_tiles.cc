@@ -5,9 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "pyramid/format.h"
+#include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/build/shard_plan.h"
 #include "pyramid/internal/build/shard_roots.h"
 #include "pyramid/internal/tile_pixels.h"
+#include "pyramid/resampling.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -31,15 +33,16 @@ absl::StatusOr<TileShape> ShapeOf(const PyramidMetadata& m) {
   shape.type = *type;
   shape.size = static_cast<int>(m.tile_size());
   shape.bands = static_cast<int>(m.band_count()) - (m.has_alpha() ? 1 : 0);
-  absl::StatusOr<TileEncoding::Kind> kind = ParseTileEncodingName(m.codec());
-  if (!kind.ok()) return kind.status();
-  shape.encoding.kind = *kind;
-  shape.encoding.options.quality = static_cast<int>(m.quality());
-  shape.binary_alpha = *kind == TileEncoding::Kind::kElevation;
+  absl::StatusOr<TileCodec> tile_codec = ParseTileCodec(m.codec());
+  if (!tile_codec.ok()) return tile_codec.status();
+  shape.encoding.codec = *tile_codec;
+  // Recorded for the lossy codecs only; the others ignore it.
+  if (m.quality() != 0) shape.encoding.options.quality = static_cast<int>(m.quality());
+  shape.binary_alpha = *tile_codec == TileCodec::kElevation;
   if (shape.binary_alpha) shape.encoding.nodata = m.nodata();
-  absl::StatusOr<OverviewResampling> overview = ParseOverviewResampling(m.overview_resampling());
+  absl::StatusOr<Resampling> overview = ParseResampling(m.overview_resampling());
   if (!overview.ok()) return overview.status();
-  shape.overview = *overview;
+  shape.overview = ToOverviewResampling(*overview);
   return shape;
 }
 
