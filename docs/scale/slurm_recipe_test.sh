@@ -8,6 +8,7 @@ root="${TEST_SRCDIR}/flatpyramid"
 # shellcheck source=testing/slurm/local_slurm.sh
 source "${root}/testing/slurm/local_slurm.sh"
 trap slurm_stop EXIT
+trap "exit 143" TERM INT HUP # Bazel's timeout: still stop the daemons.
 export GDAL_PAM_ENABLED=NO FPYR_BIN="${root}/tools/"
 work="${TEST_TMPDIR}/slurm"
 flags=(--input="${root}/testing/data/L7_ETMs.tif" "--bands=3,2,1" --max_zoom=15)

@@ -6,6 +6,7 @@ set -u
 # shellcheck source=testing/slurm/local_slurm.sh
 source "${TEST_SRCDIR}/flatpyramid/testing/slurm/local_slurm.sh"
 trap slurm_stop EXIT
+trap "exit 143" TERM INT HUP # Bazel's timeout: still stop the daemons.
 FAILURES=0
 fail() {
   echo "FAIL: $*" >&2
