@@ -10,11 +10,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "codec/codec.h"
+#include "codec/terrain_rgb.h"
 #include "pyramid/internal/tile_hash.h"
 #include "serve/capabilities.h"
 #include "serve/internal/static_files.h"
 #include "serve/region_answer.h"
-#include "serve/terrain_rgb.h"
 
 namespace flatpyramid {
 namespace serve {
@@ -157,9 +157,10 @@ Response Handler::Tile(const Request& request, const Route& route) const {
     return ErrorResponse(404, absl::StrCat("no pyramid named \"", route.name, "\" (see /)"));
   }
   auto encoding_param = route.query.find("encoding");
-  std::optional<TerrainEncoding> encoding;
+  std::optional<codec::TerrainEncoding> encoding;
   if (encoding_param != route.query.end()) {
-    absl::StatusOr<TerrainEncoding> parsed = ParseTerrainEncoding(encoding_param->second);
+    absl::StatusOr<codec::TerrainEncoding> parsed =
+        codec::ParseTerrainEncoding(encoding_param->second);
     if (!parsed.ok()) return ErrorResponse(400, parsed.status().message());
     if (!IsElevation(*reader)) {
       return ErrorResponse(400, "encoding= applies to elevation pyramids only");
@@ -174,10 +175,10 @@ Response Handler::Tile(const Request& request, const Route& route) const {
     }
     return ErrorResponse(500, bytes.status().message());
   }
-  const std::string etag =
-      Etag(CachedDigest(version, *bytes), !encoding                                  ? ""
-                                          : *encoding == TerrainEncoding::kTerrarium ? "-terrarium"
-                                                                                     : "-mapbox");
+  const std::string etag = Etag(CachedDigest(version, *bytes),
+                                !encoding                                         ? ""
+                                : *encoding == codec::TerrainEncoding::kTerrarium ? "-terrarium"
+                                                                                  : "-mapbox");
   Response response(200);
   response.AddHeader("ETag", etag);
   response.AddHeader("Cache-Control", options_.tile_cache_control);
@@ -195,10 +196,14 @@ Response Handler::Tile(const Request& request, const Route& route) const {
   if (!tile.ok()) return ErrorResponse(500, tile.status().message());
   std::optional<double> nodata;
   if (reader->metadata().has_nodata()) nodata = reader->metadata().nodata();
-  absl::StatusOr<std::string> png = TerrainRgbPng((*tile)->view(), nodata, *encoding);
-  if (!png.ok()) return ErrorResponse(500, png.status().message());
+  absl::StatusOr<codec::Image> rgb = codec::EncodeTerrainRgb((*tile)->view(), *encoding, nodata);
+  if (!rgb.ok()) return ErrorResponse(500, rgb.status().message());
+  std::string png;
+  if (absl::Status s = codec::Encode(codec::CodecId::kPng, rgb->view(), {}, &png); !s.ok()) {
+    return ErrorResponse(500, s.message());
+  }
   response.AddHeader("Content-Type", "image/png");
-  response.SetOwnedBody(*std::move(png));
+  response.SetOwnedBody(std::move(png));
   return response;
 }
 
@@ -218,7 +223,7 @@ Response Handler::TileJsonAnswer(const Request& request, const Route& route) con
   std::shared_ptr<const pyramid::Reader> reader = pyramids_->Get(route.name);
   std::string encoding = "terrarium";
   if (auto it = route.query.find("encoding"); it != route.query.end()) {
-    if (!ParseTerrainEncoding(it->second).ok()) {
+    if (!codec::ParseTerrainEncoding(it->second).ok()) {
       return ErrorResponse(400, "encoding must be terrarium or mapbox");
     }
     encoding = it->second;

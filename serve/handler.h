@@ -9,7 +9,7 @@
 //     matching If-None-Match, Cache-Control. A tile outside the pyramid's levels or matrix,
 //     or not stored, is `empty_tile_status` (404, or 204 as `pmtiles serve --empty=204`).
 //     `?encoding=terrarium|mapbox` on an elevation pyramid transcodes to the RGB PNG that
-//     MapLibre's raster-dem reads (serve/terrain_rgb.h).
+//     MapLibre's raster-dem reads (codec/terrain_rgb.h).
 //   - GET and HEAD everywhere (HEAD: the same headers, no body); OPTIONS answers a CORS
 //     preflight (204) when `cors_origin` is set; other methods 405 with Allow.
 //   - Errors are text/plain "STATUS REASON: what was wrong\n": 400 malformed target or

@@ -170,7 +170,8 @@ TEST_F(HandlerTest, ErrorAnswersNameTheProblem) {
            {"/scene/point?x=1&y=100", 400, "parameter x/y"},
            {"/scene/point?x=1&y=1&method=cubic", 400, "parameter method"},
            {"/scene/1/0/0?encoding=terrarium", 400, "elevation pyramids only"},
-           {"/dem/1/0/0?encoding=lerc", 400, "not one of terrarium, mapbox"},
+           {"/dem/1/0/0?encoding=lerc", 400,
+            "unknown terrain encoding \"lerc\": use terrarium or mapbox"},
            {"/dem/tilejson.json?encoding=x", 400, "terrarium or mapbox"},
        }) {
     Response response = Get(c.target);
