@@ -2,8 +2,10 @@
 // pyramids, and gdal_translate -of FlatPyramid builds them.
 //
 // Built as the plugin //gdal:gdal_FlatPyramid.so (GDAL finds it in GDAL_DRIVER_PATH or in its
-// plugin directory, where //gdal:install puts it), which exports only
-// GDALRegister_FlatPyramid and links Debian's libgdal dynamically.
+// plugin directory, where //gdal:install puts it) and the driver itself,
+// //gdal:libflatpyramid_gdal_impl.so, which the plugin loads from its own directory when a
+// pyramid is first opened or created (see plugin.cc for why). Both link Debian's libgdal
+// dynamically and export only their entry points.
 //
 // Reading:
 //   - Identify: the storage magic "FPYRSTOR" at offset 0 and a pyramid metadata type name in
@@ -39,16 +41,39 @@
 //   - Read-only: GA_Update is refused; build a new pyramid instead.
 //   - gdal_translate's progress bar follows the build, but cancelling it does not stop the
 //     build (pyramid::BuildPyramid has no cancellation).
-//   - The plugin holds its own copy of the pyramid-format protobuf descriptors: a process
-//     that also loads another flatpyramid shared library (a Python extension) must not
-//     register them twice.
+//   - One process holds one copy of flatpyramid's pyramid library: in a process that links
+//     it already (flatpyramid's tools, a flatpyramid Python module) the plugin refuses to
+//     open pyramids with a CPLError saying so (protobuf would abort on a second copy of the
+//     format's descriptors). Such programs call RegisterFlatPyramidDriver() instead.
 #ifndef FLATPYRAMID_GDAL_DRIVER_H_
 #define FLATPYRAMID_GDAL_DRIVER_H_
 
 #include "cpl_port.h"
+#include "gdal_priv.h"
 
 // GDALRegister_FlatPyramid registers the driver with GDAL's driver manager (once; later calls
-// do nothing). GDAL calls it when it loads the plugin.
+// do nothing). GDAL calls it when it loads the plugin (plugin.cc).
 extern "C" void CPL_DLL GDALRegister_FlatPyramid();
+
+// The implementation library's entry points, which the plugin looks up with dlsym.
+extern "C" GDALDataset CPL_DLL* FlatPyramidImplOpen(GDALOpenInfo* info);
+extern "C" GDALDataset CPL_DLL* FlatPyramidImplCreateCopy(const char* path, GDALDataset* source,
+                                                          int strict, char** options,
+                                                          GDALProgressFunc progress,
+                                                          void* progress_data);
+
+namespace flatpyramid {
+namespace gdal_driver {
+
+// RegisterFlatPyramidDriver registers the driver linked into this program (//gdal:driver)
+// with GDAL, for programs that link the pyramid library themselves: call it before
+// GDALAllRegister(), and the plugin then leaves the registered driver alone.
+void RegisterFlatPyramidDriver();
+
+// OpenPyramid is the driver's GDALDriver::pfnOpen.
+GDALDataset* OpenPyramid(GDALOpenInfo* info);
+
+}  // namespace gdal_driver
+}  // namespace flatpyramid
 
 #endif  // FLATPYRAMID_GDAL_DRIVER_H_

@@ -18,9 +18,6 @@
 namespace flatpyramid {
 namespace gdal_driver {
 
-// kCreationOptionList is GDAL_DMD_CREATIONOPTIONLIST.
-extern const char kCreationOptionList[];
-
 // ParseCreationOptions turns -co NAME=VALUE items into BuildOptions (inputs, output and
 // progress left unset). InvalidArgument naming the -co item when a value does not parse.
 absl::StatusOr<pyramid::BuildOptions> ParseCreationOptions(CSLConstList options);
