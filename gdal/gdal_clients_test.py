@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import subprocess
+import time
 import unittest
 
 RUNFILES = os.path.join(os.environ["TEST_SRCDIR"], "flatpyramid")
@@ -385,6 +386,30 @@ class BadFileTest(unittest.TestCase):
                 f.seek(slot + 40)
                 f.write(b"\xff" * 64)
         self.assertRegex(self.gdalinfo_error(path), rf"^ERROR \d: FlatPyramid: .*{path}")
+
+    def test_unfinished_build_is_refused_with_the_readers_message(self):
+        # A copy of the output taken while gdal_translate -of FlatPyramid runs, after a commit
+        # point: the progress callback runs on the committer; holding it past the builder's
+        # 3 s commit interval makes the next unit commit before the next callback.
+        output, snapshot = tmp("unfinished_source.fpyr"), tmp("unfinished.fpyr")
+        calls = []
+
+        def progress(fraction, message, data):
+            calls.append(fraction)
+            if len(calls) == 1:
+                time.sleep(3.5)
+            elif len(calls) == 2:
+                shutil.copyfile(output, snapshot)
+            return 1
+
+        gdal.Translate(output, f"{DATA}/L7_ETMs.tif", format="FlatPyramid", callback=progress,
+                       creationOptions=["BANDS=3,2,1", "MIN_ZOOM=12", "MAX_ZOOM=14",
+                                        "NUM_THREADS=2"])
+        self.assertEqual(calls[-1], 1.0)
+        self.assertRegex(
+            self.gdalinfo_error(snapshot),
+            rf"^ERROR 4: FlatPyramid: {snapshot}: an unfinished build \(2 of 9 blocks committed, "
+            r"\d+ tiles; no build_pyramid is writing it\): finish it with build_pyramid --resume")
 
     def test_not_a_pyramid_is_left_to_other_drivers(self):
         path = tmp("not_a_pyramid.fpyr")
