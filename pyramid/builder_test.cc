@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -231,7 +232,7 @@ BuildOptions LandsatOptions(const TempDir& dir) {
 TEST(BuildPyramidTest, LandsatPngBaseTilesMatchGdalwarpWithinOneGreyLevel) {
   TempDir dir;
   BuildOptions options = LandsatOptions(dir);
-  options.codec = "png";
+  options.codec = TileCodec::kPng;
   options.max_error_pixels = 0;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -406,7 +407,7 @@ TEST(BuildPyramidTest, Etopo20WithSourceSrsMatchesGdalwarpOnWorldCrs84Quad) {
   options.inputs = {DataPath("etopo20.cdf")};
   options.output = dir.Path("etopo.fpyr");
   options.source_srs = "EPSG:4326";
-  options.tile_matrix_set = "WorldCRS84Quad";
+  options.tile_matrix_set = TileMatrixSetId::kWorldCRS84Quad;
   options.max_zoom = 2;
   options.max_error_pixels = 0;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
@@ -471,8 +472,8 @@ TEST(BuildPyramidTest, MosaicsInputsLaterOnTopAndStoresIdenticalTilesOnce) {
   options.output = dir.Path("mosaic.fpyr");
   options.min_zoom = 4;
   options.max_zoom = 4;
-  options.resampling = "nearest";
-  options.codec = "png";
+  options.resampling = Resampling::kNearest;
+  options.codec = TileCodec::kPng;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
   std::vector<StoredTile> tiles = ReadLevel(options.output, 4);
@@ -509,7 +510,7 @@ TEST(BuildPyramidTest, MosaicGapsAreTransparentAndTheFinerInputIsNotResampled) {
   options.inputs = {left, right};
   options.output = dir.Path("gap.fpyr");
   options.bands = {3, 2, 1};
-  options.codec = "png";
+  options.codec = TileCodec::kPng;
   options.min_zoom = 14;
   options.max_zoom = 14;
   options.max_error_pixels = 0;
@@ -607,7 +608,7 @@ PyramidMetadata ReadMetadata(const std::string& path) {
 
 // ExpectResumeAfterKill9GivesACleanBuild kills a build after its second unit's commit point
 // (with the third appended, uncommitted), resumes it, and compares with a clean build.
-void ExpectResumeAfterKill9GivesACleanBuild(const std::string& overview_resampling) {
+void ExpectResumeAfterKill9GivesACleanBuild(std::optional<Resampling> overview_resampling) {
   TempDir dir;
   BuildOptions options = LandsatOptions(dir);
   options.max_zoom = 15;
@@ -678,12 +679,12 @@ void ExpectResumeAfterKill9GivesACleanBuild(const std::string& overview_resampli
 }
 
 TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesAndMetadataOfACleanBuild) {
-  ExpectResumeAfterKill9GivesACleanBuild("");
+  ExpectResumeAfterKill9GivesACleanBuild(std::nullopt);
 }
 
 TEST(BuildPyramidTest, ResumeAfterKill9WithKernelOverviewsGivesACleanBuild) {
   // The units' root tiles are in the spill file, synced at the commit point.
-  ExpectResumeAfterKill9GivesACleanBuild("cubic");
+  ExpectResumeAfterKill9GivesACleanBuild(Resampling::kCubic);
 }
 
 TEST(BuildPyramidTest, ASecondBuildOfARunningBuildsOutputFailsAndLeavesItAlone) {
@@ -770,7 +771,7 @@ TEST(BuildPyramidTest, ErrorsNameTheProblemAndTheFix) {
   options.inputs = {DataPath("etopo20.cdf")};
   status = BuildPyramid(options).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_NE(status.message().find("--source_srs"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("BuildOptions::source_srs"), absl::string_view::npos) << status;
 
   // Entirely north of WebMercator's 85.05 degree limit.
   test::SyntheticRasterSpec arctic;
@@ -787,21 +788,16 @@ TEST(BuildPyramidTest, ErrorsNameTheProblemAndTheFix) {
   options.inputs = {DataPath("L7_ETMs.tif")};
   status = BuildPyramid(options).status();  // Six bands cannot be JPEG tiles.
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_NE(status.message().find("--bands"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("BuildOptions::bands"), absl::string_view::npos) << status;
 
   options.bands = {1};
   options.max_zoom = 11;
   ASSERT_TRUE(BuildPyramid(options).ok());
   status = BuildPyramid(options).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
-  EXPECT_NE(status.message().find("--overwrite"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("BuildOptions::overwrite"), absl::string_view::npos) << status;
   options.overwrite = true;
   EXPECT_TRUE(BuildPyramid(options).ok());
-
-  options.resampling = "sinc";
-  status = BuildPyramid(options).status();
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_NE(status.message().find("--resampling"), absl::string_view::npos) << status;
 }
 
 TEST(BuildPyramidTest, SourceAlphaBandBecomesTransparencyAndUint16KeepsFullRange) {
@@ -838,7 +834,7 @@ TEST(BuildPyramidTest, SourceAlphaBandBecomesTransparencyAndUint16KeepsFullRange
   options.output = dir.Path("rgba16.fpyr");
   options.min_zoom = 5;
   options.max_zoom = 5;
-  options.resampling = "nearest";
+  options.resampling = Resampling::kNearest;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->metadata.codec(), "png");  // uint16 imagery: PNG with alpha.
@@ -916,8 +912,8 @@ TEST(BuildPyramidTest, EachBandHonoursItsOwnNodata) {
   options.output = dir.Path("nodata3.fpyr");
   options.min_zoom = 5;
   options.max_zoom = 5;
-  options.resampling = "nearest";
-  options.codec = "png";
+  options.resampling = Resampling::kNearest;
+  options.codec = TileCodec::kPng;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
   std::vector<StoredTile> tiles = ReadLevel(options.output, 5);
@@ -971,7 +967,7 @@ TEST(BuildPyramidTest, PerDatasetMaskBecomesTransparency) {
     options.output = dir.Path(name + ".fpyr");
     options.min_zoom = 5;
     options.max_zoom = 5;
-    options.resampling = "nearest";
+    options.resampling = Resampling::kNearest;
     absl::StatusOr<BuildResult> result = BuildPyramid(options);
     ASSERT_TRUE(result.ok()) << result.status();
     std::vector<StoredTile> tiles = ReadLevel(options.output, 5);
@@ -1019,9 +1015,9 @@ TEST(BuildPyramidTest, KernelOverviewsEqualGdalsWholeImageOverviewsWithoutSeams)
     options.output = dir.Path(absl::StrCat(kernel, ".fpyr"));
     options.min_zoom = 3;
     options.max_zoom = 6;
-    options.resampling = "nearest";
-    options.overview_resampling = kernel;
-    options.codec = "png";
+    options.resampling = Resampling::kNearest;
+    options.overview_resampling = *ParseResampling(kernel);
+    options.codec = TileCodec::kPng;
     options.threads = 2;
     absl::StatusOr<BuildResult> result = BuildPyramid(options);
     ASSERT_TRUE(result.ok()) << result.status();
@@ -1088,7 +1084,11 @@ TEST(BuildPyramidTest, EveryResamplingNameIsAcceptedAndOverviewsFollowModeAndNea
       BuildOptions options = LandsatOptions(dir);
       options.min_zoom = 11;
       options.max_zoom = 13;
-      (overview ? options.overview_resampling : options.resampling) = name;
+      if (overview) {
+        options.overview_resampling = *ParseResampling(name);
+      } else {
+        options.resampling = *ParseResampling(name);
+      }
       options.output = dir.Path(absl::StrCat(name, overview, ".fpyr"));
       absl::StatusOr<BuildResult> result = BuildPyramid(options);
       ASSERT_TRUE(result.ok()) << name << ": " << result.status();
@@ -1101,10 +1101,12 @@ TEST(BuildPyramidTest, EveryResamplingNameIsAcceptedAndOverviewsFollowModeAndNea
     }
   }
   BuildOptions options = LandsatOptions(dir);
-  options.overview_resampling = "sinc";
+  options.overview_resampling = Resampling::kCubicSpline;
   absl::Status status = BuildPyramid(options).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_NE(status.message().find("--overview_resampling"), absl::string_view::npos) << status;
+  EXPECT_EQ(status.message(),
+            "BuildOptions::overview_resampling=cubicspline is not supported: use average, mode, "
+            "nearest, bilinear, cubic or lanczos");
 }
 
 TEST(BuildPyramidTest, OneThreadAndTwoThreadsWriteTheSameFile) {
@@ -1125,10 +1127,10 @@ TEST(BuildPyramidTest, LosslessWebpTilesHoldThePngTilesPixels) {
   BuildOptions options = LandsatOptions(dir);
   options.min_zoom = 12;
   options.max_zoom = 13;
-  options.codec = "png";
+  options.codec = TileCodec::kPng;
   options.output = dir.Path("png.fpyr");
   ASSERT_TRUE(BuildPyramid(options).ok());
-  options.codec = "webp_lossless";
+  options.codec = TileCodec::kWebpLossless;
   options.output = dir.Path("webp.fpyr");
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
