@@ -8,9 +8,14 @@
 #include "gdal/internal/dataset.h"
 #include "gdal/internal/registration.h"
 #include "gdal_priv.h"
+#include "pyramid/format.h"
 
 namespace flatpyramid {
 namespace gdal_driver {
+
+static_assert(absl::string_view(pyramid::kMetadataTypeName).substr(0, 20) == kTypeNamePrefix &&
+                  absl::string_view(pyramid::kBuildStateTypeName).substr(0, 20) == kTypeNamePrefix,
+              "Identify's type-name prefix must start both pyramid type names");
 
 GDALDataset* OpenPyramid(GDALOpenInfo* info) {
   if (Identify(info) == FALSE) return nullptr;

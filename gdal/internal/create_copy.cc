@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,9 @@
 #include "cpl_string.h"
 #include "cpl_vsi.h"
 #include "gdal/internal/dataset.h"
+#include "geo/tile_matrix_set.h"
+#include "pyramid/format.h"
+#include "pyramid/resampling.h"
 
 namespace flatpyramid {
 namespace gdal_driver {
@@ -37,31 +41,42 @@ constexpr std::pair<const char*, const char*> kOptionFields[] = {
     {"NODATA", "nodata"},
     {"CODEC", "codec"},
     {"BANDS", "bands"},
+    {"ALLOW_LARGE_BUILD", "allow_large_build"},
 };
 
 absl::Status BadOption(absl::string_view name, absl::string_view value, absl::string_view want) {
   return absl::InvalidArgumentError(absl::StrCat("-co ", name, "=", value, " is invalid: ", want));
 }
 
-absl::Status ParseInt(CSLConstList options, const char* name, int* value) {
+// ParseOptionalInt sets `*value` from option `name` when it is given.
+absl::Status ParseOptionalInt(CSLConstList options, const char* name, std::optional<int>* value) {
   const char* text = CSLFetchNameValue(options, name);
-  if (text != nullptr && !absl::SimpleAtoi(text, value)) {
-    return BadOption(name, text, "give a whole number");
-  }
+  if (text == nullptr) return absl::OkStatus();
+  int parsed = 0;
+  if (!absl::SimpleAtoi(text, &parsed)) return BadOption(name, text, "give a whole number");
+  *value = parsed;
+  return absl::OkStatus();
+}
+
+absl::Status ParseInt(CSLConstList options, const char* name, int* value) {
+  std::optional<int> parsed;
+  if (absl::Status s = ParseOptionalInt(options, name, &parsed); !s.ok()) return s;
+  if (parsed.has_value()) *value = *parsed;
   return absl::OkStatus();
 }
 
 absl::Status ParseNumbers(CSLConstList options, pyramid::BuildOptions* build) {
-  for (const auto& [name, field] : {std::pair<const char*, int*>{"BLOCKSIZE", &build->tile_size},
-                                    {"MIN_ZOOM", &build->min_zoom},
-                                    {"MAX_ZOOM", &build->max_zoom},
-                                    {"QUALITY", &build->quality}}) {
-    if (absl::Status s = ParseInt(options, name, field); !s.ok()) return s;
-  }
-  if (const char* text = CSLFetchNameValue(options, "NUM_THREADS")) {
-    if (!EQUAL(text, "ALL_CPUS") && !absl::SimpleAtoi(text, &build->threads)) {
-      return BadOption("NUM_THREADS", text, "give a number of threads or ALL_CPUS");
+  if (absl::Status s = ParseInt(options, "BLOCKSIZE", &build->tile_size); !s.ok()) return s;
+  if (absl::Status s = ParseInt(options, "MIN_ZOOM", &build->min_zoom); !s.ok()) return s;
+  if (absl::Status s = ParseInt(options, "QUALITY", &build->quality); !s.ok()) return s;
+  if (absl::Status s = ParseOptionalInt(options, "MAX_ZOOM", &build->max_zoom); !s.ok()) return s;
+  const char* threads = CSLFetchNameValue(options, "NUM_THREADS");
+  if (threads != nullptr && !EQUAL(threads, "ALL_CPUS")) {
+    int count = 0;
+    if (!absl::SimpleAtoi(threads, &count)) {
+      return BadOption("NUM_THREADS", threads, "give a number of threads or ALL_CPUS");
     }
+    build->threads = count;
   }
   if (const char* text = CSLFetchNameValue(options, "MAX_ERROR")) {
     if (!absl::SimpleAtod(text, &build->max_error_pixels) || build->max_error_pixels < 0) {
@@ -85,28 +100,59 @@ absl::Status ParseNumbers(CSLConstList options, pyramid::BuildOptions* build) {
   return absl::OkStatus();
 }
 
+// ParseNames parses the options that name things: tile matrix set, zoom strategy, codec and
+// resampling kernels (GDAL's option values are case-insensitive).
+absl::Status ParseNames(CSLConstList options, pyramid::BuildOptions* build) {
+  if (const char* text = CSLFetchNameValue(options, "TILE_MATRIX_SET")) {
+    absl::StatusOr<pyramid::TileMatrixSetId> id = pyramid::ParseTileMatrixSetId(
+        EQUAL(text, "GoogleMapsCompatible") || EQUAL(text, "WebMercatorQuad") ? "WebMercatorQuad"
+        : EQUAL(text, "WorldCRS84Quad")                                       ? "WorldCRS84Quad"
+                                                                              : text);
+    if (!id.ok()) {
+      return BadOption("TILE_MATRIX_SET", text, "use WebMercatorQuad or WorldCRS84Quad");
+    }
+    build->tile_matrix_set = *id;
+  }
+  if (const char* text = CSLFetchNameValue(options, "ZOOM_LEVEL_STRATEGY")) {
+    if (EQUAL(text, "AUTO") || EQUAL(text, "NEAREST")) {
+      build->zoom_strategy = geo::ZoomStrategy::kNearest;
+    } else if (EQUAL(text, "LOWER")) {
+      build->zoom_strategy = geo::ZoomStrategy::kLower;
+    } else if (EQUAL(text, "UPPER")) {
+      build->zoom_strategy = geo::ZoomStrategy::kUpper;
+    } else {
+      return BadOption("ZOOM_LEVEL_STRATEGY", text, "use AUTO, LOWER or UPPER");
+    }
+  }
+  if (const char* text = CSLFetchNameValue(options, "CODEC")) {
+    absl::StatusOr<pyramid::TileCodec> codec = pyramid::ParseTileCodec(absl::AsciiStrToLower(text));
+    if (!codec.ok())
+      return BadOption("CODEC", text, "use jpeg, png, webp, webp_lossless or elevation");
+    build->codec = *codec;
+  }
+  if (const char* text = CSLFetchNameValue(options, "RESAMPLING")) {
+    absl::StatusOr<pyramid::Resampling> r = pyramid::ParseResampling(absl::AsciiStrToLower(text));
+    if (!r.ok()) return BadOption("RESAMPLING", text, r.status().message());
+    build->resampling = *r;
+  }
+  if (const char* text = CSLFetchNameValue(options, "OVERVIEW_RESAMPLING")) {
+    absl::StatusOr<pyramid::Resampling> r = pyramid::ParseResampling(absl::AsciiStrToLower(text));
+    if (!r.ok()) return BadOption("OVERVIEW_RESAMPLING", text, r.status().message());
+    build->overview_resampling = *r;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<pyramid::BuildOptions> ParseCreationOptions(CSLConstList options) {
   pyramid::BuildOptions build;
-  if (const char* tms = CSLFetchNameValue(options, "TILE_MATRIX_SET")) {
-    build.tile_matrix_set = EQUAL(tms, "GoogleMapsCompatible") || EQUAL(tms, "WebMercatorQuad")
-                                ? "WebMercatorQuad"
-                            : EQUAL(tms, "WorldCRS84Quad") ? "WorldCRS84Quad"
-                                                           : tms;
-  }
-  if (const char* strategy = CSLFetchNameValue(options, "ZOOM_LEVEL_STRATEGY")) {
-    build.zoom_strategy = EQUAL(strategy, "AUTO") ? "nearest" : absl::AsciiStrToLower(strategy);
-  }
-  for (const auto& [name, field] : {std::pair<const char*, std::string*>{"CODEC", &build.codec},
-                                    {"RESAMPLING", &build.resampling},
-                                    {"OVERVIEW_RESAMPLING", &build.overview_resampling}}) {
-    if (const char* value = CSLFetchNameValue(options, name)) {
-      *field = absl::AsciiStrToLower(value);
-    }
-  }
-  if (const char* srs = CSLFetchNameValue(options, "SOURCE_SRS")) build.source_srs = srs;
+  // GDAL's block cache is the host program's (QGIS, a Python session): leave it alone.
+  build.set_gdal_cache = false;
+  if (absl::Status s = ParseNames(options, &build); !s.ok()) return s;
   if (absl::Status s = ParseNumbers(options, &build); !s.ok()) return s;
+  if (const char* srs = CSLFetchNameValue(options, "SOURCE_SRS")) build.source_srs = srs;
+  build.allow_large_build = CPLFetchBool(options, "ALLOW_LARGE_BUILD", false);
   for (CSLConstList item = options; item != nullptr && *item != nullptr; ++item) {
     char* key = nullptr;
     const char* value = CPLParseNameValue(*item, &key);

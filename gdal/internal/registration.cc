@@ -13,10 +13,6 @@ constexpr char kStorageMagic[] = "FPYRSTOR";
 // kHeaderBytes covers both storage header slots (storage/FORMAT.md), where the type name of
 // the user metadata sits.
 constexpr int kHeaderBytes = 2 * 16384;
-// kTypeNamePrefix starts the type name of a sealed pyramid's metadata and of an unfinished
-// build's state, so that Open can say which it is.
-constexpr char kTypeNamePrefix[] = "flatpyramid.pyramid.";
-
 }  // namespace
 
 const char kCreationOptionList[] = R"(<CreationOptionList>
@@ -60,6 +56,7 @@ const char kCreationOptionList[] = R"(<CreationOptionList>
   <Option name='BANDS' type='string' description='Source bands to store, 1-based, comma-separated (default: all but alpha)'/>
   <Option name='SOURCE_SRS' type='string' description='CRS of a source without one, or overriding its own'/>
   <Option name='NODATA' type='float' description='Nodata value overriding the source one'/>
+  <Option name='ALLOW_LARGE_BUILD' type='boolean' default='NO' description='Allow a finest level more than 3 levels finer than the source, or more than 20 million tiles'/>
   <Option name='NUM_THREADS' type='string' default='ALL_CPUS' description='Worker threads: a number or ALL_CPUS'/>
   <Option name='MAX_ERROR' type='float' default='0.125' description='Reprojection error allowed, in pixels (gdalwarp -et)'/>
 </CreationOptionList>

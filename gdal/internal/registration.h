@@ -12,6 +12,11 @@ namespace gdal_driver {
 
 inline constexpr char kDriverName[] = "FlatPyramid";
 
+// kTypeNamePrefix starts the storage user-metadata type names of a sealed pyramid and of an
+// unfinished build (pyramid/format.h; driver.cc checks both), so Identify claims both and Open
+// says which it is.
+inline constexpr char kTypeNamePrefix[] = "flatpyramid.pyramid.";
+
 // kCreationOptionList is GDAL_DMD_CREATIONOPTIONLIST.
 extern const char kCreationOptionList[];
 
