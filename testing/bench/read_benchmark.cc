@@ -21,6 +21,9 @@
 //   BM_FlatpyramidTileDecoded pyramid::Reader::GetTile with a 0-byte tile cache: decodes.
 //   BM_FlatpyramidWindow1024  pyramid::Reader::ReadRegion of the same 1024 x 1024 window in
 //                             EPSG:3857 at the base zoom, nearest (pixel-aligned, as RasterIO).
+//   BM_GdalDriverWindow1024   GDALDataset::RasterIO of the same window of the .fpyr file
+//                             through the FlatPyramid GDAL driver (//gdal, registered in this
+//                             process), RGBA pixel-interleaved, no decoded-tile cache.
 // Suffix /warm: the file is read whole before the timing loop, so the page cache holds it.
 // Suffix /cold: before every read, untimed: close, posix_fadvise(POSIX_FADV_DONTNEED) on the
 // file (on the one tile file for a directory), reopen. Cold runs a fixed 64 iterations.
@@ -44,6 +47,8 @@
 #include "benchmark/benchmark.h"
 #include "codec/image.h"
 #include "cpl_conv.h"
+#include "gdal/driver.h"
+#include "gdal/internal/shared_readers.h"
 #include "gdal_priv.h"
 #include "gflags/gflags.h"
 #include "pyramid/reader.h"
@@ -190,6 +195,34 @@ void CogWindow1024(benchmark::State& state, bool cold, bool all_cores) {
   CPLSetConfigOption("GDAL_NUM_THREADS", nullptr);
 }
 
+// GdalDriverWindow1024 is CogWindow1024 of the .fpyr file through the FlatPyramid driver.
+void GdalDriverWindow1024(benchmark::State& state, bool cold) {
+  std::unique_ptr<CogTiles> dataset;
+  std::unique_ptr<codec::Image> window;
+  ColdOrWarm(
+      state, cold, FLAGS_flatpyramid, [](size_t) { return FLAGS_flatpyramid; },
+      [&]() -> absl::Status {
+        absl::StatusOr<std::unique_ptr<CogTiles>> opened = CogTiles::Open(FLAGS_flatpyramid);
+        if (!opened.ok()) return opened.status();
+        dataset = std::move(*opened);
+        window = std::make_unique<codec::Image>(kWindowSize, kWindowSize, dataset->band_count(),
+                                                codec::PixelType::kUint8);
+        return absl::OkStatus();
+      },
+      [&] { dataset.reset(); },
+      [&](size_t i) {
+        state.PauseTiming();
+        GDALSetCacheMax64(0);  // Drops every cached block: the read must decode.
+        GDALSetCacheMax64(int64_t{64} << 20);
+        state.ResumeTiming();
+        const TileXY& w = Windows()[i % Windows().size()];
+        absl::Status status = dataset->ReadWindow(static_cast<int>(w.x), static_cast<int>(w.y),
+                                                  window->mutable_view());
+        benchmark::DoNotOptimize(window->data());
+        return status;
+      });
+}
+
 void MbtilesTileBytes(benchmark::State& state, bool cold, bool decode) {
   std::unique_ptr<MbtilesTiles> mbtiles;
   std::string bytes;
@@ -318,6 +351,10 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "read_benchmark: --zoom (0..24) is required\n");
     return 1;
   }
+  // The driver linked into this process (no decoded-tile cache, as OpenPyramid), before
+  // GDALAllRegister so an installed plugin leaves it alone.
+  CPLSetConfigOption(gdal_driver::kCacheOption, "0");
+  gdal_driver::RegisterFlatPyramidDriver();
   GDALAllRegister();
   CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
   GDALSetCacheMax64(int64_t{64} << 20);
@@ -352,7 +389,10 @@ int Main(int argc, char** argv) {
   if (!FLAGS_flatpyramid.empty()) {
     Register("BM_FlatpyramidTileBytes", FlatpyramidTileBytes);
     Register("BM_FlatpyramidTileDecoded", FlatpyramidTileDecoded);
-    if (level_pixels >= kWindowSize) Register("BM_FlatpyramidWindow1024", FlatpyramidWindow1024);
+    if (level_pixels >= kWindowSize) {
+      Register("BM_FlatpyramidWindow1024", FlatpyramidWindow1024);
+      Register("BM_GdalDriverWindow1024", GdalDriverWindow1024);
+    }
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
