@@ -162,47 +162,18 @@ void CogTileDecoded(benchmark::State& state, bool cold) {
       });
 }
 
-// CogWindow1024 reads windows through RasterIO; all_cores sets GDAL_NUM_THREADS=ALL_CPUS,
-// with which GDAL 3.6's GTiff driver decodes a RasterIO's tiles in parallel (as ReadRegion
-// does its own), so the two can be compared at one thread each and at every core each.
-void CogWindow1024(benchmark::State& state, bool cold, bool all_cores) {
+// GdalWindow1024 reads windows of `path` through GDALDataset::RasterIO; all_cores sets
+// GDAL_NUM_THREADS=ALL_CPUS, with which GDAL 3.6's GTiff driver decodes a RasterIO's tiles in
+// parallel (as ReadRegion, and so the FlatPyramid driver, do their own), so the two can be
+// compared at one thread each and at every core each.
+void GdalWindow1024(benchmark::State& state, bool cold, const std::string& path, bool all_cores) {
   CPLSetConfigOption("GDAL_NUM_THREADS", all_cores ? "ALL_CPUS" : nullptr);
-  std::unique_ptr<CogTiles> cog;
-  std::unique_ptr<codec::Image> window;
-  ColdOrWarm(
-      state, cold, FLAGS_cog, [](size_t) { return FLAGS_cog; },
-      [&]() -> absl::Status {
-        absl::StatusOr<std::unique_ptr<CogTiles>> opened = CogTiles::Open(FLAGS_cog);
-        if (!opened.ok()) return opened.status();
-        cog = std::move(*opened);
-        window = std::make_unique<codec::Image>(kWindowSize, kWindowSize, cog->band_count(),
-                                                codec::PixelType::kUint8);
-        return absl::OkStatus();
-      },
-      [&] { cog.reset(); },
-      [&](size_t i) {
-        state.PauseTiming();
-        GDALSetCacheMax64(0);  // Drops every cached block: the read must decode.
-        GDALSetCacheMax64(int64_t{64} << 20);
-        state.ResumeTiming();
-        const TileXY& w = Windows()[i % Windows().size()];
-        absl::Status status =
-            cog->ReadWindow(static_cast<int>(w.x), static_cast<int>(w.y), window->mutable_view());
-        benchmark::DoNotOptimize(window->data());
-        return status;
-      });
-  cog.reset();
-  CPLSetConfigOption("GDAL_NUM_THREADS", nullptr);
-}
-
-// GdalDriverWindow1024 is CogWindow1024 of the .fpyr file through the FlatPyramid driver.
-void GdalDriverWindow1024(benchmark::State& state, bool cold) {
   std::unique_ptr<CogTiles> dataset;
   std::unique_ptr<codec::Image> window;
   ColdOrWarm(
-      state, cold, FLAGS_flatpyramid, [](size_t) { return FLAGS_flatpyramid; },
+      state, cold, path, [&](size_t) { return path; },
       [&]() -> absl::Status {
-        absl::StatusOr<std::unique_ptr<CogTiles>> opened = CogTiles::Open(FLAGS_flatpyramid);
+        absl::StatusOr<std::unique_ptr<CogTiles>> opened = CogTiles::Open(path);
         if (!opened.ok()) return opened.status();
         dataset = std::move(*opened);
         window = std::make_unique<codec::Image>(kWindowSize, kWindowSize, dataset->band_count(),
@@ -221,6 +192,8 @@ void GdalDriverWindow1024(benchmark::State& state, bool cold) {
         benchmark::DoNotOptimize(window->data());
         return status;
       });
+  dataset.reset();
+  CPLSetConfigOption("GDAL_NUM_THREADS", nullptr);
 }
 
 void MbtilesTileBytes(benchmark::State& state, bool cold, bool decode) {
@@ -373,10 +346,12 @@ int Main(int argc, char** argv) {
   if (!FLAGS_cog.empty()) {
     Register("BM_CogTileDecoded", CogTileDecoded);
     if (level_pixels >= kWindowSize) {
-      Register("BM_CogWindow1024",
-               [](benchmark::State& state, bool cold) { CogWindow1024(state, cold, false); });
-      Register("BM_CogWindow1024AllCores",
-               [](benchmark::State& state, bool cold) { CogWindow1024(state, cold, true); });
+      Register("BM_CogWindow1024", [](benchmark::State& state, bool cold) {
+        GdalWindow1024(state, cold, FLAGS_cog, false);
+      });
+      Register("BM_CogWindow1024AllCores", [](benchmark::State& state, bool cold) {
+        GdalWindow1024(state, cold, FLAGS_cog, true);
+      });
     }
   }
   if (!FLAGS_mbtiles.empty()) {
@@ -391,7 +366,9 @@ int Main(int argc, char** argv) {
     Register("BM_FlatpyramidTileDecoded", FlatpyramidTileDecoded);
     if (level_pixels >= kWindowSize) {
       Register("BM_FlatpyramidWindow1024", FlatpyramidWindow1024);
-      Register("BM_GdalDriverWindow1024", GdalDriverWindow1024);
+      Register("BM_GdalDriverWindow1024", [](benchmark::State& state, bool cold) {
+        GdalWindow1024(state, cold, FLAGS_flatpyramid, false);
+      });
     }
   }
   benchmark::RunSpecifiedBenchmarks();
