@@ -36,9 +36,8 @@ GDALDataType PixelTypeToGdal(codec::PixelType type) {
   return GDT_Unknown;
 }
 
-FlatPyramidDataset::FlatPyramidDataset(std::shared_ptr<const pyramid::Reader> reader,
-                                       const LevelGrid& grid)
-    : reader_(std::move(reader)), grid_(grid) {
+FlatPyramidDataset::FlatPyramidDataset(PyramidReaders readers, const LevelGrid& grid)
+    : reader_(std::move(readers.cached)), direct_reader_(std::move(readers.direct)), grid_(grid) {
   nRasterXSize = grid.width;
   nRasterYSize = grid.height;
   eAccess = GA_ReadOnly;
@@ -52,16 +51,17 @@ FlatPyramidDataset::~FlatPyramidDataset() { FlushCache(true); }
 
 absl::StatusOr<std::unique_ptr<FlatPyramidDataset>> FlatPyramidDataset::Open(
     const std::string& path) {
-  absl::StatusOr<std::shared_ptr<const pyramid::Reader>> reader = OpenSharedReader(path);
-  if (!reader.ok()) return reader.status();
-  absl::StatusOr<OGRSpatialReference> srs = geo::TileMatrixSetSrs((*reader)->tile_matrix_set());
+  absl::StatusOr<PyramidReaders> readers = OpenSharedReaders(path);
+  if (!readers.ok()) return readers.status();
+  const pyramid::Reader& reader = *readers->cached;
+  absl::StatusOr<OGRSpatialReference> srs = geo::TileMatrixSetSrs(reader.tile_matrix_set());
   if (!srs.ok()) return srs.status();
-  absl::StatusOr<std::vector<LevelGrid>> grids = LevelGrids(**reader);
+  absl::StatusOr<std::vector<LevelGrid>> grids = LevelGrids(reader);
   if (!grids.ok()) return grids.status();
-  std::unique_ptr<FlatPyramidDataset> dataset(new FlatPyramidDataset(*reader, grids->front()));
+  std::unique_ptr<FlatPyramidDataset> dataset(new FlatPyramidDataset(*readers, grids->front()));
   dataset->srs_ = *srs;
   for (size_t i = 1; i < grids->size(); ++i) {
-    dataset->overviews_.emplace_back(new FlatPyramidDataset(*reader, (*grids)[i]));
+    dataset->overviews_.emplace_back(new FlatPyramidDataset(*readers, (*grids)[i]));
     dataset->overviews_.back()->srs_ = *srs;
   }
   dataset->SetPyramidMetadata();
@@ -252,7 +252,7 @@ CPLErr FlatPyramidDataset::ReadWindow(int x, int y, int width, int height, void*
       request.height = ch;
       request.resampling = pyramid::Resampling::kNearest;
       request.zoom = grid_.zoom;
-      absl::StatusOr<pyramid::Region> region = reader_->ReadRegion(request);
+      absl::StatusOr<pyramid::Region> region = direct_reader_->ReadRegion(request);
       if (!region.ok()) return ReportError(region.status());
       const codec::Image& image = region->image;
       uint8_t* out = static_cast<uint8_t*>(data) + cy * line_space + cx * pixel_space;

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "gdal/internal/level_grid.h"
+#include "gdal/internal/shared_readers.h"
 #include "gdal_pam.h"
 #include "ogr_spatialref.h"
 #include "pyramid/reader.h"
@@ -45,7 +46,7 @@ class FlatPyramidDataset final : public GDALPamDataset {
  private:
   friend class FlatPyramidRasterBand;
 
-  FlatPyramidDataset(std::shared_ptr<const pyramid::Reader> reader, const LevelGrid& grid);
+  FlatPyramidDataset(PyramidReaders readers, const LevelGrid& grid);
   void SetPyramidMetadata();
 
   // ReadBlock fills block (block_x, block_y) of band `band` (1-based) into `data`, and the
@@ -63,7 +64,10 @@ class FlatPyramidDataset final : public GDALPamDataset {
   // ReportError raises `status` as a CPLError and returns CE_Failure.
   CPLErr ReportError(const absl::Status& status) const;
 
+  // reader_ reads blocks through the shared tile cache, direct_reader_ windows without it
+  // (shared_readers.h).
   std::shared_ptr<const pyramid::Reader> reader_;
+  std::shared_ptr<const pyramid::Reader> direct_reader_;
   LevelGrid grid_;
   OGRSpatialReference srs_;
   // overviews_ are the coarser levels, finest first; empty on an overview itself.

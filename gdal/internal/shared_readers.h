@@ -2,8 +2,8 @@
 //
 // GDAL's threading model is one dataset per thread: QGIS, rasterio and gdalwarp open the same
 // file once per thread. Datasets of the same file (same device, inode, size and modification
-// time) share one pyramid::Reader (whose const methods are thread-safe) and so one memory map
-// and one set of decoded tiles; all Readers share one TileCache of FLATPYRAMID_CACHE_MB
+// time) share its PyramidReaders (whose const methods are thread-safe) and so their memory
+// maps and decoded tiles; all cached Readers share one TileCache of FLATPYRAMID_CACHE_MB
 // (GDAL configuration option, default 128) megabytes.
 #ifndef FLATPYRAMID_GDAL_INTERNAL_SHARED_READERS_H_
 #define FLATPYRAMID_GDAL_INTERNAL_SHARED_READERS_H_
@@ -21,9 +21,18 @@ namespace gdal_driver {
 // read when the first pyramid is opened.
 inline constexpr char kCacheOption[] = "FLATPYRAMID_CACHE_MB";
 
-// OpenSharedReader returns the open Reader of `path` when a dataset still holds one for the
-// same file, else opens it (pyramid::Reader::Open's errors). Thread-safe.
-absl::StatusOr<std::shared_ptr<const pyramid::Reader>> OpenSharedReader(const std::string& path);
+// PyramidReaders are two Readers of one file: `cached` decodes tiles through the shared
+// TileCache (blocks, which GDAL asks for again and again); `direct` has no cache, so
+// ReadRegion decodes a window's tiles straight into its output (a multi-block RasterIO,
+// which a whole-raster copy makes of every tile once: caching them only costs time there).
+struct PyramidReaders {
+  std::shared_ptr<const pyramid::Reader> cached;
+  std::shared_ptr<const pyramid::Reader> direct;
+};
+
+// OpenSharedReaders returns the Readers of `path` when a dataset still holds them for the
+// same file, else opens them (pyramid::Reader::Open's errors). Thread-safe.
+absl::StatusOr<PyramidReaders> OpenSharedReaders(const std::string& path);
 
 }  // namespace gdal_driver
 }  // namespace flatpyramid
