@@ -4,12 +4,12 @@
 // owns one more per coarser level as its overviews. Blocks are tiles: IReadBlock decodes the
 // tiles under a block through pyramid::Reader::GetTile (the process-wide TileCache) and fills
 // every band's block at once. IRasterIO of a window spanning several blocks at full
-// resolution reads through pyramid::Reader::ReadRegion, which decodes the window's tiles in
-// parallel straight into one buffer; other requests (one block, resampled, overviews) go
-// through GDAL's block cache and overview machinery.
+// resolution reads through pyramid::Reader::ReadRegion of a Reader without a tile cache,
+// which decodes the window's tiles in parallel straight into one buffer; other requests (one
+// block, resampled, overviews) go through GDAL's block cache and overview machinery.
 //
 // Thread safety: GDAL's model: one dataset is used by one thread at a time; different
-// datasets may be used concurrently, also of the same file (they share one Reader).
+// datasets may be used concurrently, also of the same file (they share its Readers).
 #ifndef FLATPYRAMID_GDAL_INTERNAL_DATASET_H_
 #define FLATPYRAMID_GDAL_INTERNAL_DATASET_H_
 
