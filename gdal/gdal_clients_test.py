@@ -232,9 +232,9 @@ class PixelTest(unittest.TestCase):
         b = gdal.Open(region).ReadAsArray()
         opaque = (a[3] == 255) & (b[3] == 255)
         self.assertGreater(opaque.mean(), 0.9)
-        # Both resample the same level bilinearly; they differ by GDAL's approximate
-        # transformer (gdalwarp -et 0.125) against ReadRegion's exact one.
-        self.assertGreater(psnr(a[:3, opaque], b[:3, opaque]), 40.0)
+        # Both warp the same level with GDAL's bilinear kernel: identical on this window
+        # (infinite PSNR); 60 dB leaves room for GDAL splitting the warp into other chunks.
+        self.assertGreater(psnr(a[:3, opaque], b[:3, opaque]), 60.0)
 
     def test_gdallocationinfo_equals_the_tile_pixel(self):
         z, col0, row0, width, height = level_of(LANDSAT)
@@ -396,7 +396,7 @@ class BadFileTest(unittest.TestCase):
         self.assertEqual(calls[-1], 1.0)
         self.assertRegex(
             self.gdalinfo_error(snapshot),
-            rf"^ERROR 4: FlatPyramid: {snapshot}: an unfinished build \(2 of 9 blocks committed, "
+            rf"^ERROR 4: FlatPyramid: {snapshot}: an unfinished build \(\d of 9 blocks committed, "
             r"\d+ tiles; no build_pyramid is writing it\): finish it with build_pyramid --resume")
 
     def test_not_a_pyramid_is_left_to_other_drivers(self):
