@@ -177,6 +177,15 @@ absl::Status RunUnits(const BuildOptions& options, const BuildPlan& plan, uint64
 
 }  // namespace
 
+// A build: ResolvePlan cuts the tiles covering the source into units (build_plan.h); a pool
+// of workers, each with its own GDAL handle, renders units into encoded tiles of every level
+// they hold (unit_renderer.h) with no lock held; one committer appends them in Morton order
+// through a bounded reorder buffer (ordered_pool.h), so every level's section grows with
+// strictly increasing keys, forms the levels above the units and deduplicates small tiles
+// (committer.h), and writes commit points (resume.h). Memory is bounded by (threads + reorder
+// window) units, three raw tiles per level, the deduplication tables and GDAL's block cache,
+// set to what the workers read again (GdalCacheBudget). Only Seal writes the final
+// PyramidMetadata, so an unfinished file is never a valid pyramid.
 absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   const absl::Time start = absl::Now();
   BuildPlan plan;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -25,6 +26,8 @@
 namespace flatpyramid {
 namespace pyramid {
 namespace internal {
+
+struct AxisTaps;  // The source samples a target pixel reads along one axis (block_warper.cc).
 
 // BlockWarper renders blocks of the target grid from one Source. Not thread-safe: one per
 // worker.
@@ -74,6 +77,15 @@ class BlockWarper {
   BlockWarper() = default;
   static Mapping SeparableMapping(const Source& source, GDALDatasetH handle,
                                   const OGRSpatialReference& target, GDALResampleAlg resampling);
+  // SeamParts are the (first column, columns) of a block's parts: the whole block, or its two
+  // sides of a wrapped source's seam.
+  std::vector<std::pair<int, int>> SeamParts(double min_x, double resolution, int width) const;
+  GDALDatasetH CreateTargetDataset(int width, int height, uint8_t* samples, uint8_t* alpha) const;
+  GDALWarpOptions* CreateWarpOptions(GDALDatasetH mem) const;
+  void SetWrappedScale(double min_x, double max_y, double resolution, int x0, int columns,
+                       int height, GDALWarpOptions* options) const;
+  absl::Status ResampleStrips(const AxisTaps& xt, const AxisTaps& yt, int window_width, int stride,
+                              int height, uint8_t* samples, uint8_t* alpha);
   // WarpSeparable is Warp's fast path (outputs already zeroed); false: use GDAL's path.
   absl::StatusOr<bool> WarpSeparable(double min_x, double max_y, double resolution, int width,
                                      int height, uint8_t* samples, uint8_t* alpha);

@@ -45,6 +45,10 @@ struct BuildPlan {
   double source_resolution = 0;  // A source pixel's size in the set's CRS units (about).
   geo::Bounds footprint;
   uint32_t base_min_x = 0, base_min_y = 0, base_max_x = 0, base_max_y = 0;  // At max_zoom.
+  // A unit is the subtree of one tile at unit_zoom = max(0, max_zoom - log2(2048 /
+  // tile_size)): up to 2048 x 2048 base pixels, one warp (smaller when that gives fewer than 8
+  // units, so every core has work; independent of the thread count, so a resumed build cuts
+  // the same units).
   // Units: every tile of unit_rects at unit_zoom (one rectangle, or the two sides of a
   // footprint across the antimeridian), walked lazily in Morton order (UnitWalker): memory
   // does not grow with their number. unit_min/max_* bound them (the spill files and the
