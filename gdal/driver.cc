@@ -13,9 +13,21 @@
 namespace flatpyramid {
 namespace gdal_driver {
 
-static_assert(absl::string_view(pyramid::kMetadataTypeName).substr(0, 20) == kTypeNamePrefix &&
-                  absl::string_view(pyramid::kBuildStateTypeName).substr(0, 20) == kTypeNamePrefix,
+namespace {
+
+// StartsWithTypeNamePrefix is constexpr (no string_view of the array: under UBSan its null
+// check is not a constant expression).
+constexpr bool StartsWithTypeNamePrefix(absl::string_view name) {
+  for (size_t i = 0; kTypeNamePrefix[i] != '\0'; ++i) {
+    if (i >= name.size() || name[i] != kTypeNamePrefix[i]) return false;
+  }
+  return true;
+}
+static_assert(StartsWithTypeNamePrefix(pyramid::kMetadataTypeName) &&
+                  StartsWithTypeNamePrefix(pyramid::kBuildStateTypeName),
               "Identify's type-name prefix must start both pyramid type names");
+
+}  // namespace
 
 GDALDataset* OpenPyramid(GDALOpenInfo* info) {
   if (Identify(info) == FALSE) return nullptr;

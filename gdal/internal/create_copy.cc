@@ -267,6 +267,12 @@ GDALDataset* CreateCopy(const char* path, GDALDataset* source, int /*strict*/, c
   double start = 0;
   if (input.empty()) {
     temporary = absl::StrCat(path, ".source.tif");
+    VSIStatBufL stat;
+    if (VSIStatL(temporary.c_str(), &stat) == 0) {
+      return fail(absl::AlreadyExistsError(
+          absl::StrCat("an in-memory source is copied to ", temporary,
+                       " first, and that file exists: remove it or choose another output name")));
+    }
     start = 0.25;
     void* scaled = GDALCreateScaledProgress(0, start, progress, progress_data);
     absl::Status copied = CopyToTemporaryGeoTiff(
