@@ -132,7 +132,12 @@ TEST(StoreTest, LocksRefuseASecondWriterAndReadersUnlessAllowedToSeeTheLastCommi
   EXPECT_EQ(Writer::Create(path).status().code(), absl::StatusCode::kAlreadyExists);
   WriterOptions overwrite;
   overwrite.overwrite = true;
-  EXPECT_EQ(Writer::Create(path, overwrite).status().code(), absl::StatusCode::kUnavailable);
+  const absl::Status second_writer = Writer::Create(path, overwrite).status();
+  EXPECT_EQ(second_writer.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second_writer.message(),
+            path +
+                ": being written by another writer (it holds the exclusive lock); one writer "
+                "per file");
   absl::StatusOr<std::unique_ptr<Reader>> refused = Reader::Open(path);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(refused.status().message().find("being written by another process"), std::string::npos);
@@ -158,8 +163,13 @@ TEST(StoreTest, LocksRefuseASecondWriterAndReadersUnlessAllowedToSeeTheLastCommi
   reader = Reader::Open(path);
   ASSERT_TRUE(reader.ok()) << reader.status();
   EXPECT_EQ((*reader)->Get(0, 2), "resumed");
-  // A sealed file being read cannot be overwritten under the reader's map.
-  EXPECT_EQ(Writer::Create(path, overwrite).status().code(), absl::StatusCode::kUnavailable);
+  // A sealed file being read cannot be overwritten under the reader's map, and the error says
+  // that a reader, not a writer, holds it.
+  const absl::Status under_reader = Writer::Create(path, overwrite).status();
+  EXPECT_EQ(under_reader.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(under_reader.message(), path +
+                                        ": in use by a reader (it holds a shared lock); close the "
+                                        "programs reading it, then retry");
   reader->reset();
   writer = Writer::Create(path, overwrite);
   ASSERT_TRUE(writer.ok()) << writer.status();

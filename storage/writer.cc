@@ -792,10 +792,18 @@ absl::StatusOr<std::unique_ptr<File>> OpenLocked(Env* env, const std::string& pa
   if (!file.ok()) return file.status();
   absl::Status status = (*file)->TryLock(LockMode::kExclusive);
   if (absl::IsUnavailable(status)) {
+    // Readers hold shared locks, writers the exclusive one: a shared lock we can take says
+    // that only readers are in the way.
+    if ((*file)->TryLock(LockMode::kShared).ok()) {
+      return absl::UnavailableError(
+          path +
+          ": in use by a reader (it holds a shared lock); close the programs reading it, "
+          "then retry");
+    }
     return absl::UnavailableError(
         path +
-        ": being written or read by another process (its lock is held); one writer "
-        "per file, and no readers while writing");
+        ": being written by another writer (it holds the exclusive lock); one writer "
+        "per file");
   }
   if (!status.ok()) return status;
   return file;
