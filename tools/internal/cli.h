@@ -24,9 +24,11 @@ std::string ResolvePath(const std::string& path);
 std::string ResolvePathAgainst(const std::string& path, const std::string& dir);
 
 // ParseFlags parses the gflags flags out of argc/argv (leaving the positional arguments).
-// --help prints the usage message set with gflags::SetUsageMessage and every flag defined in
-// tools/<tool>.cc with its default and description, then exits 0; --helpfull and --version
-// behave as gflags defines them.
+// A bad command line (an unknown flag, a value of the wrong type, a flag without its value)
+// prints one line and exits 2. Negative numbers ("-1") are positional arguments, not flags;
+// "--" ends the flags. --help prints the usage message set with gflags::SetUsageMessage and every
+// flag defined in tools/<tool>.cc with its default and description, then exits 0; --helpfull and
+// --version behave as gflags defines them.
 void ParseFlags(absl::string_view tool, int* argc, char*** argv);
 
 // Fail prints "<tool>: <status message>" as one line on stderr and returns exit code 1.
