@@ -66,9 +66,14 @@ DEFINE_string(nodata, "",
               "with it are transparent / nodata in the pyramid.");
 DEFINE_int32(threads, 0, "Worker threads. 0: all cores.");
 DEFINE_bool(resume, false,
-            "Continue an interrupted build of --output from its last commit point, with the "
-            "same flags; the result equals a clean build.");
-DEFINE_bool(overwrite, false, "Replace --output if it exists.");
+            "Continue a stopped build of --output with the same flags, in whatever state it "
+            "was left: from its last commit point, from the beginning if it had none yet, "
+            "only sealing if it stopped while sealing; a finished pyramid of the same build is "
+            "nothing to do (exit 0). The result equals a clean build. Other flags, or an input "
+            "changed since the build started, are refused.");
+DEFINE_bool(overwrite, false,
+            "Replace --output if it exists. The new pyramid is built beside it (OUTPUT.partial) "
+            "and replaces it only when complete: a failed build leaves the old one intact.");
 DEFINE_bool(quiet, false, "No progress output on stderr.");
 DEFINE_double(commit_seconds, 3,
               "Seconds of work between commit points (what --resume restarts from). 0: after "
@@ -249,6 +254,20 @@ int main(int argc, char** argv) {
   if (!result.ok()) Fail(std::string(result.status().message()));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   const flatpyramid::pyramid::PyramidMetadata& m = result->metadata;
+  using flatpyramid::pyramid::ResumeOutcome;
+  if (result->resume_outcome == ResumeOutcome::kAlreadyFinished) {
+    std::fprintf(stderr, "nothing to do: %s is already finished by the same build\n",
+                 options.output.c_str());
+    return 0;
+  }
+  if (result->resume_outcome == ResumeOutcome::kStartedOver) {
+    std::fprintf(stderr, "--resume: %s had no commit point yet: it was built from the beginning\n",
+                 options.output.c_str());
+  }
+  if (result->resume_outcome == ResumeOutcome::kSealedOnly) {
+    std::fprintf(stderr, "--resume: every tile of %s was written: it was sealed\n",
+                 options.output.c_str());
+  }
   if (!FLAGS_quiet || demo) {
     std::fprintf(stderr, "built %s: %s, zoom %u..%u, %llu tiles (%llu unique), codec %s, %.1f s\n",
                  options.output.c_str(), m.tile_matrix_set().c_str(), m.min_zoom(), m.max_zoom(),

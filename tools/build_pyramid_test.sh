@@ -107,8 +107,25 @@ expect_error 1 "${E} --zoom_strategy=best is unknown: use nearest, lower or uppe
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --zoom_strategy=best
 expect_error 1 "${E} unexpected argument \"${DATA}/elev.tif\": every option is a --flag (see --help)" \
   build_pyramid "${DATA}/elev.tif"
-expect_error 1 "${E} --resume: ${WORK}/rel/dem.fpyr is already a finished pyramid: nothing to resume (use --overwrite to rebuild)" \
+# --resume of a finished pyramid: nothing to do with the same flags, refused with others.
+expect_error 1 "${E} --resume: ${WORK}/rel/dem.fpyr was started with other inputs or options: rerun with the same flags, or with --overwrite to start again" \
   build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr" --resume
+DEM_BYTES="$(cksum <"${WORK}/rel/dem.fpyr")"
+"${TOOL}" --input="${WORK}/rel/dem.tif" --output="${WORK}/rel/dem.fpyr" --resume \
+  2>"${WORK}/done.err" || fail "--resume of a finished pyramid: exit $?: $(cat "${WORK}/done.err")"
+[[ "$(cat "${WORK}/done.err")" == "nothing to do: ${WORK}/rel/dem.fpyr is already finished by the same build" ]] ||
+  fail "--resume of a finished pyramid: $(cat "${WORK}/done.err")"
+[[ "$(cksum <"${WORK}/rel/dem.fpyr")" == "${DEM_BYTES}" ]] || fail "--resume changed a finished pyramid"
+# The output is one of the inputs (also through a link or ..): refused before anything is
+# written, the input untouched.
+ln -s "${WORK}/rel/dem.tif" "${WORK}/rel/link.tif"
+mkdir -p "${WORK}/rel/sub"
+DEM_TIF="$(cksum <"${WORK}/rel/dem.tif")"
+for onto in "${WORK}/rel/dem.tif" "${WORK}/rel/link.tif" "${WORK}/rel/sub/../dem.tif"; do
+  expect_error 1 "${E} ${onto}: is the input ${WORK}/rel/dem.tif (the same file); write the output to another path" \
+    build_pyramid --input="${WORK}/rel/dem.tif" --output="${onto}" --overwrite
+done
+[[ "$(cksum <"${WORK}/rel/dem.tif")" == "${DEM_TIF}" ]] || fail "a refused build changed its input"
 [[ -e "${X}" ]] && fail "a failed build left ${X} behind"
 compgen -G "${X}.*" >/dev/null && fail "a failed build left $(echo "${X}".*) behind"
 
@@ -127,9 +144,13 @@ NOT_A_PYRAMID="${WORK}/full.fpyr: not a flatpyramid pyramid: its user metadata t
 if [[ -e "${WORK}/full.fpyr" ]]; then
   expect_error 1 "pyramid_info: ${NOT_A_PYRAMID}" pyramid_info "${WORK}/full.fpyr"
   expect_error 1 "verify_pyramid: ${NOT_A_PYRAMID}" verify_pyramid "${WORK}/full.fpyr"
-  expect_error 1 "${E} --resume: ${WORK}/full.fpyr has no commit point of a pyramid build yet: rerun with --overwrite" \
-    build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
-    --max_zoom=16 --codec=png --resume
+  # Stopped before its first commit point: --resume builds it from the beginning, and says so.
+  "${TOOL}" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
+    --max_zoom=16 --codec=png --resume --quiet 2>"${WORK}/again.err" ||
+    fail "--resume before the first commit point: exit $?: $(cat "${WORK}/again.err")"
+  [[ "$(cat "${WORK}/again.err")" == "--resume: ${WORK}/full.fpyr had no commit point yet: it was built from the beginning" ]] ||
+    fail "--resume before the first commit point: $(cat "${WORK}/again.err")"
+  "${TOOLS}/verify_pyramid" "${WORK}/full.fpyr" >/dev/null || fail "the rebuilt pyramid does not verify"
 fi
 
 finish

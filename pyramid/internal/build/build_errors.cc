@@ -1,5 +1,6 @@
 #include "pyramid/internal/build/build_errors.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace flatpyramid {
@@ -19,6 +20,15 @@ absl::Status BeingWritten(const std::string& output) {
       absl::StrCat("output ", output,
                    " is being written by another build (its lock is held): wait for it to "
                    "finish, or choose another --output"));
+}
+
+absl::Status InUse(const std::string& output, const absl::Status& status) {
+  if (absl::StrContains(status.message(), "in use by a reader")) {
+    return absl::UnavailableError(
+        absl::StrCat("output ", output,
+                     " is in use by a reader (a program holds it open): close it, then retry"));
+  }
+  return BeingWritten(output);
 }
 
 }  // namespace internal
