@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "pyramid/builder.h"
 #include "pyramid/format.h"
+#include "pyramid/resampling.h"
 #include "storage/store.h"
 #include "storage/testing/fault_injection_env.h"
 #include "testing/files.h"
@@ -116,8 +117,8 @@ class BuildCrashTest : public ::testing::TestWithParam<std::string> {
     options.output = kOutput;
     options.min_zoom = 8;
     options.max_zoom = 10;
-    options.codec = "png";
-    options.overview_resampling = GetParam();
+    options.codec = TileCodec::kPng;
+    if (!GetParam().empty()) options.overview_resampling = *ParseResampling(GetParam());
     options.threads = 1;
     options.commit_interval = absl::ZeroDuration();  // A commit point after every unit.
     options.env = env;

@@ -13,6 +13,7 @@
 #include "cpl_conv.h"
 #include "gdal_priv.h"
 #include "pyramid/format.h"
+#include "pyramid/internal/block_warper.h"
 #include "pyramid/internal/build/build_errors.h"
 #include "pyramid/internal/build/build_files.h"
 #include "pyramid/internal/build/build_output.h"
@@ -156,6 +157,15 @@ absl::Status Seal(const PyramidMetadata& metadata, bool resumable, internal::Ope
 
 }  // namespace
 
+// A build: ResolvePlan cuts the tiles covering the source into units (build_plan.h); a pool
+// of workers, each with its own GDAL handle, renders units into encoded tiles of every level
+// they hold (unit_renderer.h) with no lock held; one committer appends them in Morton order
+// through a bounded reorder buffer (ordered_pool.h), so every level's section grows with
+// strictly increasing keys, forms the levels above the units and deduplicates small tiles
+// (committer.h), and writes commit points (resume.h). Memory is bounded by (threads + reorder
+// window) units, three raw tiles per level, the deduplication tables and GDAL's block cache,
+// set to what the workers read again (GdalCacheBudget). Only Seal writes the final
+// PyramidMetadata, so an unfinished file is never a valid pyramid.
 absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   const absl::Time start = absl::Now();
   BuildPlan plan;
@@ -178,13 +188,14 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   if (!status.ok()) return status;
 
   int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+      std::min(MaxBuildThreads(),
+               options.threads.value_or(static_cast<int>(std::thread::hardware_concurrency())));
   threads = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(threads, plan.unit_count)));
   auto renderers = CreateRenderers(options, plan, threads);
   if (!renderers.ok()) return renderers.status();
   // GDAL's block cache for this build, unless the user chose one (GDAL_CACHEMAX).
   std::optional<int64_t> previous_cache;
-  if (CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr) {
+  if (options.set_gdal_cache && CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr) {
     previous_cache = GDALGetCacheMax64();
     GDALSetCacheMax64(internal::GdalCacheBudget(plan, threads));
   }
@@ -211,6 +222,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
   result.units = plan.unit_count;
+  result.threads = threads;
   result.resume_outcome = opened->outcome;
   progress.finished = true;
   progress.units_done = plan.unit_count;

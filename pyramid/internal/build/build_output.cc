@@ -21,10 +21,10 @@ absl::Status CheckRules(const BuildOptions& options, storage::Env* env) {
   rules.env = env;
   absl::Status status = storage::CheckOutput(options.output, rules);
   if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("output ", options.output,
-                     " already exists: use --overwrite to replace it (or --resume to "
-                     "continue an interrupted build)"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "output ", options.output,
+        " already exists: use BuildOptions::overwrite to replace it (or BuildOptions::resume to "
+        "continue an interrupted build)"));
   }
   return status;
 }
@@ -94,7 +94,10 @@ absl::StatusOr<OpenedOutput> OpenOutput(const BuildOptions& options, BuildPlan* 
   opened.env = options.env != nullptr ? options.env : storage::Env::Default();
   opened.output = options.output;
   opened.build_path = options.output;
-  absl::Status status = CheckRules(options, opened.env);
+  // The output's directory must exist and be writable (access(2): outside the Env seam, so
+  // only for the real filesystem).
+  absl::Status status = options.env == nullptr ? CheckOutputPath(options.output) : absl::OkStatus();
+  if (status.ok()) status = CheckRules(options, opened.env);
   if (!status.ok()) return status;
   absl::StatusOr<std::vector<InputStamp>> inputs = StampInputs(opened.env, options.inputs);
   if (!inputs.ok()) return inputs.status();
@@ -126,7 +129,7 @@ absl::Status FinishOutput(OpenedOutput* opened) {
     return absl::Status(status.code(),
                         absl::StrCat("the pyramid is complete in ", opened->build_path,
                                      " but could not be moved to ", opened->output, " (",
-                                     status.message(), "): rerun with --resume"));
+                                     status.message(), "): rerun with BuildOptions::resume"));
   }
   return absl::OkStatus();
 }

@@ -57,7 +57,7 @@ absl::StatusOr<std::string> ReadFile(storage::Env* env, const std::string& path,
   return bytes;
 }
 
-// ResumeFingerprint is what must match for --resume to continue a build.
+// ResumeFingerprint is what must match for BuildOptions::resume to continue a build.
 std::string ResumeFingerprint(PyramidMetadata metadata) {
   metadata.clear_levels();
   metadata.clear_created_utc();
@@ -68,9 +68,9 @@ std::string ResumeFingerprint(PyramidMetadata metadata) {
 
 absl::Status OtherBuild(const std::string& build_path) {
   return absl::FailedPreconditionError(
-      absl::StrCat("--resume: ", build_path,
+      absl::StrCat("BuildOptions::resume: ", build_path,
                    " was started with other inputs or options: rerun with the same flags, or "
-                   "with --overwrite to start again"));
+                   "with BuildOptions::overwrite to start again"));
 }
 
 // CheckInputs refuses a resume whose input files changed since the build started.
@@ -82,9 +82,9 @@ absl::Status CheckInputs(const BuildState& state, const std::vector<InputStamp>&
         same->modified_ns() != then.modified_ns() ||
         same->head_tail_crc32c() != then.head_tail_crc32c()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "--resume: the input ", then.path(),
+          "BuildOptions::resume: the input ", then.path(),
           " changed since the build started (size, modification time or content): continuing "
-          "would mix old and new pixels; rerun with --overwrite to start again"));
+          "would mix old and new pixels; rerun with BuildOptions::overwrite to start again"));
     }
   }
   return absl::OkStatus();
@@ -112,18 +112,19 @@ absl::Status ReadCommitPoint(storage::Env* env, const std::string& build_path,
                              const storage::Reader& existing, const BuildPlan& plan,
                              ResumedBuild* resumed) {
   if (!resumed->state.ParseFromString(std::string(existing.user_metadata()))) {
-    return absl::FailedPreconditionError(absl::StrCat("--resume: the commit point of ", build_path,
-                                                      " is damaged: rerun with --overwrite"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("BuildOptions::resume: the commit point of ", build_path,
+                     " is damaged: rerun with BuildOptions::overwrite"));
   }
   const BuildState& state = resumed->state;
   absl::StatusOr<std::string> bytes =
       ReadFile(env, PendingFileName(build_path, state.units_done()), 0, state.pending_bytes());
   if (!bytes.ok() || Crc32c(*bytes) != state.pending_crc32c() ||
       !resumed->pending.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("--resume: the side file ",
+    return absl::DataLossError(absl::StrCat("BuildOptions::resume: the side file ",
                                             PendingFileName(build_path, state.units_done()),
                                             " of the last commit point is missing or damaged: "
-                                            "rerun with --overwrite"));
+                                            "rerun with BuildOptions::overwrite"));
   }
   std::vector<std::optional<uint32_t>> sections(plan.max_zoom + 1);
   for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
@@ -146,8 +147,9 @@ absl::StatusOr<ResumedBuild> ReadFinished(const std::string& build_path,
   resumed.start = ResumeStart::kFinished;
   if (!sealed.ok() || (*sealed)->user_metadata_type() != kMetadataTypeName ||
       !resumed.final_metadata.ParseFromString(std::string((*sealed)->user_metadata()))) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--resume: ", build_path, " is a finished file but not a pyramid: nothing to resume"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("BuildOptions::resume: ", build_path,
+                     " is a finished file but not a pyramid: nothing to resume"));
   }
   if (ResumeFingerprint(resumed.final_metadata) != ResumeFingerprint(plan.metadata)) {
     return OtherBuild(build_path);
@@ -181,9 +183,9 @@ absl::Status ReadStopped(const std::string& build_path,
                : OtherBuild(build_path);
   }
   if (type != kBuildStateTypeName) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--resume: ", build_path, " is not a pyramid build (user metadata type '",
-                     type, "'): choose another --output"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "BuildOptions::resume: ", build_path, " is not a pyramid build (user metadata type '", type,
+        "'): choose another BuildOptions::output"));
   }
   resumed->start = ResumeStart::kContinue;
   absl::Status status =
@@ -255,9 +257,9 @@ absl::StatusOr<ResumedBuild> ReopenForResume(const std::string& build_path,
   if (!writer.ok()) {
     absl::StatusOr<bool> unstarted = LeftBeforeItsFirstHeader(EnvOf(writer_options), build_path);
     if (unstarted.ok() && *unstarted) return resumed;  // kStartOver, to be created again.
-    return absl::FailedPreconditionError(absl::StrCat("--resume: ", build_path, " cannot be read (",
-                                                      writer.status().message(),
-                                                      "): rerun with --overwrite to start again"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "BuildOptions::resume: ", build_path, " cannot be read (", writer.status().message(),
+        "): rerun with BuildOptions::overwrite to start again"));
   }
   resumed.writer = *std::move(writer);
   absl::Status status = ReadStopped(build_path, writer_options, inputs, plan, &resumed);

@@ -22,9 +22,9 @@ absl::StatusOr<std::unique_ptr<TileSpill>> TileSpill::Open(storage::Env* env,
   if (!file.ok()) {
     return truncate ? absl::Status(file.status().code(), absl::StrCat("cannot create ", path, ": ",
                                                                       file.status().message()))
-                    : absl::DataLossError(
-                          absl::StrCat("--resume: the side file ", path,
-                                       " is missing: rerun with --overwrite to start again"));
+                    : absl::DataLossError(absl::StrCat(
+                          "BuildOptions::resume: the side file ", path,
+                          " is missing: rerun with BuildOptions::overwrite to start again"));
   }
   auto spill = std::unique_ptr<TileSpill>(new TileSpill());
   spill->path_ = path;
@@ -51,7 +51,7 @@ absl::Status TileSpill::Write(uint32_t x, uint32_t y, const TilePixels& tile) {
   if (!status.ok()) {
     return absl::Status(status.code(),
                         absl::StrCat("writing ", path_, " failed: ", status.message(),
-                                     " (disk full?): free space and --resume"));
+                                     " (disk full?): free space and BuildOptions::resume"));
   }
   return absl::OkStatus();
 }
