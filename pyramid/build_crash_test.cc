@@ -76,7 +76,13 @@ absl::StatusOr<Pyramid> ReadPyramid(storage::Env* env, const std::string& path) 
   options.env = env;
   absl::StatusOr<std::unique_ptr<storage::Reader>> reader = storage::Reader::Open(path, options);
   if (!reader.ok()) return reader.status();
-  if (absl::Status verified = (*reader)->Verify(); !verified.ok()) return verified;
+  // A crash that tore the second copy of the sealed header leaves the first, with the same
+  // content: the file reads correctly, and a full verification reports the torn slot
+  // (storage/FORMAT.md); anything else is a fault.
+  if (absl::Status verified = (*reader)->Verify();
+      !verified.ok() && !absl::StrContains(verified.message(), "torn write")) {
+    return verified;
+  }
   PyramidMetadata metadata;
   if (!(*reader)->sealed() || (*reader)->user_metadata_type() != kMetadataTypeName ||
       !metadata.ParseFromString(std::string((*reader)->user_metadata()))) {
@@ -115,7 +121,7 @@ class BuildCrashTest : public ::testing::TestWithParam<std::string> {
     BuildOptions options;
     options.inputs = {dir_->Path("in.tif")};
     options.output = kOutput;
-    options.min_zoom = 8;
+    options.min_zoom = 9;
     options.max_zoom = 10;
     options.codec = TileCodec::kPng;
     if (!GetParam().empty()) options.overview_resampling = *ParseResampling(GetParam());
@@ -126,12 +132,12 @@ class BuildCrashTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Clean builds the pyramid without faults and returns it and the operations it took.
-  void Clean(int max_zoom, Pyramid* pyramid, int64_t* operations) const {
+  void Clean(TileCodec codec, Pyramid* pyramid, int64_t* operations) const {
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
     SplitEnv env(&faults);
     BuildOptions options = Options(&env);
-    options.max_zoom = max_zoom;
+    options.codec = codec;
     absl::StatusOr<BuildResult> built = BuildPyramid(options);
     ASSERT_TRUE(built.ok()) << built.status();
     ASSERT_GE(built->units, 3u);
@@ -159,7 +165,7 @@ void ExpectOnlyTheOutput(FaultInjectionEnv* faults) {
 TEST_P(BuildCrashTest, ACrashAtEveryOperationThenResumeGivesTheCleanBuild) {
   Pyramid clean;
   int64_t total = 0;
-  Clean(10, &clean, &total);
+  Clean(TileCodec::kPng, &clean, &total);
   ASSERT_GT(total, 30);
   std::cout << GetParam() << ": " << total << " operations in a clean build\n" << std::flush;
   std::map<ResumeOutcome, int> outcomes;
@@ -198,15 +204,15 @@ TEST_P(BuildCrashTest, ACrashAtEveryOperationThenResumeGivesTheCleanBuild) {
 TEST_P(BuildCrashTest, AnOverwriteStoppedAnywhereKeepsTheOldPyramidAndResumeReplacesIt) {
   Pyramid clean, old;
   int64_t total = 0, old_operations = 0;
-  Clean(10, &clean, &total);
-  Clean(9, &old, &old_operations);
+  Clean(TileCodec::kPng, &clean, &total);
+  Clean(TileCodec::kWebpLossless, &old, &old_operations);
   FaultInjectionEnv::Snapshot old_only;
   {
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
     SplitEnv env(&faults);
     BuildOptions first = Options(&env);
-    first.max_zoom = 9;
+    first.codec = TileCodec::kWebpLossless;  // Another pyramid of the same place.
     ASSERT_TRUE(BuildPyramid(first).ok());
     old_only = faults.TakeSnapshot();
   }
