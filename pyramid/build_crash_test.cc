@@ -244,6 +244,65 @@ TEST_P(BuildCrashTest, AnOverwriteStoppedAnywhereKeepsTheOldPyramidAndResumeRepl
   EXPECT_GT(old_seen, total / 2);
 }
 
+// An input rewritten in place between a stop and --resume (same name, other pixels) would give
+// half old, half new tiles: the resume is refused, naming the input.
+TEST_P(BuildCrashTest, AResumeAfterAnInputWasRewrittenIsRefusedNamingIt) {
+  const std::string input = dir_->Path(absl::StrCat("rewritten", GetParam(), ".tif"));
+  test::SyntheticRasterSpec spec;
+  spec.width = 192;
+  spec.height = 192;
+  spec.bands = 3;
+  spec.geotransform = {-0.3, 0.6 / 192, 0, 0.3, 0, -0.6 / 192};
+  absl::StatusOr<GDALDatasetUniquePtr> raster = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(raster.ok()) << raster.status();
+  ASSERT_TRUE(test::WriteRaster(**raster, input).ok());
+  FaultInjectionEnv faults;
+  faults.AddDirectory(kDir);
+  SplitEnv env(&faults);
+  BuildOptions options = Options(&env);
+  options.inputs = {input};
+  faults.CrashAfter(60);  // After the first commit points, before the end.
+  ASSERT_FALSE(BuildPyramid(options).ok());
+  faults.Crash(FaultInjectionEnv::CrashMode::kDropUnsynced, 0);
+  // The same size, other pixels: a checkerboard instead of the gradient.
+  spec.pattern = test::SyntheticPattern::kCheckerboard;
+  raster = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(raster.ok()) << raster.status();
+  ASSERT_TRUE(test::WriteRaster(**raster, input).ok());
+  options.resume = true;
+  const absl::Status refused = BuildPyramid(options).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_EQ(refused.message(),
+            absl::StrCat("BuildOptions::resume: the input ", input,
+                         " changed since the build started (size, modification time or "
+                         "content): continuing would mix old and new pixels; rerun with "
+                         "BuildOptions::overwrite to start again"));
+}
+
+// On a real filesystem: --overwrite of a pyramid that a reader holds open replaces it (the new
+// file is renamed over the old name) while the reader goes on reading the old one.
+TEST_P(BuildCrashTest, AnOverwriteReplacesAPyramidWhileAReaderKeepsTheOldOne) {
+  test::TempDir dir;
+  BuildOptions options = Options(nullptr);
+  options.output = dir.Path(absl::StrCat("read", GetParam(), ".fpyr"));
+  options.codec = TileCodec::kWebpLossless;
+  ASSERT_TRUE(BuildPyramid(options).ok());
+  absl::StatusOr<Pyramid> old = ReadPyramid(storage::Env::Default(), options.output);
+  ASSERT_TRUE(old.ok()) << old.status();
+  absl::StatusOr<std::unique_ptr<storage::Reader>> reader = storage::Reader::Open(options.output);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const std::string old_tile((*reader)->ValueAt(*(*reader)->FindSection(SectionName(10)), 0));
+  options.codec = TileCodec::kPng;
+  options.overwrite = true;
+  absl::StatusOr<BuildResult> replaced = BuildPyramid(options);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ((*reader)->ValueAt(*(*reader)->FindSection(SectionName(10)), 0), old_tile);
+  absl::StatusOr<Pyramid> now = ReadPyramid(storage::Env::Default(), options.output);
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_FALSE(*now == *old);
+  EXPECT_FALSE(storage::Env::Default()->FileExists(options.output + ".partial"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Overviews, BuildCrashTest, ::testing::Values("", "cubic"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param.empty() ? std::string("Average")
