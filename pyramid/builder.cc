@@ -216,7 +216,8 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   BuildResult result;
   result.metadata = plan.metadata;
   committer.FillLevels(&result.metadata);
-  status = Seal(result.metadata, commit_points.any(), &*opened);
+  // A failed Seal is always resumable: its first step commits the final metadata.
+  status = Seal(result.metadata, /*resumable=*/true, &*opened);
   if (!status.ok()) return status;
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();

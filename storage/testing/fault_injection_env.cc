@@ -259,6 +259,10 @@ absl::StatusOr<FileInfo> FaultInjectionEnv::Stat(const std::string& path) {
     info.modified_ns = it->second.modified;
     return info;
   }
+  if (directories_.count(path) > 0) {
+    info.directory = true;
+    return info;
+  }
   for (const auto& [name, state] : files_) {
     if (name.size() > path.size() && name.compare(0, path.size(), path) == 0 &&
         name[path.size()] == '/') {
@@ -315,6 +319,11 @@ absl::Status FaultInjectionEnv::SyncDirectory(const std::string& dir) {
   }
   unsynced_names_ = std::move(kept);
   return absl::OkStatus();
+}
+
+void FaultInjectionEnv::AddDirectory(const std::string& dir) {
+  absl::MutexLock lock(&mutex_);
+  directories_.insert(dir);
 }
 
 void FaultInjectionEnv::UndoNameChange(const NameChange& change) {

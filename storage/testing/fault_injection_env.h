@@ -36,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,9 @@ class FaultInjectionEnv : public Env {
   std::string Contents(const std::string& path) const;
   void SetContents(const std::string& path, std::string bytes);
 
+  // AddDirectory makes Stat report `dir` as a directory even while no file is in it.
+  void AddDirectory(const std::string& dir);
+
   // SetReadHook makes every File::Read of this Env first call `hook` (not from within itself),
   // so that a test can change a file between two reads of a Reader. Empty: no hook.
   void SetReadHook(std::function<void()> hook);
@@ -150,6 +154,7 @@ class FaultInjectionEnv : public Env {
   void UndoNameChange(const NameChange& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   std::vector<NameChange> unsynced_names_ ABSL_GUARDED_BY(mutex_);
   uint64_t next_inode_ ABSL_GUARDED_BY(mutex_) = 1;
+  std::set<std::string> directories_ ABSL_GUARDED_BY(mutex_);
   int64_t count_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t crash_at_ ABSL_GUARDED_BY(mutex_) = -1;
   int64_t fail_at_ ABSL_GUARDED_BY(mutex_) = -1;

@@ -13,29 +13,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "gflags/gflags.h"
+
+DECLARE_bool(help);
 
 namespace flatpyramid {
 namespace tools {
 
 namespace {
-
-// PrintHelpAndExit prints the usage message and every flag defined in tools/<tool>.cc with its
-// default and description, then exits 0.
-[[noreturn]] void PrintHelpAndExit(absl::string_view tool) {
-  std::string text = absl::StrCat(gflags::ProgramUsage(), "\n\nFlags:\n");
-  std::vector<gflags::CommandLineFlagInfo> flags;
-  gflags::GetAllFlags(&flags);
-  const std::string file = absl::StrCat("tools/", tool, ".cc");
-  for (const gflags::CommandLineFlagInfo& flag : flags) {
-    if (!absl::EndsWith(flag.filename, file)) continue;
-    absl::StrAppend(&text, "  --", flag.name, " (", flag.type, ", default \"", flag.default_value,
-                    "\")\n      ", flag.description, "\n");
-  }
-  std::fputs(text.c_str(), stdout);
-  std::exit(0);
-}
 
 bool Exists(const std::string& path) {
   struct stat info;
@@ -55,75 +40,11 @@ size_t ConnectionPrefix(absl::string_view path) {
   return i >= 2 && i < path.size() && path[i] == ':' ? i + 1 : 0;
 }
 
-// IsNumber is true for "-1", "-0.5", "-1e3": negative numbers are positional arguments, not
-// flags.
+// IsNegativeNumber is true for "-1", "-0.5", "-1e3": positional arguments, not flags.
 bool IsNegativeNumber(absl::string_view arg) {
   double value = 0;
   return arg.size() >= 2 && arg[0] == '-' && absl::ascii_isdigit(arg[1]) &&
          absl::SimpleAtod(arg, &value);
-}
-
-// ValueError returns why `value` is not a valid value of a flag of gflags type `type`, or "".
-std::string ValueError(const std::string& name, const std::string& type, const std::string& value) {
-  bool valid = true;
-  if (type == "int32") {
-    int32_t v;
-    valid = absl::SimpleAtoi(value, &v);
-  } else if (type == "int64") {
-    int64_t v;
-    valid = absl::SimpleAtoi(value, &v);
-  } else if (type == "uint32") {
-    uint32_t v;
-    valid = absl::SimpleAtoi(value, &v);
-  } else if (type == "uint64") {
-    uint64_t v;
-    valid = absl::SimpleAtoi(value, &v);
-  } else if (type == "double") {
-    double v;
-    valid = absl::SimpleAtod(value, &v);
-  } else if (type == "bool") {
-    bool v;
-    valid = absl::SimpleAtob(value, &v);
-  }
-  if (valid) return "";
-  return absl::StrCat("--", name, "=\"", value, "\" is not ",
-                      type == "double" ? "a number"
-                      : type == "bool" ? "true or false"
-                                       : absl::StrCat("an integer (", type, ")"));
-}
-
-// CheckFlags finds what gflags would refuse (it exits with 1; a bad command line is 2 here):
-// unknown flags, values of the wrong type, a missing value. Returns "" if there is none.
-std::string CheckFlags(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
-    if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-' || IsNegativeNumber(arg)) continue;
-    absl::string_view flag = absl::StripPrefix(absl::StripPrefix(arg, "-"), "-");
-    const size_t equals = flag.find('=');
-    const std::string name(flag.substr(0, equals));
-    gflags::CommandLineFlagInfo info;
-    if (!gflags::GetCommandLineFlagInfo(name.c_str(), &info)) {
-      const bool negated_bool = absl::StartsWith(name, "no") &&
-                                gflags::GetCommandLineFlagInfo(name.c_str() + 2, &info) &&
-                                info.type == "bool" && equals == absl::string_view::npos;
-      if (!negated_bool) return absl::StrCat("unknown flag --", name);
-      continue;
-    }
-    std::string value;
-    if (equals != absl::string_view::npos) {
-      value = std::string(flag.substr(equals + 1));
-    } else if (info.type == "bool") {
-      continue;
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return absl::StrCat("--", name, " needs a value: --", name, "=VALUE");
-    }
-    const std::string error = ValueError(name, info.type, value);
-    if (!error.empty()) return error;
-  }
-  return "";
 }
 
 // The prefix that hides a negative number from gflags until the flags are parsed.
@@ -184,16 +105,47 @@ std::string ResolvePath(const std::string& path) {
   return ResolvePathAgainst(path, base);
 }
 
-void ParseFlags(absl::string_view tool, int* argc, char*** argv) {
-  // --help first, whatever else is on the line.
-  for (int i = 1; i < *argc && std::string((*argv)[i]) != "--"; ++i) {
-    const std::string arg = (*argv)[i];
-    if (arg == "--help" || arg == "-help") PrintHelpAndExit(tool);
+std::string CommandLineError(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-' || IsNegativeNumber(arg)) continue;
+    absl::string_view body = arg.substr(arg[1] == '-' ? 2 : 1);
+    const size_t equals = body.find('=');
+    const std::string name(body.substr(0, equals));
+    gflags::CommandLineFlagInfo info;
+    if (!gflags::GetCommandLineFlagInfo(name.c_str(), &info)) {
+      gflags::CommandLineFlagInfo negated;
+      if (equals == absl::string_view::npos && absl::StartsWith(name, "no") &&
+          gflags::GetCommandLineFlagInfo(name.substr(2).c_str(), &negated) &&
+          negated.type == "bool") {
+        continue;
+      }
+      return absl::StrCat("unknown flag --", name);
+    }
+    std::string value;
+    if (equals != absl::string_view::npos) {
+      value = std::string(body.substr(equals + 1));
+    } else if (info.type == "bool") {
+      continue;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return absl::StrCat("--", name, " needs a value");
+    }
+    // Sets the flag as the parse below will; an empty result means the value was refused.
+    if (gflags::SetCommandLineOption(name.c_str(), value.c_str()).empty()) {
+      return absl::StrCat("--", name, "=", value, " is not a valid ", info.type);
+    }
   }
-  const std::string error = CheckFlags(*argc, *argv);
+  return "";
+}
+
+void ParseFlags(absl::string_view tool, int* argc, char*** argv) {
+  const std::string error = CommandLineError(*argc, *argv);
   if (!error.empty()) std::exit(UsageError(tool, error));
-  // Negative numbers are positional arguments (a column or an offset), which gflags would take
-  // for flags: hide them behind a mark until it is done.
+  // Negative numbers are positional arguments (a column, an offset), which gflags would take
+  // for flags: hidden behind a mark until it is done.
   static std::deque<std::string>* marked = new std::deque<std::string>();  // Stable addresses.
   for (int i = 1; i < *argc && std::string((*argv)[i]) != "--"; ++i) {
     if (!IsNegativeNumber((*argv)[i])) continue;
@@ -203,6 +155,19 @@ void ParseFlags(absl::string_view tool, int* argc, char*** argv) {
   gflags::ParseCommandLineNonHelpFlags(argc, argv, /*remove_flags=*/true);
   for (int i = 1; i < *argc; ++i) {
     if ((*argv)[i][0] == kNegativeNumberMark) ++(*argv)[i];
+  }
+  if (FLAGS_help) {
+    std::string text = absl::StrCat(gflags::ProgramUsage(), "\n\nFlags:\n");
+    std::vector<gflags::CommandLineFlagInfo> flags;
+    gflags::GetAllFlags(&flags);
+    const std::string file = absl::StrCat("tools/", tool, ".cc");
+    for (const gflags::CommandLineFlagInfo& flag : flags) {
+      if (!absl::EndsWith(flag.filename, file)) continue;
+      absl::StrAppend(&text, "  --", flag.name, " (", flag.type, ", default \"", flag.default_value,
+                      "\")\n      ", flag.description, "\n");
+    }
+    std::fputs(text.c_str(), stdout);
+    std::exit(0);
   }
   gflags::HandleCommandLineHelpFlags();
 }

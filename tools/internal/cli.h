@@ -23,12 +23,17 @@ std::string ResolvePath(const std::string& path);
 // absolute paths, inline XML ("<VRTDataset>..."), other /vsi handlers (/vsicurl/, /vsimem/).
 std::string ResolvePathAgainst(const std::string& path, const std::string& dir);
 
+// CommandLineError is why argv[1..argc) is not a valid command line for the flags defined:
+// an unknown flag, a value the flag's type refuses ("--threads=x"), or a flag without its
+// value; "" when valid. Arguments after "--", those not starting with '-' and negative numbers
+// ("-1") are positional.
+std::string CommandLineError(int argc, char** argv);
+
 // ParseFlags parses the gflags flags out of argc/argv (leaving the positional arguments).
-// A bad command line (an unknown flag, a value of the wrong type, a flag without its value)
-// prints one line and exits 2. Negative numbers ("-1") are positional arguments, not flags;
-// "--" ends the flags. --help prints the usage message set with gflags::SetUsageMessage and every
-// flag defined in tools/<tool>.cc with its default and description, then exits 0; --helpfull and
-// --version behave as gflags defines them.
+// A bad command line (CommandLineError) prints one line and exits 2.
+// --help prints the usage message set with gflags::SetUsageMessage and every flag defined in
+// tools/<tool>.cc with its default and description, then exits 0; --helpfull and --version
+// behave as gflags defines them.
 void ParseFlags(absl::string_view tool, int* argc, char*** argv);
 
 // Fail prints "<tool>: <status message>" as one line on stderr and returns exit code 1.

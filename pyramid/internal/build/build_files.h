@@ -1,7 +1,7 @@
 // BuildFiles: every file a build of a pyramid touches, named in one place (as LevelDB's
 // db/filename.h), and touched only through storage::Env.
 //
-// A build writes the store at its build path: the output itself, or, when --overwrite
+// A build writes the store at its build path: the output itself, or, when an overwrite
 // replaces an existing file, "<output>.partial" (storage::TemporaryPath) beside it, renamed
 // over the output only once sealed, so that the old pyramid stays whole until then. Beside the
 // build path live the side files of its commit points:
@@ -23,7 +23,7 @@ namespace flatpyramid {
 namespace pyramid {
 namespace internal {
 
-// TemporaryOutputName is where an --overwrite build of `output` is built.
+// TemporaryOutputName is where an overwriting build of `output` is built.
 std::string TemporaryOutputName(const std::string& output);
 
 // PendingFileName is the side file of the commit point after `units_done` units.

@@ -57,7 +57,7 @@ absl::StatusOr<std::string> ReadFile(storage::Env* env, const std::string& path,
   return bytes;
 }
 
-// ResumeFingerprint is what must match for --resume to continue a build.
+// ResumeFingerprint is what must match for BuildOptions::resume to continue a build.
 std::string ResumeFingerprint(PyramidMetadata metadata) {
   metadata.clear_levels();
   metadata.clear_created_utc();
