@@ -121,7 +121,8 @@ class BuildCrashTest : public ::testing::TestWithParam<std::string> {
     BuildOptions options;
     options.inputs = {dir_->Path("in.tif")};
     options.output = kOutput;
-    options.min_zoom = 9;
+    // Kernel overviews spill the unit zoom's tiles to a side file when levels lie above it.
+    options.min_zoom = GetParam().empty() ? 9 : 8;
     options.max_zoom = 10;
     options.codec = TileCodec::kPng;
     if (!GetParam().empty()) options.overview_resampling = *ParseResampling(GetParam());
