@@ -393,25 +393,24 @@ absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   return options;
 }
 
-// ReportResumeOutcome says what --resume found; true when there was nothing to do.
-bool ReportResumeOutcome(const BuildOptions& options, const BuildResult& result) {
+// ReportResume says what --resume found, when it was not a commit point to continue from.
+void ReportResume(const BuildOptions& options, const BuildResult& result) {
   using flatpyramid::pyramid::ResumeOutcome;
+  const char* output = options.output.c_str();
   switch (result.resume_outcome) {
     case ResumeOutcome::kAlreadyFinished:
-      std::fprintf(stderr, "nothing to do: %s is already finished by the same build\n",
-                   options.output.c_str());
-      return true;
+      std::fprintf(stderr, "nothing to do: %s is already finished by the same build\n", output);
+      break;
     case ResumeOutcome::kStartedOver:
       std::fprintf(stderr,
                    "--resume: %s had no commit point yet: it was built from the beginning\n",
-                   options.output.c_str());
-      return false;
+                   output);
+      break;
     case ResumeOutcome::kSealedOnly:
-      std::fprintf(stderr, "--resume: every tile of %s was written: it was sealed\n",
-                   options.output.c_str());
-      return false;
+      std::fprintf(stderr, "--resume: every tile of %s was written: it was sealed\n", output);
+      break;
     default:
-      return false;
+      break;
   }
 }
 
@@ -477,7 +476,8 @@ int main(int argc, char** argv) {
     return flatpyramid::tools::Fail(
         kTool, absl::Status(result.status().code(), FlagMessage(result.status().message())));
   }
-  if (ReportResumeOutcome(*options, *result)) return 0;
+  ReportResume(*options, *result);
+  if (result->resume_outcome == flatpyramid::pyramid::ResumeOutcome::kAlreadyFinished) return 0;
   if (!FLAGS_quiet || demo) {
     ReportBuilt(*options, *result, absl::ToDoubleSeconds(absl::Now() - start), demo);
   }

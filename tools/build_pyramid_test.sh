@@ -98,12 +98,31 @@ expect_error 1 "${E} --bands: band 9 does not exist (the input has bands 1..6)" 
   build_pyramid --input="${DATA}/L7_ETMs.tif" --output="${X}" --bands=9
 expect_error 1 "${E} --nodata=300 does not fit the source's uint8 samples: use an integer in 0..255" \
   build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${X}" --nodata=300
+# --resume of a finished pyramid: nothing to do with the same flags, refused with others.
+expect_error 1 "${E} --resume: ${WORK}/rel/dem.fpyr was started with other inputs or options: rerun with the same flags, or with --overwrite to start again" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr" --resume
+DEM_BYTES="$(cksum <"${WORK}/rel/dem.fpyr")"
+"${TOOL}" --input="${WORK}/rel/dem.tif" --output="${WORK}/rel/dem.fpyr" --resume \
+  2>"${WORK}/done.err" || fail "--resume of a finished pyramid: exit $?: $(cat "${WORK}/done.err")"
+[[ "$(cat "${WORK}/done.err")" == "nothing to do: ${WORK}/rel/dem.fpyr is already finished by the same build" ]] ||
+  fail "--resume of a finished pyramid: $(cat "${WORK}/done.err")"
+[[ "$(cksum <"${WORK}/rel/dem.fpyr")" == "${DEM_BYTES}" ]] || fail "--resume changed a finished pyramid"
+# The output is one of the inputs (also through a link or ..): refused before anything is
+# written, the input untouched.
+ln -s "${WORK}/rel/dem.tif" "${WORK}/rel/link.tif"
+mkdir -p "${WORK}/rel/sub"
+DEM_TIF="$(cksum <"${WORK}/rel/dem.tif")"
+for onto in "${WORK}/rel/dem.tif" "${WORK}/rel/link.tif" "${WORK}/rel/sub/../dem.tif"; do
+  expect_error 1 "${E} ${onto}: is the input ${WORK}/rel/dem.tif (the same file); write the output to another path" \
+    build_pyramid --input="${WORK}/rel/dem.tif" --output="${onto}" --overwrite
+done
+[[ "$(cksum <"${WORK}/rel/dem.tif")" == "${DEM_TIF}" ]] || fail "a refused build changed its input"
 # Outputs that cannot be written name the cause (not "free disk space").
-expect_error 1 "${E} ${WORK}/missing/x.fpyr: the directory ${WORK}/missing does not exist; create it first" \
+expect_error 1 "${E} the output's directory ${WORK}/missing does not exist: create it, or choose another --output" \
   build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/missing/x.fpyr"
-expect_error 1 "${E} ${WORK}: is a directory; give a file path (inside it, for example)" \
+expect_error 1 "${E} output ${WORK} is a directory: give a file path in --output" \
   build_pyramid --input="${DATA}/elev.tif" --output="${WORK}" --overwrite
-expect_error 1 "${E} /dev/null: is not a regular file (a device, FIFO or socket); give a file path" \
+expect_error 1 "${E} output /dev/null is not a regular file (a device, FIFO or socket): give a file path in --output" \
   build_pyramid --input="${DATA}/elev.tif" --output=/dev/null --overwrite
 # A FIFO as input is refused at once (GDAL would block reading it).
 mkfifo "${WORK}/pipe.tif"
@@ -123,7 +142,7 @@ expect_error_matching 1 "${E} the build would write up to [0-9.e+]+ tiles \(zoom
 expect_error 2 "${E} no output: give --output=FILE.fpyr ${U}" build_pyramid --input="${DATA}/elev.tif"
 expect_error 2 "${E} unknown flag --colour ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --colour=red
-expect_error 2 "${E} --threads=\"many\" is not an integer (int32) ${U}" \
+expect_error 2 "${E} --threads=many is not a valid int32 ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --threads=many
 expect_error 2 "${E} --threads=-1 is invalid: use 1 or more (or leave it unset for one per core) ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --threads=-1
@@ -149,25 +168,6 @@ expect_error 2 "${E} --zoom_strategy=best is unknown: use nearest, lower or uppe
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --zoom_strategy=best
 expect_error 2 "${E} unexpected argument \"${DATA}/elev.tif\": every option is a --flag ${U}" \
   build_pyramid "${DATA}/elev.tif"
-# --resume of a finished pyramid: nothing to do with the same flags, refused with others.
-expect_error 1 "${E} --resume: ${WORK}/rel/dem.fpyr was started with other inputs or options: rerun with the same flags, or with --overwrite to start again" \
-  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr" --resume
-DEM_BYTES="$(cksum <"${WORK}/rel/dem.fpyr")"
-"${TOOL}" --input="${WORK}/rel/dem.tif" --output="${WORK}/rel/dem.fpyr" --resume \
-  2>"${WORK}/done.err" || fail "--resume of a finished pyramid: exit $?: $(cat "${WORK}/done.err")"
-[[ "$(cat "${WORK}/done.err")" == "nothing to do: ${WORK}/rel/dem.fpyr is already finished by the same build" ]] ||
-  fail "--resume of a finished pyramid: $(cat "${WORK}/done.err")"
-[[ "$(cksum <"${WORK}/rel/dem.fpyr")" == "${DEM_BYTES}" ]] || fail "--resume changed a finished pyramid"
-# The output is one of the inputs (also through a link or ..): refused before anything is
-# written, the input untouched.
-ln -s "${WORK}/rel/dem.tif" "${WORK}/rel/link.tif"
-mkdir -p "${WORK}/rel/sub"
-DEM_TIF="$(cksum <"${WORK}/rel/dem.tif")"
-for onto in "${WORK}/rel/dem.tif" "${WORK}/rel/link.tif" "${WORK}/rel/sub/../dem.tif"; do
-  expect_error 1 "${E} ${onto}: is the input ${WORK}/rel/dem.tif (the same file); write the output to another path" \
-    build_pyramid --input="${WORK}/rel/dem.tif" --output="${onto}" --overwrite
-done
-[[ "$(cksum <"${WORK}/rel/dem.tif")" == "${DEM_TIF}" ]] || fail "a refused build changed its input"
 [[ -e "${X}" ]] && fail "a failed build left ${X} behind"
 compgen -G "${X}.*" >/dev/null && fail "a failed build left $(echo "${X}".*) behind"
 

@@ -66,7 +66,7 @@ expect_error 2 "$T X must be >= 0, got -1 (see extract_tile --help)" \
   extract_tile "${OUT}/l7.fpyr" 12 -1 5 --output="${OUT}/x"
 expect_error 2 "$T unknown flag --colour (see extract_tile --help)" \
   extract_tile "${OUT}/l7.fpyr" 12 "$X" "$Y" --colour --output="${OUT}/x"
-expect_error 2 "$T --tms=\"maybe\" is not true or false (see extract_tile --help)" \
+expect_error 2 "$T --tms=maybe is not a valid bool (see extract_tile --help)" \
   extract_tile "${OUT}/l7.fpyr" 12 "$X" "$Y" --tms=maybe --output="${OUT}/x"
 # A FIFO is refused at once instead of blocking in open.
 expect_fifo_refused extract_tile 12 "$X" "$Y" --output="${OUT}/x"

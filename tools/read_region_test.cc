@@ -341,10 +341,10 @@ TEST_F(ReadRegionToolTest, BadArgumentsFailWithOneExactLineNamingTheFix) {
        "read_region: unknown flag --colour (see read_region --help)"},
       {{file, bbox, "--size=10,10", "--zoom=twelve", out},
        2,
-       "read_region: --zoom=\"twelve\" is not an integer (int32) (see read_region --help)"},
+       "read_region: --zoom=twelve is not a valid int32 (see read_region --help)"},
       {{file, bbox, "--size=10,10", out, "--zoom"},
        2,
-       "read_region: --zoom needs a value: --zoom=VALUE (see read_region --help)"},
+       "read_region: --zoom needs a value (see read_region --help)"},
   };
   for (const Case& c : cases) {
     const RunResult run = RunTool("read_region", c.args, *dir_);

@@ -47,35 +47,6 @@ bool IsNegativeNumber(absl::string_view arg) {
          absl::SimpleAtod(arg, &value);
 }
 
-// ValueError returns why `value` is not a valid value of a flag of gflags type `type`, or "".
-std::string ValueError(const std::string& name, const std::string& type, const std::string& value) {
-  bool valid = true;
-  if (type == "int32") {
-    int32_t v;
-    valid = absl::SimpleAtoi(value, &v);
-  } else if (type == "int64") {
-    int64_t v;
-    valid = absl::SimpleAtoi(value, &v);
-  } else if (type == "uint32") {
-    uint32_t v;
-    valid = absl::SimpleAtoi(value, &v);
-  } else if (type == "uint64") {
-    uint64_t v;
-    valid = absl::SimpleAtoi(value, &v);
-  } else if (type == "double") {
-    double v;
-    valid = absl::SimpleAtod(value, &v);
-  } else if (type == "bool") {
-    bool v;
-    valid = absl::SimpleAtob(value, &v);
-  }
-  if (valid) return "";
-  return absl::StrCat("--", name, "=\"", value, "\" is not ",
-                      type == "double" ? "a number"
-                      : type == "bool" ? "true or false"
-                                       : absl::StrCat("an integer (", type, ")"));
-}
-
 // The prefix that hides a negative number from gflags until the flags are parsed.
 constexpr char kNegativeNumberMark = '\x1f';
 
@@ -160,10 +131,12 @@ std::string CommandLineError(int argc, char** argv) {
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
-      return absl::StrCat("--", name, " needs a value: --", name, "=VALUE");
+      return absl::StrCat("--", name, " needs a value");
     }
-    const std::string error = ValueError(name, info.type, value);
-    if (!error.empty()) return error;
+    // Sets the flag as the parse below will; an empty result means the value was refused.
+    if (gflags::SetCommandLineOption(name.c_str(), value.c_str()).empty()) {
+      return absl::StrCat("--", name, "=", value, " is not a valid ", info.type);
+    }
   }
   return "";
 }

@@ -11,6 +11,11 @@ namespace flatpyramid {
 namespace pyramid {
 namespace internal {
 
+// CheckOutputPath refuses an output that cannot be a pyramid file before anything is
+// written: a directory, a device or FIFO, a missing directory, a directory this process cannot
+// create files in (read-only file system, permissions). The error names the cause.
+absl::Status CheckOutputPath(const std::string& output);
+
 // WriteFailed adds what to do to a storage write error (disk full, quota, I/O), keeping its
 // code. `resumable`: a commit point exists, so --resume can continue after the fix.
 absl::Status WriteFailed(const absl::Status& status, bool resumable);

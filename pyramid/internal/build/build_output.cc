@@ -94,7 +94,10 @@ absl::StatusOr<OpenedOutput> OpenOutput(const BuildOptions& options, BuildPlan* 
   opened.env = options.env != nullptr ? options.env : storage::Env::Default();
   opened.output = options.output;
   opened.build_path = options.output;
-  absl::Status status = CheckRules(options, opened.env);
+  // The output's directory must exist and be writable (access(2): outside the Env seam, so
+  // only for the real filesystem).
+  absl::Status status = options.env == nullptr ? CheckOutputPath(options.output) : absl::OkStatus();
+  if (status.ok()) status = CheckRules(options, opened.env);
   if (!status.ok()) return status;
   absl::StatusOr<std::vector<InputStamp>> inputs = StampInputs(opened.env, options.inputs);
   if (!inputs.ok()) return inputs.status();
