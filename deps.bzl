@@ -110,3 +110,17 @@ def flatpyramid_deps():
         linkopts = ["-lsqlite3"],
         doc = "SQLite from Debian's libsqlite3-dev (the MBTiles peer benchmark).",
     )
+    _maybe(
+        system_cc_library,
+        "boost",
+        target = "beast",
+        linkopts = ["-pthread"],
+        more_targets = {"asio": ["-pthread"]},
+        doc = "Boost.Beast and Boost.Asio (header-only) from Debian's libboost-dev: //serve's HTTP server.",
+    )
+    _maybe(
+        system_repository,
+        "leaflet",
+        build_file = Label("//third_party:leaflet.BUILD"),
+        links = {"dist": "/usr/share/javascript/leaflet", "copyright": "/usr/share/doc/libjs-leaflet/copyright"},
+    )

@@ -26,7 +26,9 @@
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "pyramid/builder.h"
+#include "serve/pyramid_set.h"
 #include "tools/internal/cli.h"
+#include "tools/internal/demo.h"
 
 DEFINE_string(input, "",
               "Input raster(s) GDAL can open, comma-separated; several are mosaicked, later "
@@ -108,8 +110,8 @@ using flatpyramid::pyramid::BuildOptions;
 using flatpyramid::pyramid::BuildResult;
 
 constexpr char kTool[] = "build_pyramid";
-constexpr char kDemoOutput[] = "flatpyramid_demo.fpyr";
-constexpr char kDemoData[] = "testing/data/L7_ETMs.tif";
+using flatpyramid::tools::kDemoData;
+using flatpyramid::tools::kDemoOutput;
 
 // kFieldFlags maps the BuildOptions fields that library errors name to this tool's flags.
 constexpr std::pair<absl::string_view, absl::string_view> kFieldFlags[] = {
@@ -143,8 +145,6 @@ std::string FlagMessage(absl::string_view message) {
                                                                      std::end(kFieldFlags));
   return absl::StrReplaceAll(message, table);
 }
-
-bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 bool Given(const char* flag) { return !gflags::GetCommandLineFlagInfoOrDie(flag).is_default; }
 
@@ -231,24 +231,6 @@ absl::Status ParseLists(BuildOptions* options) {
   return absl::OkStatus();
 }
 
-// FindDemoData finds the bundled sample in the runfiles tree.
-std::optional<std::string> FindDemoData(const char* argv0) {
-  std::vector<std::string> candidates;
-  if (const char* runfiles = std::getenv("RUNFILES_DIR")) {
-    candidates.push_back(absl::StrCat(runfiles, "/flatpyramid/", kDemoData));
-  }
-  candidates.push_back(absl::StrCat(argv0, ".runfiles/flatpyramid/", kDemoData));
-  candidates.push_back(kDemoData);  // bazel run starts in the runfiles tree.
-  for (const std::string& candidate : candidates) {
-    if (Exists(candidate)) {
-      char resolved[4096];
-      if (realpath(candidate.c_str(), resolved) != nullptr) return std::string(resolved);
-      return candidate;
-    }
-  }
-  return std::nullopt;
-}
-
 std::string FormatDuration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--:--";
   const int s = static_cast<int>(seconds + 0.5);
@@ -295,7 +277,7 @@ class ProgressPrinter {
 // this run goes (resume, overwrite, quiet, threads, commit_seconds, gdal_cache,
 // allow_large_build) and where it writes (output) are left out, so a resumed or re-run build
 // records what a clean one does.
-void RecordCreationOptions(bool demo, BuildOptions* options) {
+void RecordCreationOptions(BuildOptions* options) {
   const std::set<std::string> kNotRecorded = {"resume",         "overwrite",        "quiet",
                                               "threads",        "output",           "gdal_cache",
                                               "commit_seconds", "allow_large_build"};
@@ -305,10 +287,6 @@ void RecordCreationOptions(bool demo, BuildOptions* options) {
     if (flag.filename.find("build_pyramid") == std::string::npos) continue;
     if (flag.is_default || kNotRecorded.count(flag.name) != 0) continue;
     options->creation_options[flag.name] = flag.current_value;
-  }
-  if (demo) options->creation_options["input"] = options->inputs[0];
-  if (demo && options->creation_options.count("bands") == 0) {
-    options->creation_options["bands"] = "3,2,1";
   }
 }
 
@@ -350,15 +328,9 @@ absl::Status ParseAreaAndShard(BuildOptions* options) {
 absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   BuildOptions options;
   if (demo) {
-    std::optional<std::string> sample = FindDemoData(argv0);
-    if (!sample.has_value()) {
-      return absl::NotFoundError(absl::StrCat(
-          "the bundled sample ", kDemoData,
-          " is not in the runfiles: run through `bazel run //tools:build_pyramid`, or give "
-          "--input"));
-    }
-    options.inputs = {*sample};
-    options.bands = {3, 2, 1};
+    absl::StatusOr<BuildOptions> demo_options = flatpyramid::tools::DemoBuildOptions(argv0, "");
+    if (!demo_options.ok()) return demo_options.status();
+    options = *std::move(demo_options);
   } else if (FLAGS_output.empty()) {
     return absl::InvalidArgumentError("no output: give --output=FILE.fpyr");
   }
@@ -366,7 +338,7 @@ absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   if (demo && !FLAGS_bands.empty()) {
     options.inputs.clear();
     options.bands.clear();
-    FLAGS_input = *FindDemoData(argv0);
+    FLAGS_input = *flatpyramid::tools::FindDemoData(argv0);
     status = ParseLists(&options);
   }
   if (status.ok()) status = ParseEnums(&options);
@@ -389,7 +361,7 @@ absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
         absl::StrCat("--commit_seconds=", FLAGS_commit_seconds, " is invalid: use 0 or more"));
   }
   options.commit_interval = absl::Seconds(FLAGS_commit_seconds);
-  RecordCreationOptions(demo, &options);
+  RecordCreationOptions(&options);  // The demo's input and bands: DemoBuildOptions.
   return options;
 }
 
@@ -433,6 +405,11 @@ void ReportBuilt(const BuildOptions& options, const BuildResult& result, double 
                kDemoData, options.output.c_str(), options.output.c_str(), m.max_zoom(),
                options.output.c_str(), m.bounds_lonlat().min_x(), m.bounds_lonlat().min_y(),
                m.bounds_lonlat().max_x(), m.bounds_lonlat().max_y());
+  std::fprintf(stderr,
+               "Serve it on a map: ./bazelw run //tools:serve_pyramid -- %s, then open "
+               "http://127.0.0.1:8080/%s/\n",
+               options.output.c_str(),
+               flatpyramid::serve::PyramidSet::NameForPath(options.output).c_str());
   for (const auto& level : m.levels()) {
     if (level.zoom() == m.max_zoom() && level.tile_count() > 0) {
       std::fprintf(stderr, "  (tiles at zoom %u: x %u..%u, y %u..%u)\n", level.zoom(),
