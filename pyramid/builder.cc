@@ -146,7 +146,7 @@ absl::StatusOr<BuildResult> FinishedResult(const BuildPlan& plan, internal::Open
   BuildResult result;
   result.metadata = opened->final_metadata;
   for (const Level& level : result.metadata.levels()) result.tiles_written += level.tile_count();
-  result.units = plan.unit_count;
+  result.units = plan.unit_end - plan.unit_begin;
   result.resume_outcome = opened->outcome;
   return result;
 }
