@@ -1319,6 +1319,15 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     progress.bytes_written = committer.bytes_written();
     progress.elapsed = absl::Now() - start;
     if (options.progress) options.progress(progress);
+    if (i + 1 < plan.unit_count && options.cancelled && options.cancelled()) {
+      status = save_and_commit(i + 1);
+      if (status.ok()) {
+        status = absl::CancelledError(
+            absl::StrCat(options.output, ": build cancelled after ", i + 1, " of ", plan.unit_count,
+                         " blocks, at a commit point: build again with resume to continue"));
+      }
+      break;
+    }
   }
   {
     std::lock_guard<std::mutex> lock(mu);
