@@ -1,0 +1,188 @@
+#include "python/internal/build_binding.h"
+
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "pyramid/builder.h"
+#include "python/internal/errors.h"
+
+namespace flatpyramid {
+namespace python {
+namespace {
+
+namespace py = pybind11;
+
+// Inputs accepts one path or a sequence of paths (str or os.PathLike).
+std::vector<std::string> Inputs(const py::object& inputs) {
+  py::module_ os = py::module_::import("os");
+  if (py::isinstance<py::str>(inputs) || py::hasattr(inputs, "__fspath__")) {
+    return {py::cast<std::string>(os.attr("fspath")(inputs))};
+  }
+  std::vector<std::string> paths;
+  for (py::handle input : py::iter(inputs)) {
+    paths.push_back(py::cast<std::string>(os.attr("fspath")(input)));
+  }
+  return paths;
+}
+
+// ProgressBridge calls the Python progress callable and checks for signals, on the build's
+// calling thread with the GIL taken; the first Python exception cancels the build.
+class ProgressBridge {
+ public:
+  explicit ProgressBridge(py::object progress) : progress_(std::move(progress)) {}
+
+  void Report(const pyramid::BuildProgress& p) {
+    py::gil_scoped_acquire acquire;
+    if (error_.has_value()) return;
+    const double fraction =
+        p.finished || p.units_total == 0 ? 1.0 : static_cast<double>(p.units_done) / p.units_total;
+    try {
+      if (!progress_.is_none()) {
+        progress_(fraction,
+                  absl::StrFormat("%d of %d blocks, %d tiles, %.1f s", p.units_done, p.units_total,
+                                  p.tiles_written, absl::ToDoubleSeconds(p.elapsed)));
+      }
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    } catch (py::error_already_set& e) {
+      error_.emplace(std::move(e));
+    }
+  }
+
+  bool cancelled() const { return error_.has_value(); }
+  // Rethrow raises the exception that cancelled the build. REQUIRES: cancelled(), the GIL.
+  [[noreturn]] void Rethrow() { throw std::move(*error_); }
+
+ private:
+  py::object progress_;
+  std::optional<py::error_already_set> error_;
+};
+
+py::dict Build(const py::object& inputs, const py::object& output, const py::kwargs& kwargs) {
+  pyramid::BuildOptions options;
+  options.inputs = Inputs(inputs);
+  options.output = py::cast<std::string>(py::module_::import("os").attr("fspath")(output));
+  py::object progress = py::none();
+  std::map<std::string, std::string> recorded;
+  for (const auto& [key, value] : kwargs) {
+    const std::string name = py::cast<std::string>(key);
+    if (name == "progress") {
+      progress = py::reinterpret_borrow<py::object>(value);
+      if (!progress.is_none() && !PyCallable_Check(progress.ptr())) {
+        throw py::type_error("progress must be a callable progress(fraction, message)");
+      }
+      continue;
+    }
+    if (value.is_none()) continue;  // None: the option's default.
+    if (name == "tile_matrix_set") {
+      options.tile_matrix_set = py::cast<std::string>(value);
+    } else if (name == "tile_size") {
+      options.tile_size = py::cast<int>(value);
+    } else if (name == "min_zoom") {
+      options.min_zoom = py::cast<int>(value);
+    } else if (name == "max_zoom") {
+      options.max_zoom = py::cast<int>(value);
+    } else if (name == "zoom_strategy") {
+      options.zoom_strategy = py::cast<std::string>(value);
+    } else if (name == "codec") {
+      options.codec = py::cast<std::string>(value);
+    } else if (name == "quality") {
+      options.quality = py::cast<int>(value);
+    } else if (name == "resampling") {
+      options.resampling = py::cast<std::string>(value);
+    } else if (name == "overview_resampling") {
+      options.overview_resampling = py::cast<std::string>(value);
+    } else if (name == "bands") {
+      options.bands = py::cast<std::vector<int>>(value);
+    } else if (name == "source_srs") {
+      options.source_srs = py::cast<std::string>(value);
+    } else if (name == "nodata") {
+      options.nodata = py::cast<double>(value);
+    } else if (name == "threads") {
+      options.threads = py::cast<int>(value);
+    } else if (name == "resume") {
+      options.resume = py::cast<bool>(value);
+    } else if (name == "overwrite") {
+      options.overwrite = py::cast<bool>(value);
+    } else if (name == "commit_seconds") {
+      const double seconds = py::cast<double>(value);
+      if (!(seconds >= 0)) throw py::value_error("commit_seconds must be >= 0");
+      options.commit_interval = absl::Seconds(seconds);
+    } else {
+      throw py::type_error(absl::StrCat("build() got an unexpected keyword argument '", name,
+                                        "' (see help(flatpyramid.build))"));
+    }
+    // Like build_pyramid's creation_options: what shapes the tiles, as given.
+    if (name != "threads" && name != "resume" && name != "overwrite" && name != "commit_seconds") {
+      recorded[name] = py::str(value);
+    }
+  }
+  options.creation_options = std::move(recorded);
+  options.tool_version = "flatpyramid python build 1.0";
+
+  ProgressBridge bridge(progress);
+  options.progress = [&bridge](const pyramid::BuildProgress& p) { bridge.Report(p); };
+  options.cancelled = [&bridge] {
+    py::gil_scoped_acquire acquire;
+    return bridge.cancelled();
+  };
+  absl::StatusOr<pyramid::BuildResult> result;
+  {
+    py::gil_scoped_release release;
+    result = pyramid::BuildPyramid(options);
+  }
+  if (bridge.cancelled()) bridge.Rethrow();
+  if (!result.ok()) ThrowStatus(result.status());
+
+  google::protobuf::util::JsonPrintOptions json_options;
+  json_options.preserve_proto_field_names = true;
+  json_options.always_print_primitive_fields = true;
+  std::string metadata;
+  if (!google::protobuf::util::MessageToJsonString(result->metadata, &metadata, json_options)
+           .ok()) {
+    metadata = "null";
+  }
+  py::dict summary;
+  summary["output"] = options.output;
+  summary["tiles_written"] = result->tiles_written;
+  summary["unique_tiles"] = result->unique_tiles;
+  summary["units"] = result->units;
+  summary["metadata"] = py::module_::import("json").attr("loads")(metadata);
+  return summary;
+}
+
+}  // namespace
+
+void RegisterBuild(py::module_& module) {
+  module.def("build", &Build, py::arg("inputs"), py::arg("output"),
+             R"doc(build(inputs, output, *, progress=None, **options) -> dict
+
+Builds the pyramid file `output` from `inputs` (one path or a list of rasters GDAL opens;
+several are mosaicked, later ones on top), like the build_pyramid tool. Keyword options,
+each defaulting to build_pyramid's flag of the same name (None also means the default):
+  tile_matrix_set="WebMercatorQuad" | "WorldCRS84Quad"   (build_pyramid --tms)
+  tile_size=256 | 512, min_zoom=0, max_zoom=None (from the source resolution),
+  zoom_strategy="nearest" | "lower" | "upper",
+  codec=None ("jpeg", "png", "webp", "webp_lossless", "elevation"; None picks one),
+  quality=85, resampling="bilinear" (nearest, bilinear, cubic, lanczos, average, mode),
+  overview_resampling=None (average, mode, nearest, bilinear, cubic, lanczos),
+  bands=None (1-based source bands, e.g. [3, 2, 1]), source_srs=None, nodata=None,
+  threads=0 (all cores), resume=False, overwrite=False, commit_seconds=3.
+progress(fraction, message) is called after every committed block of tiles and at the end.
+The build runs without the GIL. Ctrl-C (KeyboardInterrupt), or an exception raised by
+progress, stops it at a commit point and is re-raised: build again with resume=True and the
+same options to continue. Returns a dict: output, tiles_written, unique_tiles, units and the
+metadata written. Raises FileNotFoundError (missing input), FileExistsError (output exists,
+no overwrite/resume), ValueError (bad option values), OSError (I/O).)doc");
+}
+
+}  // namespace python
+}  // namespace flatpyramid
