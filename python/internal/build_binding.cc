@@ -66,6 +66,19 @@ class ProgressBridge {
   std::optional<py::error_already_set> error_;
 };
 
+// Option converts keyword argument `name`, raising TypeError that names it (not pybind11's
+// RuntimeError) when `value` has the wrong type.
+template <typename T>
+T Option(const std::string& name, py::handle value) {
+  try {
+    return py::cast<T>(value);
+  } catch (const py::cast_error&) {
+    throw py::type_error(absl::StrCat("build() option ", name, "=",
+                                      py::str(py::repr(value)).cast<std::string>(),
+                                      " has the wrong type (see help(flatpyramid.build))"));
+  }
+}
+
 py::dict Build(const py::object& inputs, const py::object& output, const py::kwargs& kwargs) {
   pyramid::BuildOptions options;
   options.inputs = Inputs(inputs);
@@ -83,37 +96,37 @@ py::dict Build(const py::object& inputs, const py::object& output, const py::kwa
     }
     if (value.is_none()) continue;  // None: the option's default.
     if (name == "tile_matrix_set") {
-      options.tile_matrix_set = py::cast<std::string>(value);
+      options.tile_matrix_set = Option<std::string>(name, value);
     } else if (name == "tile_size") {
-      options.tile_size = py::cast<int>(value);
+      options.tile_size = Option<int>(name, value);
     } else if (name == "min_zoom") {
-      options.min_zoom = py::cast<int>(value);
+      options.min_zoom = Option<int>(name, value);
     } else if (name == "max_zoom") {
-      options.max_zoom = py::cast<int>(value);
+      options.max_zoom = Option<int>(name, value);
     } else if (name == "zoom_strategy") {
-      options.zoom_strategy = py::cast<std::string>(value);
+      options.zoom_strategy = Option<std::string>(name, value);
     } else if (name == "codec") {
-      options.codec = py::cast<std::string>(value);
+      options.codec = Option<std::string>(name, value);
     } else if (name == "quality") {
-      options.quality = py::cast<int>(value);
+      options.quality = Option<int>(name, value);
     } else if (name == "resampling") {
-      options.resampling = py::cast<std::string>(value);
+      options.resampling = Option<std::string>(name, value);
     } else if (name == "overview_resampling") {
-      options.overview_resampling = py::cast<std::string>(value);
+      options.overview_resampling = Option<std::string>(name, value);
     } else if (name == "bands") {
-      options.bands = py::cast<std::vector<int>>(value);
+      options.bands = Option<std::vector<int>>(name, value);
     } else if (name == "source_srs") {
-      options.source_srs = py::cast<std::string>(value);
+      options.source_srs = Option<std::string>(name, value);
     } else if (name == "nodata") {
-      options.nodata = py::cast<double>(value);
+      options.nodata = Option<double>(name, value);
     } else if (name == "threads") {
-      options.threads = py::cast<int>(value);
+      options.threads = Option<int>(name, value);
     } else if (name == "resume") {
-      options.resume = py::cast<bool>(value);
+      options.resume = Option<bool>(name, value);
     } else if (name == "overwrite") {
-      options.overwrite = py::cast<bool>(value);
+      options.overwrite = Option<bool>(name, value);
     } else if (name == "commit_seconds") {
-      const double seconds = py::cast<double>(value);
+      const double seconds = Option<double>(name, value);
       if (!(seconds >= 0)) throw py::value_error("commit_seconds must be >= 0");
       options.commit_interval = absl::Seconds(seconds);
     } else {
