@@ -187,9 +187,10 @@ void ToLonLat(const std::string& crs, double* xs, double* ys, size_t n) {
   }
 }
 
-py::array_t<double> Sample(const Pyramid& self, py::array_t<double, py::array::forcecast> xs,
-                           py::array_t<double, py::array::forcecast> ys, const std::string& crs,
-                           const std::string& method, int band) {
+py::array_t<double> Sample(const Pyramid& self,
+                           py::array_t<double, py::array::c_style | py::array::forcecast> xs,
+                           py::array_t<double, py::array::c_style | py::array::forcecast> ys,
+                           const std::string& crs, const std::string& method, int band) {
   if (xs.ndim() != 1 || ys.ndim() != 1 || xs.shape(0) != ys.shape(0)) {
     throw py::value_error("xs and ys must be one-dimensional and of the same length");
   }
