@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "geo/crs.h"
 #include "geo/morton.h"
 #include "google/protobuf/util/json_util.h"
@@ -279,6 +281,29 @@ std::string CrsWkt(const Pyramid& self) {
   return result;
 }
 
+// GetTileSeconds times the C++ calls that Pyramid.tile makes, without Python: the seconds of
+// Reader::GetTile over every (x, y) row of `xy` at level z, for //python:benchmark.
+double GetTileSeconds(const Pyramid& self, int z,
+                      py::array_t<uint32_t, py::array::c_style | py::array::forcecast> xy) {
+  if (xy.ndim() != 2 || xy.shape(1) != 2) throw py::value_error("xy must have shape (n, 2)");
+  std::shared_ptr<const Reader> reader = self.reader();
+  const uint32_t* tiles = xy.data();
+  const py::ssize_t count = xy.shape(0);
+  absl::Status error;
+  absl::Time start;
+  absl::Duration elapsed;
+  {
+    py::gil_scoped_release release;
+    start = absl::Now();
+    for (py::ssize_t i = 0; i < count && error.ok(); ++i) {
+      error = reader->GetTile(z, tiles[2 * i], tiles[2 * i + 1]).status();
+    }
+    elapsed = absl::Now() - start;
+  }
+  if (!error.ok()) ThrowStatus(error);
+  return absl::ToDoubleSeconds(elapsed);
+}
+
 }  // namespace
 
 void RegisterPyramid(py::module_& module) {
@@ -398,6 +423,9 @@ renormalised).)doc")
           },
           "The data's bounds in longitude, latitude: (west, south, east, north).");
 
+  module.def("_get_tile_seconds", &GetTileSeconds, py::arg("pyramid"), py::arg("z"), py::arg("xy"),
+             "_get_tile_seconds(pyramid, z, xy) -> float\n\nSeconds of the C++ GetTile calls "
+             "behind Pyramid.tile over the (x, y) rows of xy at level z (for the benchmark).");
   module.def(
       "open",
       [](const py::object& path, double cache_mb) {

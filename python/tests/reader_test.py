@@ -5,6 +5,8 @@ import gc
 import os
 import subprocess
 import sys
+import threading
+import time
 import weakref
 
 import numpy
@@ -268,6 +270,42 @@ def test_many_threads_reading_one_pyramid_get_the_single_threaded_results(landsa
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             assert list(pool.map(work, range(32))) == [None] * 32
+
+
+def python_steps_while(work):
+    """How many 1 ms steps the calling thread makes while another thread runs `work`.
+
+    The switch interval is raised to 100 s, so a thread holding the GIL keeps it: the steps
+    can only run while `work` has released the GIL (each step's sleep releases it too).
+    """
+    done = threading.Event()
+    steps = 0
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(100)
+    try:
+        worker = threading.Thread(target=lambda: (work(), done.set()))
+        worker.start()
+        while not done.is_set():
+            steps += 1
+            time.sleep(0.001)
+        worker.join()
+    finally:
+        sys.setswitchinterval(previous)
+    return steps
+
+
+def test_tile_read_sample_and_build_release_the_gil(landsat, elevation, tmp_path):
+    with flatpyramid.open(landsat, cache_mb=0) as pyramid:
+        tiles = list(all_tiles(pyramid))
+        assert python_steps_while(lambda: [pyramid.tile(*t) for t in tiles * 5]) >= 5
+        bbox = (-34.91, -8.04, -34.83, -7.95)
+        assert python_steps_while(lambda: pyramid.read(bbox, size=(2048, 2048), resampling="lanczos")) >= 5
+    with flatpyramid.open(elevation) as pyramid:
+        points = numpy.random.default_rng(0).uniform(5.8, 6.5, 300000)
+        assert python_steps_while(lambda: pyramid.sample(points, points + 43.7)) >= 5
+    output = str(tmp_path / "etopo.fpyr")
+    build = lambda: flatpyramid.build(support.data("etopo20.cdf"), output, source_srs="EPSG:4326")
+    assert python_steps_while(build) >= 5
 
 
 def test_arrays_and_memoryviews_outlive_their_pyramid(landsat):
