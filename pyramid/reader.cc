@@ -33,25 +33,6 @@ namespace {
 
 constexpr int kMaxRegionSide = 16384;
 
-std::string TileName(int z, uint32_t x, uint32_t y) { return absl::StrCat(z, "/", x, "/", y); }
-
-absl::StatusOr<codec::PixelType> FromProtoPixelType(PixelType type) {
-  switch (type) {
-    case UINT8:
-      return codec::PixelType::kUint8;
-    case UINT16:
-      return codec::PixelType::kUint16;
-    case INT16:
-      return codec::PixelType::kInt16;
-    case FLOAT32:
-      return codec::PixelType::kFloat32;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("pixel_type ", static_cast<int>(type),
-                                                     " is not one of UINT8, UINT16, ",
-                                                     "INT16, FLOAT32"));
-  }
-}
-
 // OpaqueValue is the alpha of a fully opaque pixel.
 double OpaqueValue(codec::PixelType type) {
   return type == codec::PixelType::kUint16 ? 65535.0 : 255.0;
@@ -121,43 +102,6 @@ void FillNewImage(codec::Image& image, int bands, double value) {
   }
 }
 
-// KernelRadius is the resampling kernel's reach in source pixels at 1:1 scale.
-double KernelRadius(Resampling resampling) {
-  switch (resampling) {
-    case Resampling::kNearest:
-    case Resampling::kBilinear:
-    case Resampling::kAverage:
-    case Resampling::kMode:
-      return 1;
-    case Resampling::kCubic:
-    case Resampling::kCubicSpline:
-      return 2;
-    case Resampling::kLanczos:
-      return 3;
-  }
-  return 3;
-}
-
-GDALResampleAlg ToGdalResampling(Resampling resampling) {
-  switch (resampling) {
-    case Resampling::kNearest:
-      return GRA_NearestNeighbour;
-    case Resampling::kBilinear:
-      return GRA_Bilinear;
-    case Resampling::kCubic:
-      return GRA_Cubic;
-    case Resampling::kCubicSpline:
-      return GRA_CubicSpline;
-    case Resampling::kLanczos:
-      return GRA_Lanczos;
-    case Resampling::kAverage:
-      return GRA_Average;
-    case Resampling::kMode:
-      return GRA_Mode;
-  }
-  return GRA_Bilinear;
-}
-
 std::string ToWkt(const OGRSpatialReference& srs) {
   char* wkt = nullptr;
   const char* options[] = {"FORMAT=WKT2_2018", nullptr};
@@ -168,37 +112,6 @@ std::string ToWkt(const OGRSpatialReference& srs) {
 }
 
 }  // namespace
-
-absl::StatusOr<Resampling> ParseResampling(absl::string_view name) {
-  for (Resampling r :
-       {Resampling::kNearest, Resampling::kBilinear, Resampling::kCubic, Resampling::kCubicSpline,
-        Resampling::kLanczos, Resampling::kAverage, Resampling::kMode}) {
-    if (name == ResamplingName(r)) return r;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown resampling '", name,
-                   "': use nearest, bilinear, cubic, cubicspline, lanczos, average or mode"));
-}
-
-absl::string_view ResamplingName(Resampling resampling) {
-  switch (resampling) {
-    case Resampling::kNearest:
-      return "nearest";
-    case Resampling::kBilinear:
-      return "bilinear";
-    case Resampling::kCubic:
-      return "cubic";
-    case Resampling::kCubicSpline:
-      return "cubicspline";
-    case Resampling::kLanczos:
-      return "lanczos";
-    case Resampling::kAverage:
-      return "average";
-    case Resampling::kMode:
-      return "mode";
-  }
-  return "bilinear";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Open
@@ -212,63 +125,35 @@ std::string BuildProgressText(const BuildInProgress& build) {
 
 namespace {
 
-// CheckMetadata checks what Open relies on; `path` prefixes every message.
-absl::Status CheckMetadata(const PyramidMetadata& m, const storage::Reader& store,
-                           const geo::TileMatrixSet& tms, const std::string& path) {
-  auto fault = [&path](const std::string& what) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": pyramid metadata is inconsistent: ", what,
-                     "; the file was not written by a compatible build_pyramid (rebuild it)"));
-  };
-  if (m.band_count() < 1 || m.band_count() > 4) {
-    return fault(absl::StrCat("band_count ", m.band_count(), " is not 1..4"));
-  }
-  if (m.color_interpretation_size() != 0 &&
-      m.color_interpretation_size() != static_cast<int>(m.band_count())) {
-    return fault(absl::StrCat(m.color_interpretation_size(), " color_interpretation entries for ",
-                              m.band_count(), " bands"));
-  }
-  if (m.has_alpha() && m.band_count() < 2) {
-    return fault("has_alpha is set on a single-band pyramid");
-  }
-  if (m.min_zoom() > m.max_zoom() ||
-      m.max_zoom() > static_cast<uint32_t>(geo::TileMatrixSet::kMaxZoom)) {
-    return fault(absl::StrCat("zoom range ", m.min_zoom(), "..", m.max_zoom(), " is not within 0..",
-                              geo::TileMatrixSet::kMaxZoom));
-  }
-  if (m.levels_size() == 0) return fault("no levels");
-  absl::flat_hash_set<uint32_t> zooms;
+// MetadataFault is the DataLoss error of a metadata that breaks the format's promises.
+absl::Status MetadataFault(const std::string& path, absl::string_view what) {
+  return absl::DataLossError(
+      absl::StrCat(path, ": pyramid metadata is inconsistent: ", what,
+                   "; the file was not written by a compatible build_pyramid (rebuild it)"));
+}
+
+// CheckAgainstStore checks the levels of a metadata that passed CheckMetadata against the
+// storage sections: each names its own section SectionName(zoom), whose entry count (once
+// sealed) is the level's tile_count.
+absl::Status CheckAgainstStore(const PyramidMetadata& m, const storage::Reader& store,
+                               const std::string& path) {
   for (const Level& level : m.levels()) {
     const int z = static_cast<int>(level.zoom());
-    if (level.zoom() < m.min_zoom() || level.zoom() > m.max_zoom()) {
-      return fault(absl::StrCat("level ", level.zoom(), " is outside the zoom range ", m.min_zoom(),
-                                "..", m.max_zoom()));
-    }
-    if (!zooms.insert(level.zoom()).second) {
-      return fault(absl::StrCat("level ", level.zoom(), " is listed twice"));
-    }
     if (level.section() >= store.section_count()) {
-      return fault(absl::StrCat("level ", z, " names storage section ", level.section(),
-                                " but the file has ", store.section_count()));
+      return MetadataFault(path,
+                           absl::StrCat("level ", z, " names storage section ", level.section(),
+                                        " but the file has ", store.section_count()));
     }
-    const std::string expected_name = absl::StrCat("z", z);
+    const std::string expected_name = SectionName(z);
     if (store.section_name(level.section()) != expected_name) {
-      return fault(absl::StrCat("level ", z, " names storage section ", level.section(), " '",
-                                store.section_name(level.section()), "', not '", expected_name,
-                                "'"));
-    }
-    if (level.tile_count() > 0 &&
-        (level.min_x() > level.max_x() || level.min_y() > level.max_y() ||
-         level.max_x() >= tms.MatrixWidth(z) || level.max_y() >= tms.MatrixHeight(z))) {
-      return fault(absl::StrCat("level ", z, " tile range ", level.min_x(), "..", level.max_x(),
-                                " x ", level.min_y(), "..", level.max_y(),
-                                " is outside the tile matrix (", tms.MatrixWidth(z), " x ",
-                                tms.MatrixHeight(z), ")"));
+      return MetadataFault(
+          path, absl::StrCat("level ", z, " names storage section ", level.section(), " '",
+                             store.section_name(level.section()), "', not '", expected_name, "'"));
     }
     if (store.sealed() && store.entry_count(level.section()) != level.tile_count()) {
-      return fault(absl::StrCat("level ", z, " lists ", level.tile_count(),
-                                " tiles but its section holds ",
-                                store.entry_count(level.section())));
+      return MetadataFault(
+          path, absl::StrCat("level ", z, " lists ", level.tile_count(),
+                             " tiles but its section holds ", store.entry_count(level.section())));
     }
   }
   return absl::OkStatus();
@@ -333,7 +218,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
   const absl::string_view bytes = (*store)->user_metadata();
   PyramidMetadata metadata;
   std::optional<BuildInProgress> build;
-  if ((*store)->user_metadata_type() == internal::BuildState::descriptor()->full_name()) {
+  if ((*store)->user_metadata_type() == kBuildStateTypeName) {
     // An unfinished build: its last commit point's levels, the options it was started with.
     internal::BuildState state;
     if (!state.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -358,21 +243,14 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
     return absl::DataLossError(absl::StrCat(path, ": the pyramid metadata (", bytes.size(),
                                             " bytes) does not parse; rebuild the pyramid"));
   }
-  if (metadata.format_version() != 1) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": pyramid format_version ", metadata.format_version(),
-                     " is not supported (this reader reads version 1); use a matching release"));
+  if (absl::Status s = CheckFormatVersion(metadata.format_version()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
   }
+  if (absl::Status s = CheckMetadata(metadata); !s.ok()) return MetadataFault(path, s.message());
+  if (absl::Status s = CheckAgainstStore(metadata, **store, path); !s.ok()) return s;
   absl::StatusOr<geo::TileMatrixSet> tms = geo::TileMatrixSet::FromName(
       metadata.tile_matrix_set(), static_cast<int>(metadata.tile_size()));
-  if (!tms.ok()) {
-    return absl::DataLossError(absl::StrCat(path, ": pyramid metadata: ", tms.status().message()));
-  }
-  if (absl::StatusOr<codec::PixelType> type = FromProtoPixelType(metadata.pixel_type());
-      !type.ok()) {
-    return absl::DataLossError(absl::StrCat(path, ": pyramid metadata: ", type.status().message()));
-  }
-  if (absl::Status s = CheckMetadata(metadata, **store, *tms, path); !s.ok()) return s;
+  if (!tms.ok()) return MetadataFault(path, tms.status().message());
 
   absl::StatusOr<OGRSpatialReference> tms_srs = geo::TileMatrixSetSrs(*tms);
   if (!tms_srs.ok()) return tms_srs.status();
@@ -416,7 +294,7 @@ absl::StatusOr<absl::string_view> Reader::GetTileBytes(int z, uint32_t x, uint32
                                             min_zoom(), "..", max_zoom(), ")"));
   }
   std::optional<absl::string_view> bytes =
-      storage_->Get(static_cast<uint32_t>(section), geo::MortonEncode(x, y));
+      storage_->Get(static_cast<uint32_t>(section), TileKey(x, y));
   if (!bytes.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("tile ", TileName(z, x, y), " holds no data (empty tiles are not stored)"));
@@ -517,7 +395,7 @@ absl::StatusOr<std::shared_ptr<const codec::Image>> Reader::FindTile(int z, uint
                                                                      uint32_t y) const {
   const int64_t section = SectionFor(z);
   if (section < 0 || x >= tms_.MatrixWidth(z) || y >= tms_.MatrixHeight(z)) return nullptr;
-  const uint64_t key = geo::MortonEncode(x, y);
+  const uint64_t key = TileKey(x, y);
   const TileCache::Key cache_key{cache_id_, z, key};
   if (std::shared_ptr<const codec::Image> cached = cache_->Lookup(cache_key)) return cached;
   std::optional<absl::string_view> bytes = storage_->Get(static_cast<uint32_t>(section), key);
@@ -550,47 +428,33 @@ absl::Status Reader::Verify() const {
     const int z = static_cast<int>(level.zoom());
     const uint32_t section = level.section();
     const uint64_t count = storage_->entry_count(section);
-    uint32_t min_x = std::numeric_limits<uint32_t>::max(), min_y = min_x, max_x = 0, max_y = 0;
+    LevelStats stats;
     // Shared values (AppendShared) have the same offset in the section's blob.
     absl::flat_hash_set<uint64_t> unique_values;
-    uint64_t unique_bytes = 0;
     for (uint64_t i = 0; i < count; ++i) {
       uint32_t x, y;
-      geo::MortonDecode(storage_->KeyAt(section, i), &x, &y);
+      TileFromKey(storage_->KeyAt(section, i), &x, &y);
       if (x >= tms_.MatrixWidth(z) || y >= tms_.MatrixHeight(z)) {
         fault(absl::StrCat("level ", z, ": key ", storage_->KeyAt(section, i), " is tile ",
                            TileName(z, x, y), ", outside the tile matrix"));
         continue;
       }
-      min_x = std::min(min_x, x);
-      min_y = std::min(min_y, y);
-      max_x = std::max(max_x, x);
-      max_y = std::max(max_y, y);
       const absl::string_view bytes = storage_->ValueAt(section, i);
-      if (unique_values.insert(storage_->ValueRefAt(section, i).offset).second) {
-        unique_bytes += bytes.size();
+      stats.AddTile(x, y, unique_values.insert(storage_->ValueRefAt(section, i).offset).second,
+                    bytes.size());
+      codec::DecodeLimits limits;
+      limits.max_width = limits.max_height = tile_size();
+      absl::StatusOr<codec::ImageInfo> info = codec::PeekInfo(bytes, limits);
+      absl::Status stored = info.ok() ? CheckStoredTile(metadata_, *info) : absl::OkStatus();
+      if (!stored.ok()) {
+        fault(absl::StrCat(path_, ": tile ", TileName(z, x, y), ": ", stored.message()));
+        continue;
       }
       absl::StatusOr<codec::Image> tile = DecodeTile(z, x, y, bytes);
       if (!tile.ok()) fault(std::string(tile.status().message()));
     }
-    if (count != level.tile_count()) {
-      fault(absl::StrCat("level ", z, ": metadata lists ", level.tile_count(),
-                         " tiles, the section holds ", count));
-    }
-    if (unique_values.size() != level.unique_tile_count()) {
-      fault(absl::StrCat("level ", z, ": metadata lists ", level.unique_tile_count(),
-                         " unique tiles, the section holds ", unique_values.size()));
-    }
-    if (unique_bytes != level.bytes()) {
-      fault(absl::StrCat("level ", z, ": metadata lists ", level.bytes(),
-                         " bytes of tiles, the unique tiles hold ", unique_bytes));
-    }
-    if (count > 0 && (min_x != level.min_x() || min_y != level.min_y() || max_x != level.max_x() ||
-                      max_y != level.max_y())) {
-      fault(absl::StrCat("level ", z, ": metadata tile range x ", level.min_x(), "..",
-                         level.max_x(), ", y ", level.min_y(), "..", level.max_y(),
-                         " differs from the stored tiles' x ", min_x, "..", max_x, ", y ", min_y,
-                         "..", max_y));
+    for (std::string& difference : stats.Differences(level)) {
+      fault(absl::StrCat("level ", z, ": ", std::move(difference)));
     }
   }
   if (fault_count == 0) return absl::OkStatus();
@@ -819,7 +683,7 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
     const auto [tx, ty] = stored[i];
     const Window area = area_of(tx, ty);
     const uint32_t wrapped_x = WrapColumn(tx, matrix_width);
-    const uint64_t key = geo::MortonEncode(wrapped_x, ty);
+    const uint64_t key = TileKey(wrapped_x, ty);
     const TileCache::Key cache_key{cache_id_, z, key};
     std::shared_ptr<const codec::Image> tile = cache_->Lookup(cache_key);
     if (tile == nullptr) {
@@ -860,7 +724,7 @@ absl::Status Reader::PlaceTiles(const TilePlacement& p, Region* region, bool* an
   auto ancestor = [&](int shift, int64_t ax,
                       uint32_t ay) -> absl::StatusOr<std::shared_ptr<const codec::Image>> {
     const uint32_t wrapped_x = WrapColumn(ax, tms_.MatrixWidth(z - shift));
-    const std::pair<int, uint64_t> key{shift, geo::MortonEncode(wrapped_x, ay)};
+    const std::pair<int, uint64_t> key{shift, TileKey(wrapped_x, ay)};
     auto it = parents.find(key);
     if (it == parents.end()) {
       absl::StatusOr<std::shared_ptr<const codec::Image>> found =
@@ -941,7 +805,7 @@ absl::Status Reader::UpsampleAncestor(const TilePlacement& p, int shift,
   destination_grid.geotransform = {x, tms_.Resolution(p.z), 0, y, 0, -tms_.Resolution(p.z)};
   destination_grid.srs_wkt = tms_srs_wkt_;
   internal::WarpSpec spec;
-  spec.resampling = ToGdalResampling(p.fill_resampling);
+  spec.resampling = ToGdalResampleAlg(p.fill_resampling);
   spec.color_bands = has_alpha ? band_count() - 1 : band_count();
   spec.source_alpha_band = has_alpha ? band_count() - 1 : synthetic_alpha ? band_count() : -1;
   spec.destination_alpha_band = has_alpha                       ? band_count() - 1
@@ -1346,7 +1210,7 @@ absl::StatusOr<Region> Reader::RenderRegion(const RegionRequest& request, const 
   source_grid.srs_wkt = tms_srs_wkt_;
   internal::GeoGrid destination_grid{region.geotransform, region.srs_wkt};
   internal::WarpSpec spec;
-  spec.resampling = ToGdalResampling(request.resampling);
+  spec.resampling = ToGdalResampleAlg(request.resampling);
   spec.color_bands = color_bands;
   spec.source_alpha_band = (has_alpha && !opaque_mosaic) ? band_count() - 1
                            : synthetic_alpha             ? band_count()

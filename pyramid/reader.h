@@ -2,10 +2,8 @@
 // decoded through a shared TileCache), georeferenced windows in any CRS GDAL knows, and point
 // samples of elevation data.
 //
-// The file is a //storage file (one section per zoom level, named "z<zoom>", keys
-// geo::MortonEncode(x, y) of XYZ tiles) whose user metadata is a PyramidMetadata message
-// (pyramid/metadata.proto). Open maps the file read-only and checks the metadata against the
-// storage sections before anything is read.
+// The file format is pyramid/FORMAT.md (names in pyramid/format.h). Open maps the file
+// read-only and checks the metadata against the storage sections before anything is read.
 //
 // Tiles come out normalised: whatever codec a tile was stored with (a "jpeg" pyramid mixes
 // opaque JPEG tiles with PNG/WebP tiles that carry alpha), GetTile and ReadRegion return
@@ -74,7 +72,9 @@
 #include "absl/strings/string_view.h"
 #include "codec/image.h"
 #include "geo/tile_matrix_set.h"
+#include "pyramid/format.h"
 #include "pyramid/metadata.pb.h"
+#include "pyramid/resampling.h"
 #include "pyramid/tile_cache.h"
 
 class OGRSpatialReference;
@@ -85,19 +85,6 @@ class Reader;
 }  // namespace storage
 
 namespace pyramid {
-
-// kMetadataTypeName is the storage user-metadata type name of a pyramid's header.
-inline constexpr absl::string_view kMetadataTypeName = "flatpyramid.pyramid.PyramidMetadata";
-
-// Resampling names a GDAL resampling kernel for ReadRegion.
-enum class Resampling { kNearest, kBilinear, kCubic, kCubicSpline, kLanczos, kAverage, kMode };
-
-// ParseResampling accepts "nearest", "bilinear", "cubic", "cubicspline", "lanczos",
-// "average" and "mode" (GDAL's names); InvalidArgument listing them otherwise.
-absl::StatusOr<Resampling> ParseResampling(absl::string_view name);
-
-// ResamplingName returns the name ParseResampling accepts.
-absl::string_view ResamplingName(Resampling resampling);
 
 // ReaderOptions configures Reader::Open.
 struct ReaderOptions {

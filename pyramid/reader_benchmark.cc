@@ -100,7 +100,7 @@ const Fixture& GetFixture() {
 
     absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(f->pyramid_path);
     if (!reader.ok()) std::abort();
-    const uint32_t section = *(*reader)->storage().FindSection(absl::StrCat("z", kBaseZoom));
+    const uint32_t section = *(*reader)->storage().FindSection(SectionName(kBaseZoom));
     for (uint64_t i = 0; i < (*reader)->storage().entry_count(section); ++i) {
       uint32_t x, y;
       geo::MortonDecode((*reader)->storage().KeyAt(section, i), &x, &y);

@@ -12,8 +12,8 @@
 #include "cpl_string.h"
 #include "gdal_utils.h"
 #include "geo/crs.h"
-#include "geo/morton.h"
 #include "geo/tile_matrix_set.h"
+#include "pyramid/format.h"
 #include "pyramid/internal/build_state.pb.h"
 #include "pyramid/reader.h"
 #include "storage/store.h"
@@ -36,20 +36,6 @@ absl::StatusOr<codec::PixelType> PixelTypeOf(GDALDataType type) {
     default:
       return absl::InvalidArgumentError("test pyramids take Byte, UInt16, Int16 or Float32");
   }
-}
-
-PixelType ProtoPixelType(codec::PixelType type) {
-  switch (type) {
-    case codec::PixelType::kUint8:
-      return UINT8;
-    case codec::PixelType::kUint16:
-      return UINT16;
-    case codec::PixelType::kInt16:
-      return INT16;
-    case codec::PixelType::kFloat32:
-      return FLOAT32;
-  }
-  return PIXEL_TYPE_UNSPECIFIED;
 }
 
 double SampleAt(const uint8_t* p, codec::PixelType type) {
@@ -75,18 +61,18 @@ double SampleAt(const uint8_t* p, codec::PixelType type) {
   return 0;
 }
 
-std::string CodecName(const TestPyramidSpec& spec) {
+TileCodec PyramidCodec(const TestPyramidSpec& spec) {
   switch (spec.codec) {
     case codec::CodecId::kJpeg:
-      return "jpeg";
+      return TileCodec::kJpeg;
     case codec::CodecId::kPng:
-      return "png";
+      return TileCodec::kPng;
     case codec::CodecId::kWebp:
-      return spec.encode.lossless ? "webp_lossless" : "webp";
+      return spec.encode.lossless ? TileCodec::kWebpLossless : TileCodec::kWebp;
     case codec::CodecId::kElevation:
-      return "elevation";
+      return TileCodec::kElevation;
   }
-  return "png";
+  return TileCodec::kPng;
 }
 
 }  // namespace
@@ -159,12 +145,12 @@ absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const Test
   if (!writer.ok()) return writer.status();
 
   PyramidMetadata metadata;
-  metadata.set_format_version(1);
+  metadata.set_format_version(kFormatVersion);
   metadata.set_tile_matrix_set(std::string(tms->id()));
   metadata.set_tile_size(static_cast<uint32_t>(ts));
-  metadata.set_pixel_type(ProtoPixelType(*type));
+  metadata.set_pixel_type(ToProtoPixelType(*type));
   metadata.set_has_alpha(spec.add_alpha);
-  metadata.set_codec(CodecName(spec));
+  metadata.set_codec(std::string(TileCodecName(PyramidCodec(spec))));
   metadata.set_quality(static_cast<uint32_t>(spec.encode.quality));
   if (spec.nodata.has_value()) metadata.set_nodata(*spec.nodata);
   metadata.set_min_zoom(static_cast<uint32_t>(spec.min_zoom));
@@ -210,20 +196,19 @@ absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const Test
     if (!pixels.ok()) return pixels.status();
     const size_t pixel_bytes = sample * static_cast<size_t>(bands);
 
-    absl::StatusOr<uint32_t> section = (*writer)->AddSection(absl::StrCat("z", z));
+    absl::StatusOr<uint32_t> section = (*writer)->AddSection(SectionName(z));
     if (!section.ok()) return section.status();
     std::vector<std::pair<uint64_t, std::pair<uint32_t, uint32_t>>> tiles;
     for (uint32_t y = min_y; y <= max_y; ++y) {
       for (uint32_t x = min_x; x <= max_x; ++x) {
-        tiles.push_back({geo::MortonEncode(x, y), {x, y}});
+        tiles.push_back({TileKey(x, y), {x, y}});
       }
     }
     std::sort(tiles.begin(), tiles.end());
     Level* level = metadata.add_levels();
     level->set_zoom(static_cast<uint32_t>(z));
     level->set_section(*section);
-    level->set_min_x(UINT32_MAX);
-    level->set_min_y(UINT32_MAX);
+    LevelStats stats;
     std::map<std::string, storage::ValueRef> stored;
     std::string encoded;
     for (const auto& [key, xy] : tiles) {
@@ -270,25 +255,17 @@ absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const Test
         if (rz == z && rx == x && ry == y) encoded = bytes;
       }
       auto it = stored.find(encoded);
-      if (it != stored.end()) {
+      const bool unique = it == stored.end();
+      if (!unique) {
         if (absl::Status s = (*writer)->AppendShared(*section, key, it->second); !s.ok()) return s;
       } else {
         absl::StatusOr<storage::ValueRef> ref = (*writer)->Append(*section, key, encoded);
         if (!ref.ok()) return ref.status();
         stored.emplace(encoded, *ref);
-        level->set_unique_tile_count(level->unique_tile_count() + 1);
-        level->set_bytes(level->bytes() + encoded.size());
       }
-      level->set_tile_count(level->tile_count() + 1);
-      level->set_min_x(std::min(level->min_x(), x));
-      level->set_min_y(std::min(level->min_y(), y));
-      level->set_max_x(std::max(level->max_x(), x));
-      level->set_max_y(std::max(level->max_y(), y));
+      stats.AddTile(x, y, unique, encoded.size());
     }
-    if (level->tile_count() == 0) {
-      level->set_min_x(0);
-      level->set_min_y(0);
-    }
+    stats.CopyTo(level);
   }
   metadata.set_band_count(static_cast<uint32_t>(bands));
   static const char* kRgb[] = {"Red", "Green", "Blue"};
@@ -307,7 +284,7 @@ absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const Test
     uint64_t tiles = 0;
     for (const Level& level : metadata.levels()) tiles += level.tile_count();
     state.set_tiles_written(tiles);
-    (*writer)->SetUserMetadata(BuildState::descriptor()->full_name(), state.SerializeAsString());
+    (*writer)->SetUserMetadata(kBuildStateTypeName, state.SerializeAsString());
     if (absl::Status s = (*writer)->Commit(); !s.ok()) return s;
   } else {
     (*writer)->SetUserMetadata(kMetadataTypeName, metadata.SerializeAsString());
