@@ -15,10 +15,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "geo/crs.h"
-#include "geo/morton.h"
 #include "google/protobuf/util/json_util.h"
 #include "ogr_spatialref.h"
+#include "pyramid/format.h"
 #include "pyramid/reader.h"
+#include "pyramid/resampling.h"
 #include "python/internal/arrays.h"
 #include "python/internal/errors.h"
 #include "storage/store.h"
@@ -128,7 +129,7 @@ py::array_t<uint32_t> Tiles(const Pyramid& self, int z) {
   {
     py::gil_scoped_release release;
     for (uint64_t i = 0; i < count; ++i) {
-      geo::MortonDecode(store.KeyAt(level->section(), i), &out[2 * i], &out[2 * i + 1]);
+      pyramid::TileFromKey(store.KeyAt(level->section(), i), &out[2 * i], &out[2 * i + 1]);
     }
   }
   return xy;
