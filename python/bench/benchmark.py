@@ -115,20 +115,25 @@ def bench_threads(rgb, rounds, calls):
     rows = []
     for name, work, items in (("decoded tile()", tiles, order), ("read() 512x512", reads, windows)):
 
-        def one():
-            start = time.perf_counter()
-            work(items)
-            return time.perf_counter() - start
+        cores = {}
 
-        def two(pool=concurrent.futures.ThreadPoolExecutor(max_workers=2)):
-            start = time.perf_counter()
-            list(pool.map(work, [items[0::2], items[1::2]]))
-            return time.perf_counter() - start
+        def timed(key, run):
+            start, cpu = time.perf_counter(), time.process_time()
+            run()
+            wall = time.perf_counter() - start
+            cores.setdefault(key, []).append((time.process_time() - cpu) / wall)
+            return wall
 
-        one_s, two_s = median_pair(rounds, one, two)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        one_s, two_s = median_pair(
+            rounds,
+            lambda: timed(1, lambda: work(items)),
+            lambda: timed(2, lambda: list(pool.map(work, [items[0::2], items[1::2]]))),
+        )
         rows.append(
             f"| {name} x {len(items)}, ThreadPoolExecutor(2) vs 1 thread | {two_s:.3f} s "
-            f"| 1 thread {one_s:.3f} s | {one_s / two_s:.2f}x speedup |"
+            f"({statistics.median(cores[2]):.2f} cores busy) | 1 thread {one_s:.3f} s "
+            f"({statistics.median(cores[1]):.2f} cores busy) | {one_s / two_s:.2f}x speedup |"
         )
     return rows
 
@@ -169,13 +174,20 @@ def main():
     parser.add_argument("--rounds", type=int, default=5, help="Alternating rounds per row.")
     parser.add_argument("--points", type=int, default=1_000_000, help="Points for sample().")
     parser.add_argument("--calls", type=int, default=2000, help="Tile calls per round.")
+    parser.add_argument(
+        "--only", default="tile,threads,sample", help="Comma-separated rows to run."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         rgb, elevation, cog = prepare(directory)
         rows = ["| measured | flatpyramid (Python) | peer | ratio |", "|---|---:|---:|---:|"]
-        rows += bench_tile(rgb, args.rounds, args.calls)
-        rows += bench_threads(rgb, args.rounds, args.calls)
-        rows += bench_sample(elevation, cog, args.rounds, args.points)
+        only = args.only.split(",")
+        if "tile" in only:
+            rows += bench_tile(rgb, args.rounds, args.calls)
+        if "threads" in only:
+            rows += bench_threads(rgb, args.rounds, args.calls)
+        if "sample" in only:
+            rows += bench_sample(elevation, cog, args.rounds, args.points)
     print("\n".join(rows))
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 

@@ -11,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "google/protobuf/util/json_util.h"
 #include "pyramid/builder.h"
 #include "python/internal/errors.h"
+#include "python/internal/pyramid_binding.h"
 
 namespace flatpyramid {
 namespace python {
@@ -155,20 +155,12 @@ py::dict Build(const py::object& inputs, const py::object& output, const py::kwa
   if (bridge.cancelled()) bridge.Rethrow();
   if (!result.ok()) ThrowStatus(result.status());
 
-  google::protobuf::util::JsonPrintOptions json_options;
-  json_options.preserve_proto_field_names = true;
-  json_options.always_print_primitive_fields = true;
-  std::string metadata;
-  if (!google::protobuf::util::MessageToJsonString(result->metadata, &metadata, json_options)
-           .ok()) {
-    metadata = "null";
-  }
   py::dict summary;
   summary["output"] = options.output;
   summary["tiles_written"] = result->tiles_written;
   summary["unique_tiles"] = result->unique_tiles;
   summary["units"] = result->units;
-  summary["metadata"] = py::module_::import("json").attr("loads")(metadata);
+  summary["metadata"] = MetadataDict(result->metadata);
   return summary;
 }
 

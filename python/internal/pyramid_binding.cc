@@ -236,13 +236,6 @@ py::array_t<double> Sample(const Pyramid& self,
 
 py::dict Info(const Pyramid& self) {
   std::shared_ptr<const Reader> reader = self.reader();
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string metadata;
-  if (!google::protobuf::util::MessageToJsonString(reader->metadata(), &metadata, options).ok()) {
-    throw py::value_error("the pyramid's metadata cannot be printed as JSON");
-  }
   const geo::TileMatrixSet& tms = reader->tile_matrix_set();
   py::list levels;
   for (const pyramid::Level& level : reader->metadata().levels()) {
@@ -267,7 +260,7 @@ py::dict Info(const Pyramid& self) {
   info["storage_sections"] = reader->storage().section_count();
   info["crs"] = std::string(tms.crs());
   info["levels"] = levels;
-  info["metadata"] = py::module_::import("json").attr("loads")(metadata);
+  info["metadata"] = MetadataDict(reader->metadata());
   return info;
 }
 
@@ -306,6 +299,17 @@ double GetTileSeconds(const Pyramid& self, int z,
 }
 
 }  // namespace
+
+py::dict MetadataDict(const pyramid::PyramidMetadata& metadata) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(metadata, &json, options).ok()) {
+    throw py::value_error("the pyramid's metadata cannot be printed as JSON");
+  }
+  return py::module_::import("json").attr("loads")(json);
+}
 
 void RegisterPyramid(py::module_& module) {
   py::class_<TileBuffer>(module, "_TileBuffer", py::buffer_protocol(),

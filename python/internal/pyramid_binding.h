@@ -9,8 +9,14 @@
 
 #include <pybind11/pybind11.h>
 
+#include "pyramid/metadata.pb.h"
+
 namespace flatpyramid {
 namespace python {
+
+// MetadataDict is `metadata` as a dict with the field names of metadata.proto, as
+// `pyramid_info --json` prints it. REQUIRES: the GIL held.
+pybind11::dict MetadataDict(const pyramid::PyramidMetadata& metadata);
 
 // RegisterPyramid adds `open`, `Pyramid` and the tile_bytes buffer type to `module`.
 void RegisterPyramid(pybind11::module_& module);
