@@ -15,6 +15,7 @@
 #include "cpl_conv.h"
 #include "gdal_priv.h"
 #include "pyramid/format.h"
+#include "pyramid/internal/block_warper.h"
 #include "pyramid/internal/build/build_errors.h"
 #include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/build/committer.h"
@@ -43,6 +44,8 @@ absl::StatusOr<OpenedOutput> OpenOutput(const BuildOptions& options, BuildPlan* 
   writer_options.overwrite = options.overwrite;
   writer_options.force_fallback = options.force_fallback;
   OpenedOutput opened;
+  absl::Status usable = internal::CheckOutputPath(options.output);
+  if (!usable.ok()) return usable;
   if (options.resume && access(options.output.c_str(), F_OK) == 0) {
     absl::StatusOr<internal::ResumedBuild> resumed =
         internal::ReopenForResume(options.output, writer_options, plan);
@@ -55,8 +58,8 @@ absl::StatusOr<OpenedOutput> OpenOutput(const BuildOptions& options, BuildPlan* 
   if (!options.overwrite && access(options.output.c_str(), F_OK) == 0) {
     return absl::AlreadyExistsError(
         absl::StrCat("output ", options.output,
-                     " already exists: use --overwrite to replace it (or --resume to "
-                     "continue an interrupted build)"));
+                     " already exists: use BuildOptions::overwrite to replace it (or "
+                     "BuildOptions::resume to continue an interrupted build)"));
   }
   absl::StatusOr<std::unique_ptr<storage::Writer>> created =
       storage::Writer::Create(options.output, writer_options);
@@ -182,6 +185,15 @@ absl::Status RunUnits(const BuildOptions& options, const BuildPlan& plan, uint64
 
 }  // namespace
 
+// A build: ResolvePlan cuts the tiles covering the source into units (build_plan.h); a pool
+// of workers, each with its own GDAL handle, renders units into encoded tiles of every level
+// they hold (unit_renderer.h) with no lock held; one committer appends them in Morton order
+// through a bounded reorder buffer (ordered_pool.h), so every level's section grows with
+// strictly increasing keys, forms the levels above the units and deduplicates small tiles
+// (committer.h), and writes commit points (resume.h). Memory is bounded by (threads + reorder
+// window) units, three raw tiles per level, the deduplication tables and GDAL's block cache,
+// set to what the workers read again (GdalCacheBudget). Only Seal writes the final
+// PyramidMetadata, so an unfinished file is never a valid pyramid.
 absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   const absl::Time start = absl::Now();
   BuildPlan plan;
@@ -198,13 +210,14 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   if (!status.ok()) return status;
 
   int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+      std::min(MaxBuildThreads(),
+               options.threads.value_or(static_cast<int>(std::thread::hardware_concurrency())));
   threads = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(threads, plan.unit_count)));
   auto renderers = CreateRenderers(options, plan, threads);
   if (!renderers.ok()) return renderers.status();
   // GDAL's block cache for this build, unless the user chose one (GDAL_CACHEMAX).
   std::optional<int64_t> previous_cache;
-  if (CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr) {
+  if (options.set_gdal_cache && CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr) {
     previous_cache = GDALGetCacheMax64();
     GDALSetCacheMax64(internal::GdalCacheBudget(plan, threads));
   }
@@ -233,6 +246,7 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
   result.units = plan.unit_count;
+  result.threads = threads;
   progress.finished = true;
   progress.units_done = plan.unit_count;
   progress.tiles_written = result.tiles_written;

@@ -16,6 +16,7 @@
 #include "cpl_conv.h"
 #include "gdal_priv.h"
 #include "gdal_utils.h"
+#include "geo/gdal_errors.h"
 #include "pyramid/builder.h"
 #include "testing/files.h"
 
@@ -104,9 +105,11 @@ void BM_GdalCog(benchmark::State& state, Case c) {
     for (std::string& a : args) cog_argv.push_back(a.data());
     cog_argv.push_back(nullptr);
     GDALTranslateOptions* options = GDALTranslateOptionsNew(cog_argv.data(), nullptr);
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    GDALDatasetH cog = GDALTranslate(dir.Path("out.tif").c_str(), vrt, options, nullptr);
-    CPLPopErrorHandler();
+    GDALDatasetH cog;
+    {
+      geo::QuietGdalErrors quiet;
+      cog = GDALTranslate(dir.Path("out.tif").c_str(), vrt, options, nullptr);
+    }
     GDALTranslateOptionsFree(options);
     if (cog == nullptr) {
       state.SkipWithError("gdal_translate -of COG failed");

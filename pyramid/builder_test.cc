@@ -8,15 +8,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -231,7 +236,7 @@ BuildOptions LandsatOptions(const TempDir& dir) {
 TEST(BuildPyramidTest, LandsatPngBaseTilesMatchGdalwarpWithinOneGreyLevel) {
   TempDir dir;
   BuildOptions options = LandsatOptions(dir);
-  options.codec = "png";
+  options.codec = TileCodec::kPng;
   options.max_error_pixels = 0;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -406,7 +411,7 @@ TEST(BuildPyramidTest, Etopo20WithSourceSrsMatchesGdalwarpOnWorldCrs84Quad) {
   options.inputs = {DataPath("etopo20.cdf")};
   options.output = dir.Path("etopo.fpyr");
   options.source_srs = "EPSG:4326";
-  options.tile_matrix_set = "WorldCRS84Quad";
+  options.tile_matrix_set = TileMatrixSetId::kWorldCRS84Quad;
   options.max_zoom = 2;
   options.max_error_pixels = 0;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
@@ -471,8 +476,8 @@ TEST(BuildPyramidTest, MosaicsInputsLaterOnTopAndStoresIdenticalTilesOnce) {
   options.output = dir.Path("mosaic.fpyr");
   options.min_zoom = 4;
   options.max_zoom = 4;
-  options.resampling = "nearest";
-  options.codec = "png";
+  options.resampling = Resampling::kNearest;
+  options.codec = TileCodec::kPng;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
   std::vector<StoredTile> tiles = ReadLevel(options.output, 4);
@@ -509,7 +514,7 @@ TEST(BuildPyramidTest, MosaicGapsAreTransparentAndTheFinerInputIsNotResampled) {
   options.inputs = {left, right};
   options.output = dir.Path("gap.fpyr");
   options.bands = {3, 2, 1};
-  options.codec = "png";
+  options.codec = TileCodec::kPng;
   options.min_zoom = 14;
   options.max_zoom = 14;
   options.max_error_pixels = 0;
@@ -607,7 +612,7 @@ PyramidMetadata ReadMetadata(const std::string& path) {
 
 // ExpectResumeAfterKill9GivesACleanBuild kills a build after its second unit's commit point
 // (with the third appended, uncommitted), resumes it, and compares with a clean build.
-void ExpectResumeAfterKill9GivesACleanBuild(const std::string& overview_resampling) {
+void ExpectResumeAfterKill9GivesACleanBuild(std::optional<Resampling> overview_resampling) {
   TempDir dir;
   BuildOptions options = LandsatOptions(dir);
   options.max_zoom = 15;
@@ -678,12 +683,12 @@ void ExpectResumeAfterKill9GivesACleanBuild(const std::string& overview_resampli
 }
 
 TEST(BuildPyramidTest, ResumeAfterKill9GivesTheTilesAndMetadataOfACleanBuild) {
-  ExpectResumeAfterKill9GivesACleanBuild("");
+  ExpectResumeAfterKill9GivesACleanBuild(std::nullopt);
 }
 
 TEST(BuildPyramidTest, ResumeAfterKill9WithKernelOverviewsGivesACleanBuild) {
   // The units' root tiles are in the spill file, synced at the commit point.
-  ExpectResumeAfterKill9GivesACleanBuild("cubic");
+  ExpectResumeAfterKill9GivesACleanBuild(Resampling::kCubic);
 }
 
 TEST(BuildPyramidTest, ASecondBuildOfARunningBuildsOutputFailsAndLeavesItAlone) {
@@ -770,7 +775,7 @@ TEST(BuildPyramidTest, ErrorsNameTheProblemAndTheFix) {
   options.inputs = {DataPath("etopo20.cdf")};
   status = BuildPyramid(options).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_NE(status.message().find("--source_srs"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("BuildOptions::source_srs"), absl::string_view::npos) << status;
 
   // Entirely north of WebMercator's 85.05 degree limit.
   test::SyntheticRasterSpec arctic;
@@ -787,21 +792,16 @@ TEST(BuildPyramidTest, ErrorsNameTheProblemAndTheFix) {
   options.inputs = {DataPath("L7_ETMs.tif")};
   status = BuildPyramid(options).status();  // Six bands cannot be JPEG tiles.
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_NE(status.message().find("--bands"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("BuildOptions::bands"), absl::string_view::npos) << status;
 
   options.bands = {1};
   options.max_zoom = 11;
   ASSERT_TRUE(BuildPyramid(options).ok());
   status = BuildPyramid(options).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
-  EXPECT_NE(status.message().find("--overwrite"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("BuildOptions::overwrite"), absl::string_view::npos) << status;
   options.overwrite = true;
   EXPECT_TRUE(BuildPyramid(options).ok());
-
-  options.resampling = "sinc";
-  status = BuildPyramid(options).status();
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_NE(status.message().find("--resampling"), absl::string_view::npos) << status;
 }
 
 TEST(BuildPyramidTest, SourceAlphaBandBecomesTransparencyAndUint16KeepsFullRange) {
@@ -838,7 +838,7 @@ TEST(BuildPyramidTest, SourceAlphaBandBecomesTransparencyAndUint16KeepsFullRange
   options.output = dir.Path("rgba16.fpyr");
   options.min_zoom = 5;
   options.max_zoom = 5;
-  options.resampling = "nearest";
+  options.resampling = Resampling::kNearest;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->metadata.codec(), "png");  // uint16 imagery: PNG with alpha.
@@ -916,8 +916,8 @@ TEST(BuildPyramidTest, EachBandHonoursItsOwnNodata) {
   options.output = dir.Path("nodata3.fpyr");
   options.min_zoom = 5;
   options.max_zoom = 5;
-  options.resampling = "nearest";
-  options.codec = "png";
+  options.resampling = Resampling::kNearest;
+  options.codec = TileCodec::kPng;
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
   std::vector<StoredTile> tiles = ReadLevel(options.output, 5);
@@ -971,7 +971,7 @@ TEST(BuildPyramidTest, PerDatasetMaskBecomesTransparency) {
     options.output = dir.Path(name + ".fpyr");
     options.min_zoom = 5;
     options.max_zoom = 5;
-    options.resampling = "nearest";
+    options.resampling = Resampling::kNearest;
     absl::StatusOr<BuildResult> result = BuildPyramid(options);
     ASSERT_TRUE(result.ok()) << result.status();
     std::vector<StoredTile> tiles = ReadLevel(options.output, 5);
@@ -1019,9 +1019,9 @@ TEST(BuildPyramidTest, KernelOverviewsEqualGdalsWholeImageOverviewsWithoutSeams)
     options.output = dir.Path(absl::StrCat(kernel, ".fpyr"));
     options.min_zoom = 3;
     options.max_zoom = 6;
-    options.resampling = "nearest";
-    options.overview_resampling = kernel;
-    options.codec = "png";
+    options.resampling = Resampling::kNearest;
+    options.overview_resampling = *ParseResampling(kernel);
+    options.codec = TileCodec::kPng;
     options.threads = 2;
     absl::StatusOr<BuildResult> result = BuildPyramid(options);
     ASSERT_TRUE(result.ok()) << result.status();
@@ -1088,7 +1088,11 @@ TEST(BuildPyramidTest, EveryResamplingNameIsAcceptedAndOverviewsFollowModeAndNea
       BuildOptions options = LandsatOptions(dir);
       options.min_zoom = 11;
       options.max_zoom = 13;
-      (overview ? options.overview_resampling : options.resampling) = name;
+      if (overview) {
+        options.overview_resampling = *ParseResampling(name);
+      } else {
+        options.resampling = *ParseResampling(name);
+      }
       options.output = dir.Path(absl::StrCat(name, overview, ".fpyr"));
       absl::StatusOr<BuildResult> result = BuildPyramid(options);
       ASSERT_TRUE(result.ok()) << name << ": " << result.status();
@@ -1101,10 +1105,12 @@ TEST(BuildPyramidTest, EveryResamplingNameIsAcceptedAndOverviewsFollowModeAndNea
     }
   }
   BuildOptions options = LandsatOptions(dir);
-  options.overview_resampling = "sinc";
+  options.overview_resampling = Resampling::kCubicSpline;
   absl::Status status = BuildPyramid(options).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_NE(status.message().find("--overview_resampling"), absl::string_view::npos) << status;
+  EXPECT_EQ(status.message(),
+            "BuildOptions::overview_resampling=cubicspline is not supported: use average, mode, "
+            "nearest, bilinear, cubic or lanczos");
 }
 
 TEST(BuildPyramidTest, OneThreadAndTwoThreadsWriteTheSameFile) {
@@ -1125,10 +1131,10 @@ TEST(BuildPyramidTest, LosslessWebpTilesHoldThePngTilesPixels) {
   BuildOptions options = LandsatOptions(dir);
   options.min_zoom = 12;
   options.max_zoom = 13;
-  options.codec = "png";
+  options.codec = TileCodec::kPng;
   options.output = dir.Path("png.fpyr");
   ASSERT_TRUE(BuildPyramid(options).ok());
-  options.codec = "webp_lossless";
+  options.codec = TileCodec::kWebpLossless;
   options.output = dir.Path("webp.fpyr");
   absl::StatusOr<BuildResult> result = BuildPyramid(options);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -1156,6 +1162,182 @@ TEST(BuildPyramidTest, LosslessWebpTilesHoldThePngTilesPixels) {
       }
       EXPECT_EQ(differing, 0u) << "zoom " << zoom << " tile " << i;
     }
+  }
+}
+
+}  // namespace
+}  // namespace pyramid
+}  // namespace flatpyramid
+
+namespace flatpyramid {
+namespace pyramid {
+namespace {
+
+TEST(BuildPyramidTest, PalettedSourceIsExpandedToRgbTiles) {
+  TempDir dir;
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  const geo::Bounds tile = tms.TileBounds({5, 10, 12});
+  const double res = tms.Resolution(5);
+  test::SyntheticRasterSpec spec;
+  spec.srs = "EPSG:3857";
+  spec.geotransform = {tile.min_x, res, 0, tile.max_y, 0, -res};
+  spec.pattern = test::SyntheticPattern::kConstant;
+  absl::StatusOr<GDALDatasetUniquePtr> ds = test::MakeSyntheticRaster(spec);
+  ASSERT_TRUE(ds.ok());
+  // Palette indices 0..3 in 64-pixel columns: red, green, blue, grey 90.
+  GDALRasterBand* band = (*ds)->GetRasterBand(1);
+  std::vector<uint8_t> row(256);
+  for (int x = 0; x < 256; ++x) row[x] = static_cast<uint8_t>(x / 64);
+  for (int y = 0; y < 256; ++y) {
+    ASSERT_EQ(band->RasterIO(GF_Write, 0, y, 256, 1, row.data(), 256, 1, GDT_Byte, 0, 0, nullptr),
+              CE_None);
+  }
+  GDALColorTable table;
+  const GDALColorEntry colours[4] = {
+      {255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}, {90, 90, 90, 255}};
+  for (int i = 0; i < 4; ++i) table.SetColorEntry(i, &colours[i]);
+  ASSERT_EQ(band->SetColorTable(&table), CE_None);
+  const std::string path = dir.Path("classes.tif");
+  ASSERT_TRUE(test::WriteRaster(**ds, path).ok());
+
+  BuildOptions options;
+  options.inputs = {path};
+  options.output = dir.Path("classes.fpyr");
+  options.min_zoom = 5;
+  options.max_zoom = 5;
+  options.resampling = Resampling::kNearest;
+  options.codec = TileCodec::kPng;
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->metadata.band_count(), 4u);  // Red, green, blue + alpha.
+  EXPECT_EQ(result->metadata.color_interpretation(0), "Red");
+  std::vector<StoredTile> tiles = ReadLevel(options.output, 5);
+  ASSERT_EQ(tiles.size(), 1u);
+  absl::StatusOr<codec::Image> image = codec::Decode(tiles[0].bytes);
+  ASSERT_TRUE(image.ok()) << image.status();
+  ASSERT_EQ(image->bands(), 4);
+  for (int column = 0; column < 4; ++column) {
+    const uint8_t* px = image->data() + (100 * 256 + column * 64 + 20) * 4;
+    EXPECT_EQ(px[0], colours[column].c1) << "column " << column;
+    EXPECT_EQ(px[1], colours[column].c2) << "column " << column;
+    EXPECT_EQ(px[2], colours[column].c3) << "column " << column;
+    EXPECT_EQ(px[3], 255) << "column " << column;
+  }
+}
+
+TEST(BuildPyramidTest, MosaicOfInputsWithOtherBandsIsRefusedNamingTheInput) {
+  TempDir dir;
+  const std::string rgb = dir.Path("rgb.tif");
+  const std::string gray = dir.Path("gray.tif");
+  for (const auto& [path, bands] : {std::pair<std::string, int>{rgb, 3}, {gray, 1}}) {
+    test::SyntheticRasterSpec spec;
+    spec.bands = bands;
+    spec.geotransform = {path == rgb ? 10.0 : 10.5, 1.0 / 256, 0, 50, 0, -1.0 / 256};
+    absl::StatusOr<GDALDatasetUniquePtr> ds = test::MakeSyntheticRaster(spec);
+    ASSERT_TRUE(ds.ok());
+    ASSERT_TRUE(test::WriteRaster(**ds, path).ok());
+  }
+  BuildOptions options;
+  options.inputs = {rgb, gray};
+  options.output = dir.Path("mosaic.fpyr");
+  absl::Status status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(absl::StartsWith(status.message(), "input " + gray + " has 1 band (Byte) but "))
+      << status;
+}
+
+TEST(BuildPyramidTest, FarUpsampledBuildIsRefusedSayingHowManyTiles) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.min_zoom = 30;
+  options.max_zoom = 30;
+  absl::Status status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_TRUE(absl::StartsWith(status.message(), "the build would write up to ")) << status;
+  EXPECT_NE(status.message().find(" levels finer than the source (zoom 1"), absl::string_view::npos)
+      << status;
+  EXPECT_TRUE(absl::EndsWith(status.message(),
+                             "lower BuildOptions::max_zoom, or set "
+                             "BuildOptions::allow_large_build to build it anyway"))
+      << status;
+  EXPECT_FALSE(std::ifstream(options.output).good()) << "nothing may be written";
+}
+
+TEST(BuildPyramidTest, ThreadsAreCappedAtFourPerCoreAndNegativeThreadsRefused) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.min_zoom = 12;
+  options.max_zoom = 13;
+  options.threads = 10000;
+  absl::StatusOr<BuildResult> result = BuildPyramid(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->threads,
+            static_cast<int>(std::min<uint64_t>(MaxBuildThreads(), result->units)));
+  options.threads = -1;
+  absl::Status status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "BuildOptions::threads=-1 is invalid: use 1 or more (or leave it unset for one per "
+            "core)");
+}
+
+TEST(BuildPyramidTest, NodataMustFitThePixelTypeAndElevationHasNoQuality) {
+  TempDir dir;
+  BuildOptions options = LandsatOptions(dir);
+  options.nodata = 300;
+  absl::Status status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "BuildOptions::nodata=300 does not fit the source's uint8 samples: use an integer in "
+            "0..255");
+  BuildOptions elevation;
+  elevation.inputs = {DataPath("elev.tif")};
+  elevation.output = dir.Path("elev.fpyr");
+  absl::StatusOr<BuildResult> result = BuildPyramid(elevation);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->metadata.codec(), "elevation");
+  EXPECT_EQ(result->metadata.quality(), 0u);
+}
+
+TEST(ValidateBuildOptionsTest, EachFieldOutOfRangeIsNamed) {
+  BuildOptions valid;
+  valid.inputs = {"a.tif"};
+  valid.output = "a.fpyr";
+  EXPECT_TRUE(ValidateBuildOptions(valid).ok());
+  const std::pair<std::function<void(BuildOptions*)>, std::string> cases[] = {
+      {[](BuildOptions* o) { o->inputs.clear(); },
+       "BuildOptions::inputs is empty: give at least one raster"},
+      {[](BuildOptions* o) { o->output.clear(); },
+       "BuildOptions::output is empty: give the FILE.fpyr to write"},
+      {[](BuildOptions* o) { o->tile_size = 300; },
+       "BuildOptions::tile_size=300 is not supported: use 256 or 512"},
+      {[](BuildOptions* o) { o->max_zoom = -5; },
+       "BuildOptions::max_zoom=-5 is out of range: use 0..30 (or leave it unset for the source "
+       "resolution)"},
+      {[](BuildOptions* o) { o->min_zoom = 31; },
+       "BuildOptions::min_zoom=31 is out of range: use 0..30"},
+      {[](BuildOptions* o) {
+         o->min_zoom = 9;
+         o->max_zoom = 3;
+       },
+       "BuildOptions::max_zoom=3 is below BuildOptions::min_zoom=9"},
+      {[](BuildOptions* o) { o->quality = 101; },
+       "BuildOptions::quality=101 is out of range: use 1..100"},
+      {[](BuildOptions* o) {
+         o->bands = {3, 0, 1};
+       },
+       "BuildOptions::bands: band 0 is invalid: bands count from 1"},
+      {[](BuildOptions* o) { o->max_error_pixels = -1; },
+       "BuildOptions::max_error_pixels=-1 is invalid: use 0 or more pixels"},
+      {[](BuildOptions* o) { o->commit_interval = absl::Seconds(-1); },
+       "BuildOptions::commit_interval must be >= 0"},
+  };
+  for (const auto& [change, message] : cases) {
+    BuildOptions options = valid;
+    change(&options);
+    const absl::Status status = ValidateBuildOptions(options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_EQ(status.message(), message);
   }
 }
 

@@ -1,56 +1,26 @@
-// pyramid::Reader reads a flatpyramid file: its metadata, single tiles (as stored, or
-// decoded through a shared TileCache), georeferenced windows in any CRS GDAL knows, and point
-// samples of elevation data.
+// pyramid::Reader reads a pyramid file (pyramid/FORMAT.md): its metadata, single tiles (as
+// stored, or decoded through a shared TileCache), georeferenced windows in any CRS GDAL knows
+// (ReadRegion, like a GDAL read of a dataset with overviews), and point samples (Sample).
+// Tiles come out normalised: whatever codec a tile was stored with, GetTile and ReadRegion
+// return metadata().band_count() bands of pixel_type(), opaque alpha added where a stored
+// tile has none.
 //
-// The file format is pyramid/FORMAT.md (names in pyramid/format.h). Open maps the file
-// read-only and checks the metadata against the storage sections before anything is read.
-//
-// Tiles come out normalised: whatever codec a tile was stored with (a "jpeg" pyramid mixes
-// opaque JPEG tiles with PNG/WebP tiles that carry alpha), GetTile and ReadRegion return
-// metadata().band_count() bands of metadata().pixel_type(); a stored tile without the alpha
-// band gets an opaque one (255).
-//
-// ReadRegion works like a GDAL read of a dataset with overviews: it picks the zoom level
-// whose resolution matches the requested one, decodes only the tiles that cover the window
-// (plus a margin for the resampling kernel), mosaics them, fills tiles missing at that level
-// from the nearest coarser level that has them (upsampled with the requested kernel by GDAL's
-// warper, over the coarser tiles under the hole plus the kernel's reach; nearest, average and
-// mode replicate pixels, which is what they do when upsampling), and warps the mosaic to the
-// requested grid
-// with GDAL's warper (exact reprojection, the usual resampling kernels). Many tiles to decode
-// are decoded in parallel (up to one thread per core, at most kMaxDecodeThreads).
-//
-// Fast path: a request in the tile matrix set's own CRS (OGRSpatialReference::IsSame) maps
-// to the level grid by a scale and an offset per axis, so no GDAL warp is needed: nearest is a
-// gather of precomputed source columns per row, bilinear a separable two-tap blend. A nearest
-// request on the level's pixel grid at its resolution (within 1e-6 px) copies the tiles
-// straight into the output, with no mosaic. The fast path gives GDAL's pixels (nearest:
-// identical; bilinear: within one grey level) and is taken for:
-//   - nearest, except pyramids with both alpha and nodata, or a non-uint8 alpha band;
-//   - bilinear when every source pixel it reads holds data (no transparency, no nodata value,
-//     no missing tile, not float32) and the output is at most 1/0.95 times coarser than the
-//     level (GDAL's four-sample formula).
-// Everything else (cubic, cubicspline, lanczos, average, mode, other CRSs, bilinear next to
-// missing data) goes through GDAL's warper.
+// Errors: absl::Status naming the file, tile or field and what to do; bad files and bad
+// requests never abort. Open refuses what breaks the format (CheckMetadata).
 //
 // Thread safety: every const method may be called concurrently from any number of threads.
 //
 // Caveats:
-//   - The file must not be modified in place while open (the builder writes a new file). An
-//     unfinished build opens only with ReaderOptions::allow_being_written; while its writer
-//     runs, the writer moves bytes under the map as sections grow, so such a Reader is good
-//     for metadata() and build_in_progress() (pyramid_info), not for reading tiles: stop the
-//     build first (a killed build's last commit point reads like any pyramid).
-//   - Only geographic request CRSs and the set's own CRS wrap around the antimeridian (see
-//     RegionRequest::bbox); a window of a projected CRS that straddles it (a Pacific UTM zone)
-//     maps to a box spanning the whole world's width in the set's CRS, and reads all of it.
+//   - The file must not be modified in place while open. An unfinished build opens only with
+//     ReaderOptions::allow_being_written; while its writer runs it moves bytes under the map,
+//     so such a Reader is good for metadata() and build_in_progress(), not for tiles.
+//   - Only geographic request CRSs and the set's own CRS wrap around the antimeridian; a
+//     projected window straddling it (a Pacific UTM zone) reads the whole world's width.
 //   - Closing a Reader erases its tiles from a shared cache, which scans the whole cache.
 //
 // Example:
-//   absl::StatusOr<std::unique_ptr<flatpyramid::pyramid::Reader>> reader =
-//       flatpyramid::pyramid::Reader::Open("landsat.fpyr");
+//   absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open("landsat.fpyr");
 //   if (!reader.ok()) return reader.status();
-//   absl::StatusOr<absl::string_view> png = (*reader)->GetTileBytes(12, 1583, 2167);
 //   RegionRequest request;
 //   request.bbox = {-34.90, -8.05, -34.85, -8.00};  // lon/lat, EPSG:4326.
 //   request.width = request.height = 512;
@@ -58,14 +28,11 @@
 #ifndef FLATPYRAMID_PYRAMID_READER_H_
 #define FLATPYRAMID_PYRAMID_READER_H_
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -74,10 +41,9 @@
 #include "geo/tile_matrix_set.h"
 #include "pyramid/format.h"
 #include "pyramid/metadata.pb.h"
+#include "pyramid/region.h"
 #include "pyramid/resampling.h"
 #include "pyramid/tile_cache.h"
-
-class OGRSpatialReference;
 
 namespace flatpyramid {
 namespace storage {
@@ -85,6 +51,10 @@ class Reader;
 }  // namespace storage
 
 namespace pyramid {
+namespace internal {
+class TileSource;
+class RequestSrsCache;
+}  // namespace internal
 
 // ReaderOptions configures Reader::Open.
 struct ReaderOptions {
@@ -113,55 +83,15 @@ struct BuildInProgress {
 // now" (or "no build_pyramid is writing it"), for messages.
 std::string BuildProgressText(const BuildInProgress& build);
 
-// RegionRequest is a georeferenced output grid: `width` x `height` pixels covering `bbox`
-// in the CRS `srs`, north up.
-struct RegionRequest {
-  // bbox is min_x, min_y, max_x, max_y in `srs`. For geographic CRSs the order is always
-  // longitude, latitude (GDAL's traditional GIS order), whatever the CRS's official axis order.
-  // In a geographic CRS, and in the set's own CRS, x wraps around the globe: min_x > max_x
-  // crosses the antimeridian (170, -10, -170, 10 is 170..190), and a bbox reaching past
-  // +-180 (at most 360 wide) reads the other side there. The result's geotransform starts at
-  // min_x as given. The output columns on each side are rendered separately from mosaics that
-  // wrap, so the pixels at the seam are resampled from both sides, as everywhere else.
-  geo::Bounds bbox{0, 0, 0, 0};
-  // srs is anything OGRSpatialReference::SetFromUserInput accepts ("EPSG:4326", WKT, PROJ).
-  std::string srs = "EPSG:4326";
-  int width = 0;
-  int height = 0;
-  Resampling resampling = Resampling::kBilinear;
-  // zoom forces the level to read; -1 picks it from the requested resolution.
-  int zoom = -1;
-  // force_gdal_warp resamples with GDAL's warper even where the fast path (see the file
-  // comment) applies: slower, for comparing the two.
-  bool force_gdal_warp = false;
-};
-
-// Region is the result of ReadRegion.
-struct Region {
-  // image has the pyramid's bands and pixel type, interleaved. Where there is no data the
-  // alpha band is 0 (pyramids with alpha), samples are the nodata value (pyramids with
-  // nodata), or 0 otherwise.
-  codec::Image image{0, 0, 1, codec::PixelType::kUint8};
-  // geotransform maps pixel corners to `srs` coordinates, as GDALDataset::GetGeoTransform.
-  std::array<double, 6> geotransform{0, 1, 0, 0, 0, -1};
-  std::string srs_wkt;         // The request's CRS as WKT.
-  int zoom = 0;                // The level the pixels came from.
-  uint64_t tiles_decoded = 0;  // Tiles of `zoom` (or coarser) that were present and used.
-  uint64_t tiles_from_coarser_levels = 0;  // Tiles missing at `zoom` filled from a coarser level.
-};
-
-// SampleMethod chooses how Sample interpolates between pixel centres.
-enum class SampleMethod { kNearest, kBilinear };
-
 // Reader is an open, read-only pyramid. It is move-free: hold it by unique_ptr.
 class Reader {
  public:
-  // Open maps `path` and checks it: a //storage file, user metadata of type
-  // kMetadataTypeName that parses, a supported format_version, tile matrix set, tile size,
-  // pixel type and band count, one section "z<zoom>" per listed level.
-  // Errors name the file and the fault (NotFound, InvalidArgument, DataLoss), and say what
-  // to do: Unavailable while a writer holds the file and FailedPrecondition for an
-  // unfinished build that is not running, unless options.allow_being_written.
+  // Open maps `path` read-only and checks it before anything is read: a //storage file whose
+  // user metadata is a PyramidMetadata (kMetadataTypeName) that passes CheckMetadata, each
+  // level in its own section SectionName(zoom). Errors name the file and the fault (NotFound,
+  // InvalidArgument, DataLoss), and say what to do: Unavailable while a writer holds the file and
+  // FailedPrecondition for an unfinished build that is not running, unless
+  // options.allow_being_written.
   static absl::StatusOr<std::unique_ptr<Reader>> Open(const std::string& path,
                                                       const ReaderOptions& options = {});
   ~Reader();
@@ -197,7 +127,12 @@ class Reader {
   // stored bytes do not decode to the declared size, type and bands.
   absl::StatusOr<std::shared_ptr<const codec::Image>> GetTile(int z, uint32_t x, uint32_t y) const;
 
-  // ReadRegion renders `request` (see the file comment). InvalidArgument for an empty or
+  // ReadRegion renders `request`: it picks the level whose resolution matches the requested
+  // one, mosaics the tiles under the window (plus the kernel's reach; tiles missing at that
+  // level come from the nearest coarser level that has them) and resamples the mosaic onto
+  // the requested grid: GDAL's warper, or the same pixels computed directly for nearest and
+  // bilinear in the set's own CRS (pyramid/internal/read/render.h). Tiles are decoded in
+  // parallel (at most kMaxDecodeThreads threads). InvalidArgument for an empty or
   // inverted bbox (min_x > max_x is inverted only where x does not wrap), one wider than the
   // world, a size outside 1..16384, or an unknown CRS; ResourceExhausted when the
   // window would need a mosaic of more than kMaxMosaicPixels source pixels (ask for a smaller
@@ -205,20 +140,16 @@ class Reader {
   absl::StatusOr<Region> ReadRegion(const RegionRequest& request) const;
 
   // Verify checks the whole file, for verify_pyramid: the storage structure and checksums
-  // (storage::Reader::Verify), every level's metadata (tile_count, unique_tile_count, bytes,
-  // the tile range) against its keys and values, and that every tile decodes to the declared
-  // size, pixel type and bands. Returns DataLoss listing the first faults, each naming the
-  // level or tile.
+  // (storage::Reader::Verify), the metadata (CheckMetadata), every level's statistics
+  // (LevelStats: tile_count, unique_tile_count, bytes, the tile range) against its keys and
+  // values, and every tile: a codec the metadata's codec allows (TileCodecAllows), the
+  // declared size, pixel type and bands, and that it decodes. Returns DataLoss listing the first
+  // faults, each naming the level or tile.
   absl::Status Verify() const;
 
-  // kMaxMosaicPixels bounds the source mosaic one ReadRegion assembles: 16384 x 16384
-  // pixels (1 GiB of RGBA), what the largest output (16384 x 16384) needs at its level's
-  // resolution; coarser-than-the-pyramid requests clamped to min_zoom can need more.
-  static constexpr uint64_t kMaxMosaicPixels = uint64_t{1} << 28;
-
-  // kMaxDecodeThreads bounds the threads one ReadRegion decodes tiles with (the calling
-  // thread included); fewer on machines with fewer cores, one for a few tiles.
-  static constexpr int kMaxDecodeThreads = 8;
+  // kMaxMosaicPixels, kMaxDecodeThreads: pyramid/region.h.
+  static constexpr uint64_t kMaxMosaicPixels = kMaxRegionMosaicPixels;
+  static constexpr int kMaxDecodeThreads = kMaxRegionDecodeThreads;
 
   // Sample returns band `band` at longitude `lon`, latitude `lat` (degrees, WGS 84) from the
   // finest level holding data there, or nullopt where no level does (outside the data,
@@ -234,41 +165,7 @@ class Reader {
 
  private:
   Reader(std::string path, std::unique_ptr<storage::Reader> storage, PyramidMetadata metadata,
-         geo::TileMatrixSet tms, std::shared_ptr<TileCache> cache);
-
-  // FindTile returns the decoded tile, or nullptr when it is absent (not an error).
-  absl::StatusOr<std::shared_ptr<const codec::Image>> FindTile(int z, uint32_t x, uint32_t y) const;
-  // DecodeTile decodes and normalises stored bytes of tile z/x/y.
-  absl::StatusOr<codec::Image> DecodeTile(int z, uint32_t x, uint32_t y,
-                                          absl::string_view bytes) const;
-  // DecodeTilePart is DecodeTile of the `out.width` x `out.height` pixels from column `col0`,
-  // row `row0` of the tile into `out` (band_count() bands of pixel_type(), any row stride).
-  // `*opaque` (if not null) is set when the tile was stored without its alpha band.
-  absl::Status DecodeTilePart(int z, uint32_t x, uint32_t y, absl::string_view bytes, int col0,
-                              int row0, const codec::MutableImageView& out, bool* opaque) const;
-  // PlaceTiles writes the tiles of one ReadRegion plan (reader.cc) into its target: present
-  // tiles decoded in parallel, missing ones from coarser levels.
-  struct TilePlacement;
-  absl::Status PlaceTiles(const TilePlacement& placement, Region* region, bool* any_data) const;
-  // UpsampleAncestor fills `fill.area` (inside one missing tile of zoom fill.z) of
-  // fill.target from level z - shift, upsampled by GDAL's warper with fill.fill_resampling;
-  // `ancestor` looks up tiles of that level (nullptr: absent) by unwrapped column x (any
-  // integer: the tile matrix repeats around the globe).
-  using AncestorLookup = std::function<absl::StatusOr<std::shared_ptr<const codec::Image>>(
-      int shift, int64_t x, uint32_t y)>;
-  absl::Status UpsampleAncestor(const TilePlacement& fill, int shift,
-                                const AncestorLookup& ancestor) const;
-  // RenderRegion is ReadRegion of a request whose bbox lies within one copy of the world (x
-  // is not wrapped here), with its CRS resolved (`out_srs` is unset for the set's own CRS).
-  struct SrsEntry;
-  absl::StatusOr<Region> RenderRegion(const RegionRequest& request, const SrsEntry& srs,
-                                      const std::optional<OGRSpatialReference>& out_srs,
-                                      const OGRSpatialReference& tms_srs) const;
-  // SectionFor returns the storage section of level z, or -1.
-  int64_t SectionFor(int z) const;
-  // LevelForResolution picks the level to read for `resolution` (the set's CRS units per
-  // output pixel): the coarsest present level at least as fine, else the finest present.
-  int LevelForResolution(double resolution) const;
+         geo::TileMatrixSet tms, std::string tms_srs_wkt, std::shared_ptr<TileCache> cache);
 
   std::string path_;
   std::unique_ptr<storage::Reader> storage_;
@@ -276,16 +173,10 @@ class Reader {
   geo::TileMatrixSet tms_;
   codec::PixelType pixel_type_ = codec::PixelType::kUint8;
   std::shared_ptr<TileCache> cache_;
-  uint64_t cache_id_ = 0;
-  // sections_[z] is the storage section of level z, or -1; levels_[z] its metadata.
-  std::vector<int64_t> sections_;
-  std::vector<const Level*> levels_;
-  std::string tms_srs_wkt_;  // The set's CRS, for GDAL.
   std::optional<BuildInProgress> build_in_progress_;
-  // srs_cache_ remembers what ReadRegion learnt of recent request CRS strings (parsing one
-  // costs more than a small region).
-  struct SrsCache;
-  std::unique_ptr<SrsCache> srs_cache_;
+  // tiles_ reads the tiles (pyramid/internal/read/); it points into the members above.
+  std::unique_ptr<internal::TileSource> tiles_;
+  std::unique_ptr<internal::RequestSrsCache> srs_cache_;
 };
 
 }  // namespace pyramid

@@ -14,11 +14,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
@@ -35,8 +37,8 @@ DEFINE_string(tms, "WebMercatorQuad",
 DEFINE_int32(tile_size, 256, "Tile width and height in pixels: 256 or 512.");
 DEFINE_int32(min_zoom, 0, "Lowest (coarsest) zoom level to store.");
 DEFINE_int32(max_zoom, -1,
-             "Highest (finest) zoom level. -1: the level matching the source resolution, "
-             "chosen with --zoom_strategy.");
+             "Highest (finest) zoom level, 0..30. Not given: the level matching the source "
+             "resolution, chosen with --zoom_strategy.");
 DEFINE_string(zoom_strategy, "nearest",
               "How --max_zoom follows the source resolution: nearest, lower (coarser, no "
               "upsampling) or upper (finer, no detail lost).");
@@ -47,8 +49,8 @@ DEFINE_string(codec, "",
               "otherwise.");
 DEFINE_int32(quality, 85, "JPEG / lossy WebP quality, 1..100.");
 DEFINE_string(resampling, "bilinear",
-              "Base-level resampling from the source: nearest, bilinear, cubic, lanczos, "
-              "average, mode (classified data).");
+              "Base-level resampling from the source: nearest, bilinear, cubic, cubicspline, "
+              "lanczos, average, mode (classified data).");
 DEFINE_string(overview_resampling, "",
               "How overview pixels are formed from the finer level: average (alpha-weighted; "
               "valid samples only for elevation), mode (classified data), nearest, or GDAL's "
@@ -62,9 +64,10 @@ DEFINE_string(source_srs, "",
               "CRS of the source when the file has none (e.g. EPSG:4326 for etopo20.cdf), or to "
               "override it. Any string GDAL accepts.");
 DEFINE_string(nodata, "",
-              "Source nodata value, overriding the file's (e.g. 0 or -32768 or nan). Pixels "
-              "with it are transparent / nodata in the pyramid.");
-DEFINE_int32(threads, 0, "Worker threads. 0: all cores.");
+              "Source nodata value, overriding the file's (e.g. 0 or -32768 or nan); it must "
+              "fit the pixel type. Pixels with it are transparent / nodata in the pyramid.");
+DEFINE_int32(threads, 0,
+             "Worker threads. 0: one per core. More than 4 per core are lowered to 4 per core.");
 DEFINE_bool(resume, false,
             "Continue an interrupted build of --output from its last commit point, with the "
             "same flags; the result equals a clean build.");
@@ -74,18 +77,139 @@ DEFINE_double(commit_seconds, 3,
               "Seconds of work between commit points (what --resume restarts from). 0: after "
               "every block of tiles.");
 
+DEFINE_bool(allow_large_build, false,
+            "Build even when the finest level is more than 3 levels finer than the source or "
+            "the pyramid would hold more than 20 million tiles (the refusal says how many).");
+DEFINE_bool(gdal_cache, true,
+            "Size GDAL's block cache (process-wide) to what the workers need during the build; "
+            "never when GDAL_CACHEMAX is set.");
+
 namespace {
 
-constexpr char kToolVersion[] = "flatpyramid build_pyramid 1.0";
+using flatpyramid::pyramid::BuildOptions;
+using flatpyramid::pyramid::BuildResult;
+
+constexpr char kTool[] = "build_pyramid";
 constexpr char kDemoOutput[] = "flatpyramid_demo.fpyr";
 constexpr char kDemoData[] = "testing/data/L7_ETMs.tif";
 
-[[noreturn]] void Fail(const std::string& message) {
-  std::cerr << "build_pyramid: error: " << message << "\n";
-  std::exit(1);
+// kFieldFlags maps the BuildOptions fields that library errors name to this tool's flags.
+constexpr std::pair<absl::string_view, absl::string_view> kFieldFlags[] = {
+    {"BuildOptions::inputs", "--input"},
+    {"BuildOptions::output", "--output"},
+    {"BuildOptions::tile_matrix_set", "--tms"},
+    {"BuildOptions::tile_size", "--tile_size"},
+    {"BuildOptions::min_zoom", "--min_zoom"},
+    {"BuildOptions::max_zoom", "--max_zoom"},
+    {"BuildOptions::zoom_strategy", "--zoom_strategy"},
+    {"BuildOptions::codec", "--codec"},
+    {"BuildOptions::quality", "--quality"},
+    {"BuildOptions::resampling", "--resampling"},
+    {"BuildOptions::overview_resampling", "--overview_resampling"},
+    {"BuildOptions::bands", "--bands"},
+    {"BuildOptions::source_srs", "--source_srs"},
+    {"BuildOptions::nodata", "--nodata"},
+    {"BuildOptions::threads", "--threads"},
+    {"BuildOptions::resume", "--resume"},
+    {"BuildOptions::overwrite", "--overwrite"},
+    {"BuildOptions::allow_large_build", "--allow_large_build"},
+    {"BuildOptions::set_gdal_cache", "--gdal_cache"},
+    {"BuildOptions::commit_interval", "--commit_seconds"},
+};
+
+// FlagMessage is a library message with every BuildOptions field replaced by its flag.
+std::string FlagMessage(absl::string_view message) {
+  std::vector<std::pair<absl::string_view, absl::string_view>> table(std::begin(kFieldFlags),
+                                                                     std::end(kFieldFlags));
+  return absl::StrReplaceAll(message, table);
 }
 
 bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+bool Given(const char* flag) { return !gflags::GetCommandLineFlagInfoOrDie(flag).is_default; }
+
+// SplitList splits a comma-separated flag value, refusing empty items ("3,,1").
+absl::StatusOr<std::vector<std::string>> SplitList(absl::string_view flag,
+                                                   absl::string_view value) {
+  std::vector<std::string> items = absl::StrSplit(value, ',');
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": item ", i + 1,
+                                                     " is empty (remove the extra comma)"));
+    }
+  }
+  return items;
+}
+
+// WithFlag names `flag` in a parser's error ("--codec=x: unknown codec ...").
+absl::Status WithFlag(absl::string_view flag, absl::string_view value, const absl::Status& s) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": ", s.message()));
+}
+
+absl::StatusOr<flatpyramid::geo::ZoomStrategy> ParseZoomStrategy(absl::string_view name) {
+  if (name == "nearest") return flatpyramid::geo::ZoomStrategy::kNearest;
+  if (name == "lower") return flatpyramid::geo::ZoomStrategy::kLower;
+  if (name == "upper") return flatpyramid::geo::ZoomStrategy::kUpper;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--zoom_strategy=", name, " is unknown: use nearest, lower or upper"));
+}
+
+// ParseEnums sets the typed fields from their string flags.
+absl::Status ParseEnums(BuildOptions* options) {
+  namespace fp = flatpyramid::pyramid;
+  absl::StatusOr<fp::TileMatrixSetId> tms = fp::ParseTileMatrixSetId(FLAGS_tms);
+  if (!tms.ok()) return WithFlag("tms", FLAGS_tms, tms.status());
+  options->tile_matrix_set = *tms;
+  absl::StatusOr<flatpyramid::geo::ZoomStrategy> strategy = ParseZoomStrategy(FLAGS_zoom_strategy);
+  if (!strategy.ok()) return strategy.status();
+  options->zoom_strategy = *strategy;
+  if (!FLAGS_codec.empty()) {
+    absl::StatusOr<fp::TileCodec> codec = fp::ParseTileCodec(FLAGS_codec);
+    if (!codec.ok()) return WithFlag("codec", FLAGS_codec, codec.status());
+    options->codec = *codec;
+  }
+  absl::StatusOr<fp::Resampling> resampling = fp::ParseResampling(FLAGS_resampling);
+  if (!resampling.ok()) return WithFlag("resampling", FLAGS_resampling, resampling.status());
+  options->resampling = *resampling;
+  if (!FLAGS_overview_resampling.empty()) {
+    absl::StatusOr<fp::Resampling> overview = fp::ParseResampling(FLAGS_overview_resampling);
+    if (!overview.ok()) {
+      return WithFlag("overview_resampling", FLAGS_overview_resampling, overview.status());
+    }
+    options->overview_resampling = *overview;
+  }
+  return absl::OkStatus();
+}
+
+// ParseLists sets the inputs, bands and nodata.
+absl::Status ParseLists(BuildOptions* options) {
+  absl::StatusOr<std::vector<std::string>> inputs = SplitList("input", FLAGS_input);
+  if (!inputs.ok()) return inputs.status();
+  for (const std::string& input : *inputs) {
+    options->inputs.push_back(flatpyramid::tools::ResolvePath(input));
+  }
+  if (!FLAGS_bands.empty()) {
+    absl::StatusOr<std::vector<std::string>> bands = SplitList("bands", FLAGS_bands);
+    if (!bands.ok()) return bands.status();
+    for (const std::string& band : *bands) {
+      int value = 0;
+      if (!absl::SimpleAtoi(band, &value)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--bands=", FLAGS_bands, ": \"", band, "\" is not a band number (e.g. --bands=3,2,1)"));
+      }
+      options->bands.push_back(value);
+    }
+  }
+  if (!FLAGS_nodata.empty()) {
+    double value = 0;
+    if (!absl::SimpleAtod(FLAGS_nodata, &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--nodata=", FLAGS_nodata, " is not a number (e.g. --nodata=0)"));
+    }
+    options->nodata = value;
+  }
+  return absl::OkStatus();
+}
 
 // FindDemoData finds the bundled sample in the runfiles tree.
 std::optional<std::string> FindDemoData(const char* argv0) {
@@ -147,6 +271,100 @@ class ProgressPrinter {
   double last_print_ = -1e9;
 };
 
+// RecordCreationOptions records the flags that shape the tiles, as given. Flags about how
+// this run goes (resume, overwrite, quiet, threads, commit_seconds, gdal_cache,
+// allow_large_build) and where it writes (output) are left out, so a resumed or re-run build
+// records what a clean one does.
+void RecordCreationOptions(bool demo, BuildOptions* options) {
+  const std::set<std::string> kNotRecorded = {"resume",         "overwrite",        "quiet",
+                                              "threads",        "output",           "gdal_cache",
+                                              "commit_seconds", "allow_large_build"};
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  for (const gflags::CommandLineFlagInfo& flag : flags) {
+    if (flag.filename.find("build_pyramid") == std::string::npos) continue;
+    if (flag.is_default || kNotRecorded.count(flag.name) != 0) continue;
+    options->creation_options[flag.name] = flag.current_value;
+  }
+  if (demo) options->creation_options["input"] = options->inputs[0];
+  if (demo && options->creation_options.count("bands") == 0) {
+    options->creation_options["bands"] = "3,2,1";
+  }
+}
+
+// OptionsFromFlags turns the flags into BuildOptions; errors are command-line errors.
+absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
+  BuildOptions options;
+  if (demo) {
+    std::optional<std::string> sample = FindDemoData(argv0);
+    if (!sample.has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "the bundled sample ", kDemoData,
+          " is not in the runfiles: run through `bazel run //tools:build_pyramid`, or give "
+          "--input"));
+    }
+    options.inputs = {*sample};
+    options.bands = {3, 2, 1};
+  } else if (FLAGS_output.empty()) {
+    return absl::InvalidArgumentError("no output: give --output=FILE.fpyr");
+  }
+  absl::Status status = demo ? absl::OkStatus() : ParseLists(&options);
+  if (demo && !FLAGS_bands.empty()) {
+    options.inputs.clear();
+    options.bands.clear();
+    FLAGS_input = *FindDemoData(argv0);
+    status = ParseLists(&options);
+  }
+  if (status.ok()) status = ParseEnums(&options);
+  if (!status.ok()) return status;
+  options.output =
+      flatpyramid::tools::ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);
+  options.overwrite = FLAGS_overwrite || (demo && FLAGS_output.empty());  // The demo file is ours.
+  options.tile_size = FLAGS_tile_size;
+  options.min_zoom = FLAGS_min_zoom;
+  if (Given("max_zoom")) options.max_zoom = FLAGS_max_zoom;
+  options.quality = FLAGS_quality;
+  options.source_srs = FLAGS_source_srs;
+  if (FLAGS_threads != 0) options.threads = FLAGS_threads;
+  options.resume = FLAGS_resume;
+  options.allow_large_build = FLAGS_allow_large_build;
+  options.set_gdal_cache = FLAGS_gdal_cache;
+  if (!(FLAGS_commit_seconds >= 0) || std::isinf(FLAGS_commit_seconds)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--commit_seconds=", FLAGS_commit_seconds, " is invalid: use 0 or more"));
+  }
+  options.commit_interval = absl::Seconds(FLAGS_commit_seconds);
+  RecordCreationOptions(demo, &options);
+  return options;
+}
+
+// ReportBuilt prints the summary line (and, for the demo, what to do next).
+void ReportBuilt(const BuildOptions& options, const BuildResult& result, double seconds,
+                 bool demo) {
+  const flatpyramid::pyramid::PyramidMetadata& m = result.metadata;
+  std::fprintf(stderr, "built %s: %s, zoom %u..%u, %llu tiles (%llu unique), codec %s, %.1f s\n",
+               options.output.c_str(), m.tile_matrix_set().c_str(), m.min_zoom(), m.max_zoom(),
+               static_cast<unsigned long long>(result.tiles_written),
+               static_cast<unsigned long long>(result.unique_tiles), m.codec().c_str(), seconds);
+  if (!demo) return;
+  std::fprintf(stderr,
+               "This is the bundled Landsat 7 sample (%s, bands 3,2,1 as RGB) as a tile "
+               "pyramid.\nLook at it:\n"
+               "  ./bazelw run //tools:pyramid_info -- %s\n"
+               "  ./bazelw run //tools:extract_tile -- %s %u <x> <y> --output=tile.jpg\n"
+               "  ./bazelw run //tools:read_region -- %s --bbox=%.6f,%.6f,%.6f,%.6f "
+               "--size=512,512 --output=landsat.png\n",
+               kDemoData, options.output.c_str(), options.output.c_str(), m.max_zoom(),
+               options.output.c_str(), m.bounds_lonlat().min_x(), m.bounds_lonlat().min_y(),
+               m.bounds_lonlat().max_x(), m.bounds_lonlat().max_y());
+  for (const auto& level : m.levels()) {
+    if (level.zoom() == m.max_zoom() && level.tile_count() > 0) {
+      std::fprintf(stderr, "  (tiles at zoom %u: x %u..%u, y %u..%u)\n", level.zoom(),
+                   level.min_x(), level.max_x(), level.min_y(), level.max_y());
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,123 +373,35 @@ int main(int argc, char** argv) {
       "  build_pyramid --input=a.tif[,b.tif] --output=out.fpyr [flags]\n"
       "  build_pyramid   (no --input: builds the bundled Landsat sample into "
       "./flatpyramid_demo.fpyr)");
-  gflags::SetVersionString(kToolVersion);
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpshort") {
-      // Only this tool's flags (gflags' --help lists every linked library's), exit code 0.
-      gflags::ShowUsageWithFlagsRestrict(argv[0], "tools/build_pyramid");
-      return 0;
-    }
+  gflags::SetVersionString(flatpyramid::pyramid::kBuilderVersion);
+  flatpyramid::tools::ParseFlags(kTool, &argc, &argv);
+  if (argc > 1) {
+    return flatpyramid::tools::UsageError(
+        kTool, absl::StrCat("unexpected argument \"", argv[1], "\": every option is a --flag"));
   }
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (argc > 1)
-    Fail(absl::StrCat("unexpected argument \"", argv[1],
-                      "\": every option is a --flag (see --help)"));
-
-  flatpyramid::pyramid::BuildOptions options;
   const bool demo = FLAGS_input.empty();
-  if (demo) {
-    std::optional<std::string> sample = FindDemoData(argv[0]);
-    if (!sample.has_value()) {
-      Fail(absl::StrCat("the bundled sample ", kDemoData,
-                        " is not in the runfiles: run through `bazel run //tools:build_pyramid`, "
-                        "or give --input"));
-    }
-    options.inputs = {*sample};
-    options.bands = {3, 2, 1};
-    options.output =
-        flatpyramid::tools::ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);
-    options.overwrite = FLAGS_output.empty() || FLAGS_overwrite;  // The demo file is ours.
-  } else {
-    for (absl::string_view input : absl::StrSplit(FLAGS_input, ',', absl::SkipEmpty())) {
-      options.inputs.push_back(flatpyramid::tools::ResolvePath(std::string(input)));
-    }
-    if (FLAGS_output.empty()) Fail("no output: give --output=FILE.fpyr");
-    options.output = flatpyramid::tools::ResolvePath(FLAGS_output);
-    options.overwrite = FLAGS_overwrite;
+  absl::StatusOr<BuildOptions> options = OptionsFromFlags(argv[0], demo);
+  if (!options.ok()) {
+    if (absl::IsNotFound(options.status()))
+      return flatpyramid::tools::Fail(kTool, options.status());
+    return flatpyramid::tools::UsageError(kTool, options.status().message());
   }
-  if (!FLAGS_bands.empty()) {
-    options.bands.clear();
-    for (absl::string_view band : absl::StrSplit(FLAGS_bands, ',', absl::SkipEmpty())) {
-      int value = 0;
-      if (!absl::SimpleAtoi(band, &value)) {
-        Fail(absl::StrCat("--bands=", FLAGS_bands, ": \"", band,
-                          "\" is not a band number (use e.g. --bands=3,2,1)"));
-      }
-      options.bands.push_back(value);
-    }
-  }
-  if (!FLAGS_nodata.empty()) {
-    double value = 0;
-    if (!absl::SimpleAtod(FLAGS_nodata, &value)) {
-      Fail(absl::StrCat("--nodata=", FLAGS_nodata, " is not a number (use e.g. --nodata=0)"));
-    }
-    options.nodata = value;
-  }
-  options.tile_matrix_set = FLAGS_tms;
-  options.tile_size = FLAGS_tile_size;
-  options.min_zoom = FLAGS_min_zoom;
-  options.max_zoom = FLAGS_max_zoom;
-  options.zoom_strategy = FLAGS_zoom_strategy;
-  options.codec = FLAGS_codec;
-  options.quality = FLAGS_quality;
-  options.resampling = FLAGS_resampling;
-  options.overview_resampling = FLAGS_overview_resampling;
-  options.source_srs = FLAGS_source_srs;
-  options.threads = FLAGS_threads;
-  options.resume = FLAGS_resume;
-  if (!(FLAGS_commit_seconds >= 0)) Fail("--commit_seconds must be >= 0");
-  options.commit_interval = absl::Seconds(FLAGS_commit_seconds);
-  options.tool_version = kToolVersion;
-  // creation_options: the flags that shape the tiles, as given. Flags about how this run goes
-  // (resume, overwrite, quiet, threads, commit_seconds) and where it writes (output) are left
-  // out, so a resumed or re-run build records what a clean one does.
-  const std::set<std::string> kNotRecorded = {"resume",  "overwrite",      "quiet",
-                                              "threads", "commit_seconds", "output"};
-  std::vector<gflags::CommandLineFlagInfo> flags;
-  gflags::GetAllFlags(&flags);
-  for (const gflags::CommandLineFlagInfo& flag : flags) {
-    if (flag.filename.find("build_pyramid") == std::string::npos) continue;
-    if (flag.is_default || kNotRecorded.count(flag.name) != 0) continue;
-    options.creation_options[flag.name] = flag.current_value;
-  }
-  if (demo) options.creation_options["input"] = options.inputs[0];
-  if (demo && options.creation_options.count("bands") == 0) {
-    options.creation_options["bands"] = "3,2,1";
+  absl::Status valid = flatpyramid::pyramid::ValidateBuildOptions(*options);
+  if (!valid.ok()) return flatpyramid::tools::UsageError(kTool, FlagMessage(valid.message()));
+  if (options->threads.has_value() && *options->threads > flatpyramid::pyramid::MaxBuildThreads()) {
+    std::fprintf(stderr, "%s: --threads=%d is more than 4 per core: using %d\n", kTool,
+                 *options->threads, flatpyramid::pyramid::MaxBuildThreads());
   }
   ProgressPrinter printer;
-  if (!FLAGS_quiet) options.progress = [&printer](const auto& p) { printer(p); };
-
+  if (!FLAGS_quiet) options->progress = [&printer](const auto& p) { printer(p); };
   const absl::Time start = absl::Now();
-  absl::StatusOr<flatpyramid::pyramid::BuildResult> result =
-      flatpyramid::pyramid::BuildPyramid(options);
-  if (!result.ok()) Fail(std::string(result.status().message()));
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  const flatpyramid::pyramid::PyramidMetadata& m = result->metadata;
-  if (!FLAGS_quiet || demo) {
-    std::fprintf(stderr, "built %s: %s, zoom %u..%u, %llu tiles (%llu unique), codec %s, %.1f s\n",
-                 options.output.c_str(), m.tile_matrix_set().c_str(), m.min_zoom(), m.max_zoom(),
-                 static_cast<unsigned long long>(result->tiles_written),
-                 static_cast<unsigned long long>(result->unique_tiles), m.codec().c_str(), seconds);
+  absl::StatusOr<BuildResult> result = flatpyramid::pyramid::BuildPyramid(*options);
+  if (!result.ok()) {
+    return flatpyramid::tools::Fail(
+        kTool, absl::Status(result.status().code(), FlagMessage(result.status().message())));
   }
-  if (demo) {
-    std::fprintf(stderr,
-                 "This is the bundled Landsat 7 sample (%s, bands 3,2,1 as RGB) as a tile "
-                 "pyramid.\nLook at it:\n"
-                 "  ./bazelw run //tools:pyramid_info -- %s\n"
-                 "  ./bazelw run //tools:extract_tile -- %s %u <x> <y> --output=tile.jpg\n"
-                 "  ./bazelw run //tools:read_region -- %s --bbox=%.6f,%.6f,%.6f,%.6f "
-                 "--size=512,512 --output=landsat.png\n",
-                 kDemoData, options.output.c_str(), options.output.c_str(), m.max_zoom(),
-                 options.output.c_str(), m.bounds_lonlat().min_x(), m.bounds_lonlat().min_y(),
-                 m.bounds_lonlat().max_x(), m.bounds_lonlat().max_y());
-    for (const auto& level : m.levels()) {
-      if (level.zoom() == m.max_zoom() && level.tile_count() > 0) {
-        std::fprintf(stderr, "  (tiles at zoom %u: x %u..%u, y %u..%u)\n", level.zoom(),
-                     level.min_x(), level.max_x(), level.min_y(), level.max_y());
-      }
-    }
+  if (!FLAGS_quiet || demo) {
+    ReportBuilt(*options, *result, absl::ToDoubleSeconds(absl::Now() - start), demo);
   }
   return 0;
 }

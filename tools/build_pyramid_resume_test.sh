@@ -72,9 +72,9 @@ UNFINISHED="${OUT}/killed.fpyr: an unfinished build (1 of 9 blocks committed, 5 
 expect_error 1 "pyramid_info: ${UNFINISHED}" pyramid_info "${OUT}/killed.fpyr"
 expect_error 1 "verify_pyramid: ${UNFINISHED}" verify_pyramid "${OUT}/killed.fpyr"
 # Without --resume or --overwrite the file is not touched; other flags are refused.
-expect_error 1 "build_pyramid: error: output ${OUT}/killed.fpyr already exists: use --overwrite to replace it (or --resume to continue an interrupted build)" \
+expect_error 1 "build_pyramid: output ${OUT}/killed.fpyr already exists: use --overwrite to replace it (or --resume to continue an interrupted build)" \
   build_pyramid "${ARGS[@]}" --output="${OUT}/killed.fpyr"
-expect_error 1 "build_pyramid: error: --resume: ${OUT}/killed.fpyr was started with other inputs or options: rerun with the same flags, or with --overwrite to start again" \
+expect_error 1 "build_pyramid: --resume: ${OUT}/killed.fpyr was started with other inputs or options: rerun with the same flags, or with --overwrite to start again" \
   build_pyramid "${ARGS[@]}" --output="${OUT}/killed.fpyr" --resume --codec=png
 
 "${TOOL}" "${ARGS[@]}" --output="${OUT}/killed.fpyr" --resume >/dev/null 2>"${OUT}/resume.err" ||

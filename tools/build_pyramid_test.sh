@@ -66,19 +66,20 @@ grep -q $'\r\\[#* *] 100\\.0% [0-9]* tiles, [0-9]* tiles/s, 0:00 left' "${WORK}/
   fail "terminal: no progress bar: $(cat -v "${WORK}/tty.txt")"
 grep -q "progress:" "${WORK}/tty.txt" && fail "terminal: plain progress lines on a terminal"
 
-# 4. Errors: exit code 1, one line naming the problem and the fix; nothing is written.
-E="build_pyramid: error:"
+# 4. Errors: one line naming the problem and the fix, exit code 1 for bad input or output,
+# 2 for a bad command line; nothing is written.
+E="build_pyramid:"
+U="(see build_pyramid --help)"
 echo "flatpyramid test: not a raster" >"${WORK}/notes.txt"
 gdal_translate -q -a_srs EPSG:4326 -a_ullr 10 89.9 11 89.5 "${DATA}/elev.tif" "${WORK}/north.tif" ||
   die "gdal_translate failed"
 X="${WORK}/x.fpyr"
-expect_error 1 "${E} input ${WORK}/nope.tif does not exist: check the --input path" \
+expect_error 1 "${E} input ${WORK}/nope.tif does not exist: check --input" \
   build_pyramid --input="${WORK}/nope.tif" --output="${X}"
 expect_error 1 "${E} input ${WORK}/notes.txt cannot be read as a raster by GDAL (GDAL gave no reason): check the file, or convert it with gdal_translate" \
   build_pyramid --input="${WORK}/notes.txt" --output="${X}"
 expect_error 1 "${E} ${WORK}/north.tif: the raster lies entirely beyond WebMercator's latitude limit (89.5 to 89.9 degrees, limit +-85.0511287798); use WorldCRS84Quad" \
   build_pyramid --input="${WORK}/north.tif" --output="${X}"
-expect_error 1 "${E} no output: give --output=FILE.fpyr" build_pyramid --input="${DATA}/elev.tif"
 expect_error 1 "${E} input ${DATA}/etopo20.cdf has no CRS: give it with --source_srs (e.g. --source_srs=EPSG:4326)" \
   build_pyramid --input="${DATA}/etopo20.cdf" --output="${X}"
 expect_error 1 "${E} --source_srs=EPSG:999999 is not a CRS GDAL knows: use e.g. EPSG:4326 or a WKT/PROJ string" \
@@ -87,49 +88,93 @@ expect_error 1 "${E} output ${WORK}/rel/dem.fpyr already exists: use --overwrite
   build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr"
 expect_error 1 "${E} --codec=jpeg needs 1 or 3 uint8 bands but the source gives 1-band int16: select bands with --bands=3,2,1 or use --codec=png (or elevation)" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --codec=jpeg
-expect_error 1 "${E} unknown codec \"gif\": use --codec=jpeg, png, webp, webp_lossless or elevation" \
-  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --codec=gif
-expect_error 1 "${E} --bands=3,x: \"x\" is not a band number (use e.g. --bands=3,2,1)" \
-  build_pyramid --input="${DATA}/L7_ETMs.tif" --output="${X}" --bands=3,x
 expect_error 1 "${E} --bands: band 9 does not exist (the input has bands 1..6)" \
   build_pyramid --input="${DATA}/L7_ETMs.tif" --output="${X}" --bands=9
-expect_error 1 "${E} --nodata=abc is not a number (use e.g. --nodata=0)" \
-  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --nodata=abc
-expect_error 1 "${E} --tile_size=300 is not supported: use 256 or 512" \
-  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --tile_size=300
-expect_error 1 "${E} zoom range 9..3 is invalid: need 0 <= --min_zoom <= --max_zoom <= 30" \
-  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --min_zoom=9 --max_zoom=3
-expect_error 1 "${E} --quality=0 is out of range: use 1..100" \
-  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --quality=0
-expect_error 1 "${E} unknown resampling \"sharp\": use --resampling=nearest, bilinear, cubic, lanczos, average or mode" \
-  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --resampling=sharp
-expect_error 1 "${E} --zoom_strategy=best is unknown: use nearest, lower or upper" \
-  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --zoom_strategy=best
-expect_error 1 "${E} unexpected argument \"${DATA}/elev.tif\": every option is a --flag (see --help)" \
-  build_pyramid "${DATA}/elev.tif"
+expect_error 1 "${E} --nodata=300 does not fit the source's uint8 samples: use an integer in 0..255" \
+  build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${X}" --nodata=300
 expect_error 1 "${E} --resume: ${WORK}/rel/dem.fpyr is already a finished pyramid: nothing to resume (use --overwrite to rebuild)" \
   build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr" --resume
+# Outputs that cannot be written name the cause (not "free disk space").
+expect_error 1 "${E} the output's directory ${WORK}/missing does not exist: create it, or choose another --output" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/missing/x.fpyr"
+expect_error 1 "${E} output ${WORK} is a directory: give a file path in --output" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}" --overwrite
+expect_error 1 "${E} output /dev/null is not a regular file (a device, FIFO or socket): give a file path in --output" \
+  build_pyramid --input="${DATA}/elev.tif" --output=/dev/null --overwrite
+# A FIFO as input is refused at once (GDAL would block reading it).
+mkfifo "${WORK}/pipe.tif"
+code=0
+timeout 60 "${TOOL}" --input="${WORK}/pipe.tif" --output="${X}" 2>"${WORK}/fifo.err" || code=$?
+[[ "${code}" == 1 && "$(cat "${WORK}/fifo.err")" == "${E} input ${WORK}/pipe.tif is a FIFO, not a raster file: give a file path in --input" ]] ||
+  fail "FIFO input: exit code ${code}: $(cat "${WORK}/fifo.err")"
+# A mosaic whose inputs differ in bands is refused naming the input GDAL would have dropped.
+gdal_translate -q -b 1 "${DATA}/L7_ETMs.tif" "${WORK}/gray.tif" || die "gdal_translate failed"
+gdal_translate -q -b 1 -b 2 -b 3 "${DATA}/L7_ETMs.tif" "${WORK}/rgb.tif" || die "gdal_translate failed"
+expect_error 1 "${E} input ${WORK}/gray.tif has 1 band (Byte) but ${WORK}/rgb.tif has 3 bands (Byte,Byte,Byte): mosaicked inputs need the same bands (select them first with gdal_translate -b -ot, or build them separately)" \
+  build_pyramid --input="${WORK}/rgb.tif,${WORK}/gray.tif" --output="${X}"
+# Upsampling far beyond the source needs --allow_large_build, and says how many tiles.
+expect_error_matching 1 "${E} the build would write up to [0-9.e+]+ tiles \(zoom 30\.\.30\): zoom 30 is 1[0-9] levels finer than the source \(zoom 1[0-9]\); lower --max_zoom, or set --allow_large_build to build it anyway" \
+  build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${X}" --min_zoom=30 --max_zoom=30
+# Bad command lines: exit code 2.
+expect_error 2 "${E} no output: give --output=FILE.fpyr ${U}" build_pyramid --input="${DATA}/elev.tif"
+expect_error 2 "${E} unknown flag --colour ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --colour=red
+expect_error 2 "${E} --threads=many is not a valid int32 ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --threads=many
+expect_error 2 "${E} --threads=-1 is invalid: use 1 or more (or leave it unset for one per core) ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --threads=-1
+expect_error 2 "${E} --codec=gif: codec 'gif' is not one of jpeg, png, webp, webp_lossless, elevation ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --codec=gif
+expect_error 2 "${E} --bands=3,x: \"x\" is not a band number (e.g. --bands=3,2,1) ${U}" \
+  build_pyramid --input="${DATA}/L7_ETMs.tif" --output="${X}" --bands=3,x
+expect_error 2 "${E} --bands=3,,1: item 2 is empty (remove the extra comma) ${U}" \
+  build_pyramid --input="${DATA}/L7_ETMs.tif" --output="${X}" --bands=3,,1
+expect_error 2 "${E} --nodata=abc is not a number (e.g. --nodata=0) ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --nodata=abc
+expect_error 2 "${E} --tile_size=300 is not supported: use 256 or 512 ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --tile_size=300
+expect_error 2 "${E} --max_zoom=3 is below --min_zoom=9 ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --min_zoom=9 --max_zoom=3
+expect_error 2 "${E} --max_zoom=-5 is out of range: use 0..30 (or leave it unset for the source resolution) ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --max_zoom=-5
+expect_error 2 "${E} --quality=0 is out of range: use 1..100 ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --quality=0
+expect_error 2 "${E} --resampling=sharp: unknown resampling 'sharp': use nearest, bilinear, cubic, cubicspline, lanczos, average or mode ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --resampling=sharp
+expect_error 2 "${E} --zoom_strategy=best is unknown: use nearest, lower or upper ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --zoom_strategy=best
+expect_error 2 "${E} unexpected argument \"${DATA}/elev.tif\": every option is a --flag ${U}" \
+  build_pyramid "${DATA}/elev.tif"
 [[ -e "${X}" ]] && fail "a failed build left ${X} behind"
 compgen -G "${X}.*" >/dev/null && fail "a failed build left $(echo "${X}".*) behind"
 
-# 5. A full disk (a file size limit): a clear error, and nothing left that looks like a
+# 5. --threads above 4 per core is lowered, and says so; an elevation pyramid has no quality.
+"${TOOL}" --input="${DATA}/elev.tif" --output="${WORK}/threads.fpyr" --threads=10000 \
+  2>"${WORK}/threads.err" >/dev/null || fail "--threads=10000: $(cat "${WORK}/threads.err")"
+cores="$(nproc)"
+grep -qx "build_pyramid: --threads=10000 is more than 4 per core: using $((4 * cores))" \
+  "${WORK}/threads.err" || fail "--threads=10000: no note: $(cat "${WORK}/threads.err")"
+grep -q "codec elevation, [0-9.]* s$" "${WORK}/threads.err" ||
+  fail "elevation build reports a quality: $(tail -1 "${WORK}/threads.err")"
+
+# 6. A full disk (a file size limit): a clear error, and nothing left that looks like a
 # pyramid: the reading tools refuse the file, and --resume says to start again.
 (
   trap '' XFSZ
   ulimit -f 2048
   exec "${TOOL}" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
-    --max_zoom=16 --codec=png --quiet
+    --max_zoom=16 --codec=png --allow_large_build --quiet
 ) 2>"${WORK}/full.err" && fail "disk full: exit code 0"
 [[ "$(wc -l <"${WORK}/full.err")" == 1 &&
   "$(cat "${WORK}/full.err")" == "${E} cannot write the pyramid (${WORK}/full.fpyr: "+([a-z_])" to "+([0-9])": File too large): free disk space, then rerun with --overwrite" ]] ||
   fail "disk full: $(cat "${WORK}/full.err")"
-NOT_A_PYRAMID="${WORK}/full.fpyr: not a flatpyramid pyramid: its user metadata type is '', expected 'flatpyramid.pyramid.PyramidMetadata' (build pyramids with build_pyramid)"
+UNFINISHED="${WORK}/full.fpyr: unfinished build, stopped before its first commit point (nothing to read): rerun build_pyramid with --resume, which starts it from the beginning"
 if [[ -e "${WORK}/full.fpyr" ]]; then
-  expect_error 1 "pyramid_info: ${NOT_A_PYRAMID}" pyramid_info "${WORK}/full.fpyr"
-  expect_error 1 "verify_pyramid: ${NOT_A_PYRAMID}" verify_pyramid "${WORK}/full.fpyr"
+  expect_error 1 "pyramid_info: ${UNFINISHED}" pyramid_info "${WORK}/full.fpyr"
+  expect_error 1 "verify_pyramid: ${UNFINISHED}" verify_pyramid "${WORK}/full.fpyr"
   expect_error 1 "${E} --resume: ${WORK}/full.fpyr has no commit point of a pyramid build yet: rerun with --overwrite" \
     build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
-    --max_zoom=16 --codec=png --resume
+    --max_zoom=16 --codec=png --allow_large_build --resume
 fi
 
 finish

@@ -15,6 +15,7 @@
 #include "geo/tile_matrix_set.h"
 #include "pyramid/format.h"
 #include "pyramid/internal/build_state.pb.h"
+#include "pyramid/internal/read/samples.h"
 #include "pyramid/reader.h"
 #include "storage/store.h"
 
@@ -36,29 +37,6 @@ absl::StatusOr<codec::PixelType> PixelTypeOf(GDALDataType type) {
     default:
       return absl::InvalidArgumentError("test pyramids take Byte, UInt16, Int16 or Float32");
   }
-}
-
-double SampleAt(const uint8_t* p, codec::PixelType type) {
-  switch (type) {
-    case codec::PixelType::kUint8:
-      return *p;
-    case codec::PixelType::kUint16: {
-      uint16_t v;
-      std::memcpy(&v, p, 2);
-      return v;
-    }
-    case codec::PixelType::kInt16: {
-      int16_t v;
-      std::memcpy(&v, p, 2);
-      return v;
-    }
-    case codec::PixelType::kFloat32: {
-      float v;
-      std::memcpy(&v, p, 4);
-      return v;
-    }
-  }
-  return 0;
 }
 
 TileCodec PyramidCodec(const TestPyramidSpec& spec) {
@@ -225,11 +203,11 @@ absl::StatusOr<PyramidMetadata> WriteTestPyramid(GDALDataset& source, const Test
         for (int col = 0; col < ts; ++col) {
           const uint8_t* p = in + col * pixel_bytes;
           if (spec.add_alpha) {
-            const double alpha = SampleAt(p + (bands - 1) * sample, *type);
+            const double alpha = ReadSample(p + (bands - 1) * sample, *type);
             any_data = any_data || alpha != 0;
             all_opaque = all_opaque && alpha == 255;
           } else if (spec.nodata.has_value()) {
-            const double v = SampleAt(p, *type);
+            const double v = ReadSample(p, *type);
             any_data = any_data || (v != *spec.nodata && !std::isnan(v));
           } else {
             any_data = true;

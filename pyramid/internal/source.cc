@@ -1,5 +1,7 @@
 #include "pyramid/internal/source.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -51,233 +53,192 @@ absl::StatusOr<codec::PixelType> PixelTypeFor(GDALDataType type, GDALDataType* w
   }
 }
 
-// AxisTaps are the source samples (along one axis) that each target pixel of a block reads:
-// count[i] taps from first[i], weights at i * stride (normalised to sum 1). count 0: the
-// pixel's centre falls outside the source, so it stays uncovered (as GDAL leaves it).
-struct AxisTaps {
-  std::vector<int> first;
-  std::vector<int> count;
-  std::vector<float> weights;
-  int stride = 1;
-  int lo = INT_MAX;  // Source range read by any pixel (inclusive), empty when lo > hi.
-  int hi = INT_MIN;
+// IsGdalName is true for what GDAL opens that is not a local file: /vsi paths, inline VRT XML
+// and connection strings such as NETCDF:file.nc:var.
+bool IsGdalName(const std::string& input) {
+  return input.rfind("/vsi", 0) == 0 || input.rfind("<", 0) == 0 ||
+         input.find(':') != std::string::npos;
+}
+
+// CheckLocalInput refuses a missing input, and a FIFO, device or socket, which GDAL would
+// block on or read forever. Directories pass (some GDAL formats are directories).
+absl::Status CheckLocalInput(const std::string& input) {
+  struct stat info;
+  if (stat(input.c_str(), &info) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("input ", input, " does not exist: check BuildOptions::inputs"));
+  }
+  if (!S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
+    const char* what = S_ISFIFO(info.st_mode)                           ? "a FIFO"
+                       : S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode) ? "a device"
+                                                                        : "a socket";
+    return absl::InvalidArgumentError(absl::StrCat("input ", input, " is ", what,
+                                                   ", not a raster file: give a file path in "
+                                                   "BuildOptions::inputs"));
+  }
+  return absl::OkStatus();
+}
+
+// InputInfo is what the checks need to know of one input.
+struct InputInfo {
+  std::vector<GDALDataType> band_types;
+  bool has_validity = false;   // Nodata, an alpha band or a mask: gaps stay masked.
+  bool paletted = false;       // Band 1 has a colour table.
+  bool palette_alpha = false;  // An entry of it is not opaque.
+  OGRSpatialReference srs;     // Empty when the input has none.
+  bool has_geotransform = false;
+  double min_x = 0, min_y = 0, max_x = 0, max_y = 0;  // In its CRS.
 };
 
-// KernelScale is GDAL's downsampling scale for one axis of a warped block (as
-// GDALWarpKernel::PerformWarp computes it): target pixels over the source window the
-// block's edges map to, snapped to 1/N when within 0.05 of it. Unlike GDAL the window is not
-// clipped to the raster: GDAL's scale then depends on how its chunking cuts a block at the
-// source's edge; ours is the true scale, equal to GDAL's wherever the source covers the block.
-double KernelScale(double edge0, double edge1, int target_size) {
-  const double lo = std::floor(std::min(edge0, edge1) + 1e-8);
-  const double hi = std::ceil(std::max(edge0, edge1) - 1e-8);
-  if (hi <= lo) return 1.0;
-  double scale = target_size / (hi - lo);
-  if (scale < 1.0) {
-    const double reciprocal = 1.0 / scale;
-    const int rounded = static_cast<int>(reciprocal + 0.5);
-    if (std::fabs(reciprocal - rounded) < 0.05) scale = 1.0 / rounded;
-  }
-  return scale;
+std::string DescribeBands(const InputInfo& info) {
+  std::vector<std::string> types;
+  for (GDALDataType type : info.band_types) types.push_back(GDALGetDataTypeName(type));
+  return absl::StrCat(info.band_types.size(), " band", info.band_types.size() == 1 ? "" : "s", " (",
+                      absl::StrJoin(types, ","), ")");
 }
 
-// BuildTaps fills `taps` for target pixels whose centres map to source coordinates
-// `centres` (in source pixels, 0 = the first pixel's left/top edge). Nearest reads the pixel
-// holding the centre; bilinear weighs the pixels whose centres lie within 1/scale with a
-// triangle (GDAL's bilinear kernel, widened when the block downsamples).
-void BuildTaps(const std::vector<double>& centres, int source_size, bool nearest, double scale,
-               AxisTaps* taps) {
-  const size_t n = centres.size();
-  const double radius = nearest ? 0.5 : 1.0 / scale;
-  taps->stride = nearest ? 1 : 2 * static_cast<int>(std::ceil(radius)) + 1;
-  taps->first.assign(n, 0);
-  taps->count.assign(n, 0);
-  taps->weights.assign(n * taps->stride, 0.0f);
-  taps->lo = INT_MAX;
-  taps->hi = INT_MIN;
-  for (size_t i = 0; i < n; ++i) {
-    const double c = centres[i];
-    if (!(c >= 0.0 && c < source_size)) continue;
-    int first, last;
-    float* w = &taps->weights[i * taps->stride];
-    if (nearest) {
-      first = last = static_cast<int>(c);
-      w[0] = 1.0f;
-    } else {
-      const double p = c - 0.5;  // In pixel-centre coordinates.
-      first = std::max(0, static_cast<int>(std::floor(p - radius)) + 1);
-      last = std::min(source_size - 1, static_cast<int>(std::ceil(p + radius)) - 1);
-      double sum = 0;
-      double raw[64];
-      const int count = std::min(last - first + 1, std::min(taps->stride, 64));
-      last = first + count - 1;
-      for (int k = 0; k < count; ++k) {
-        raw[k] = std::max(0.0, 1.0 - std::fabs(first + k - p) * scale);
-        sum += raw[k];
-      }
-      if (!(sum > 0)) continue;
-      for (int k = 0; k < count; ++k) w[k] = static_cast<float>(raw[k] / sum);
-    }
-    taps->first[i] = first;
-    taps->count[i] = last - first + 1;
-    taps->lo = std::min(taps->lo, first);
-    taps->hi = std::max(taps->hi, last);
+absl::StatusOr<InputInfo> ProbeInput(const std::string& input, const QuietGdalErrors& quiet) {
+  GDALDatasetUniquePtr ds(GDALDataset::FromHandle(
+      GDALOpenEx(input.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
+  if (ds == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input ", input, " cannot be read as a raster by GDAL (", quiet.LastMessage(),
+                     "): check the file, or convert it with gdal_translate"));
   }
+  InputInfo info;
+  for (int b = 1; b <= ds->GetRasterCount(); ++b) {
+    GDALRasterBand* band = ds->GetRasterBand(b);
+    info.band_types.push_back(band->GetRasterDataType());
+    const int flags = band->GetMaskFlags();
+    if (band->GetColorInterpretation() == GCI_AlphaBand ||
+        (flags & (GMF_NODATA | GMF_PER_DATASET | GMF_ALPHA)) != 0) {
+      info.has_validity = true;
+    }
+  }
+  if (ds->GetRasterCount() > 0) {
+    const GDALColorTable* table = ds->GetRasterBand(1)->GetColorTable();
+    info.paletted = table != nullptr;
+    for (int i = 0; table != nullptr && i < table->GetColorEntryCount(); ++i) {
+      if (table->GetColorEntry(i)->c4 != 255) info.palette_alpha = true;
+    }
+  }
+  if (const OGRSpatialReference* srs = ds->GetSpatialRef()) info.srs = *srs;
+  double gt[6];
+  if (ds->GetGeoTransform(gt) == CE_None) {
+    info.has_geotransform = true;
+    const double x1 = gt[0] + gt[1] * ds->GetRasterXSize() + gt[2] * ds->GetRasterYSize();
+    const double y1 = gt[3] + gt[4] * ds->GetRasterXSize() + gt[5] * ds->GetRasterYSize();
+    info.min_x = std::min(gt[0], x1);
+    info.max_x = std::max(gt[0], x1);
+    info.min_y = std::min(gt[3], y1);
+    info.max_y = std::max(gt[3], y1);
+  }
+  return info;
 }
 
-// ToSample rounds and clamps like GDAL's warper (GWKClampValueT).
-template <typename T>
-T ToSample(double value) {
-  if constexpr (std::is_floating_point_v<T>) {
-    return static_cast<T>(value);
-  } else {
-    if (value < std::numeric_limits<T>::min()) return std::numeric_limits<T>::min();
-    if (value > std::numeric_limits<T>::max()) return std::numeric_limits<T>::max();
-    if constexpr (std::numeric_limits<T>::is_signed) {
-      return static_cast<T>(std::floor(value + 0.5));
-    } else {
-      return static_cast<T>(value + 0.5);
+// CheckMosaicCompatible refuses inputs that gdalbuildvrt would silently leave out of a
+// mosaic: another band count, pixel type or CRS than the first input's, or a colour table.
+absl::Status CheckMosaicCompatible(const std::vector<std::string>& inputs,
+                                   const std::vector<InputInfo>& infos) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (infos[i].paletted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", inputs[i],
+          " has a colour table: a mosaic cannot expand it; expand it first (gdal_translate "
+          "-expand rgba) or build it on its own"));
+    }
+    if (i == 0) continue;
+    if (infos[i].band_types != infos[0].band_types) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", inputs[i], " has ", DescribeBands(infos[i]), " but ", inputs[0], " has ",
+          DescribeBands(infos[0]),
+          ": mosaicked inputs need the same bands (select them first with gdal_translate -b "
+          "-ot, or build them separately)"));
+    }
+    const bool same_srs = infos[i].srs.IsEmpty() == infos[0].srs.IsEmpty() &&
+                          (infos[0].srs.IsEmpty() || infos[i].srs.IsSame(&infos[0].srs));
+    if (!same_srs) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input ", inputs[i], " has another CRS than ", inputs[0],
+                       ": mosaicked inputs need the same CRS (reproject it first with gdalwarp)"));
     }
   }
+  return absl::OkStatus();
 }
 
-// HorizontalRow resamples one source row (first pixel x0) along x into `out` (one value per
-// target pixel and band; 0 where uncovered). kBands > 0 fixes the band count at compile time.
-template <typename T, typename Acc, int kBands>
-void HorizontalRow(const T* source_row, int x0, const AxisTaps& xt, int runtime_bands, Acc* out) {
-  const int bands = kBands > 0 ? kBands : runtime_bands;
-  const int width = static_cast<int>(xt.first.size());
-  for (int i = 0; i < width; ++i, out += bands) {
-    const int count = xt.count[i];
-    const float* w = &xt.weights[static_cast<size_t>(i) * xt.stride];
-    const T* s = source_row + static_cast<size_t>(xt.first[i] - x0) * bands;
-    Acc acc[kBands > 0 ? kBands : 4] = {};
-    if (kBands > 0) {
-      for (int k = 0; k < count; ++k, s += kBands) {
-        for (int b = 0; b < kBands; ++b) acc[b] += w[k] * static_cast<Acc>(s[b]);
-      }
-      for (int b = 0; b < kBands; ++b) out[b] = acc[b];
-    } else {
-      for (int b = 0; b < bands; ++b) {
-        Acc sum = 0;
-        for (int k = 0; k < count; ++k) sum += w[k] * static_cast<Acc>(s[k * bands + b]);
-        out[b] = sum;
-      }
-    }
+// BuildMosaic is the XML of the VRT mosaicking `inputs` later-on-top (gdalbuildvrt).
+absl::StatusOr<std::string> BuildMosaic(const std::vector<std::string>& inputs,
+                                        bool every_input_masked, const QuietGdalErrors& quiet) {
+  std::vector<const char*> names;
+  for (const std::string& input : inputs) names.push_back(input.c_str());
+  // The finest input's resolution, so no input is downsampled before the warp.
+  CPLStringList args;
+  args.AddString("-resolution");
+  args.AddString("highest");
+  // Pixels the mosaic does not cover must stay masked: without nodata, alpha or mask on
+  // every input, the mosaic needs an alpha band, or the gaps read as valid zeros.
+  if (!every_input_masked) args.AddString("-addalpha");
+  GDALBuildVRTOptions* vrt_options = GDALBuildVRTOptionsNew(args.List(), nullptr);
+  GDALDatasetUniquePtr vrt(GDALDataset::FromHandle(GDALBuildVRT(
+      "", static_cast<int>(names.size()), nullptr, names.data(), vrt_options, nullptr)));
+  GDALBuildVRTOptionsFree(vrt_options);
+  if (vrt == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot mosaic the inputs ", absl::StrJoin(inputs, ","), " (", quiet.LastMessage(), ")"));
   }
+  char** xml = vrt->GetMetadata("xml:VRT");
+  if (xml == nullptr || xml[0] == nullptr) return absl::InternalError("GDALBuildVRT gave no XML");
+  return std::string(xml[0]);
 }
 
-// ResampleSeparable resamples the source `window` (interleaved `bands`, top-left source
-// pixel (x0, y0), `window_width` wide) into xt.first.size() x yt.first.size() target pixels
-// whose rows are `stride` pixels apart: a horizontal pass into `rows`, then a vertical pass.
-// Without nodata the weights are separable; with nodata (one band) each pixel renormalises
-// over its valid taps as GDAL does, and stays uncovered if none is valid. Integer data is
-// accumulated in float, float data in double.
-template <typename T, typename Acc = std::conditional_t<std::is_same_v<T, float>, double, float>>
-void ResampleSeparable(const T* window, int window_width, int x0, int y0, int bands,
-                       const AxisTaps& xt, const AxisTaps& yt, std::optional<double> nodata,
-                       size_t stride, std::vector<Acc>* rows, T* samples, uint8_t* alpha) {
-  const int width = static_cast<int>(xt.first.size());
-  const int height = static_cast<int>(yt.first.size());
-  if (nodata.has_value()) {
-    // One band. GDAL renormalises over the valid taps: sum(w v) / sum(w) over valid samples
-    // (not nodata, not NaN), and leaves the pixel uncovered when sum(w) < 1e-5. Both sums are
-    // separable, so they go through the same two passes.
-    const double nodata_value = *nodata;
-    const int window_rows = yt.hi - yt.lo + 1;
-    const size_t row_values = static_cast<size_t>(width) * 2;  // (sum w v, sum w) per pixel.
-    rows->resize(static_cast<size_t>(window_rows) * row_values);
-    for (int r = 0; r < window_rows; ++r) {
-      const T* source_row = window + static_cast<size_t>(yt.lo + r - y0) * window_width;
-      Acc* out = rows->data() + r * row_values;
-      for (int i = 0; i < width; ++i) {
-        const float* w = &xt.weights[static_cast<size_t>(i) * xt.stride];
-        const T* s = source_row + (xt.first[i] - x0);
-        Acc sum = 0, weight = 0;
-        for (int k = 0; k < xt.count[i]; ++k) {
-          const double v = static_cast<double>(s[k]);
-          if (std::isnan(v) || v == nodata_value) continue;
-          sum += w[k] * static_cast<Acc>(s[k]);
-          weight += w[k];
-        }
-        out[2 * i] = sum;
-        out[2 * i + 1] = weight;
-      }
-    }
-    std::vector<Acc> acc(row_values);
-    for (int j = 0; j < height; ++j) {
-      const int count = yt.count[j];
-      if (count == 0) continue;
-      const float* w = &yt.weights[static_cast<size_t>(j) * yt.stride];
-      std::fill(acc.begin(), acc.end(), Acc{0});
-      for (int k = 0; k < count; ++k) {
-        const Acc* in = rows->data() + static_cast<size_t>(yt.first[j] + k - yt.lo) * row_values;
-        const Acc weight = w[k];
-        for (size_t e = 0; e < row_values; ++e) acc[e] += weight * in[e];
-      }
-      for (int i = 0; i < width; ++i) {
-        if (xt.count[i] == 0 || !(acc[2 * i + 1] >= 1e-5)) continue;
-        samples[j * stride + i] =
-            ToSample<T>(static_cast<double>(acc[2 * i]) / static_cast<double>(acc[2 * i + 1]));
-        alpha[j * stride + i] = 255;
-      }
-    }
-    return;
-  }
-  // Horizontal pass over every window row any target row reads.
-  const int window_rows = yt.hi - yt.lo + 1;
-  const size_t row_values = static_cast<size_t>(width) * bands;
-  rows->resize(static_cast<size_t>(window_rows) * row_values);
-  for (int r = 0; r < window_rows; ++r) {
-    const T* source_row = window + static_cast<size_t>(yt.lo + r - y0) * window_width * bands;
-    Acc* out = rows->data() + r * row_values;
-    switch (bands) {
-      case 1:
-        HorizontalRow<T, Acc, 1>(source_row, x0, xt, 1, out);
-        break;
-      case 3:
-        HorizontalRow<T, Acc, 3>(source_row, x0, xt, 3, out);
-        break;
-      default:
-        HorizontalRow<T, Acc, 0>(source_row, x0, xt, bands, out);
-        break;
+// CheckMosaicCoversInputs checks that the mosaic's bounds hold every input's (no input was
+// left out), within half a mosaic pixel.
+absl::Status CheckMosaicCoversInputs(GDALDataset& mosaic, const std::vector<std::string>& inputs,
+                                     const std::vector<InputInfo>& infos) {
+  double gt[6];
+  if (mosaic.GetGeoTransform(gt) != CE_None) return absl::OkStatus();
+  const double x0 = gt[0], x1 = gt[0] + gt[1] * mosaic.GetRasterXSize();
+  const double y1 = gt[3], y0 = gt[3] + gt[5] * mosaic.GetRasterYSize();
+  const double slack_x = std::abs(gt[1]) / 2, slack_y = std::abs(gt[5]) / 2;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const InputInfo& in = infos[i];
+    if (!in.has_geotransform) continue;
+    if (in.min_x < std::min(x0, x1) - slack_x || in.max_x > std::max(x0, x1) + slack_x ||
+        in.min_y < std::min(y0, y1) - slack_y || in.max_y > std::max(y0, y1) + slack_y) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input ", inputs[i],
+                       " lies outside the mosaic of the inputs (GDAL left it out): build "
+                       "it separately"));
     }
   }
-  // Vertical pass, a whole row at a time (vectorises).
-  std::vector<Acc> acc(row_values);
-  for (int j = 0; j < height; ++j) {
-    const int count = yt.count[j];
-    if (count == 0) continue;
-    const float* w = &yt.weights[static_cast<size_t>(j) * yt.stride];
-    std::fill(acc.begin(), acc.end(), Acc{0});
-    for (int k = 0; k < count; ++k) {
-      const Acc* in = rows->data() + static_cast<size_t>(yt.first[j] + k - yt.lo) * row_values;
-      const Acc weight = w[k];
-      for (size_t e = 0; e < row_values; ++e) acc[e] += weight * in[e];
-    }
-    T* out = samples + j * stride * bands;
-    uint8_t* out_alpha = alpha + j * stride;
-    for (int i = 0; i < width; ++i) {
-      if (xt.count[i] == 0) continue;
-      for (int b = 0; b < bands; ++b) out[i * bands + b] = ToSample<T>(acc[i * bands + b]);
-      out_alpha[i] = 255;
-    }
+  return absl::OkStatus();
+}
+
+// ExpandPalette is the XML of a VRT expanding a paletted input to RGB, or RGBA when its
+// colour table has transparent entries (gdal_translate -expand rgb / rgba).
+absl::StatusOr<std::string> ExpandPalette(const std::string& input, const InputInfo& info,
+                                          const QuietGdalErrors& quiet) {
+  GDALDatasetUniquePtr src(GDALDataset::FromHandle(
+      GDALOpenEx(input.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
+  CPLStringList args;
+  for (const char* arg : {"-of", "VRT", "-expand"}) args.AddString(arg);
+  args.AddString(info.palette_alpha ? "rgba" : "rgb");
+  GDALTranslateOptions* options = GDALTranslateOptionsNew(args.List(), nullptr);
+  GDALDatasetUniquePtr vrt(src == nullptr
+                               ? nullptr
+                               : GDALDataset::FromHandle(GDALTranslate(
+                                     "", GDALDataset::ToHandle(src.get()), options, nullptr)));
+  GDALTranslateOptionsFree(options);
+  char** xml = vrt == nullptr ? nullptr : vrt->GetMetadata("xml:VRT");
+  if (xml == nullptr || xml[0] == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input ", input, " has a colour table that GDAL cannot expand (",
+                     quiet.LastMessage(), "): expand it first with gdal_translate -expand rgba"));
   }
+  return std::string(xml[0]);
 }
 
 }  // namespace
-
-absl::StatusOr<GDALResampleAlg> ParseResampling(absl::string_view name) {
-  if (name == "nearest") return GRA_NearestNeighbour;
-  if (name == "bilinear") return GRA_Bilinear;
-  if (name == "cubic") return GRA_Cubic;
-  if (name == "lanczos") return GRA_Lanczos;
-  if (name == "average") return GRA_Average;
-  if (name == "mode") return GRA_Mode;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown resampling \"", name,
-                   "\": use --resampling=nearest, bilinear, cubic, lanczos, average or mode"));
-}
 
 Source::~Source() {
   if (dataset_ != nullptr) GDALClose(GDALDataset::ToHandle(dataset_));
@@ -286,68 +247,31 @@ Source::~Source() {
 absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& options) {
   GDALAllRegister();
   if (options.inputs.empty()) {
-    return absl::InvalidArgumentError("no input: give --input=PATH[,PATH...]");
+    return absl::InvalidArgumentError("BuildOptions::inputs is empty: give at least one raster");
   }
   std::unique_ptr<Source> source(new Source());
   QuietGdalErrors quiet;
+  std::vector<InputInfo> infos;
   bool every_input_masked = true;
   for (const std::string& input : options.inputs) {
-    VSIStatBufL stat;
-    const bool is_virtual = input.rfind("/vsi", 0) == 0 || input.rfind("<", 0) == 0 ||
-                            input.find(':') != std::string::npos;
-    if (!is_virtual && VSIStatL(input.c_str(), &stat) != 0) {
-      return absl::NotFoundError(
-          absl::StrCat("input ", input, " does not exist: check the --input path"));
+    if (!IsGdalName(input)) {
+      if (absl::Status s = CheckLocalInput(input); !s.ok()) return s;
     }
-    GDALDatasetH probe =
-        GDALOpenEx(input.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr);
-    if (probe == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input ", input, " cannot be read as a raster by GDAL (", quiet.LastMessage(),
-          "): check the file, or convert it with gdal_translate"));
-    }
-    // Pixels the mosaic does not cover must stay masked: an input without nodata, alpha
-    // band or per-dataset mask needs an alpha band in the mosaic (gdalbuildvrt -addalpha),
-    // or the gaps between inputs read as valid zeros.
-    bool has_validity = false;
-    for (int b = 1; b <= GDALGetRasterCount(probe); ++b) {
-      GDALRasterBandH band = GDALGetRasterBand(probe, b);
-      const int flags = GDALGetMaskFlags(band);
-      if (GDALGetRasterColorInterpretation(band) == GCI_AlphaBand ||
-          (flags & (GMF_NODATA | GMF_PER_DATASET | GMF_ALPHA)) != 0) {
-        has_validity = true;
-      }
-    }
-    every_input_masked = every_input_masked && has_validity;
-    GDALClose(probe);
+    absl::StatusOr<InputInfo> info = ProbeInput(input, quiet);
+    if (!info.ok()) return info.status();
+    every_input_masked = every_input_masked && info->has_validity;
+    infos.push_back(std::move(*info));
   }
-  if (options.inputs.size() == 1) {
-    source->open_name_ = options.inputs[0];
-  } else {
-    std::vector<const char*> names;
-    for (const std::string& input : options.inputs) names.push_back(input.c_str());
-    // The finest input's resolution, so no input is downsampled before the warp.
-    CPLStringList vrt_args;
-    vrt_args.AddString("-resolution");
-    vrt_args.AddString("highest");
-    if (!every_input_masked) vrt_args.AddString("-addalpha");
-    GDALBuildVRTOptions* vrt_options = GDALBuildVRTOptionsNew(vrt_args.List(), nullptr);
-    GDALDatasetH vrt = GDALBuildVRT("", static_cast<int>(names.size()), nullptr, names.data(),
-                                    vrt_options, nullptr);
-    GDALBuildVRTOptionsFree(vrt_options);
-    if (vrt == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot mosaic the inputs ", absl::StrJoin(options.inputs, ","), " (",
-          quiet.LastMessage(), "): they need the same CRS and band count (gdalbuildvrt's rules)"));
-    }
-    char** xml = GDALGetMetadata(vrt, "xml:VRT");
-    if (xml == nullptr || xml[0] == nullptr) {
-      GDALClose(vrt);
-      return absl::InternalError("GDALBuildVRT produced no VRT XML");
-    }
-    source->open_name_ = xml[0];
-    GDALClose(vrt);
+  absl::StatusOr<std::string> open_name = options.inputs[0];
+  if (options.inputs.size() > 1) {
+    if (absl::Status s = CheckMosaicCompatible(options.inputs, infos); !s.ok()) return s;
+    open_name = BuildMosaic(options.inputs, every_input_masked, quiet);
+  } else if (infos[0].paletted) {
+    open_name = ExpandPalette(options.inputs[0], infos[0], quiet);
+    source->palette_expanded_ = true;
   }
+  if (!open_name.ok()) return open_name.status();
+  source->open_name_ = std::move(*open_name);
   GDALDatasetH handle = GDALOpenEx(source->open_name_.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY,
                                    nullptr, nullptr, nullptr);
   if (handle == nullptr) {
@@ -355,89 +279,105 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& option
         absl::StrCat("cannot open the inputs: ", quiet.LastMessage()));
   }
   source->dataset_ = GDALDataset::FromHandle(handle);
-  GDALDataset& ds = *source->dataset_;
+  if (options.inputs.size() > 1) {
+    absl::Status s = CheckMosaicCoversInputs(*source->dataset_, options.inputs, infos);
+    if (!s.ok()) return s;
+  }
+  absl::Status status = source->SelectBands(options);
+  if (status.ok()) status = source->ResolveSrs(options);
+  if (!status.ok()) return status;
+  source->Describe(options);
+  return source;
+}
+
+// SelectBands picks the bands, their pixel type, nodata and colour interpretation.
+absl::Status Source::SelectBands(const SourceOptions& options) {
+  GDALDataset& ds = *dataset_;
   const int band_count = ds.GetRasterCount();
   if (band_count == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("input ", options.inputs[0], " has no raster bands"));
   }
   for (int b = 1; b <= band_count; ++b) {
-    if (ds.GetRasterBand(b)->GetColorInterpretation() == GCI_AlphaBand) {
-      source->alpha_band_ = b;
-    }
+    if (ds.GetRasterBand(b)->GetColorInterpretation() == GCI_AlphaBand) alpha_band_ = b;
   }
   if (options.bands.empty()) {
     for (int b = 1; b <= band_count; ++b) {
-      if (b != source->alpha_band_) source->bands_.push_back(b);
+      if (b != alpha_band_) bands_.push_back(b);
     }
   } else {
     for (int b : options.bands) {
       if (b < 1 || b > band_count) {
         return absl::InvalidArgumentError(absl::StrFormat(
-            "--bands: band %d does not exist (the input has bands 1..%d)", b, band_count));
+            "BuildOptions::bands: band %d does not exist (the input has bands 1..%d%s)", b,
+            band_count, palette_expanded_ ? ", its colour table expanded" : ""));
       }
-      source->bands_.push_back(b);
+      bands_.push_back(b);
     }
     // A selected alpha band is data, not coverage.
-    for (int b : source->bands_) {
-      if (b == source->alpha_band_) source->alpha_band_ = 0;
+    for (int b : bands_) {
+      if (b == alpha_band_) alpha_band_ = 0;
     }
   }
-  if (source->bands_.size() > 4) {
+  if (bands_.size() > 4) {
     return absl::InvalidArgumentError(
         absl::StrFormat("the input has %d bands; tiles hold at most 3 (plus alpha): choose "
-                        "them with --bands=3,2,1",
-                        static_cast<int>(source->bands_.size())));
+                        "them with BuildOptions::bands=3,2,1",
+                        static_cast<int>(bands_.size())));
   }
-  const GDALDataType type = ds.GetRasterBand(source->bands_[0])->GetRasterDataType();
-  for (int b : source->bands_) {
+  const GDALDataType type = ds.GetRasterBand(bands_[0])->GetRasterDataType();
+  for (int b : bands_) {
     if (ds.GetRasterBand(b)->GetRasterDataType() != type) {
       return absl::InvalidArgumentError(
           "the selected bands have different pixel types: select bands of one type with "
-          "--bands");
+          "BuildOptions::bands");
     }
   }
-  absl::StatusOr<codec::PixelType> pixel_type = PixelTypeFor(type, &source->gdal_type_);
+  absl::StatusOr<codec::PixelType> pixel_type = PixelTypeFor(type, &gdal_type_);
   if (!pixel_type.ok()) return pixel_type.status();
-  source->pixel_type_ = *pixel_type;
-  for (int b : source->bands_) {
+  pixel_type_ = *pixel_type;
+  for (int b : bands_) {
     std::optional<double> nodata = options.nodata;
     if (!nodata.has_value()) {
       int has_nodata = 0;
       const double value = ds.GetRasterBand(b)->GetNoDataValue(&has_nodata);
       if (has_nodata) nodata = value;
     }
-    source->band_nodata_.push_back(nodata);
-  }
-  source->nodata_ = source->band_nodata_[0];
-  for (int b : source->bands_) {
-    source->color_interpretation_.push_back(
+    band_nodata_.push_back(nodata);
+    color_interpretation_.push_back(
         GDALGetColorInterpretationName(ds.GetRasterBand(b)->GetColorInterpretation()));
   }
-  // Bands chosen as RGB (--bands=3,2,1 on Landsat) are labelled by their position.
-  if (source->bands_.size() == 3 && source->pixel_type_ == codec::PixelType::kUint8) {
-    source->color_interpretation_ = {"Red", "Green", "Blue"};
-  } else if (source->bands_.size() == 1 && source->pixel_type_ == codec::PixelType::kUint8) {
-    source->color_interpretation_ = {"Gray"};
+  nodata_ = band_nodata_[0];
+  // Bands chosen as RGB (bands 3,2,1 of Landsat) are labelled by their position.
+  if (bands_.size() == 3 && pixel_type_ == codec::PixelType::kUint8) {
+    color_interpretation_ = {"Red", "Green", "Blue"};
+  } else if (bands_.size() == 1 && pixel_type_ == codec::PixelType::kUint8) {
+    color_interpretation_ = {"Gray"};
   }
+  return absl::OkStatus();
+}
 
-  source->srs_.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+// ResolveSrs takes the CRS (given or the file's) and checks the georeferencing.
+absl::Status Source::ResolveSrs(const SourceOptions& options) {
+  GDALDataset& ds = *dataset_;
+  srs_.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   if (!options.source_srs.empty()) {
-    if (source->srs_.SetFromUserInput(options.source_srs.c_str()) != OGRERR_NONE) {
+    if (srs_.SetFromUserInput(options.source_srs.c_str()) != OGRERR_NONE) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--source_srs=", options.source_srs,
+          absl::StrCat("BuildOptions::source_srs=", options.source_srs,
                        " is not a CRS GDAL knows: use e.g. EPSG:4326 or a WKT/PROJ string"));
     }
-    source->has_srs_override_ = true;
+    has_srs_override_ = true;
   } else {
     const OGRSpatialReference* srs = ds.GetSpatialRef();
     if (srs == nullptr || srs->IsEmpty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("input ", options.inputs[0],
-                       " has no CRS: give it with --source_srs (e.g. --source_srs=EPSG:4326)"));
+                       " has no CRS: give it with BuildOptions::source_srs (e.g. "
+                       "BuildOptions::source_srs=EPSG:4326)"));
     }
-    source->srs_ = *srs;
-    source->srs_.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    srs_ = *srs;
+    srs_.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   }
   double geotransform[6];
   if (ds.GetGeoTransform(geotransform) != CE_None) {
@@ -446,21 +386,25 @@ absl::StatusOr<std::unique_ptr<Source>> Source::Open(const SourceOptions& option
                      " has no geotransform (not georeferenced): georeference it first "
                      "(gdal_translate -a_ullr / gdalwarp with GCPs)"));
   }
-  if (source->srs_.IsGeographic()) {
+  if (srs_.IsGeographic()) {
     const double west = geotransform[0];
     const double east = geotransform[0] + geotransform[1] * ds.GetRasterXSize();
     if (std::min(west, east) < -180.0 || std::max(west, east) > 180.0) {
-      source->center_longitude_ = (west + east) / 2;
+      center_longitude_ = (west + east) / 2;
     }
   }
-  const char* srs_name = source->srs_.GetName();
-  source->description_ =
-      absl::StrFormat("%s; %dx%d pixels, %d bands selected (%s), %s; CRS %s%s",
-                      absl::StrJoin(options.inputs, ","), ds.GetRasterXSize(), ds.GetRasterYSize(),
-                      static_cast<int>(source->bands_.size()), absl::StrJoin(source->bands_, ","),
-                      GDALGetDataTypeName(type), srs_name != nullptr ? srs_name : "unnamed",
-                      source->has_srs_override_ ? " (--source_srs)" : "");
-  return source;
+  return absl::OkStatus();
+}
+
+void Source::Describe(const SourceOptions& options) {
+  const char* srs_name = srs_.GetName();
+  description_ = absl::StrFormat(
+      "%s; %dx%d pixels, %d bands selected (%s), %s%s; CRS %s%s",
+      absl::StrJoin(options.inputs, ","), dataset_->GetRasterXSize(), dataset_->GetRasterYSize(),
+      static_cast<int>(bands_.size()), absl::StrJoin(bands_, ","),
+      GDALGetDataTypeName(dataset_->GetRasterBand(bands_[0])->GetRasterDataType()),
+      palette_expanded_ ? ", colour table expanded" : "",
+      srs_name != nullptr ? srs_name : "unnamed", has_srs_override_ ? " (source_srs)" : "");
 }
 
 void* CreateSourceTransformer(const Source& source, GDALDatasetH handle,
@@ -503,371 +447,9 @@ absl::StatusOr<double> Source::NativeResolution(const OGRSpatialReference& targe
   if (err != CE_None || !(geotransform[1] > 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot estimate the source resolution in the tile matrix set's CRS (",
-                     quiet.LastMessage(), "): give --max_zoom"));
+                     quiet.LastMessage(), "): set BuildOptions::max_zoom"));
   }
   return geotransform[1];
-}
-
-absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& source,
-                                                                 const OGRSpatialReference& target,
-                                                                 GDALResampleAlg resampling,
-                                                                 double max_error_pixels,
-                                                                 bool separable_fast_path) {
-  std::unique_ptr<BlockWarper> warper(new BlockWarper());
-  warper->source_ = &source;
-  warper->resampling_ = resampling;
-  warper->mem_driver_ = GDALGetDriverByName("MEM");
-  QuietGdalErrors quiet;
-  warper->handle_ = GDALOpenEx(source.open_name().c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY,
-                               nullptr, nullptr, nullptr);
-  if (warper->handle_ == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("worker cannot reopen the source: ", quiet.LastMessage()));
-  }
-  warper->transformer_ = CreateSourceTransformer(source, warper->handle_, target);
-  if (source.center_longitude().has_value()) {
-    double geotransform[6];
-    GDALGetGeoTransform(warper->handle_, geotransform);
-    warper->source_pixel_x_ = std::fabs(geotransform[1]);
-    warper->source_pixel_y_ = std::fabs(geotransform[5]);
-    warper->to_lonlat_ = OGRCreateCoordinateTransformation(&target, &source.srs());
-  }
-  if (warper->transformer_ == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot transform the source CRS to the tile matrix set's CRS: ", quiet.LastMessage()));
-  }
-  if (max_error_pixels > 0) {
-    warper->approx_ = GDALCreateApproxTransformer(GDALGenImgProjTransform, warper->transformer_,
-                                                  max_error_pixels);
-    GDALApproxTransformerOwnsSubtransformer(warper->approx_, FALSE);
-  }
-  if (separable_fast_path)
-    warper->mapping_ = SeparableMapping(source, warper->handle_, target, resampling);
-  if (warper->mapping_ != Mapping::kNone) {
-    GDALGetGeoTransform(warper->handle_, warper->source_geotransform_);
-    warper->source_width_ = GDALGetRasterXSize(warper->handle_);
-    warper->source_height_ = GDALGetRasterYSize(warper->handle_);
-    warper->mercator_radius_ = target.GetSemiMajor();
-  }
-  return warper;
-}
-
-BlockWarper::Mapping BlockWarper::SeparableMapping(const Source& source, GDALDatasetH handle,
-                                                   const OGRSpatialReference& target,
-                                                   GDALResampleAlg resampling) {
-  if (source.alpha_band() != 0) return Mapping::kNone;
-  if (resampling != GRA_NearestNeighbour && resampling != GRA_Bilinear) return Mapping::kNone;
-  // Nodata is handled per sample: single-band data only (GDAL's multi-band rules combine bands).
-  for (const std::optional<double>& nodata : source.band_nodata()) {
-    if (nodata.has_value() && source.bands().size() != 1) return Mapping::kNone;
-  }
-  double gt[6];
-  if (GDALGetGeoTransform(handle, gt) != CE_None || gt[2] != 0 || gt[4] != 0 || !(gt[1] > 0) ||
-      !(gt[5] < 0)) {
-    return Mapping::kNone;
-  }
-  for (int band : source.bands()) {
-    GDALRasterBandH h = GDALGetRasterBand(handle, band);
-    const int flags = GDALGetMaskFlags(h);
-    // Masks other than nodata (per-dataset masks, alpha) are GDAL's path.
-    if (flags != GMF_ALL_VALID && !(flags == GMF_NODATA && source.nodata().has_value())) {
-      return Mapping::kNone;
-    }
-  }
-  const OGRSpatialReference& srs = source.srs();
-  if (srs.IsSame(&target)) return Mapping::kIdentity;
-  if (!srs.IsGeographic() || !srs.IsSameGeogCS(&target)) return Mapping::kNone;
-  if (target.IsGeographic()) return Mapping::kIdentity;
-  const char* code = target.GetAuthorityCode(nullptr);
-  const char* authority = target.GetAuthorityName(nullptr);
-  if (target.IsProjected() && code != nullptr && authority != nullptr &&
-      std::strcmp(authority, "EPSG") == 0 && std::strcmp(code, "3857") == 0) {
-    return Mapping::kGeographicToWebMercator;
-  }
-  return Mapping::kNone;
-}
-
-BlockWarper::~BlockWarper() {
-  if (to_lonlat_ != nullptr) OGRCoordinateTransformation::DestroyCT(to_lonlat_);
-  if (approx_ != nullptr) GDALDestroyApproxTransformer(approx_);
-  if (transformer_ != nullptr) GDALDestroyGenImgProjTransformer(transformer_);
-  if (handle_ != nullptr) GDALClose(handle_);
-}
-
-absl::Status BlockWarper::Warp(double min_x, double max_y, double resolution, int width, int height,
-                               uint8_t* samples, uint8_t* alpha) {
-  const int bands = static_cast<int>(source_->bands().size());
-  const int bytes = GDALGetDataTypeSizeBytes(source_->gdal_type());
-  const size_t pixel_bytes = static_cast<size_t>(bands) * bytes;
-  std::memset(samples, 0, pixel_bytes * width * height);
-  std::memset(alpha, 0, static_cast<size_t>(width) * height);
-  if (mapping_ != Mapping::kNone) {
-    absl::StatusOr<bool> done =
-        WarpSeparable(min_x, max_y, resolution, width, height, samples, alpha);
-    if (!done.ok()) return done.status();
-    if (*done) return absl::OkStatus();
-  }
-
-  QuietGdalErrors quiet;
-  // A MEM dataset over the caller's buffers: the warper writes straight into them.
-  GDALDatasetH mem = GDALCreate(mem_driver_, "", width, height, 0, GDT_Byte, nullptr);
-  if (mem == nullptr) return absl::InternalError("cannot create a MEM dataset");
-  for (int b = 0; b <= bands; ++b) {
-    CPLStringList band_options;
-    const bool is_alpha = b == bands;
-    band_options.SetNameValue("DATAPOINTER",
-                              CPLSPrintf("%p", is_alpha ? static_cast<void*>(alpha)
-                                                        : static_cast<void*>(samples + b * bytes)));
-    band_options.SetNameValue("PIXELOFFSET",
-                              CPLSPrintf("%d", is_alpha ? 1 : static_cast<int>(pixel_bytes)));
-    band_options.SetNameValue(
-        "LINEOFFSET",
-        CPLSPrintf("%lld", static_cast<long long>(is_alpha ? width : pixel_bytes * width)));
-    GDALAddBand(mem, is_alpha ? GDT_Byte : source_->gdal_type(), band_options.List());
-  }
-  double geotransform[6] = {min_x, resolution, 0, max_y, 0, -resolution};
-  GDALSetGeoTransform(mem, geotransform);
-  GDALSetGenImgProjTransformerDstGeoTransform(transformer_, geotransform);
-
-  GDALWarpOptions* options = GDALCreateWarpOptions();
-  options->hSrcDS = handle_;
-  options->hDstDS = mem;
-  options->eResampleAlg = resampling_;
-  options->eWorkingDataType = GDT_Unknown;
-  options->dfWarpMemoryLimit = 256.0 * 1024 * 1024;
-  options->nBandCount = bands;
-  options->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int) * bands));
-  options->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int) * bands));
-  for (int b = 0; b < bands; ++b) {
-    options->panSrcBands[b] = source_->bands()[b];
-    options->panDstBands[b] = b + 1;
-  }
-  options->nSrcAlphaBand = source_->alpha_band();
-  options->nDstAlphaBand = bands + 1;
-  const std::vector<std::optional<double>>& band_nodata = source_->band_nodata();
-  if (std::any_of(band_nodata.begin(), band_nodata.end(),
-                  [](const std::optional<double>& v) { return v.has_value(); })) {
-    // Each band its own value; a band without one gets gdalwarp's "no nodata" placeholder.
-    options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double) * bands));
-    for (int b = 0; b < bands; ++b) {
-      options->padfSrcNoDataReal[b] = band_nodata[b].value_or(-1.1e20);
-    }
-    // gdalwarp's rule for nodata read from the source: a pixel is no data when every band
-    // holds its nodata value; otherwise each band's nodata samples are left out on their own.
-    options->papszWarpOptions =
-        CSLSetNameValue(options->papszWarpOptions, "UNIFIED_SRC_NODATA", "PARTIAL");
-  }
-  options->pfnTransformer = approx_ != nullptr ? GDALApproxTransform : GDALGenImgProjTransform;
-  options->pTransformerArg = approx_ != nullptr ? approx_ : transformer_;
-  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "0");
-  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "SKIP_NOSOURCE", "YES");
-
-  // Parts of the block: the whole block, or its two sides of a wrapped source's seam.
-  int split = 0;
-  if (seam_x_.has_value() && *seam_x_ > min_x && *seam_x_ < min_x + width * resolution) {
-    split = static_cast<int>(std::lround((*seam_x_ - min_x) / resolution));
-    split = std::min(std::max(split, 0), width);
-  }
-  std::vector<std::pair<int, int>> parts;  // (first column, columns).
-  if (split > 0 && split < width) {
-    parts = {{0, split}, {split, width - split}};
-  } else {
-    parts = {{0, width}};
-  }
-  absl::Status status;
-  for (const auto& [x0, columns] : parts) {
-    if (to_lonlat_ != nullptr) {
-      // GDAL derives the kernel scale from the source window, which a wrapped source makes
-      // as wide as the whole grid; give it the true scale instead (GDAL's XSCALE/YSCALE).
-      const double left = min_x + x0 * resolution;
-      const double right = left + columns * resolution;
-      const double top = max_y;
-      const double bottom = max_y - height * resolution;
-      double xs[4] = {left, right, (left + right) / 2, (left + right) / 2};
-      double ys[4] = {(top + bottom) / 2, (top + bottom) / 2, top, bottom};
-      if (to_lonlat_->Transform(4, xs, ys)) {
-        double lon_span = xs[1] - xs[0];
-        while (lon_span <= 0) lon_span += 360.0;
-        const double lat_span = std::fabs(ys[2] - ys[3]);
-        const double xscale = columns / (lon_span / source_pixel_x_);
-        const double yscale = height / (lat_span / source_pixel_y_);
-        options->papszWarpOptions =
-            CSLSetNameValue(options->papszWarpOptions, "XSCALE", CPLSPrintf("%.17g", xscale));
-        options->papszWarpOptions =
-            CSLSetNameValue(options->papszWarpOptions, "YSCALE", CPLSPrintf("%.17g", yscale));
-      }
-    }
-    GDALWarpOperation operation;
-    if (operation.Initialize(options) != CE_None) {
-      status =
-          absl::InternalError(absl::StrCat("cannot set up the GDAL warp: ", quiet.LastMessage()));
-      break;
-    }
-    if (operation.ChunkAndWarpImage(x0, 0, columns, height) != CE_None) {
-      status = absl::DataLossError(
-          absl::StrFormat("reading the source for block at (%.3f, %.3f) failed: %s", min_x, max_y,
-                          quiet.LastMessage()));
-      break;
-    }
-  }
-  options->pTransformerArg = nullptr;  // Owned by this warper, not the options.
-  GDALDestroyWarpOptions(options);
-  GDALClose(mem);
-  return status;
-}
-
-absl::StatusOr<bool> BlockWarper::WarpSeparable(double min_x, double max_y, double resolution,
-                                                int width, int height, uint8_t* samples,
-                                                uint8_t* alpha) {
-  const double* gt = source_geotransform_;
-  const bool mercator = mapping_ == Mapping::kGeographicToWebMercator;
-  const double to_degrees = 180.0 / M_PI;
-  const std::optional<double>& center = source_->center_longitude();
-  // Target x -> source column, target y -> source row (continuous, 0 = first pixel's edge).
-  // A wrapped source takes longitudes within 180 degrees of its centre (CENTER_LONG).
-  auto longitude = [&](double x) { return mercator ? x / mercator_radius_ * to_degrees : x; };
-  auto column = [&](double x) {
-    double u = longitude(x);
-    if (center.has_value()) {
-      while (u < *center - 180.0) u += 360.0;
-      while (u >= *center + 180.0) u -= 360.0;
-    }
-    return (u - gt[0]) / gt[1];
-  };
-  auto row = [&](double y) {
-    const double v = mercator ? std::atan(std::sinh(y / mercator_radius_)) * to_degrees : y;
-    return (v - gt[3]) / gt[5];
-  };
-  const bool nearest = resampling_ == GRA_NearestNeighbour;
-  const int bands = static_cast<int>(source_->bands().size());
-  const int bytes = GDALGetDataTypeSizeBytes(source_->gdal_type());
-  const size_t pixel_bytes = static_cast<size_t>(bands) * bytes;
-  const std::optional<double>& nodata = source_->nodata();
-
-  // Parts: the whole block, or its two sides of a wrapped source's seam (as Warp's GDAL path).
-  int split = 0;
-  if (seam_x_.has_value() && *seam_x_ > min_x && *seam_x_ < min_x + width * resolution) {
-    split = static_cast<int>(std::lround((*seam_x_ - min_x) / resolution));
-    split = std::min(std::max(split, 0), width);
-  }
-  std::vector<std::pair<int, int>> parts;  // (first column, columns).
-  if (split > 0 && split < width) {
-    parts = {{0, split}, {split, width - split}};
-  } else {
-    parts = {{0, width}};
-  }
-  // Plan every part before reading, so a part that must go through GDAL leaves the block
-  // untouched.
-  struct Part {
-    int x0, columns;
-    AxisTaps xt, yt;
-  };
-  std::vector<Part> planned(parts.size());
-  for (size_t p = 0; p < parts.size(); ++p) {
-    Part& part = planned[p];
-    part.x0 = parts[p].first;
-    part.columns = parts[p].second;
-    const double left = min_x + part.x0 * resolution;
-    const double right = left + part.columns * resolution;
-    std::vector<double> columns(part.columns), rows(height);
-    for (int i = 0; i < part.columns; ++i) columns[i] = column(left + (i + 0.5) * resolution);
-    for (int j = 0; j < height; ++j) rows[j] = row(max_y - (j + 0.5) * resolution);
-    double xscale, yscale;
-    if (center.has_value()) {
-      // Warp's GDAL path gives GDAL the true scale (XSCALE/YSCALE) for wrapped sources.
-      xscale = part.columns / std::fabs((longitude(right) - longitude(left)) / gt[1]);
-      yscale = height / std::fabs(row(max_y - height * resolution) - row(max_y));
-    } else {
-      xscale = KernelScale(column(left), column(right), part.columns);
-      yscale = KernelScale(row(max_y), row(max_y - height * resolution), height);
-    }
-    if (xscale >= 0.95 && yscale >= 0.95) {
-      xscale = yscale = 1.0;  // GDAL's 4-sample bilinear.
-    } else {
-      // GDAL widens the kernel only when downsampling (bXScaleBelow1).
-      xscale = std::min(xscale, 1.0);
-      yscale = std::min(yscale, 1.0);
-    }
-    // Far-downsampled blocks need wide kernels (BuildTaps holds up to 64 taps) and would
-    // read a huge window at once: GDAL's path chunks them.
-    if (!nearest && (xscale < 1.0 / 30 || yscale < 1.0 / 30)) return false;
-    BuildTaps(columns, source_width_, nearest, xscale, &part.xt);
-    BuildTaps(rows, source_height_, nearest, yscale, &part.yt);
-    if (part.xt.lo > part.xt.hi || part.yt.lo > part.yt.hi) continue;
-    constexpr double kMaxBufferBytes = 512.0 * 1024 * 1024;
-    const double window_rows = part.yt.hi - part.yt.lo + 1;
-    if ((part.xt.hi - part.xt.lo + 1) * window_rows * pixel_bytes > kMaxBufferBytes ||
-        window_rows * part.columns * bands * sizeof(double) * 2 > kMaxBufferBytes) {
-      return false;
-    }
-  }
-  QuietGdalErrors quiet;
-  for (const Part& part : planned) {
-    const AxisTaps& xt = part.xt;
-    const AxisTaps& yt = part.yt;
-    if (xt.lo > xt.hi || yt.lo > yt.hi) continue;  // This part misses the source.
-    const int window_width = xt.hi - xt.lo + 1;
-    const int window_height = yt.hi - yt.lo + 1;
-    window_.resize(static_cast<size_t>(window_width) * window_height * pixel_bytes);
-    std::vector<int> band_list(source_->bands().begin(), source_->bands().end());
-    if (GDALDatasetRasterIO(handle_, GF_Read, xt.lo, yt.lo, window_width, window_height,
-                            window_.data(), window_width, window_height, source_->gdal_type(),
-                            bands, band_list.data(), static_cast<int>(pixel_bytes),
-                            static_cast<int>(pixel_bytes * window_width), bytes) != CE_None) {
-      return absl::DataLossError(absl::StrFormat(
-          "reading source window %dx%d at pixel (%d, %d) for block at (%.3f, %.3f) failed: %s",
-          window_width, window_height, xt.lo, yt.lo, min_x, max_y, quiet.LastMessage()));
-    }
-    const size_t stride = width;
-    // Strips of output rows: the horizontal pass then holds the source rows of one strip, not
-    // of the whole block (whose source window grows with how much finer the source is).
-    constexpr int kStripRows = 256;
-    const int window_y0 = yt.lo;
-    AxisTaps strip;  // Once per block; its vectors keep their capacity from strip to strip.
-    for (int j0 = 0; j0 < height; j0 += kStripRows) {
-      const int j1 = std::min(height, j0 + kStripRows);
-      strip.stride = yt.stride;
-      strip.first.assign(yt.first.begin() + j0, yt.first.begin() + j1);
-      strip.count.assign(yt.count.begin() + j0, yt.count.begin() + j1);
-      strip.weights.assign(yt.weights.begin() + static_cast<size_t>(j0) * yt.stride,
-                           yt.weights.begin() + static_cast<size_t>(j1) * yt.stride);
-      strip.lo = INT_MAX;
-      strip.hi = INT_MIN;
-      for (int j = 0; j < j1 - j0; ++j) {
-        if (strip.count[j] == 0) continue;
-        strip.lo = std::min(strip.lo, strip.first[j]);
-        strip.hi = std::max(strip.hi, strip.first[j] + strip.count[j] - 1);
-      }
-      if (strip.lo > strip.hi) continue;
-      uint8_t* part_samples = samples + (static_cast<size_t>(j0) * stride + part.x0) * pixel_bytes;
-      uint8_t* part_alpha = alpha + static_cast<size_t>(j0) * stride + part.x0;
-      switch (source_->gdal_type()) {
-        case GDT_Byte:
-          ResampleSeparable(window_.data(), window_width, xt.lo, window_y0, bands, xt, strip,
-                            nodata, stride, &float_rows_, part_samples, part_alpha);
-          break;
-        case GDT_UInt16:
-          ResampleSeparable(reinterpret_cast<const uint16_t*>(window_.data()), window_width, xt.lo,
-                            window_y0, bands, xt, strip, nodata, stride, &float_rows_,
-                            reinterpret_cast<uint16_t*>(part_samples), part_alpha);
-          break;
-        case GDT_Int16:
-          ResampleSeparable(reinterpret_cast<const int16_t*>(window_.data()), window_width, xt.lo,
-                            window_y0, bands, xt, strip, nodata, stride, &float_rows_,
-                            reinterpret_cast<int16_t*>(part_samples), part_alpha);
-          break;
-        case GDT_Float32:
-          ResampleSeparable(reinterpret_cast<const float*>(window_.data()), window_width, xt.lo,
-                            window_y0, bands, xt, strip, nodata, stride, &double_rows_,
-                            reinterpret_cast<float*>(part_samples), part_alpha);
-          break;
-        default:
-          return absl::InternalError(absl::StrCat("separable warp: unexpected pixel type ",
-                                                  GDALGetDataTypeName(source_->gdal_type())));
-      }
-    }
-  }
-  return true;
 }
 
 }  // namespace internal

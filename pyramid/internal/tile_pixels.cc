@@ -210,19 +210,6 @@ bool TilePixels::Opaque() const {
   return std::all_of(alpha.begin(), alpha.end(), [](uint8_t a) { return a == 255; });
 }
 
-absl::StatusOr<OverviewResampling> ParseOverviewResampling(absl::string_view name) {
-  if (name == "nearest") return OverviewResampling::kNearest;
-  if (name == "average") return OverviewResampling::kAverage;
-  if (name == "mode") return OverviewResampling::kMode;
-  if (name == "bilinear") return OverviewResampling::kBilinear;
-  if (name == "cubic") return OverviewResampling::kCubic;
-  if (name == "lanczos") return OverviewResampling::kLanczos;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown overview resampling \"", name,
-      "\": use --overview_resampling=average (imagery, elevation), mode (classified data), "
-      "nearest, bilinear, cubic or lanczos"));
-}
-
 int OverviewKernelRadius(OverviewResampling resampling) {
   switch (resampling) {
     case OverviewResampling::kBilinear:
@@ -352,24 +339,6 @@ void DownsampleKernel2x(codec::PixelType type, int bands, OverviewResampling res
   }
 }
 
-absl::string_view OverviewResamplingName(OverviewResampling resampling) {
-  switch (resampling) {
-    case OverviewResampling::kNearest:
-      return "nearest";
-    case OverviewResampling::kAverage:
-      return "average";
-    case OverviewResampling::kMode:
-      return "mode";
-    case OverviewResampling::kBilinear:
-      return "bilinear";
-    case OverviewResampling::kCubic:
-      return "cubic";
-    case OverviewResampling::kLanczos:
-      return "lanczos";
-  }
-  return "?";
-}
-
 void Downsample2x(const TilePixels* const children[4], OverviewResampling resampling,
                   bool binary_alpha, TilePixels* parent) {
   switch (parent->type) {
@@ -384,67 +353,48 @@ void Downsample2x(const TilePixels* const children[4], OverviewResampling resamp
   }
 }
 
-absl::StatusOr<TileEncoding::Kind> ParseTileEncodingName(absl::string_view name) {
-  if (name == "jpeg") return TileEncoding::Kind::kMixedJpeg;
-  if (name == "png") return TileEncoding::Kind::kPng;
-  if (name == "webp") return TileEncoding::Kind::kWebp;
-  if (name == "webp_lossless") return TileEncoding::Kind::kWebpLossless;
-  if (name == "elevation") return TileEncoding::Kind::kElevation;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown codec \"", name, "\": use --codec=jpeg, png, webp, webp_lossless or elevation"));
-}
-
-absl::string_view TileEncodingName(TileEncoding::Kind kind) {
-  switch (kind) {
-    case TileEncoding::Kind::kMixedJpeg:
-      return "jpeg";
-    case TileEncoding::Kind::kPng:
-      return "png";
-    case TileEncoding::Kind::kWebp:
-      return "webp";
-    case TileEncoding::Kind::kWebpLossless:
-      return "webp_lossless";
-    case TileEncoding::Kind::kElevation:
-      return "elevation";
-  }
-  return "?";
-}
-
-absl::Status CheckEncodingSupports(TileEncoding::Kind kind, PixelType type, int bands) {
+absl::Status CheckEncodingSupports(TileCodec tile_codec, PixelType type, int bands) {
   const std::string what = absl::StrCat(bands, "-band ", codec::PixelTypeName(type));
-  switch (kind) {
-    case TileEncoding::Kind::kMixedJpeg:
+  switch (tile_codec) {
+    case TileCodec::kJpeg:
       if (type != PixelType::kUint8 || (bands != 1 && bands != 3)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--codec=jpeg needs 1 or 3 uint8 bands but the source gives ", what,
-                         ": select bands with --bands=3,2,1 or use --codec=png (or elevation)"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "BuildOptions::codec=jpeg needs 1 or 3 uint8 bands but the source gives ", what,
+            ": select bands with BuildOptions::bands=3,2,1 or use BuildOptions::codec=png (or "
+            "elevation)"));
       }
       return absl::OkStatus();
-    case TileEncoding::Kind::kPng:
+    case TileCodec::kPng:
       if ((type != PixelType::kUint8 && type != PixelType::kUint16) || (bands != 1 && bands != 3)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "--codec=png needs 1 or 3 uint8/uint16 bands (alpha is added) but the source "
-            "gives ",
-            what, ": select bands with --bands or use --codec=elevation for single-band data"));
+            "BuildOptions::codec=png needs 1 or 3 uint8/uint16 bands (alpha is added) but the "
+            "source gives ",
+            what,
+            ": select bands with BuildOptions::bands or use BuildOptions::codec=elevation for "
+            "single-band data"));
       }
       return absl::OkStatus();
-    case TileEncoding::Kind::kWebp:
-    case TileEncoding::Kind::kWebpLossless:
+    case TileCodec::kWebp:
+    case TileCodec::kWebpLossless:
       if (type != PixelType::kUint8 || bands != 3) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "--codec=", TileEncodingName(kind), " needs 3 uint8 bands but the source gives ", what,
-            ": select bands with --bands=3,2,1 or use --codec=png"));
+            "BuildOptions::codec=", TileCodecName(tile_codec),
+            " needs 3 uint8 bands but the source gives ", what,
+            ": select bands with BuildOptions::bands=3,2,1 or use BuildOptions::codec=png"));
       }
       return absl::OkStatus();
-    case TileEncoding::Kind::kElevation:
+    case TileCodec::kElevation:
       if (type == PixelType::kUint8 || bands != 1) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "--codec=elevation needs one int16, uint16 or float32 band but the source gives ", what,
-            ": select one band with --bands=N, or use --codec=png for 8-bit data"));
+            "BuildOptions::codec=elevation needs one int16, uint16 or float32 band but the source "
+            "gives ",
+            what,
+            ": select one band with BuildOptions::bands=N, or use BuildOptions::codec=png for "
+            "8-bit data"));
       }
       return absl::OkStatus();
   }
-  return absl::InvalidArgumentError("unknown codec");
+  return absl::InvalidArgumentError("BuildOptions::codec is not a TileCodec");
 }
 
 absl::Status EncodeTile(const TilePixels& tile, const TileEncoding& encoding,
@@ -456,7 +406,7 @@ absl::Status EncodeTile(const TilePixels& tile, const TileEncoding& encoding,
   view.type = tile.type;
   codec::EncodeOptions options = encoding.options;
   codec::CodecId id = codec::CodecId::kPng;
-  if (encoding.kind == TileEncoding::Kind::kElevation) {
+  if (encoding.codec == TileCodec::kElevation) {
     switch (tile.type) {
       case PixelType::kUint16:
         StageElevation<uint16_t>(tile, encoding.nodata, scratch);
@@ -475,7 +425,7 @@ absl::Status EncodeTile(const TilePixels& tile, const TileEncoding& encoding,
     view.row_stride = tile.size * bps;
     return codec::Encode(codec::CodecId::kElevation, view, options, out);
   }
-  if (encoding.kind == TileEncoding::Kind::kMixedJpeg && tile.Opaque()) {
+  if (encoding.codec == TileCodec::kJpeg && tile.Opaque()) {
     view.data = tile.samples.data();
     view.bands = tile.bands;
     view.row_stride = tile.size * tile.pixel_bytes();
@@ -489,12 +439,12 @@ absl::Status EncodeTile(const TilePixels& tile, const TileEncoding& encoding,
   view.data = scratch->data();
   view.bands = tile.bands + 1;
   view.row_stride = tile.size * view.bands * bps;
-  switch (encoding.kind) {
-    case TileEncoding::Kind::kWebp:
+  switch (encoding.codec) {
+    case TileCodec::kWebp:
       id = codec::CodecId::kWebp;
       options.lossless = false;
       break;
-    case TileEncoding::Kind::kWebpLossless:
+    case TileCodec::kWebpLossless:
       id = codec::CodecId::kWebp;
       options.lossless = true;
       break;

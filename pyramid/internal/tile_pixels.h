@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "codec/codec.h"
 #include "codec/image.h"
+#include "pyramid/format.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -63,11 +64,6 @@ enum class OverviewResampling {
   kLanczos,   // Radius 3 (Lanczos-3 windowed sinc).
 };
 
-// ParseOverviewResampling accepts "nearest", "bilinear", "cubic", "lanczos", "average",
-// "mode".
-absl::StatusOr<OverviewResampling> ParseOverviewResampling(absl::string_view name);
-absl::string_view OverviewResamplingName(OverviewResampling resampling);
-
 // OverviewKernelRadius is the kernel radius in parent pixels: 0 for the 2x2-local ones.
 // A parent pixel x reads finer pixels 2x + 1 - 2r .. 2x + 2r (4r taps per axis).
 int OverviewKernelRadius(OverviewResampling resampling);
@@ -97,27 +93,19 @@ void DownsampleKernel2x(codec::PixelType type, int bands, OverviewResampling res
 void Downsample2x(const TilePixels* const children[4], OverviewResampling resampling,
                   bool binary_alpha, TilePixels* parent);
 
-// TileEncoding is the codec policy of a whole pyramid.
+// TileEncoding is the codec policy of a whole pyramid: with TileCodec::kJpeg opaque tiles are
+// JPEG (alpha dropped) and partial tiles PNG with alpha; PNG and WebP tiles carry alpha; the
+// elevation codec stores one band with uncovered pixels as nodata.
 struct TileEncoding {
-  enum class Kind {
-    kMixedJpeg,     // Opaque tiles JPEG (alpha dropped), partial tiles PNG with alpha.
-    kPng,           // PNG with alpha.
-    kWebp,          // Lossy WebP with alpha.
-    kWebpLossless,  // Lossless WebP with alpha.
-    kElevation,     // Elevation codec, single band, uncovered pixels = nodata.
-  };
-  Kind kind = Kind::kMixedJpeg;
+  TileCodec codec = TileCodec::kJpeg;
   codec::EncodeOptions options;
   double nodata = 0;  // kElevation only.
 };
 
-// ParseTileEncodingName accepts "jpeg", "png", "webp", "webp_lossless", "elevation".
-absl::StatusOr<TileEncoding::Kind> ParseTileEncodingName(absl::string_view name);
-absl::string_view TileEncodingName(TileEncoding::Kind kind);
-
 // CheckEncodingSupports returns OK when every tile of `type` with `bands` data bands can be
-// encoded with `kind`, and InvalidArgument naming the flag to change otherwise.
-absl::Status CheckEncodingSupports(TileEncoding::Kind kind, codec::PixelType type, int bands);
+// encoded with `tile_codec`, and InvalidArgument naming the BuildOptions field to change
+// otherwise.
+absl::Status CheckEncodingSupports(TileCodec tile_codec, codec::PixelType type, int bands);
 
 // EncodeTile encodes `tile` into `*out` following `encoding`, using `*scratch` as the
 // staging image (reused across calls: no allocation once it has the right shape).

@@ -114,7 +114,7 @@ TEST(Downsample2xTest, NearestTakesTheBottomRightSampleAndItsAlpha) {
 
 TEST(EncodeTileTest, MixedJpegUsesJpegForOpaqueAndPngWithAlphaForPartialTiles) {
   TileEncoding encoding;
-  encoding.kind = TileEncoding::Kind::kMixedJpeg;
+  encoding.codec = TileCodec::kJpeg;
   TilePixels tile(PixelType::kUint8, 16, 3);
   Fill<uint8_t>(tile, 77, 255);
   std::vector<uint8_t> scratch;
@@ -134,7 +134,7 @@ TEST(EncodeTileTest, MixedJpegUsesJpegForOpaqueAndPngWithAlphaForPartialTiles) {
 
 TEST(EncodeTileTest, ElevationWritesNodataWhereUncoveredAndRoundTripsExactly) {
   TileEncoding encoding;
-  encoding.kind = TileEncoding::Kind::kElevation;
+  encoding.codec = TileCodec::kElevation;
   encoding.nodata = -32768;
   TilePixels tile(PixelType::kInt16, 8, 1);
   Fill<int16_t>(tile, 1234, 255);
@@ -151,7 +151,7 @@ TEST(EncodeTileTest, ElevationWritesNodataWhereUncoveredAndRoundTripsExactly) {
 
 TEST(EncodeTileTest, Uint16PngCarriesFullRangeAlpha) {
   TileEncoding encoding;
-  encoding.kind = TileEncoding::Kind::kPng;
+  encoding.codec = TileCodec::kPng;
   TilePixels tile(PixelType::kUint16, 4, 1);
   Fill<uint16_t>(tile, 40000, 255);
   tile.alpha[0] = 0;
@@ -166,14 +166,14 @@ TEST(EncodeTileTest, Uint16PngCarriesFullRangeAlpha) {
   EXPECT_EQ(values[1 * 2 + 1], 65535);
 }
 
-TEST(CheckEncodingSupportsTest, RefusesCombinationsTheCodecsCannotCarryNamingTheFlag) {
-  EXPECT_TRUE(CheckEncodingSupports(TileEncoding::Kind::kMixedJpeg, PixelType::kUint8, 3).ok());
-  absl::Status status = CheckEncodingSupports(TileEncoding::Kind::kMixedJpeg, PixelType::kUint8, 6);
+TEST(CheckEncodingSupportsTest, RefusesCombinationsTheCodecsCannotCarryNamingTheField) {
+  EXPECT_TRUE(CheckEncodingSupports(TileCodec::kJpeg, PixelType::kUint8, 3).ok());
+  absl::Status status = CheckEncodingSupports(TileCodec::kJpeg, PixelType::kUint8, 6);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(status.message().find("--bands"), absl::string_view::npos);
-  EXPECT_FALSE(CheckEncodingSupports(TileEncoding::Kind::kElevation, PixelType::kUint8, 1).ok());
-  EXPECT_FALSE(CheckEncodingSupports(TileEncoding::Kind::kWebp, PixelType::kUint16, 3).ok());
-  EXPECT_TRUE(CheckEncodingSupports(TileEncoding::Kind::kElevation, PixelType::kFloat32, 1).ok());
+  EXPECT_NE(status.message().find("BuildOptions::bands"), absl::string_view::npos);
+  EXPECT_FALSE(CheckEncodingSupports(TileCodec::kElevation, PixelType::kUint8, 1).ok());
+  EXPECT_FALSE(CheckEncodingSupports(TileCodec::kWebp, PixelType::kUint16, 3).ok());
+  EXPECT_TRUE(CheckEncodingSupports(TileCodec::kElevation, PixelType::kFloat32, 1).ok());
 }
 
 }  // namespace

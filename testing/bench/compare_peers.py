@@ -461,25 +461,30 @@ READ_COUNTERPARTS = {
 
 REPORT_HEADER = ("# Peer benchmark results\n\nWritten by `//testing/bench:compare_peers`, one "
                  "section per input size (a run replaces its own size's section); see "
-                 "README.md for what each row means.\n\n")
+                 "README.md for what each row means. The sections after them are other "
+                 "benchmarks, recorded by hand with their date, machine and command.\n\n")
 SECTION_PREFIX = "## flatpyramid vs peers: "
 
 
 def write_report(path, size, text):
-    """Writes `text` as the section of `size` in `path`, keeping other sizes' sections."""
-    sections = {}
+    """Writes `text` as the section of `size` in `path`, keeping the other sizes' sections and
+    any other "## " section (measurements recorded by hand), which follow the sizes."""
+    sections, others = {}, []
     if os.path.exists(path):
         with open(path) as f:
             previous = f.read()
-        for chunk in previous.split(SECTION_PREFIX)[1:]:
-            name = chunk.split(" ", 1)[0]
-            if name in SIZES:
-                sections[name] = SECTION_PREFIX + chunk.rstrip("\n") + "\n"
+        for chunk in re.split(r"(?m)^(?=## )", previous)[1:]:
+            chunk = chunk.rstrip("\n") + "\n"
+            name = chunk[len(SECTION_PREFIX):].split(" ", 1)[0]
+            if chunk.startswith(SECTION_PREFIX) and name in SIZES:
+                sections[name] = chunk
+            else:
+                others.append(chunk)
     sections[size] = text
     order = list(SIZES)
     with open(path, "w") as f:
-        f.write(REPORT_HEADER + "\n".join(sections[name] for name in sorted(sections,
-                                                                           key=order.index)))
+        f.write(REPORT_HEADER + "\n".join(
+            [sections[name] for name in sorted(sections, key=order.index)] + others))
 
 
 def main():

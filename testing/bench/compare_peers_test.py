@@ -6,6 +6,7 @@ with a sane PSNR against the gdalwarp reference, every read benchmark measured, 
 flatpyramid rows either measured or loudly marked as not built (exit status 2).
 """
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -40,6 +41,22 @@ def build_rows(report):
 
 
 class ComparePeersTest(unittest.TestCase):
+
+    def test_a_run_replaces_its_size_and_keeps_the_other_sections(self):
+        spec = importlib.util.spec_from_file_location("compare_peers", HARNESS)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        path = os.path.join(TMP, "keep.md")
+        with open(path, "w") as f:
+            f.write(module.REPORT_HEADER + module.SECTION_PREFIX + "small input\n\nold small\n\n" +
+                    module.SECTION_PREFIX + "medium input\n\nold medium\n\n"
+                    "## pyramid reader_benchmark\n\nby hand\n")
+        module.write_report(path, "small", module.SECTION_PREFIX + "small input\n\nnew small\n")
+        self.assertEqual(
+            open(path).read(),
+            module.REPORT_HEADER + module.SECTION_PREFIX + "small input\n\nnew small\n\n" +
+            module.SECTION_PREFIX + "medium input\n\nold medium\n\n"
+            "## pyramid reader_benchmark\n\nby hand\n")
     @classmethod
     def setUpClass(cls):
         cls.result, cls.report = harness("--peers_only")

@@ -93,7 +93,45 @@ std::string ResolvePath(const std::string& path) {
   return ResolvePathAgainst(path, base);
 }
 
+std::string CommandLineError(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    absl::string_view body = arg.substr(arg[1] == '-' ? 2 : 1);
+    const size_t equals = body.find('=');
+    const std::string name(body.substr(0, equals));
+    gflags::CommandLineFlagInfo info;
+    if (!gflags::GetCommandLineFlagInfo(name.c_str(), &info)) {
+      gflags::CommandLineFlagInfo negated;
+      if (equals == absl::string_view::npos && absl::StartsWith(name, "no") &&
+          gflags::GetCommandLineFlagInfo(name.substr(2).c_str(), &negated) &&
+          negated.type == "bool") {
+        continue;
+      }
+      return absl::StrCat("unknown flag --", name);
+    }
+    std::string value;
+    if (equals != absl::string_view::npos) {
+      value = std::string(body.substr(equals + 1));
+    } else if (info.type == "bool") {
+      continue;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return absl::StrCat("--", name, " needs a value");
+    }
+    // Sets the flag as the parse below will; an empty result means the value was refused.
+    if (gflags::SetCommandLineOption(name.c_str(), value.c_str()).empty()) {
+      return absl::StrCat("--", name, "=", value, " is not a valid ", info.type);
+    }
+  }
+  return "";
+}
+
 void ParseFlags(absl::string_view tool, int* argc, char*** argv) {
+  const std::string error = CommandLineError(*argc, *argv);
+  if (!error.empty()) std::exit(UsageError(tool, error));
   gflags::ParseCommandLineNonHelpFlags(argc, argv, /*remove_flags=*/true);
   if (FLAGS_help) {
     std::string text = absl::StrCat(gflags::ProgramUsage(), "\n\nFlags:\n");

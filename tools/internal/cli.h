@@ -23,7 +23,13 @@ std::string ResolvePath(const std::string& path);
 // absolute paths, inline XML ("<VRTDataset>..."), other /vsi handlers (/vsicurl/, /vsimem/).
 std::string ResolvePathAgainst(const std::string& path, const std::string& dir);
 
+// CommandLineError is why argv[1..argc) is not a valid command line for the flags defined:
+// an unknown flag, a value the flag's type refuses ("--threads=x"), or a flag without its
+// value; "" when valid. Arguments after "--" and those not starting with '-' are positional.
+std::string CommandLineError(int argc, char** argv);
+
 // ParseFlags parses the gflags flags out of argc/argv (leaving the positional arguments).
+// A bad command line (CommandLineError) prints one line and exits 2.
 // --help prints the usage message set with gflags::SetUsageMessage and every flag defined in
 // tools/<tool>.cc with its default and description, then exits 0; --helpfull and --version
 // behave as gflags defines them.

@@ -10,7 +10,7 @@ pause_build() {
   local tool=$1 output=$2 input=$3 zoom
   for zoom in 16 17 18; do
     rm -f "$output" "$output".resume-*
-    "$tool" --input="$input" --bands=3,2,1 --min_zoom=10 --max_zoom="$zoom" --threads=1 \
+    "$tool" --input="$input" --bands=3,2,1 --min_zoom=10 --max_zoom="$zoom" --threads=1 --allow_large_build \
       --commit_seconds=0 --output="$output" 2>"$output.err" &
     PAUSED_PID=$!
     for _ in $(seq 1 2000); do

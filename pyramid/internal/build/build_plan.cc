@@ -13,6 +13,7 @@
 #include "gdal_priv.h"
 #include "pyramid/format.h"
 #include "pyramid/internal/unit_walker.h"
+#include "pyramid/resampling.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -25,20 +26,9 @@ constexpr int kMaxBlockPixels = 2048;
 constexpr size_t kMinUnits = 8;
 
 absl::Status ResolveTileMatrixSet(const BuildOptions& options, BuildPlan* plan) {
-  if (options.output.empty()) {
-    return absl::InvalidArgumentError("no output: give --output=FILE.fpyr");
-  }
-  if (options.tile_size != 256 && options.tile_size != 512) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--tile_size=", options.tile_size, " is not supported: use 256 or 512"));
-  }
   absl::StatusOr<geo::TileMatrixSet> tms =
-      geo::TileMatrixSet::FromName(options.tile_matrix_set, options.tile_size);
-  if (!tms.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--tms=", options.tile_matrix_set, ": ",
-                                                   tms.status().message(),
-                                                   " (use WebMercatorQuad or WorldCRS84Quad)"));
-  }
+      geo::TileMatrixSet::FromName(TileMatrixSetIdName(options.tile_matrix_set), options.tile_size);
+  if (!tms.ok()) return tms.status();
   plan->tms = std::make_unique<geo::TileMatrixSet>(*tms);
   absl::StatusOr<OGRSpatialReference> target_srs = geo::TileMatrixSetSrs(*plan->tms);
   if (!target_srs.ok()) return target_srs.status();
@@ -47,32 +37,32 @@ absl::Status ResolveTileMatrixSet(const BuildOptions& options, BuildPlan* plan) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<geo::ZoomStrategy> ParseZoomStrategy(const std::string& name) {
-  if (name == "nearest") return geo::ZoomStrategy::kNearest;
-  if (name == "lower") return geo::ZoomStrategy::kLower;
-  if (name == "upper") return geo::ZoomStrategy::kUpper;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--zoom_strategy=", name, " is unknown: use nearest, lower or upper"));
+// ToOverviewResampling is the overview kernel implementing `resampling`.
+OverviewResampling ToOverviewResampling(Resampling resampling) {
+  switch (resampling) {
+    case Resampling::kNearest:
+      return OverviewResampling::kNearest;
+    case Resampling::kMode:
+      return OverviewResampling::kMode;
+    case Resampling::kBilinear:
+      return OverviewResampling::kBilinear;
+    case Resampling::kCubic:
+      return OverviewResampling::kCubic;
+    case Resampling::kLanczos:
+      return OverviewResampling::kLanczos;
+    case Resampling::kAverage:
+    case Resampling::kCubicSpline:  // Refused by ValidateBuildOptions.
+      return OverviewResampling::kAverage;
+  }
+  return OverviewResampling::kAverage;
 }
 
-absl::Status ResolveResampling(const BuildOptions& options, BuildPlan* plan) {
-  absl::StatusOr<GDALResampleAlg> resampling =
-      ParseResampling(options.resampling.empty() ? "bilinear" : options.resampling);
-  if (!resampling.ok()) return resampling.status();
-  plan->resampling = *resampling;
-  // Overviews follow the base for classified (mode) and nearest data, so they keep its
-  // class values; otherwise the alpha-weighted average.
-  std::string overview_name = options.overview_resampling;
-  if (overview_name.empty()) {
-    overview_name = *resampling == GRA_Mode               ? "mode"
-                    : *resampling == GRA_NearestNeighbour ? "nearest"
-                                                          : "average";
-  }
-  absl::StatusOr<OverviewResampling> overview = ParseOverviewResampling(overview_name);
-  if (!overview.ok()) return overview.status();
-  plan->overview_resampling = *overview;
-  plan->kernel_radius = OverviewKernelRadius(*overview);
-  return absl::OkStatus();
+void ResolveResampling(const BuildOptions& options, BuildPlan* plan) {
+  plan->resampling = ToGdalResampleAlg(options.resampling);
+  plan->overview_name =
+      options.overview_resampling.value_or(DefaultOverviewResampling(options.resampling));
+  plan->overview_resampling = ToOverviewResampling(plan->overview_name);
+  plan->kernel_radius = OverviewKernelRadius(plan->overview_resampling);
 }
 
 // ElevationNodata is the nodata value an elevation pyramid of the source's type stores.
@@ -82,7 +72,9 @@ absl::StatusOr<double> ElevationNodata(const Source& src) {
       const double nodata = src.nodata().value_or(-32768.0);
       if (nodata < -32768 || nodata > 32767 || nodata != std::floor(nodata)) {
         return absl::InvalidArgumentError(
-            absl::StrCat("nodata ", nodata, " does not fit int16: give --nodata=-32768"));
+            absl::StrCat("nodata ", nodata,
+                         " does not fit int16: set BuildOptions::nodata=-32768 (or another "
+                         "int16 value)"));
       }
       return nodata;
     }
@@ -90,7 +82,9 @@ absl::StatusOr<double> ElevationNodata(const Source& src) {
       const double nodata = src.nodata().value_or(65535.0);
       if (nodata < 0 || nodata > 65535 || nodata != std::floor(nodata)) {
         return absl::InvalidArgumentError(
-            absl::StrCat("nodata ", nodata, " does not fit uint16: give --nodata=65535"));
+            absl::StrCat("nodata ", nodata,
+                         " does not fit uint16: set BuildOptions::nodata=65535 (or another "
+                         "uint16 value)"));
       }
       return nodata;
     }
@@ -101,25 +95,54 @@ absl::StatusOr<double> ElevationNodata(const Source& src) {
   }
 }
 
+// CheckNodataFits refuses a BuildOptions::nodata that no sample of the source's type can
+// hold (300 on 8-bit data): no pixel would be masked.
+absl::Status CheckNodataFits(const BuildOptions& options, const Source& src) {
+  if (!options.nodata.has_value()) return absl::OkStatus();
+  const double v = *options.nodata;
+  double lo = 0, hi = 0;
+  switch (src.pixel_type()) {
+    case codec::PixelType::kUint8:
+      lo = 0, hi = 255;
+      break;
+    case codec::PixelType::kUint16:
+      lo = 0, hi = 65535;
+      break;
+    case codec::PixelType::kInt16:
+      lo = -32768, hi = 32767;
+      break;
+    case codec::PixelType::kFloat32:
+      if (std::isnan(v) || std::abs(v) <= std::numeric_limits<float>::max()) {
+        return absl::OkStatus();
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("BuildOptions::nodata=", v, " does not fit the source's float32 samples"));
+  }
+  if (std::isnan(v) || v < lo || v > hi || v != std::floor(v)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "BuildOptions::nodata=", v, " does not fit the source's ",
+        codec::PixelTypeName(src.pixel_type()), " samples: use an integer in ", lo, "..", hi));
+  }
+  return absl::OkStatus();
+}
+
 // ResolveEncoding picks the codec (the default follows the pixel type and band count).
 absl::Status ResolveEncoding(const BuildOptions& options, BuildPlan* plan) {
   const Source& src = *plan->source;
   const int bands = plan->bands();
-  std::string codec_name = options.codec;
-  if (codec_name.empty()) {
-    if (src.pixel_type() == codec::PixelType::kUint8) {
-      codec_name = bands == 1 || bands == 3 ? "jpeg" : "png";
-    } else {
-      codec_name = bands == 1 ? "elevation" : "png";
-    }
+  TileCodec tile_codec;
+  if (options.codec.has_value()) {
+    tile_codec = *options.codec;
+  } else if (src.pixel_type() == codec::PixelType::kUint8) {
+    tile_codec = bands == 1 || bands == 3 ? TileCodec::kJpeg : TileCodec::kPng;
+  } else {
+    tile_codec = bands == 1 ? TileCodec::kElevation : TileCodec::kPng;
   }
-  absl::StatusOr<TileEncoding::Kind> kind = ParseTileEncodingName(codec_name);
-  if (!kind.ok()) return kind.status();
-  absl::Status supported = CheckEncodingSupports(*kind, src.pixel_type(), bands);
+  absl::Status supported = CheckEncodingSupports(tile_codec, src.pixel_type(), bands);
   if (!supported.ok()) return supported;
-  plan->encoding.kind = *kind;
+  plan->encoding.codec = tile_codec;
   plan->encoding.options.quality = options.quality;
-  plan->binary_alpha = *kind == TileEncoding::Kind::kElevation;
+  plan->binary_alpha = tile_codec == TileCodec::kElevation;
   if (plan->binary_alpha) {
     absl::StatusOr<double> nodata = ElevationNodata(src);
     if (!nodata.ok()) return nodata.status();
@@ -129,8 +152,7 @@ absl::Status ResolveEncoding(const BuildOptions& options, BuildPlan* plan) {
 }
 
 // ResolveZoomRange finds the footprint in the set's CRS and the zoom range.
-absl::Status ResolveZoomRange(const BuildOptions& options, geo::ZoomStrategy strategy,
-                              BuildPlan* plan) {
+absl::Status ResolveZoomRange(const BuildOptions& options, BuildPlan* plan) {
   const Source& src = *plan->source;
   absl::StatusOr<geo::Bounds> footprint =
       geo::SourceFootprint(*src.dataset(), *plan->tms, src.srs_override());
@@ -142,7 +164,8 @@ absl::Status ResolveZoomRange(const BuildOptions& options, geo::ZoomStrategy str
         footprint->max_x > footprint->min_x && footprint->max_y > footprint->min_y)) {
     return absl::OutOfRangeError(
         absl::StrCat("the source (", src.description(), ") does not overlap the ", plan->tms->id(),
-                     " tile matrix set: check its CRS (--source_srs) or choose another --tms"));
+                     " tile matrix set: check its CRS (BuildOptions::source_srs) or choose "
+                     "another BuildOptions::tile_matrix_set"));
   }
   plan->min_zoom = options.min_zoom;
   // gdalwarp's suggested resolution (what GDAL's COG driver uses), unless the footprint
@@ -152,21 +175,21 @@ absl::Status ResolveZoomRange(const BuildOptions& options, geo::ZoomStrategy str
       static_cast<double>(src.dataset()->GetRasterXSize()) * src.dataset()->GetRasterYSize();
   double resolution = std::sqrt((footprint->max_x - footprint->min_x) *
                                 (footprint->max_y - footprint->min_y) / pixels);
-  if (options.max_zoom < 0) {
+  // With a given max_zoom the footprint's resolution is close enough (for the cache budget and
+  // CheckBuildSize), and GDALSuggestedWarpOutput is not run: run before the workers'
+  // transformers, it costs 0..360 grids their CENTER_LONG wrap (builder_test's Etopo20 case).
+  if (!options.max_zoom.has_value()) {
     absl::StatusOr<double> suggested = src.NativeResolution(plan->target_srs);
     if (suggested.ok()) resolution = std::min(resolution, *suggested);
   }
   plan->source_resolution = resolution;
-  if (options.max_zoom >= 0) {
-    plan->max_zoom = options.max_zoom;
-  } else {
-    plan->max_zoom = plan->tms->ZoomForResolution(resolution, strategy);
-  }
-  if (plan->min_zoom < 0 || plan->max_zoom > geo::TileMatrixSet::kMaxZoom ||
-      plan->min_zoom > plan->max_zoom) {
+  plan->native_zoom = plan->tms->ZoomForResolution(resolution, options.zoom_strategy);
+  plan->max_zoom = options.max_zoom.value_or(plan->native_zoom);
+  if (plan->min_zoom > plan->max_zoom) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("zoom range %d..%d is invalid: need 0 <= --min_zoom <= --max_zoom <= %d",
-                        plan->min_zoom, plan->max_zoom, geo::TileMatrixSet::kMaxZoom));
+        absl::StrFormat("BuildOptions::min_zoom=%d is above the source's zoom %d: lower it, or set "
+                        "BuildOptions::max_zoom",
+                        plan->min_zoom, plan->max_zoom));
   }
   return absl::OkStatus();
 }
@@ -188,6 +211,16 @@ absl::Status ResolveUnits(int tile_size, BuildPlan* plan) {
   if (!parts.ok()) return parts.status();
   const std::vector<geo::TileRect> base_ranges =
       plan->tms->CoveringTileRanges(*parts, plan->max_zoom);
+  // Tiles that touch the source, summed over the levels (an upper bound: empty tiles are
+  // not written).
+  plan->planned_tiles = 0;
+  for (int z = plan->min_zoom; z <= plan->max_zoom; ++z) {
+    const int shift = plan->max_zoom - z;
+    for (const geo::TileRect& r : base_ranges) {
+      plan->planned_tiles += (static_cast<double>((r.max_x >> shift) - (r.min_x >> shift)) + 1) *
+                             (static_cast<double>((r.max_y >> shift) - (r.min_y >> shift)) + 1);
+    }
+  }
   // Small builds get smaller blocks so that every core has work (independent of --threads,
   // so a resumed build cuts the same units).
   for (;;) {
@@ -210,6 +243,26 @@ absl::Status ResolveUnits(int tile_size, BuildPlan* plan) {
   return absl::OkStatus();
 }
 
+// CheckBuildSize refuses, unless BuildOptions::allow_large_build, a build that upsamples the
+// source by more than kMaxUpsampleLevels or plans more than kLargeBuildTiles tiles, saying
+// how many tiles it would write.
+absl::Status CheckBuildSize(const BuildOptions& options, const BuildPlan& plan) {
+  if (options.allow_large_build) return absl::OkStatus();
+  const int upsampled = plan.max_zoom - plan.native_zoom;
+  if (upsampled <= kMaxUpsampleLevels && plan.planned_tiles <= kLargeBuildTiles) {
+    return absl::OkStatus();
+  }
+  const std::string why =
+      upsampled > kMaxUpsampleLevels
+          ? absl::StrCat("zoom ", plan.max_zoom, " is ", upsampled,
+                         " levels finer than the source (zoom ", plan.native_zoom, ")")
+          : absl::StrCat("it is more than ", kLargeBuildTiles, " tiles");
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "the build would write up to %.4g tiles (zoom %d..%d): %s; lower BuildOptions::max_zoom, "
+      "or set BuildOptions::allow_large_build to build it anyway",
+      plan.planned_tiles, plan.min_zoom, plan.max_zoom, why));
+}
+
 // FillMetadata writes everything the sealed metadata says but the levels.
 void FillMetadata(const BuildOptions& options, BuildPlan* plan) {
   const Source& src = *plan->source;
@@ -223,8 +276,11 @@ void FillMetadata(const BuildOptions& options, BuildPlan* plan) {
   for (const std::string& name : src.color_interpretation()) m.add_color_interpretation(name);
   if (has_alpha) m.add_color_interpretation("Alpha");
   m.set_has_alpha(has_alpha);
-  m.set_codec(std::string(TileEncodingName(plan->encoding.kind)));
-  m.set_quality(options.quality);
+  m.set_codec(std::string(TileCodecName(plan->encoding.codec)));
+  // Only the lossy codecs have a quality.
+  if (plan->encoding.codec == TileCodec::kJpeg || plan->encoding.codec == TileCodec::kWebp) {
+    m.set_quality(options.quality);
+  }
   if (plan->binary_alpha) m.set_nodata(plan->encoding.nodata);
   m.set_min_zoom(plan->min_zoom);
   m.set_max_zoom(plan->max_zoom);
@@ -240,8 +296,8 @@ void FillMetadata(const BuildOptions& options, BuildPlan* plan) {
   m.mutable_bounds_lonlat()->set_min_y(lat0);
   m.mutable_bounds_lonlat()->set_max_x(lon1);
   m.mutable_bounds_lonlat()->set_max_y(lat1);
-  m.set_resampling(options.resampling.empty() ? "bilinear" : options.resampling);
-  m.set_overview_resampling(OverviewResamplingName(plan->overview_resampling).data());
+  m.set_resampling(std::string(ResamplingName(options.resampling)));
+  m.set_overview_resampling(std::string(ResamplingName(plan->overview_name)));
   m.set_source_description(src.description());
   m.set_tool_version(options.tool_version);
   for (const auto& [key, value] : options.creation_options) {
@@ -253,16 +309,11 @@ void FillMetadata(const BuildOptions& options, BuildPlan* plan) {
 }  // namespace
 
 absl::Status ResolvePlan(const BuildOptions& options, BuildPlan* plan) {
-  absl::Status status = ResolveTileMatrixSet(options, plan);
+  absl::Status status = ValidateBuildOptions(options);
   if (!status.ok()) return status;
-  absl::StatusOr<geo::ZoomStrategy> strategy = ParseZoomStrategy(options.zoom_strategy);
-  if (!strategy.ok()) return strategy.status();
-  if (options.quality < 1 || options.quality > 100) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--quality=", options.quality, " is out of range: use 1..100"));
-  }
-  status = ResolveResampling(options, plan);
+  status = ResolveTileMatrixSet(options, plan);
   if (!status.ok()) return status;
+  ResolveResampling(options, plan);
 
   SourceOptions source_options;
   source_options.inputs = options.inputs;
@@ -273,11 +324,15 @@ absl::Status ResolvePlan(const BuildOptions& options, BuildPlan* plan) {
   if (!source.ok()) return source.status();
   plan->source = std::move(*source);
 
+  status = CheckNodataFits(options, *plan->source);
+  if (!status.ok()) return status;
   status = ResolveEncoding(options, plan);
   if (!status.ok()) return status;
-  status = ResolveZoomRange(options, *strategy, plan);
+  status = ResolveZoomRange(options, plan);
   if (!status.ok()) return status;
   status = ResolveUnits(options.tile_size, plan);
+  if (!status.ok()) return status;
+  status = CheckBuildSize(options, *plan);
   if (!status.ok()) return status;
   FillMetadata(options, plan);
   return absl::OkStatus();

@@ -19,6 +19,7 @@
 #include "pyramid/internal/source.h"
 #include "pyramid/internal/tile_pixels.h"
 #include "pyramid/metadata.pb.h"
+#include "pyramid/resampling.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -32,16 +33,22 @@ struct BuildPlan {
   std::unique_ptr<Source> source;
   TileEncoding encoding;
   GDALResampleAlg resampling = GRA_Bilinear;
-  OverviewResampling overview_resampling = OverviewResampling::kAverage;
+  Resampling overview_name = Resampling::kAverage;  // As BuildOptions names it.
+  OverviewResampling overview_resampling = OverviewResampling::kAverage;  // Its kernel.
   int kernel_radius = 0;      // OverviewKernelRadius(overview_resampling).
   bool binary_alpha = false;  // Elevation: alpha is validity.
   int min_zoom = 0;
   int max_zoom = 0;
-  int unit_zoom = 0;             // Zoom of a unit's root tile.
-  int unit_depth = 0;            // max_zoom - unit_zoom.
+  int native_zoom = 0;  // The zoom matching the source resolution (BuildOptions::zoom_strategy).
+  int unit_zoom = 0;    // Zoom of a unit's root tile.
+  int unit_depth = 0;   // max_zoom - unit_zoom.
   double source_resolution = 0;  // A source pixel's size in the set's CRS units (about).
   geo::Bounds footprint;
   uint32_t base_min_x = 0, base_min_y = 0, base_max_x = 0, base_max_y = 0;  // At max_zoom.
+  // A unit is the subtree of one tile at unit_zoom = max(0, max_zoom - log2(2048 /
+  // tile_size)): up to 2048 x 2048 base pixels, one warp (smaller when that gives fewer than 8
+  // units, so every core has work; independent of the thread count, so a resumed build cuts
+  // the same units).
   // Units: every tile of unit_rects at unit_zoom (one rectangle, or the two sides of a
   // footprint across the antimeridian), walked lazily in Morton order (UnitWalker): memory
   // does not grow with their number. unit_min/max_* bound them (the spill files and the
@@ -49,6 +56,7 @@ struct BuildPlan {
   std::vector<geo::TileRect> unit_rects;
   uint32_t unit_min_x = 0, unit_min_y = 0, unit_max_x = 0, unit_max_y = 0;
   uint64_t unit_count = 0;
+  double planned_tiles = 0;  // Tiles touching the source, all levels (at most written).
   PyramidMetadata metadata;  // Without levels.
 
   int bands() const { return static_cast<int>(source->bands().size()); }

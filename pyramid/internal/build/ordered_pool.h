@@ -26,8 +26,9 @@ namespace internal {
 // OrderedPool runs `threads` workers. Each claims the next index (calling `claim` under the
 // pool's lock, so claims happen one at a time in index order: `claim` may advance a
 // sequential walker and return the task's argument), then runs `work(worker, argument)`
-// without the lock. At most `window` results wait for the consumer, so memory is bounded by
-// (threads + window) results. Take and the destructor must be called from one thread.
+// without the lock; `work` must return a non-null result. At most `window` results wait for the
+// consumer, so memory is bounded by (threads + window) results. Take and the destructor must be
+// called from one thread.
 template <typename Result>
 class OrderedPool {
  public:

@@ -44,9 +44,9 @@ absl::Status WritePendingFile(const std::string& path, const std::string& bytes)
       const int error = errno;
       close(fd);
       unlink(temporary.c_str());
-      return absl::ResourceExhaustedError(absl::StrCat("writing ", temporary,
-                                                       " failed: ", std::strerror(error),
-                                                       " (disk full?): free space and --resume"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("writing ", temporary, " failed: ", std::strerror(error),
+                       " (disk full?): free space and rerun with BuildOptions::resume"));
     }
     done += static_cast<size_t>(n);
   }
@@ -77,14 +77,14 @@ absl::StatusOr<std::unique_ptr<storage::Writer>> ReopenLocked(
   if (reopened.ok()) return reopened;
   if (absl::IsUnavailable(reopened.status())) return BeingWritten(output);
   if (absl::IsFailedPrecondition(reopened.status())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--resume: ", output,
-                     " is already a finished pyramid: nothing to resume (use --overwrite "
-                     "to rebuild)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "BuildOptions::resume: ", output,
+        " is already a finished pyramid: nothing to resume (use BuildOptions::overwrite "
+        "to rebuild)"));
   }
-  return absl::FailedPreconditionError(absl::StrCat("--resume: ", output, " cannot be read (",
-                                                    reopened.status().message(),
-                                                    "): rerun with --overwrite to start again"));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "BuildOptions::resume: ", output, " cannot be read (", reopened.status().message(),
+      "): rerun with BuildOptions::overwrite to start again"));
 }
 
 // ReadCommitPoint reads the last commit point's BuildState and the committed small tiles.
@@ -95,15 +95,15 @@ absl::Status ReadCommitPoint(const std::string& output, const BuildPlan& plan,
   absl::StatusOr<std::unique_ptr<storage::Reader>> existing =
       storage::Reader::Open(output, reader_options);
   if (!existing.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("--resume: ", output, " cannot be read (",
-                                                      existing.status().message(),
-                                                      "): rerun with --overwrite to start again"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "BuildOptions::resume: ", output, " cannot be read (", existing.status().message(),
+        "): rerun with BuildOptions::overwrite to start again"));
   }
   if ((*existing)->user_metadata_type() != kBuildStateTypeName ||
       !resumed->state.ParseFromString(std::string((*existing)->user_metadata()))) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--resume: ", output,
-                     " has no commit point of a pyramid build yet: rerun with --overwrite"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "BuildOptions::resume: ", output,
+        " has no commit point of a pyramid build yet: rerun with BuildOptions::overwrite"));
   }
   std::vector<std::optional<uint32_t>> sections(plan.max_zoom + 1);
   for (int z = plan.min_zoom; z <= plan.max_zoom; ++z) {
@@ -129,9 +129,9 @@ absl::Status ReadPendingFile(const std::string& output, const BuildState& state,
   }
   if (bytes.size() != state.pending_bytes() || Crc32(bytes) != state.pending_crc32() ||
       !pending->ParseFromString(bytes)) {
-    return absl::DataLossError(
-        absl::StrCat("--resume: the side file ", path,
-                     " of the last commit point is missing or damaged: rerun with --overwrite"));
+    return absl::DataLossError(absl::StrCat(
+        "BuildOptions::resume: the side file ", path,
+        " of the last commit point is missing or damaged: rerun with BuildOptions::overwrite"));
   }
   return absl::OkStatus();
 }
@@ -185,9 +185,9 @@ absl::StatusOr<ResumedBuild> ReopenForResume(const std::string& output,
   if (ResumeFingerprint(resumed.state.metadata()) != ResumeFingerprint(plan->metadata) ||
       resumed.state.units_total() != plan->unit_count) {
     return absl::FailedPreconditionError(
-        absl::StrCat("--resume: ", output,
+        absl::StrCat("BuildOptions::resume: ", output,
                      " was started with other inputs or options: rerun with the same flags, "
-                     "or with --overwrite to start again"));
+                     "or with BuildOptions::overwrite to start again"));
   }
   // The first run's metadata stands for the whole build: its creation time, creation
   // options and tool version (the rest is equal, as the fingerprint shows).

@@ -25,9 +25,9 @@ absl::StatusOr<std::unique_ptr<TileSpill>> TileSpill::Open(const std::string& pa
   if (fd < 0) {
     return truncate ? absl::ResourceExhaustedError(
                           absl::StrCat("cannot create ", path, ": ", std::strerror(errno)))
-                    : absl::DataLossError(
-                          absl::StrCat("--resume: the side file ", path,
-                                       " is missing: rerun with --overwrite to start again"));
+                    : absl::DataLossError(absl::StrCat(
+                          "BuildOptions::resume: the side file ", path,
+                          " is missing: rerun with BuildOptions::overwrite to start again"));
   }
   auto spill = std::unique_ptr<TileSpill>(new TileSpill());
   spill->path_ = path;
@@ -49,9 +49,9 @@ absl::Status TileSpill::Write(uint32_t x, uint32_t y, const TilePixels& tile) {
   const off_t offset = Slot(x, y);
   if (!WriteAll(tile.samples.data(), samples_bytes_, offset) ||
       !WriteAll(tile.alpha.data(), alpha_bytes_, offset + samples_bytes_)) {
-    return absl::ResourceExhaustedError(absl::StrCat("writing ", path_,
-                                                     " failed: ", std::strerror(errno),
-                                                     " (disk full?): free space and --resume"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("writing ", path_, " failed: ", std::strerror(errno),
+                     " (disk full?): free space and rerun with BuildOptions::resume"));
   }
   return absl::OkStatus();
 }

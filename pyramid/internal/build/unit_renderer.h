@@ -1,6 +1,13 @@
 // UnitRenderer: turns one unit (the subtree of one tile at the plan's unit zoom, up to
 // 2048 x 2048 base pixels) into encoded tiles of every level it holds, and its raw root tile
 // when levels above the units are formed. One per worker thread.
+//
+// The base level is one warp of the unit's block (BlockWarper: GDAL's warper, or a separable
+// two-pass kernel where the mapping allows). Overviews inside the unit: 2x2-local resamplings
+// (average, mode, nearest) form each tile from its four children's raw pixels; GDAL's overview
+// kernels (bilinear, cubic, lanczos of radius r) also read 2r finer pixels around them, so the
+// base block is warped with a margin of 2r (2^depth - 1) pixels and reduced level by level with
+// its margin.
 #ifndef FLATPYRAMID_PYRAMID_INTERNAL_BUILD_UNIT_RENDERER_H_
 #define FLATPYRAMID_PYRAMID_INTERNAL_BUILD_UNIT_RENDERER_H_
 
@@ -11,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "pyramid/internal/block_warper.h"
 #include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/source.h"
 #include "pyramid/internal/tile_pixels.h"

@@ -1,4 +1,4 @@
-#include "pyramid/internal/region_warp.h"
+#include "pyramid/internal/read/region_warp.h"
 
 #include <cstdint>
 #include <memory>
@@ -10,6 +10,7 @@
 #include "cpl_string.h"
 #include "gdal_priv.h"
 #include "gdalwarper.h"
+#include "geo/gdal_errors.h"
 #include "ogr_spatialref.h"
 
 namespace flatpyramid {
@@ -17,19 +18,7 @@ namespace pyramid {
 namespace internal {
 namespace {
 
-// QuietGdalErrors silences GDAL's stderr handler for this thread and keeps the last message.
-class QuietGdalErrors {
- public:
-  QuietGdalErrors() {
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    CPLErrorReset();
-  }
-  ~QuietGdalErrors() { CPLPopErrorHandler(); }
-  std::string Message() const {
-    const char* message = CPLGetLastErrorMsg();
-    return message != nullptr && message[0] != '\0' ? message : "no message from GDAL";
-  }
-};
+using geo::QuietGdalErrors;
 
 // WrapInMemDataset makes a MEM dataset whose bands point into `data` (interleaved).
 absl::StatusOr<GDALDatasetUniquePtr> WrapInMemDataset(uint8_t* data, int width, int height,
@@ -117,8 +106,9 @@ absl::Status WarpRegion(const codec::ImageView& source, const GeoGrid& source_gr
   void* transformer =
       GDALCreateGenImgProjTransformer2(source_dataset->get(), destination_dataset->get(), nullptr);
   if (transformer == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no transformation between the pyramid's CRS and the requested CRS: ", errors.Message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("no transformation between the pyramid's CRS and the requested CRS: ",
+                     QuietGdalErrors::LastMessage("no message from GDAL")));
   }
   GDALTransformerFunc transform = GDALGenImgProjTransform;
   if (spec.error_threshold > 0) {
@@ -159,10 +149,12 @@ absl::Status WarpRegion(const codec::ImageView& source, const GeoGrid& source_gr
   {
     GDALWarpOperation operation;
     if (operation.Initialize(options) != CE_None) {
-      status = absl::InternalError(absl::StrCat("GDAL warp setup failed: ", errors.Message()));
+      status = absl::InternalError(absl::StrCat(
+          "GDAL warp setup failed: ", QuietGdalErrors::LastMessage("no message from GDAL")));
     } else if (operation.ChunkAndWarpImage(0, 0, destination.width, destination.height) !=
                CE_None) {
-      status = absl::InternalError(absl::StrCat("GDAL warp failed: ", errors.Message()));
+      status = absl::InternalError(
+          absl::StrCat("GDAL warp failed: ", QuietGdalErrors::LastMessage("no message from GDAL")));
     }
   }
   GDALDestroyTransformer(transformer);

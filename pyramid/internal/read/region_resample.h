@@ -14,8 +14,8 @@
 //   std::vector<int32_t> rows = NearestSourceIndices(first_centre_y, step_y, out.height,
 //                                                    mosaic.height());
 //   GatherNearest(mosaic.view(), columns, rows, /*valid_band=*/3, out);
-#ifndef FLATPYRAMID_PYRAMID_INTERNAL_REGION_RESAMPLE_H_
-#define FLATPYRAMID_PYRAMID_INTERNAL_REGION_RESAMPLE_H_
+#ifndef FLATPYRAMID_PYRAMID_INTERNAL_READ_REGION_RESAMPLE_H_
+#define FLATPYRAMID_PYRAMID_INTERNAL_READ_REGION_RESAMPLE_H_
 
 #include <cstdint>
 #include <vector>
@@ -70,4 +70,4 @@ void InterpolateBilinear(const codec::ImageView& source, const BilinearTaps& col
 }  // namespace pyramid
 }  // namespace flatpyramid
 
-#endif  // FLATPYRAMID_PYRAMID_INTERNAL_REGION_RESAMPLE_H_
+#endif  // FLATPYRAMID_PYRAMID_INTERNAL_READ_REGION_RESAMPLE_H_

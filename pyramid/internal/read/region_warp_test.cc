@@ -1,4 +1,4 @@
-#include "pyramid/internal/region_warp.h"
+#include "pyramid/internal/read/region_warp.h"
 
 #include <cstring>
 #include <vector>

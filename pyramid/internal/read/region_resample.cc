@@ -1,4 +1,4 @@
-#include "pyramid/internal/region_resample.h"
+#include "pyramid/internal/read/region_resample.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,8 +1,8 @@
 // Internal to //pyramid: warps an interleaved pixel buffer from one georeferenced grid to
 // another with GDAL's warper, without copying either buffer (both are wrapped as MEM
 // datasets over the caller's memory).
-#ifndef FLATPYRAMID_PYRAMID_INTERNAL_REGION_WARP_H_
-#define FLATPYRAMID_PYRAMID_INTERNAL_REGION_WARP_H_
+#ifndef FLATPYRAMID_PYRAMID_INTERNAL_READ_REGION_WARP_H_
+#define FLATPYRAMID_PYRAMID_INTERNAL_READ_REGION_WARP_H_
 
 #include <array>
 #include <optional>
@@ -55,4 +55,4 @@ GDALDataType ToGdalType(codec::PixelType type);
 }  // namespace pyramid
 }  // namespace flatpyramid
 
-#endif  // FLATPYRAMID_PYRAMID_INTERNAL_REGION_WARP_H_
+#endif  // FLATPYRAMID_PYRAMID_INTERNAL_READ_REGION_WARP_H_

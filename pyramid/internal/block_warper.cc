@@ -1,0 +1,651 @@
+#include "pyramid/internal/block_warper.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cpl_conv.h"
+#include "cpl_error.h"
+#include "cpl_string.h"
+#include "gdal_utils.h"
+#include "geo/gdal_errors.h"
+
+namespace flatpyramid {
+namespace pyramid {
+namespace internal {
+
+// AxisTaps are the source samples (along one axis) that each target pixel of a block reads:
+// count[i] taps from first[i], weights at i * stride (normalised to sum 1). count 0: the
+// pixel's centre falls outside the source, so it stays uncovered (as GDAL leaves it).
+struct AxisTaps {
+  std::vector<int> first;
+  std::vector<int> count;
+  std::vector<float> weights;
+  int stride = 1;
+  int lo = INT_MAX;  // Source range read by any pixel (inclusive), empty when lo > hi.
+  int hi = INT_MIN;
+};
+
+namespace {
+
+using geo::QuietGdalErrors;
+
+// KernelScale is GDAL's downsampling scale for one axis of a warped block (as
+// GDALWarpKernel::PerformWarp computes it): target pixels over the source window the
+// block's edges map to, snapped to 1/N when within 0.05 of it. Unlike GDAL the window is not
+// clipped to the raster: GDAL's scale then depends on how its chunking cuts a block at the
+// source's edge; ours is the true scale, equal to GDAL's wherever the source covers the block.
+double KernelScale(double edge0, double edge1, int target_size) {
+  const double lo = std::floor(std::min(edge0, edge1) + 1e-8);
+  const double hi = std::ceil(std::max(edge0, edge1) - 1e-8);
+  if (hi <= lo) return 1.0;
+  double scale = target_size / (hi - lo);
+  if (scale < 1.0) {
+    const double reciprocal = 1.0 / scale;
+    const int rounded = static_cast<int>(reciprocal + 0.5);
+    if (std::fabs(reciprocal - rounded) < 0.05) scale = 1.0 / rounded;
+  }
+  return scale;
+}
+
+// BuildTaps fills `taps` for target pixels whose centres map to source coordinates
+// `centres` (in source pixels, 0 = the first pixel's left/top edge). Nearest reads the pixel
+// holding the centre; bilinear weighs the pixels whose centres lie within 1/scale with a
+// triangle (GDAL's bilinear kernel, widened when the block downsamples).
+void BuildTaps(const std::vector<double>& centres, int source_size, bool nearest, double scale,
+               AxisTaps* taps) {
+  const size_t n = centres.size();
+  const double radius = nearest ? 0.5 : 1.0 / scale;
+  taps->stride = nearest ? 1 : 2 * static_cast<int>(std::ceil(radius)) + 1;
+  taps->first.assign(n, 0);
+  taps->count.assign(n, 0);
+  taps->weights.assign(n * taps->stride, 0.0f);
+  taps->lo = INT_MAX;
+  taps->hi = INT_MIN;
+  for (size_t i = 0; i < n; ++i) {
+    const double c = centres[i];
+    if (!(c >= 0.0 && c < source_size)) continue;
+    int first, last;
+    float* w = &taps->weights[i * taps->stride];
+    if (nearest) {
+      first = last = static_cast<int>(c);
+      w[0] = 1.0f;
+    } else {
+      const double p = c - 0.5;  // In pixel-centre coordinates.
+      first = std::max(0, static_cast<int>(std::floor(p - radius)) + 1);
+      last = std::min(source_size - 1, static_cast<int>(std::ceil(p + radius)) - 1);
+      double sum = 0;
+      double raw[64];
+      const int count = std::min(last - first + 1, std::min(taps->stride, 64));
+      last = first + count - 1;
+      for (int k = 0; k < count; ++k) {
+        raw[k] = std::max(0.0, 1.0 - std::fabs(first + k - p) * scale);
+        sum += raw[k];
+      }
+      if (!(sum > 0)) continue;
+      for (int k = 0; k < count; ++k) w[k] = static_cast<float>(raw[k] / sum);
+    }
+    taps->first[i] = first;
+    taps->count[i] = last - first + 1;
+    taps->lo = std::min(taps->lo, first);
+    taps->hi = std::max(taps->hi, last);
+  }
+}
+
+// ToSample rounds and clamps like GDAL's warper (GWKClampValueT).
+template <typename T>
+T ToSample(double value) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(value);
+  } else {
+    if (value < std::numeric_limits<T>::min()) return std::numeric_limits<T>::min();
+    if (value > std::numeric_limits<T>::max()) return std::numeric_limits<T>::max();
+    if constexpr (std::numeric_limits<T>::is_signed) {
+      return static_cast<T>(std::floor(value + 0.5));
+    } else {
+      return static_cast<T>(value + 0.5);
+    }
+  }
+}
+
+// HorizontalRow resamples one source row (first pixel x0) along x into `out` (one value per
+// target pixel and band; 0 where uncovered). kBands > 0 fixes the band count at compile time.
+template <typename T, typename Acc, int kBands>
+void HorizontalRow(const T* source_row, int x0, const AxisTaps& xt, int runtime_bands, Acc* out) {
+  const int bands = kBands > 0 ? kBands : runtime_bands;
+  const int width = static_cast<int>(xt.first.size());
+  for (int i = 0; i < width; ++i, out += bands) {
+    const int count = xt.count[i];
+    const float* w = &xt.weights[static_cast<size_t>(i) * xt.stride];
+    const T* s = source_row + static_cast<size_t>(xt.first[i] - x0) * bands;
+    Acc acc[kBands > 0 ? kBands : 4] = {};
+    if (kBands > 0) {
+      for (int k = 0; k < count; ++k, s += kBands) {
+        for (int b = 0; b < kBands; ++b) acc[b] += w[k] * static_cast<Acc>(s[b]);
+      }
+      for (int b = 0; b < kBands; ++b) out[b] = acc[b];
+    } else {
+      for (int b = 0; b < bands; ++b) {
+        Acc sum = 0;
+        for (int k = 0; k < count; ++k) sum += w[k] * static_cast<Acc>(s[k * bands + b]);
+        out[b] = sum;
+      }
+    }
+  }
+}
+
+// ResampleSeparable resamples the source `window` (interleaved `bands`, top-left source
+// pixel (x0, y0), `window_width` wide) into xt.first.size() x yt.first.size() target pixels
+// whose rows are `stride` pixels apart: a horizontal pass into `rows`, then a vertical pass.
+// Without nodata the weights are separable; with nodata (one band) each pixel renormalises
+// over its valid taps as GDAL does, and stays uncovered if none is valid. Integer data is
+// accumulated in float, float data in double.
+template <typename T, typename Acc = std::conditional_t<std::is_same_v<T, float>, double, float>>
+void ResampleSeparable(const T* window, int window_width, int x0, int y0, int bands,
+                       const AxisTaps& xt, const AxisTaps& yt, std::optional<double> nodata,
+                       size_t stride, std::vector<Acc>* rows, T* samples, uint8_t* alpha) {
+  const int width = static_cast<int>(xt.first.size());
+  const int height = static_cast<int>(yt.first.size());
+  if (nodata.has_value()) {
+    // One band. GDAL renormalises over the valid taps: sum(w v) / sum(w) over valid samples
+    // (not nodata, not NaN), and leaves the pixel uncovered when sum(w) < 1e-5. Both sums are
+    // separable, so they go through the same two passes.
+    const double nodata_value = *nodata;
+    const int window_rows = yt.hi - yt.lo + 1;
+    const size_t row_values = static_cast<size_t>(width) * 2;  // (sum w v, sum w) per pixel.
+    rows->resize(static_cast<size_t>(window_rows) * row_values);
+    for (int r = 0; r < window_rows; ++r) {
+      const T* source_row = window + static_cast<size_t>(yt.lo + r - y0) * window_width;
+      Acc* out = rows->data() + r * row_values;
+      for (int i = 0; i < width; ++i) {
+        const float* w = &xt.weights[static_cast<size_t>(i) * xt.stride];
+        const T* s = source_row + (xt.first[i] - x0);
+        Acc sum = 0, weight = 0;
+        for (int k = 0; k < xt.count[i]; ++k) {
+          const double v = static_cast<double>(s[k]);
+          if (std::isnan(v) || v == nodata_value) continue;
+          sum += w[k] * static_cast<Acc>(s[k]);
+          weight += w[k];
+        }
+        out[2 * i] = sum;
+        out[2 * i + 1] = weight;
+      }
+    }
+    std::vector<Acc> acc(row_values);
+    for (int j = 0; j < height; ++j) {
+      const int count = yt.count[j];
+      if (count == 0) continue;
+      const float* w = &yt.weights[static_cast<size_t>(j) * yt.stride];
+      std::fill(acc.begin(), acc.end(), Acc{0});
+      for (int k = 0; k < count; ++k) {
+        const Acc* in = rows->data() + static_cast<size_t>(yt.first[j] + k - yt.lo) * row_values;
+        const Acc weight = w[k];
+        for (size_t e = 0; e < row_values; ++e) acc[e] += weight * in[e];
+      }
+      for (int i = 0; i < width; ++i) {
+        if (xt.count[i] == 0 || !(acc[2 * i + 1] >= 1e-5)) continue;
+        samples[j * stride + i] =
+            ToSample<T>(static_cast<double>(acc[2 * i]) / static_cast<double>(acc[2 * i + 1]));
+        alpha[j * stride + i] = 255;
+      }
+    }
+    return;
+  }
+  // Horizontal pass over every window row any target row reads.
+  const int window_rows = yt.hi - yt.lo + 1;
+  const size_t row_values = static_cast<size_t>(width) * bands;
+  rows->resize(static_cast<size_t>(window_rows) * row_values);
+  for (int r = 0; r < window_rows; ++r) {
+    const T* source_row = window + static_cast<size_t>(yt.lo + r - y0) * window_width * bands;
+    Acc* out = rows->data() + r * row_values;
+    switch (bands) {
+      case 1:
+        HorizontalRow<T, Acc, 1>(source_row, x0, xt, 1, out);
+        break;
+      case 3:
+        HorizontalRow<T, Acc, 3>(source_row, x0, xt, 3, out);
+        break;
+      default:
+        HorizontalRow<T, Acc, 0>(source_row, x0, xt, bands, out);
+        break;
+    }
+  }
+  // Vertical pass, a whole row at a time (vectorises).
+  std::vector<Acc> acc(row_values);
+  for (int j = 0; j < height; ++j) {
+    const int count = yt.count[j];
+    if (count == 0) continue;
+    const float* w = &yt.weights[static_cast<size_t>(j) * yt.stride];
+    std::fill(acc.begin(), acc.end(), Acc{0});
+    for (int k = 0; k < count; ++k) {
+      const Acc* in = rows->data() + static_cast<size_t>(yt.first[j] + k - yt.lo) * row_values;
+      const Acc weight = w[k];
+      for (size_t e = 0; e < row_values; ++e) acc[e] += weight * in[e];
+    }
+    T* out = samples + j * stride * bands;
+    uint8_t* out_alpha = alpha + j * stride;
+    for (int i = 0; i < width; ++i) {
+      if (xt.count[i] == 0) continue;
+      for (int b = 0; b < bands; ++b) out[i * bands + b] = ToSample<T>(acc[i * bands + b]);
+      out_alpha[i] = 255;
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& source,
+                                                                 const OGRSpatialReference& target,
+                                                                 GDALResampleAlg resampling,
+                                                                 double max_error_pixels,
+                                                                 bool separable_fast_path) {
+  std::unique_ptr<BlockWarper> warper(new BlockWarper());
+  warper->source_ = &source;
+  warper->resampling_ = resampling;
+  warper->mem_driver_ = GDALGetDriverByName("MEM");
+  QuietGdalErrors quiet;
+  warper->handle_ = GDALOpenEx(source.open_name().c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY,
+                               nullptr, nullptr, nullptr);
+  if (warper->handle_ == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("worker cannot reopen the source: ", quiet.LastMessage()));
+  }
+  warper->transformer_ = CreateSourceTransformer(source, warper->handle_, target);
+  if (source.center_longitude().has_value()) {
+    double geotransform[6];
+    GDALGetGeoTransform(warper->handle_, geotransform);
+    warper->source_pixel_x_ = std::fabs(geotransform[1]);
+    warper->source_pixel_y_ = std::fabs(geotransform[5]);
+    warper->to_lonlat_ = OGRCreateCoordinateTransformation(&target, &source.srs());
+  }
+  if (warper->transformer_ == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot transform the source CRS to the tile matrix set's CRS: ", quiet.LastMessage()));
+  }
+  if (max_error_pixels > 0) {
+    warper->approx_ = GDALCreateApproxTransformer(GDALGenImgProjTransform, warper->transformer_,
+                                                  max_error_pixels);
+    GDALApproxTransformerOwnsSubtransformer(warper->approx_, FALSE);
+  }
+  if (separable_fast_path)
+    warper->mapping_ = SeparableMapping(source, warper->handle_, target, resampling);
+  if (warper->mapping_ != Mapping::kNone) {
+    GDALGetGeoTransform(warper->handle_, warper->source_geotransform_);
+    warper->source_width_ = GDALGetRasterXSize(warper->handle_);
+    warper->source_height_ = GDALGetRasterYSize(warper->handle_);
+    warper->mercator_radius_ = target.GetSemiMajor();
+  }
+  return warper;
+}
+
+BlockWarper::Mapping BlockWarper::SeparableMapping(const Source& source, GDALDatasetH handle,
+                                                   const OGRSpatialReference& target,
+                                                   GDALResampleAlg resampling) {
+  if (source.alpha_band() != 0) return Mapping::kNone;
+  if (resampling != GRA_NearestNeighbour && resampling != GRA_Bilinear) return Mapping::kNone;
+  // Nodata is handled per sample: single-band data only (GDAL's multi-band rules combine bands).
+  for (const std::optional<double>& nodata : source.band_nodata()) {
+    if (nodata.has_value() && source.bands().size() != 1) return Mapping::kNone;
+  }
+  double gt[6];
+  if (GDALGetGeoTransform(handle, gt) != CE_None || gt[2] != 0 || gt[4] != 0 || !(gt[1] > 0) ||
+      !(gt[5] < 0)) {
+    return Mapping::kNone;
+  }
+  for (int band : source.bands()) {
+    GDALRasterBandH h = GDALGetRasterBand(handle, band);
+    const int flags = GDALGetMaskFlags(h);
+    // Masks other than nodata (per-dataset masks, alpha) are GDAL's path.
+    if (flags != GMF_ALL_VALID && !(flags == GMF_NODATA && source.nodata().has_value())) {
+      return Mapping::kNone;
+    }
+  }
+  const OGRSpatialReference& srs = source.srs();
+  if (srs.IsSame(&target)) return Mapping::kIdentity;
+  if (!srs.IsGeographic() || !srs.IsSameGeogCS(&target)) return Mapping::kNone;
+  if (target.IsGeographic()) return Mapping::kIdentity;
+  const char* code = target.GetAuthorityCode(nullptr);
+  const char* authority = target.GetAuthorityName(nullptr);
+  if (target.IsProjected() && code != nullptr && authority != nullptr &&
+      std::strcmp(authority, "EPSG") == 0 && std::strcmp(code, "3857") == 0) {
+    return Mapping::kGeographicToWebMercator;
+  }
+  return Mapping::kNone;
+}
+
+BlockWarper::~BlockWarper() {
+  if (to_lonlat_ != nullptr) OGRCoordinateTransformation::DestroyCT(to_lonlat_);
+  if (approx_ != nullptr) GDALDestroyApproxTransformer(approx_);
+  if (transformer_ != nullptr) GDALDestroyGenImgProjTransformer(transformer_);
+  if (handle_ != nullptr) GDALClose(handle_);
+}
+
+std::vector<std::pair<int, int>> BlockWarper::SeamParts(double min_x, double resolution,
+                                                        int width) const {
+  int split = 0;
+  if (seam_x_.has_value() && *seam_x_ > min_x && *seam_x_ < min_x + width * resolution) {
+    split = static_cast<int>(std::lround((*seam_x_ - min_x) / resolution));
+    split = std::min(std::max(split, 0), width);
+  }
+  if (split > 0 && split < width) return {{0, split}, {split, width - split}};
+  return {{0, width}};
+}
+
+absl::Status BlockWarper::Warp(double min_x, double max_y, double resolution, int width, int height,
+                               uint8_t* samples, uint8_t* alpha) {
+  const int bands = static_cast<int>(source_->bands().size());
+  const size_t pixel_bytes =
+      static_cast<size_t>(bands) * GDALGetDataTypeSizeBytes(source_->gdal_type());
+  std::memset(samples, 0, pixel_bytes * width * height);
+  std::memset(alpha, 0, static_cast<size_t>(width) * height);
+  if (mapping_ != Mapping::kNone) {
+    absl::StatusOr<bool> done =
+        WarpSeparable(min_x, max_y, resolution, width, height, samples, alpha);
+    if (!done.ok()) return done.status();
+    if (*done) return absl::OkStatus();
+  }
+  QuietGdalErrors quiet;
+  GDALDatasetH mem = CreateTargetDataset(width, height, samples, alpha);
+  if (mem == nullptr) return absl::InternalError("cannot create a MEM dataset");
+  double geotransform[6] = {min_x, resolution, 0, max_y, 0, -resolution};
+  GDALSetGeoTransform(mem, geotransform);
+  GDALSetGenImgProjTransformerDstGeoTransform(transformer_, geotransform);
+  GDALWarpOptions* options = CreateWarpOptions(mem);
+  absl::Status status;
+  for (const auto& [x0, columns] : SeamParts(min_x, resolution, width)) {
+    if (to_lonlat_ != nullptr)
+      SetWrappedScale(min_x, max_y, resolution, x0, columns, height, options);
+    GDALWarpOperation operation;
+    if (operation.Initialize(options) != CE_None) {
+      status =
+          absl::InternalError(absl::StrCat("cannot set up the GDAL warp: ", quiet.LastMessage()));
+      break;
+    }
+    if (operation.ChunkAndWarpImage(x0, 0, columns, height) != CE_None) {
+      status = absl::DataLossError(
+          absl::StrFormat("reading the source for block at (%.3f, %.3f) failed: %s", min_x, max_y,
+                          quiet.LastMessage()));
+      break;
+    }
+  }
+  options->pTransformerArg = nullptr;  // Owned by this warper, not the options.
+  GDALDestroyWarpOptions(options);
+  GDALClose(mem);
+  return status;
+}
+
+// CreateTargetDataset is a MEM dataset over the caller's buffers (the selected bands
+// interleaved, then alpha), so the warper writes straight into them.
+GDALDatasetH BlockWarper::CreateTargetDataset(int width, int height, uint8_t* samples,
+                                              uint8_t* alpha) const {
+  const int bands = static_cast<int>(source_->bands().size());
+  const int bytes = GDALGetDataTypeSizeBytes(source_->gdal_type());
+  const size_t pixel_bytes = static_cast<size_t>(bands) * bytes;
+  GDALDatasetH mem = GDALCreate(mem_driver_, "", width, height, 0, GDT_Byte, nullptr);
+  if (mem == nullptr) return nullptr;
+  for (int b = 0; b <= bands; ++b) {
+    CPLStringList band_options;
+    const bool is_alpha = b == bands;
+    band_options.SetNameValue("DATAPOINTER",
+                              CPLSPrintf("%p", is_alpha ? static_cast<void*>(alpha)
+                                                        : static_cast<void*>(samples + b * bytes)));
+    band_options.SetNameValue("PIXELOFFSET",
+                              CPLSPrintf("%d", is_alpha ? 1 : static_cast<int>(pixel_bytes)));
+    band_options.SetNameValue(
+        "LINEOFFSET",
+        CPLSPrintf("%lld", static_cast<long long>(is_alpha ? width : pixel_bytes * width)));
+    GDALAddBand(mem, is_alpha ? GDT_Byte : source_->gdal_type(), band_options.List());
+  }
+  return mem;
+}
+
+// CreateWarpOptions are gdalwarp's options from this warper's source into `mem`.
+GDALWarpOptions* BlockWarper::CreateWarpOptions(GDALDatasetH mem) const {
+  const int bands = static_cast<int>(source_->bands().size());
+  GDALWarpOptions* options = GDALCreateWarpOptions();
+  options->hSrcDS = handle_;
+  options->hDstDS = mem;
+  options->eResampleAlg = resampling_;
+  options->eWorkingDataType = GDT_Unknown;
+  options->dfWarpMemoryLimit = 256.0 * 1024 * 1024;
+  options->nBandCount = bands;
+  options->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int) * bands));
+  options->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int) * bands));
+  for (int b = 0; b < bands; ++b) {
+    options->panSrcBands[b] = source_->bands()[b];
+    options->panDstBands[b] = b + 1;
+  }
+  options->nSrcAlphaBand = source_->alpha_band();
+  options->nDstAlphaBand = bands + 1;
+  const std::vector<std::optional<double>>& band_nodata = source_->band_nodata();
+  if (std::any_of(band_nodata.begin(), band_nodata.end(),
+                  [](const std::optional<double>& v) { return v.has_value(); })) {
+    // Each band its own value; a band without one gets gdalwarp's "no nodata" placeholder.
+    options->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double) * bands));
+    for (int b = 0; b < bands; ++b) {
+      options->padfSrcNoDataReal[b] = band_nodata[b].value_or(-1.1e20);
+    }
+    // gdalwarp's rule for nodata read from the source: a pixel is no data when every band
+    // holds its nodata value; otherwise each band's nodata samples are left out on their own.
+    options->papszWarpOptions =
+        CSLSetNameValue(options->papszWarpOptions, "UNIFIED_SRC_NODATA", "PARTIAL");
+  }
+  options->pfnTransformer = approx_ != nullptr ? GDALApproxTransform : GDALGenImgProjTransform;
+  options->pTransformerArg = approx_ != nullptr ? approx_ : transformer_;
+  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "0");
+  options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "SKIP_NOSOURCE", "YES");
+  return options;
+}
+
+// SetWrappedScale gives GDAL the true kernel scale (XSCALE/YSCALE) of columns x0.. of a
+// block: GDAL derives it from the source window, which a wrapped source makes as wide as the
+// whole grid.
+void BlockWarper::SetWrappedScale(double min_x, double max_y, double resolution, int x0,
+                                  int columns, int height, GDALWarpOptions* options) const {
+  const double left = min_x + x0 * resolution;
+  const double right = left + columns * resolution;
+  const double top = max_y;
+  const double bottom = max_y - height * resolution;
+  double xs[4] = {left, right, (left + right) / 2, (left + right) / 2};
+  double ys[4] = {(top + bottom) / 2, (top + bottom) / 2, top, bottom};
+  if (!to_lonlat_->Transform(4, xs, ys)) return;
+  double lon_span = xs[1] - xs[0];
+  while (lon_span <= 0) lon_span += 360.0;
+  const double lat_span = std::fabs(ys[2] - ys[3]);
+  const double xscale = columns / (lon_span / source_pixel_x_);
+  const double yscale = height / (lat_span / source_pixel_y_);
+  options->papszWarpOptions =
+      CSLSetNameValue(options->papszWarpOptions, "XSCALE", CPLSPrintf("%.17g", xscale));
+  options->papszWarpOptions =
+      CSLSetNameValue(options->papszWarpOptions, "YSCALE", CPLSPrintf("%.17g", yscale));
+}
+
+namespace {
+
+// SeparableAxes maps target x to a source column and target y to a source row (continuous,
+// 0 = the first pixel's edge), for a source whose mapping is separable.
+struct SeparableAxes {
+  const double* gt;
+  bool mercator;
+  double mercator_radius;
+  std::optional<double> center;  // A wrapped source: longitudes within 180 degrees of it.
+
+  double Longitude(double x) const { return mercator ? x / mercator_radius * kToDegrees : x; }
+  double Column(double x) const {
+    double u = Longitude(x);
+    if (center.has_value()) {
+      while (u < *center - 180.0) u += 360.0;
+      while (u >= *center + 180.0) u -= 360.0;
+    }
+    return (u - gt[0]) / gt[1];
+  }
+  double Row(double y) const {
+    const double v = mercator ? std::atan(std::sinh(y / mercator_radius)) * kToDegrees : y;
+    return (v - gt[3]) / gt[5];
+  }
+  static constexpr double kToDegrees = 180.0 / M_PI;
+};
+
+// SeparablePart is one side of a block (the whole block but at a wrapped source's seam) and
+// the taps its pixels read.
+struct SeparablePart {
+  int x0, columns;
+  AxisTaps xt, yt;
+};
+
+// PlanSeparablePart fills `part`'s taps; false when GDAL's path must render the block (far
+// downsampled: wide kernels, a huge window).
+bool PlanSeparablePart(const SeparableAxes& axes, double min_x, double max_y, double resolution,
+                       int height, bool nearest, int source_width, int source_height,
+                       size_t pixel_bytes, int bands, SeparablePart* part) {
+  const double left = min_x + part->x0 * resolution;
+  const double right = left + part->columns * resolution;
+  std::vector<double> columns(part->columns), rows(height);
+  for (int i = 0; i < part->columns; ++i) columns[i] = axes.Column(left + (i + 0.5) * resolution);
+  for (int j = 0; j < height; ++j) rows[j] = axes.Row(max_y - (j + 0.5) * resolution);
+  double xscale, yscale;
+  if (axes.center.has_value()) {
+    // Warp's GDAL path gives GDAL the true scale (XSCALE/YSCALE) for wrapped sources.
+    xscale = part->columns / std::fabs((axes.Longitude(right) - axes.Longitude(left)) / axes.gt[1]);
+    yscale = height / std::fabs(axes.Row(max_y - height * resolution) - axes.Row(max_y));
+  } else {
+    xscale = KernelScale(axes.Column(left), axes.Column(right), part->columns);
+    yscale = KernelScale(axes.Row(max_y), axes.Row(max_y - height * resolution), height);
+  }
+  if (xscale >= 0.95 && yscale >= 0.95) {
+    xscale = yscale = 1.0;  // GDAL's 4-sample bilinear.
+  } else {
+    // GDAL widens the kernel only when downsampling (bXScaleBelow1).
+    xscale = std::min(xscale, 1.0);
+    yscale = std::min(yscale, 1.0);
+  }
+  // Far-downsampled blocks need wide kernels (BuildTaps holds up to 64 taps) and would read
+  // a huge window at once: GDAL's path chunks them.
+  if (!nearest && (xscale < 1.0 / 30 || yscale < 1.0 / 30)) return false;
+  BuildTaps(columns, source_width, nearest, xscale, &part->xt);
+  BuildTaps(rows, source_height, nearest, yscale, &part->yt);
+  if (part->xt.lo > part->xt.hi || part->yt.lo > part->yt.hi) return true;
+  constexpr double kMaxBufferBytes = 512.0 * 1024 * 1024;
+  const double window_rows = part->yt.hi - part->yt.lo + 1;
+  return (part->xt.hi - part->xt.lo + 1) * window_rows * pixel_bytes <= kMaxBufferBytes &&
+         window_rows * part->columns * bands * sizeof(double) * 2 <= kMaxBufferBytes;
+}
+
+// StripTaps sets `strip` to rows j0..j1 of `yt` (its source range recomputed).
+void StripTaps(const AxisTaps& yt, int j0, int j1, AxisTaps* strip) {
+  strip->stride = yt.stride;
+  strip->first.assign(yt.first.begin() + j0, yt.first.begin() + j1);
+  strip->count.assign(yt.count.begin() + j0, yt.count.begin() + j1);
+  strip->weights.assign(yt.weights.begin() + static_cast<size_t>(j0) * yt.stride,
+                        yt.weights.begin() + static_cast<size_t>(j1) * yt.stride);
+  strip->lo = INT_MAX;
+  strip->hi = INT_MIN;
+  for (int j = 0; j < j1 - j0; ++j) {
+    if (strip->count[j] == 0) continue;
+    strip->lo = std::min(strip->lo, strip->first[j]);
+    strip->hi = std::max(strip->hi, strip->first[j] + strip->count[j] - 1);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<bool> BlockWarper::WarpSeparable(double min_x, double max_y, double resolution,
+                                                int width, int height, uint8_t* samples,
+                                                uint8_t* alpha) {
+  const SeparableAxes axes{source_geotransform_, mapping_ == Mapping::kGeographicToWebMercator,
+                           mercator_radius_, source_->center_longitude()};
+  const int bands = static_cast<int>(source_->bands().size());
+  const size_t pixel_bytes =
+      static_cast<size_t>(bands) * GDALGetDataTypeSizeBytes(source_->gdal_type());
+  // Plan every part before reading, so a part that must go through GDAL leaves the block
+  // untouched.
+  std::vector<SeparablePart> parts;
+  for (const auto& [x0, columns] : SeamParts(min_x, resolution, width)) {
+    parts.push_back(SeparablePart{x0, columns, {}, {}});
+    if (!PlanSeparablePart(axes, min_x, max_y, resolution, height,
+                           resampling_ == GRA_NearestNeighbour, source_width_, source_height_,
+                           pixel_bytes, bands, &parts.back())) {
+      return false;
+    }
+  }
+  QuietGdalErrors quiet;
+  for (const SeparablePart& part : parts) {
+    const AxisTaps& xt = part.xt;
+    const AxisTaps& yt = part.yt;
+    if (xt.lo > xt.hi || yt.lo > yt.hi) continue;  // This part misses the source.
+    const int window_width = xt.hi - xt.lo + 1;
+    const int window_height = yt.hi - yt.lo + 1;
+    window_.resize(static_cast<size_t>(window_width) * window_height * pixel_bytes);
+    std::vector<int> band_list(source_->bands().begin(), source_->bands().end());
+    if (GDALDatasetRasterIO(handle_, GF_Read, xt.lo, yt.lo, window_width, window_height,
+                            window_.data(), window_width, window_height, source_->gdal_type(),
+                            bands, band_list.data(), static_cast<int>(pixel_bytes),
+                            static_cast<int>(pixel_bytes * window_width),
+                            GDALGetDataTypeSizeBytes(source_->gdal_type())) != CE_None) {
+      return absl::DataLossError(absl::StrFormat(
+          "reading source window %dx%d at pixel (%d, %d) for block at (%.3f, %.3f) failed: %s",
+          window_width, window_height, xt.lo, yt.lo, min_x, max_y, quiet.LastMessage()));
+    }
+    absl::Status status = ResampleStrips(xt, yt, window_width, width, height,
+                                         samples + part.x0 * pixel_bytes, alpha + part.x0);
+    if (!status.ok()) return status;
+  }
+  return true;
+}
+
+// ResampleStrips resamples the source window (read for taps xt x yt) into a block of rows of
+// `stride` pixels, in strips of output rows: the horizontal pass then holds the source rows of
+// one strip, not of the whole block (whose source window grows with how much finer the source
+// is).
+absl::Status BlockWarper::ResampleStrips(const AxisTaps& xt, const AxisTaps& yt, int window_width,
+                                         int stride, int height, uint8_t* samples, uint8_t* alpha) {
+  constexpr int kStripRows = 256;
+  const int bands = static_cast<int>(source_->bands().size());
+  const size_t pixel_bytes =
+      static_cast<size_t>(bands) * GDALGetDataTypeSizeBytes(source_->gdal_type());
+  const std::optional<double>& nodata = source_->nodata();
+  AxisTaps strip;  // Once per block; its vectors keep their capacity from strip to strip.
+  for (int j0 = 0; j0 < height; j0 += kStripRows) {
+    StripTaps(yt, j0, std::min(height, j0 + kStripRows), &strip);
+    if (strip.lo > strip.hi) continue;
+    uint8_t* strip_samples = samples + static_cast<size_t>(j0) * stride * pixel_bytes;
+    uint8_t* strip_alpha = alpha + static_cast<size_t>(j0) * stride;
+    switch (source_->gdal_type()) {
+      case GDT_Byte:
+        ResampleSeparable(window_.data(), window_width, xt.lo, yt.lo, bands, xt, strip, nodata,
+                          stride, &float_rows_, strip_samples, strip_alpha);
+        break;
+      case GDT_UInt16:
+        ResampleSeparable(reinterpret_cast<const uint16_t*>(window_.data()), window_width, xt.lo,
+                          yt.lo, bands, xt, strip, nodata, stride, &float_rows_,
+                          reinterpret_cast<uint16_t*>(strip_samples), strip_alpha);
+        break;
+      case GDT_Int16:
+        ResampleSeparable(reinterpret_cast<const int16_t*>(window_.data()), window_width, xt.lo,
+                          yt.lo, bands, xt, strip, nodata, stride, &float_rows_,
+                          reinterpret_cast<int16_t*>(strip_samples), strip_alpha);
+        break;
+      case GDT_Float32:
+        ResampleSeparable(reinterpret_cast<const float*>(window_.data()), window_width, xt.lo,
+                          yt.lo, bands, xt, strip, nodata, stride, &double_rows_,
+                          reinterpret_cast<float*>(strip_samples), strip_alpha);
+        break;
+      default:
+        return absl::InternalError(absl::StrCat("separable warp: unexpected pixel type ",
+                                                GDALGetDataTypeName(source_->gdal_type())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+}  // namespace pyramid
+}  // namespace flatpyramid
