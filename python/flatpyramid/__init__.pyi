@@ -95,5 +95,7 @@ def build(
     resume: Optional[bool] = None,
     overwrite: Optional[bool] = None,
     commit_seconds: Optional[float] = None,
+    allow_large_build: Optional[bool] = None,
+    set_gdal_cache: Optional[bool] = None,
 ) -> dict:
     """Builds `output` from `inputs` (KeyboardInterrupt stops at a commit point)."""

@@ -10,8 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "geo/tile_matrix_set.h"
+#include "pyramid/build_options.h"
 #include "pyramid/builder.h"
+#include "pyramid/format.h"
+#include "pyramid/resampling.h"
 #include "python/internal/errors.h"
 #include "python/internal/pyramid_binding.h"
 
@@ -32,6 +37,24 @@ std::vector<std::string> Inputs(const py::object& inputs) {
     paths.push_back(py::cast<std::string>(os.attr("fspath")(input)));
   }
   return paths;
+}
+
+// Parsed returns the value of a typed option parsed from its name, or raises ValueError
+// naming the keyword argument.
+template <typename T>
+T Parsed(const std::string& name, py::handle value, absl::StatusOr<T> parsed) {
+  if (!parsed.ok()) {
+    throw py::value_error(absl::StrCat(name, "=", py::str(py::repr(value)).cast<std::string>(),
+                                       ": ", parsed.status().message()));
+  }
+  return *std::move(parsed);
+}
+
+absl::StatusOr<geo::ZoomStrategy> ParseZoomStrategy(const std::string& name) {
+  if (name == "nearest") return geo::ZoomStrategy::kNearest;
+  if (name == "lower") return geo::ZoomStrategy::kLower;
+  if (name == "upper") return geo::ZoomStrategy::kUpper;
+  return absl::InvalidArgumentError("unknown zoom strategy: use nearest, lower or upper");
 }
 
 // ProgressBridge calls the Python progress callable and checks for signals, on the build's
@@ -96,7 +119,8 @@ py::dict Build(const py::object& inputs, const py::object& output, const py::kwa
     }
     if (value.is_none()) continue;  // None: the option's default.
     if (name == "tile_matrix_set") {
-      options.tile_matrix_set = Option<std::string>(name, value);
+      options.tile_matrix_set =
+          Parsed(name, value, pyramid::ParseTileMatrixSetId(Option<std::string>(name, value)));
     } else if (name == "tile_size") {
       options.tile_size = Option<int>(name, value);
     } else if (name == "min_zoom") {
@@ -104,15 +128,19 @@ py::dict Build(const py::object& inputs, const py::object& output, const py::kwa
     } else if (name == "max_zoom") {
       options.max_zoom = Option<int>(name, value);
     } else if (name == "zoom_strategy") {
-      options.zoom_strategy = Option<std::string>(name, value);
+      options.zoom_strategy =
+          Parsed(name, value, ParseZoomStrategy(Option<std::string>(name, value)));
     } else if (name == "codec") {
-      options.codec = Option<std::string>(name, value);
+      options.codec =
+          Parsed(name, value, pyramid::ParseTileCodec(Option<std::string>(name, value)));
     } else if (name == "quality") {
       options.quality = Option<int>(name, value);
     } else if (name == "resampling") {
-      options.resampling = Option<std::string>(name, value);
+      options.resampling =
+          Parsed(name, value, pyramid::ParseResampling(Option<std::string>(name, value)));
     } else if (name == "overview_resampling") {
-      options.overview_resampling = Option<std::string>(name, value);
+      options.overview_resampling =
+          Parsed(name, value, pyramid::ParseResampling(Option<std::string>(name, value)));
     } else if (name == "bands") {
       options.bands = Option<std::vector<int>>(name, value);
     } else if (name == "source_srs") {
@@ -120,11 +148,16 @@ py::dict Build(const py::object& inputs, const py::object& output, const py::kwa
     } else if (name == "nodata") {
       options.nodata = Option<double>(name, value);
     } else if (name == "threads") {
-      options.threads = Option<int>(name, value);
+      const int threads = Option<int>(name, value);
+      if (threads != 0) options.threads = threads;  // 0: one per core, as build_pyramid.
     } else if (name == "resume") {
       options.resume = Option<bool>(name, value);
     } else if (name == "overwrite") {
       options.overwrite = Option<bool>(name, value);
+    } else if (name == "allow_large_build") {
+      options.allow_large_build = Option<bool>(name, value);
+    } else if (name == "set_gdal_cache") {
+      options.set_gdal_cache = Option<bool>(name, value);
     } else if (name == "commit_seconds") {
       const double seconds = Option<double>(name, value);
       if (!(seconds >= 0)) throw py::value_error("commit_seconds must be >= 0");
@@ -134,12 +167,12 @@ py::dict Build(const py::object& inputs, const py::object& output, const py::kwa
                                         "' (see help(flatpyramid.build))"));
     }
     // Like build_pyramid's creation_options: what shapes the tiles, as given.
-    if (name != "threads" && name != "resume" && name != "overwrite" && name != "commit_seconds") {
+    if (name != "threads" && name != "resume" && name != "overwrite" && name != "commit_seconds" &&
+        name != "allow_large_build" && name != "set_gdal_cache") {
       recorded[name] = py::str(value);
     }
   }
   options.creation_options = std::move(recorded);
-  options.tool_version = "flatpyramid python build 1.0";
 
   ProgressBridge bridge(progress);
   options.progress = [&bridge](const pyramid::BuildProgress& p) { bridge.Report(p); };
@@ -153,7 +186,12 @@ py::dict Build(const py::object& inputs, const py::object& output, const py::kwa
     result = pyramid::BuildPyramid(options);
   }
   if (bridge.cancelled()) bridge.Rethrow();
-  if (!result.ok()) ThrowStatus(result.status());
+  if (!result.ok()) {
+    // The library names BuildOptions fields; here they are keyword arguments.
+    ThrowStatus(
+        absl::Status(result.status().code(),
+                     absl::StrReplaceAll(result.status().message(), {{"BuildOptions::", ""}})));
+  }
 
   py::dict summary;
   summary["output"] = options.output;
@@ -180,7 +218,9 @@ each defaulting to build_pyramid's flag of the same name (None also means the de
   quality=85, resampling="bilinear" (nearest, bilinear, cubic, lanczos, average, mode),
   overview_resampling=None (average, mode, nearest, bilinear, cubic, lanczos),
   bands=None (1-based source bands, e.g. [3, 2, 1]), source_srs=None, nodata=None,
-  threads=0 (all cores), resume=False, overwrite=False, commit_seconds=3.
+  threads=0 (one per core), resume=False, overwrite=False, commit_seconds=3,
+  allow_large_build=False (builds far finer than the source or of very many tiles),
+  set_gdal_cache=True (False when other threads use GDAL, e.g. osgeo.gdal, meanwhile).
 progress(fraction, message) is called after every committed block of tiles and at the end.
 The build runs without the GIL. Ctrl-C (KeyboardInterrupt), or an exception raised by
 progress, stops it at a commit point and is re-raised: build again with resume=True and the

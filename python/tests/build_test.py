@@ -34,13 +34,14 @@ ETOPO = dict(source_srs="EPSG:4326")
             "etopo20.cdf",
             dict(ETOPO, tile_matrix_set="WorldCRS84Quad", overview_resampling="nearest", max_zoom=4),
         ),
-        ("elev.tif", dict(resampling="nearest", max_zoom=11, nodata=-32768)),
+        ("elev.tif", dict(resampling="nearest", max_zoom=11, nodata=-32768, allow_large_build=True)),
     ],
 )
 def test_build_writes_the_tiles_build_pyramid_writes(tmp_path, source, options):
     ours, theirs = str(tmp_path / "ours.fpyr"), str(tmp_path / "theirs.fpyr")
     result = flatpyramid.build(support.data(source), ours, threads=2, **options)
     flags = {("tms" if k == "tile_matrix_set" else k): v for k, v in options.items()}
+    flags = {k: str(v).lower() if isinstance(v, bool) else v for k, v in flags.items()}
     support.tool_build([support.data(source)], theirs, threads=2, **flags)
     expected = stored_tiles(theirs)
     assert len(expected) > 10
@@ -117,6 +118,8 @@ def test_build_errors(tmp_path):
         flatpyramid.build(support.data("elev.tif"), output, max_zoom="twelve")
     with pytest.raises(TypeError, match="progress"):
         flatpyramid.build(support.data("elev.tif"), output, progress=42)
+    with pytest.raises(OSError, match="set allow_large_build to build it"):
+        flatpyramid.build(support.data("elev.tif"), output, max_zoom=11)
     flatpyramid.build(support.data("elev.tif"), output)
     with pytest.raises(FileExistsError, match="out.fpyr"):
         flatpyramid.build(support.data("elev.tif"), output)
