@@ -39,10 +39,17 @@ def run(*command):
 
 def prepare(directory):
     """(RGB JPEG pyramid, elevation pyramid, elevation COG) of ETOPO20 in `directory`."""
-    # ETOPO20's longitudes run 20..380: warp it to -180..180 once, for every reader alike.
-    tif = os.path.join(directory, "etopo20.tif")
-    run("gdalwarp", "-q", "--config", "CENTER_LONG", "0", "-s_srs", "EPSG:4326", "-te", "-180",
-        "-90", "180", "90", "-tr", "0.3333333", "0.3333333", "-r", "near", ETOPO, tif)
+    # ETOPO20's 1081 columns run from longitude 20 (the last repeats the first): columns
+    # 0..479 are 20..180 E, 480..1079 are -180..20. Rearranged to -180..180 once (no
+    # resampling), for every reader alike, as testing/bench/compare_peers.py does.
+    scratch = lambda name: os.path.join(directory, name)
+    run("gdal_translate", "-q", "-of", "VRT", "-a_srs", "EPSG:4326", "-srcwin", "0", "0", "480",
+        "540", "-a_ullr", "20", "90", "180", "-90", ETOPO, scratch("east.vrt"))
+    run("gdal_translate", "-q", "-of", "VRT", "-a_srs", "EPSG:4326", "-srcwin", "480", "0",
+        "600", "540", "-a_ullr", "-180", "90", "20", "-90", ETOPO, scratch("west.vrt"))
+    run("gdalbuildvrt", "-q", scratch("world.vrt"), scratch("east.vrt"), scratch("west.vrt"))
+    tif = scratch("etopo20.tif")
+    run("gdal_translate", "-q", scratch("world.vrt"), tif)
     coloured = os.path.join(directory, "coloured.tif")
     run("gdaldem", "color-relief", "-q", tif, COLORS, coloured)
     rgb = os.path.join(directory, "rgb.fpyr")
