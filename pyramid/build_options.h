@@ -54,6 +54,21 @@ struct BuildProgress {
   bool finished = false;
 };
 
+// BuildArea is a box in any CRS (the tool's --bbox and --bbox_srs); see BuildOptions::area.
+struct BuildArea {
+  double min_x = 0, min_y = 0, max_x = 0, max_y = 0;
+  // Anything OGRSpatialReference::SetFromUserInput accepts. In a geographic CRS x is the
+  // longitude and wraps: min_x > max_x crosses the antimeridian.
+  std::string srs = "EPSG:4326";
+};
+
+// BuildShard is one of `count` parts of a sharded build (the tool's --shard=index/count);
+// see BuildOptions::shard.
+struct BuildShard {
+  uint32_t index = 0;
+  uint32_t count = 1;
+};
+
 // BuildOptions: every field has the default the tool documents. ValidateBuildOptions states
 // each field's range.
 struct BuildOptions {
@@ -83,6 +98,14 @@ struct BuildOptions {
   // Reprojection error allowed to GDAL's approximate transformer, in target pixels
   // (gdalwarp -et; 0 = every pixel transformed exactly).
   double max_error_pixels = 0.125;
+  // area, when set, builds only the tiles that touch it: at the unit zoom and finer they are
+  // the full build's tiles, coarser ones hold the area's data only
+  // (pyramid/internal/build/build_area.h).
+  std::optional<BuildArea> area;
+  // shard, when set, builds the index-th of count contiguous ranges of units (Morton order,
+  // balanced by base tiles) into a shard file that merge_pyramids joins with the others
+  // (pyramid/internal/build/shard_plan.h). Not with kernel overview resamplings.
+  std::optional<BuildShard> shard;
   bool resume = false;     // Continue a killed build of `output` with the same options.
   bool overwrite = false;  // Replace an existing `output`.
   // A build whose finest level is more than kMaxUpsampleLevels finer than the source, or

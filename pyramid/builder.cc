@@ -16,11 +16,14 @@
 #include "gdal_priv.h"
 #include "pyramid/format.h"
 #include "pyramid/internal/block_warper.h"
+#include "pyramid/internal/build/build_area.h"
 #include "pyramid/internal/build/build_errors.h"
 #include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/build/committer.h"
 #include "pyramid/internal/build/ordered_pool.h"
 #include "pyramid/internal/build/resume.h"
+#include "pyramid/internal/build/shard_plan.h"
+#include "pyramid/internal/build/shard_roots.h"
 #include "pyramid/internal/build/tile_spill.h"
 #include "pyramid/internal/build/unit_renderer.h"
 #include "pyramid/internal/unit_walker.h"
@@ -138,11 +141,12 @@ absl::Status RunUnits(const BuildOptions& options, const BuildPlan& plan, uint64
                       std::vector<std::unique_ptr<internal::UnitRenderer>>* renderers,
                       internal::Committer* committer, internal::CommitPoints* commit_points,
                       BuildProgress* progress, absl::Time start) {
+  first_unit = std::max(first_unit, plan.unit_begin);
   internal::UnitWalker units(plan.unit_rects);
   units.Skip(first_unit);
   const int threads = static_cast<int>(renderers->size());
   internal::OrderedPool<internal::UnitResult> pool(
-      threads, 2 * threads + 1, first_unit, plan.unit_count,
+      threads, 2 * threads + 1, first_unit, plan.unit_end,
       [&units] {
         uint64_t key = 0;
         units.Next(&key);
@@ -155,9 +159,10 @@ absl::Status RunUnits(const BuildOptions& options, const BuildPlan& plan, uint64
         return result;
       });
   absl::Time last_commit = absl::Now();
-  for (uint64_t i = first_unit; i < plan.unit_count; ++i) {
+  for (uint64_t i = first_unit; i < plan.unit_end; ++i) {
     std::unique_ptr<internal::UnitResult> result = pool.Take(i);
     absl::Status status = result->status;
+    if (!plan.area_tiles.empty()) internal::DropTilesOutsideArea(plan, result.get());
     if (status.ok()) status = committer->AppendUnit(result->key, result.get());
     if (!status.ok()) return status;
     const bool forced = options.commit_after_units != 0 && i + 1 == options.commit_after_units;
@@ -166,7 +171,7 @@ absl::Status RunUnits(const BuildOptions& options, const BuildPlan& plan, uint64
       last_commit = absl::Now();
       if (!status.ok()) return status;
     }
-    progress->units_done = i + 1;
+    progress->units_done = i + 1 - plan.unit_begin;
     progress->tiles_written = committer->tiles_written();
     progress->bytes_written = committer->bytes_written();
     progress->elapsed = absl::Now() - start;
@@ -198,6 +203,8 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   const absl::Time start = absl::Now();
   BuildPlan plan;
   absl::Status status = internal::ResolvePlan(options, &plan);
+  if (status.ok()) status = internal::RestrictToArea(options, &plan);
+  if (status.ok()) status = internal::ApplyShard(options, &plan);
   if (!status.ok()) return status;
   absl::StatusOr<OpenedOutput> opened = OpenOutput(options, &plan);
   if (!opened.ok()) return opened.status();
@@ -212,7 +219,8 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   int threads =
       std::min(MaxBuildThreads(),
                options.threads.value_or(static_cast<int>(std::thread::hardware_concurrency())));
-  threads = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(threads, plan.unit_count)));
+  threads = static_cast<int>(
+      std::max<uint64_t>(1, std::min<uint64_t>(threads, plan.unit_end - plan.unit_begin)));
   auto renderers = CreateRenderers(options, plan, threads);
   if (!renderers.ok()) return renderers.status();
   // GDAL's block cache for this build, unless the user chose one (GDAL_CACHEMAX).
@@ -228,11 +236,15 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   internal::CommitPoints commit_points(options.output, writer, plan.unit_count,
                                        resuming ? opened->first_unit : 0);
   BuildProgress progress;
-  progress.units_total = plan.unit_count;
+  progress.units_total = plan.unit_end - plan.unit_begin;
   status = RunUnits(options, plan, opened->first_unit, &*renderers, &committer, &commit_points,
                     &progress, start);
   if (!status.ok()) return status;
   status = committer.Finish(options.output);
+  if (status.ok() && options.shard.has_value()) {
+    status = internal::WriteShardRoots(committer.boundary_roots(), writer);
+    if (!status.ok()) status = internal::WriteFailed(status, commit_points.any());
+  }
   if (!status.ok()) return status;
 
   // Only Seal writes the final PyramidMetadata, so an unfinished file is never a pyramid.
@@ -245,10 +257,10 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   internal::RemoveSideFiles(options.output);
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
-  result.units = plan.unit_count;
+  result.units = plan.unit_end - plan.unit_begin;
   result.threads = threads;
   progress.finished = true;
-  progress.units_done = plan.unit_count;
+  progress.units_done = plan.unit_end - plan.unit_begin;
   progress.tiles_written = result.tiles_written;
   progress.bytes_written = committer.bytes_written();
   progress.elapsed = absl::Now() - start;

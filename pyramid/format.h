@@ -61,6 +61,25 @@ std::string SectionName(int zoom);
 // (a leading zero, a sign, or a zoom above geo::TileMatrixSet::kMaxZoom).
 std::optional<int> ParseSectionName(absl::string_view name);
 
+// kShardRootsSection is the section of a shard file (PyramidMetadata::shard) holding the raw
+// pixels of its tiles whose parent straddles a shard boundary, for merge_pyramids to form
+// the tiles above them. Keys are ShardRootKey(zoom, TileKey(x, y)); each value is the tile's
+// samples (tile_size^2 pixels, row-major, bands interleaved, each sample a little-endian
+// value of the pixel type) followed by its coverage (tile_size^2 bytes, 0..255).
+inline constexpr absl::string_view kShardRootsSection = "shard_roots";
+
+// ShardRootKey is the key of tile `key` of level `zoom` in kShardRootsSection: the zoom in
+// the top 8 bits, so the section is ordered by zoom, then by tile key.
+inline uint64_t ShardRootKey(int zoom, uint64_t key) {
+  return (static_cast<uint64_t>(zoom) << 56) | key;
+}
+
+// ShardRootFromKey is the inverse of ShardRootKey.
+inline void ShardRootFromKey(uint64_t root_key, int* zoom, uint64_t* key) {
+  *zoom = static_cast<int>(root_key >> 56);
+  *key = root_key & ((uint64_t{1} << 56) - 1);
+}
+
 // TileKey is the storage key of tile (x, y) of any level: geo::MortonEncode(x, y), so that
 // the four children of a tile are consecutive keys and a level's keys grow in Z order.
 inline uint64_t TileKey(uint32_t x, uint32_t y) { return geo::MortonEncode(x, y); }

@@ -7,6 +7,7 @@
 // (BUILD_WORKING_DIRECTORY). Exit code 0 only on success; errors are one line on stderr.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +67,18 @@ DEFINE_string(source_srs, "",
 DEFINE_string(nodata, "",
               "Source nodata value, overriding the file's (e.g. 0 or -32768 or nan); it must "
               "fit the pixel type. Pixels with it are transparent / nodata in the pyramid.");
+DEFINE_string(bbox, "",
+              "Build only the tiles that touch this box: min_x,min_y,max_x,max_y in "
+              "--bbox_srs (longitude first in a geographic CRS, where min_x > max_x crosses "
+              "the antimeridian). Tiles at the unit zoom (max_zoom - 3 for 256-pixel tiles) and "
+              "finer equal a full build's; coarser ones hold the box's data only.");
+DEFINE_string(bbox_srs, "EPSG:4326",
+              "CRS of --bbox: an EPSG code, WKT or PROJ string (anything GDAL accepts).");
+DEFINE_string(shard, "",
+              "i/N: build only the i-th (0-based) of N parts of the pyramid (contiguous ranges "
+              "of 2048-pixel blocks in Morton order, balanced by tile count) into --output, for "
+              "merge_pyramids to join with the other N-1 into what one build gives. Every shard "
+              "takes the same other flags. Not with kernel --overview_resampling.");
 DEFINE_int32(threads, 0,
              "Worker threads. 0: one per core. More than 4 per core are lowered to 4 per core.");
 DEFINE_bool(resume, false,
@@ -115,6 +128,8 @@ constexpr std::pair<absl::string_view, absl::string_view> kFieldFlags[] = {
     {"BuildOptions::allow_large_build", "--allow_large_build"},
     {"BuildOptions::set_gdal_cache", "--gdal_cache"},
     {"BuildOptions::commit_interval", "--commit_seconds"},
+    {"BuildOptions::area", "--bbox"},
+    {"BuildOptions::shard", "--shard"},
 };
 
 // FlagMessage is a library message with every BuildOptions field replaced by its flag.
@@ -292,6 +307,40 @@ void RecordCreationOptions(bool demo, BuildOptions* options) {
   }
 }
 
+// ParseAreaAndShard reads --bbox, --bbox_srs and --shard.
+absl::Status ParseAreaAndShard(BuildOptions* options) {
+  if (!FLAGS_bbox.empty()) {
+    std::vector<double> values;
+    for (absl::string_view part : absl::StrSplit(FLAGS_bbox, ',')) {
+      double value = 0;
+      if (!absl::SimpleAtod(part, &value)) break;
+      values.push_back(value);
+    }
+    if (values.size() != 4 || std::count(FLAGS_bbox.begin(), FLAGS_bbox.end(), ',') != 3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--bbox=\"", FLAGS_bbox,
+                       "\" is not four numbers min_x,min_y,max_x,max_y (e.g. "
+                       "--bbox=-34.9,-8.0,-34.85,-7.95)"));
+    }
+    options->area =
+        flatpyramid::pyramid::BuildArea{values[0], values[1], values[2], values[3], FLAGS_bbox_srs};
+  } else if (Given("bbox_srs")) {
+    return absl::InvalidArgumentError("--bbox_srs needs --bbox");
+  }
+  if (!FLAGS_shard.empty()) {
+    std::vector<std::string> parts = absl::StrSplit(FLAGS_shard, '/');
+    uint32_t index = 0, count = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) ||
+        !absl::SimpleAtoi(parts[1], &count) || count == 0 || index >= count) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--shard=", FLAGS_shard,
+                       " is not i/N with 0 <= i < N (e.g. --shard=0/4 .. --shard=3/4)"));
+    }
+    options->shard = flatpyramid::pyramid::BuildShard{index, count};
+  }
+  return absl::OkStatus();
+}
+
 // OptionsFromFlags turns the flags into BuildOptions; errors are command-line errors.
 absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   BuildOptions options;
@@ -316,6 +365,7 @@ absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
     status = ParseLists(&options);
   }
   if (status.ok()) status = ParseEnums(&options);
+  if (status.ok()) status = ParseAreaAndShard(&options);
   if (!status.ok()) return status;
   options.output =
       flatpyramid::tools::ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);

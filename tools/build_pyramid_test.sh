@@ -80,6 +80,12 @@ expect_error 1 "${E} input ${WORK}/notes.txt cannot be read as a raster by GDAL 
   build_pyramid --input="${WORK}/notes.txt" --output="${X}"
 expect_error 1 "${E} ${WORK}/north.tif: the raster lies entirely beyond WebMercator's latitude limit (89.5 to 89.9 degrees, limit +-85.0511287798); use WorldCRS84Quad" \
   build_pyramid --input="${WORK}/north.tif" --output="${X}"
+expect_error 2 "${E} --bbox=\"1,2,3\" is not four numbers min_x,min_y,max_x,max_y (e.g. --bbox=-34.9,-8.0,-34.85,-7.95) ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/bbox.fpyr" --bbox=1,2,3
+expect_error 2 "${E} --bbox_srs needs --bbox ${U}" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/bbox.fpyr" --bbox_srs=EPSG:3857
+expect_error 1 "${E} --bbox 10,20,11,21 (EPSG:4326) does not overlap the source" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/bbox.fpyr" --bbox=10,20,11,21
 expect_error 1 "${E} input ${DATA}/etopo20.cdf has no CRS: give it with --source_srs (e.g. --source_srs=EPSG:4326)" \
   build_pyramid --input="${DATA}/etopo20.cdf" --output="${X}"
 expect_error 1 "${E} --source_srs=EPSG:999999 is not a CRS GDAL knows: use e.g. EPSG:4326 or a WKT/PROJ string" \

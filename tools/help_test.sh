@@ -5,7 +5,7 @@
 # shellcheck source=tools/tool_test_lib.sh
 source "${TEST_SRCDIR}/flatpyramid/tools/tool_test_lib.sh"
 
-for tool in build_pyramid pyramid_info extract_tile read_region verify_pyramid; do
+for tool in build_pyramid merge_pyramids pyramid_info extract_tile read_region verify_pyramid convert_pyramid; do
   code=0
   "${TOOLS}/${tool}" --help >"${OUT}/${tool}.help" 2>"${OUT}/${tool}.err" || code=$?
   [[ "${code}" == 0 ]] || fail "${tool} --help: exit code ${code}"

@@ -37,26 +37,6 @@ absl::Status ResolveTileMatrixSet(const BuildOptions& options, BuildPlan* plan) 
   return absl::OkStatus();
 }
 
-// ToOverviewResampling is the overview kernel implementing `resampling`.
-OverviewResampling ToOverviewResampling(Resampling resampling) {
-  switch (resampling) {
-    case Resampling::kNearest:
-      return OverviewResampling::kNearest;
-    case Resampling::kMode:
-      return OverviewResampling::kMode;
-    case Resampling::kBilinear:
-      return OverviewResampling::kBilinear;
-    case Resampling::kCubic:
-      return OverviewResampling::kCubic;
-    case Resampling::kLanczos:
-      return OverviewResampling::kLanczos;
-    case Resampling::kAverage:
-    case Resampling::kCubicSpline:  // Refused by ValidateBuildOptions.
-      return OverviewResampling::kAverage;
-  }
-  return OverviewResampling::kAverage;
-}
-
 void ResolveResampling(const BuildOptions& options, BuildPlan* plan) {
   plan->resampling = ToGdalResampleAlg(options.resampling);
   plan->overview_name =
@@ -307,6 +287,26 @@ void FillMetadata(const BuildOptions& options, BuildPlan* plan) {
 }
 
 }  // namespace
+
+// ToOverviewResampling is the overview kernel implementing `resampling`.
+OverviewResampling ToOverviewResampling(Resampling resampling) {
+  switch (resampling) {
+    case Resampling::kNearest:
+      return OverviewResampling::kNearest;
+    case Resampling::kMode:
+      return OverviewResampling::kMode;
+    case Resampling::kBilinear:
+      return OverviewResampling::kBilinear;
+    case Resampling::kCubic:
+      return OverviewResampling::kCubic;
+    case Resampling::kLanczos:
+      return OverviewResampling::kLanczos;
+    case Resampling::kAverage:
+    case Resampling::kCubicSpline:  // Refused by ValidateBuildOptions.
+      return OverviewResampling::kAverage;
+  }
+  return OverviewResampling::kAverage;
+}
 
 absl::Status ResolvePlan(const BuildOptions& options, BuildPlan* plan) {
   absl::Status status = ValidateBuildOptions(options);

@@ -56,6 +56,14 @@ struct BuildPlan {
   std::vector<geo::TileRect> unit_rects;
   uint32_t unit_min_x = 0, unit_min_y = 0, unit_max_x = 0, unit_max_y = 0;
   uint64_t unit_count = 0;
+  // BuildOptions::area: by zoom (unit_zoom and finer), the tiles touching it; empty without
+  // an area (build_area.h).
+  std::vector<std::vector<geo::TileRect>> area_tiles;
+  // BuildOptions::shard (shard_plan.h): this build renders units [unit_begin, unit_end) of
+  // the walk, whose keys at unit_zoom lie in [shard_begin_key, shard_end_key); it forms only
+  // the coarser tiles whose key range lies there. Without a shard: every unit, every key.
+  uint64_t unit_begin = 0, unit_end = 0;
+  uint64_t shard_begin_key = 0, shard_end_key = 0;
   double planned_tiles = 0;  // Tiles touching the source, all levels (at most written).
   PyramidMetadata metadata;  // Without levels.
 
@@ -63,6 +71,10 @@ struct BuildPlan {
   codec::PixelType pixel_type() const { return source->pixel_type(); }
   int tile_size() const { return tms->tile_size(); }
 };
+
+// ToOverviewResampling is the overview kernel implementing `resampling` (kAverage for
+// kAverage and kCubicSpline).
+OverviewResampling ToOverviewResampling(Resampling resampling);
 
 // ResolvePlan opens the source and fills `plan`; errors name what to change.
 absl::Status ResolvePlan(const BuildOptions& options, BuildPlan* plan);

@@ -8,6 +8,7 @@
 
 #include "geo/morton.h"
 #include "pyramid/internal/build/build_errors.h"
+#include "pyramid/internal/build/shard_plan.h"
 #include "pyramid/internal/tile_hash.h"
 #include "pyramid/internal/unit_walker.h"
 
@@ -128,6 +129,14 @@ void Committer::SaveState(BuildState* state, PendingTiles* pending) const {
       tile->set_alpha(Compress(p.children[c]->alpha));
     }
   }
+  for (const auto& [zoom_key, pixels] : boundary_roots_) {
+    PendingTile* tile = pending->add_tiles();
+    tile->set_zoom(zoom_key.first);
+    tile->set_key(zoom_key.second);
+    tile->set_samples(Compress(pixels->samples));
+    tile->set_alpha(Compress(pixels->alpha));
+    tile->set_boundary_root(true);
+  }
 }
 
 absl::Status Committer::RestoreState(const BuildState& state, const PendingTiles& pending) {
@@ -144,6 +153,10 @@ absl::Status Committer::RestoreState(const BuildState& state, const PendingTiles
         !Decompress(tile.samples(), &pixels->samples) ||
         !Decompress(tile.alpha(), &pixels->alpha)) {
       return absl::DataLossError("the partial build's pending overview tiles are corrupt");
+    }
+    if (tile.boundary_root()) {
+      boundary_roots_[{static_cast<int>(tile.zoom()), tile.key()}] = std::move(pixels);
+      continue;
     }
     Pending& p = pending_[tile.zoom() - 1];
     p.active = true;
@@ -255,6 +268,16 @@ absl::Status Committer::AddAbove(int zoom, uint64_t key, std::unique_ptr<TilePix
 // Flush forms the pending parent of level `zoom`, appends it and hands it further up.
 absl::Status Committer::Flush(int zoom) {
   Pending& p = pending_[zoom];
+  if (!OwnsTile(plan_.unit_zoom, plan_.shard_begin_key, plan_.shard_end_key, zoom, p.key)) {
+    // A parent straddling a shard boundary: merge_pyramids forms it from these.
+    for (int c = 0; c < 4; ++c) {
+      if (p.children[c] != nullptr) {
+        boundary_roots_[{zoom + 1, 4 * p.key + c}] = std::move(p.children[c]);
+      }
+    }
+    p.active = false;
+    return absl::OkStatus();
+  }
   const TilePixels* children[4];
   for (int c = 0; c < 4; ++c) children[c] = p.children[c].get();
   auto parent = std::make_unique<TilePixels>(plan_.pixel_type(), plan_.tile_size(), plan_.bands());

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "pyramid/format.h"
 #include "pyramid/internal/build/build_plan.h"
+#include "pyramid/internal/build/shard_roots.h"
 #include "pyramid/internal/build/tile_dedup.h"
 #include "pyramid/internal/build/tile_spill.h"
 #include "pyramid/internal/build/unit_renderer.h"
@@ -48,6 +49,10 @@ class Committer {
   absl::Status Finish(const std::string& output);
 
   void FillLevels(PyramidMetadata* metadata) const;
+
+  // BoundaryRoots are the raw tiles whose parent straddles the plan's shard boundaries
+  // (formed by merge_pyramids instead), by (zoom, key); empty without a shard.
+  const ShardRootMap& boundary_roots() const { return boundary_roots_; }
   uint64_t tiles_written() const { return tiles_written_; }
   uint64_t bytes_written() const { return bytes_written_; }
   uint64_t unique_tiles() const;
@@ -86,6 +91,8 @@ class Committer {
   std::vector<uint8_t> scratch_;
   std::string encoded_;
   std::unique_ptr<TileSpill> spill_;  // Kernel overviews: the units' root tiles.
+  // Shards: the children of the pending parents that straddle a shard boundary.
+  ShardRootMap boundary_roots_;
 };
 
 }  // namespace internal

@@ -1,0 +1,294 @@
+// The library contracts of //convert that the end-to-end tests (pmtiles_js_test,
+// mbtiles_gdal_test, xyz_gdal_test) do not reach: output rules, refusals with their
+// messages, selection by zoom and bbox, and damaged or hostile inputs.
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "codec/codec.h"
+#include "convert/import.h"
+#include "convert/mbtiles.h"
+#include "convert/pmtiles.h"
+#include "convert/pmtiles_reader.h"
+#include "convert/pmtiles_writer.h"
+#include "convert/xyz_dir.h"
+#include "gtest/gtest.h"
+#include "pyramid/reader.h"
+#include "pyramid/tile_writer.h"
+#include "testing/files.h"
+
+namespace flatpyramid {
+namespace convert {
+namespace {
+
+// PngTile is a flat 256 x 256 RGB tile of `grey`.
+std::string PngTile(uint8_t grey) {
+  codec::Image image(256, 256, 3, codec::PixelType::kUint8);
+  std::fill(image.data(), image.data() + image.size_bytes(), grey);
+  std::string out;
+  EXPECT_TRUE(codec::Encode(codec::CodecId::kPng, image.view(), {}, &out).ok());
+  return out;
+}
+
+// WriteTestPyramid writes zoom 1 (all four tiles, two identical) and zoom 2 (tile 2/1/1).
+void WriteTestPyramid(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<pyramid::TileWriter>> writer =
+      pyramid::TileWriter::Create(path, {});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->AddTile(1, 0, 0, PngTile(10)).ok());
+  ASSERT_TRUE((*writer)->AddTile(1, 1, 0, PngTile(10)).ok());
+  ASSERT_TRUE((*writer)->AddTile(1, 0, 1, PngTile(30)).ok());
+  ASSERT_TRUE((*writer)->AddTile(1, 1, 1, PngTile(40)).ok());
+  ASSERT_TRUE((*writer)->AddTile(2, 1, 1, PngTile(50)).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+}
+
+class ConvertTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fpyr_ = dir_.Path("in.fpyr");
+    WriteTestPyramid(fpyr_);
+    absl::StatusOr<std::unique_ptr<pyramid::Reader>> reader = pyramid::Reader::Open(fpyr_);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    reader_ = *std::move(reader);
+  }
+  test::TempDir dir_;
+  std::string fpyr_;
+  std::unique_ptr<pyramid::Reader> reader_;
+};
+
+TEST_F(ConvertTest, TileWriterPyramidVerifiesWithStatisticsFromTheTiles) {
+  EXPECT_TRUE(reader_->Verify().ok()) << reader_->Verify();
+  EXPECT_EQ(reader_->metadata().codec(), "png");
+  EXPECT_EQ(reader_->band_count(), 3);
+  ASSERT_NE(reader_->FindLevel(1), nullptr);
+  EXPECT_EQ(reader_->FindLevel(1)->tile_count(), 4u);
+  EXPECT_EQ(reader_->FindLevel(1)->unique_tile_count(), 3u);
+  EXPECT_EQ(reader_->GetTileBytes(2, 1, 1).value(), PngTile(50));
+}
+
+TEST_F(ConvertTest, ExportsRefuseAnExistingOutputWithoutOverwrite) {
+  const std::string out = dir_.Path("out.pmtiles");
+  std::ofstream(out) << "keep";
+  absl::Status s = ExportPmtiles(*reader_, out, {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(),
+            absl::StrCat(out, " exists: give --overwrite to replace it, or another output path"));
+  EXPECT_EQ(test::ReadFileOrDie(out), "keep");
+  ExportOptions options;
+  options.overwrite = true;
+  ASSERT_TRUE(ExportPmtiles(*reader_, out, options).ok());
+  EXPECT_EQ(test::ReadFileOrDie(out).substr(0, 7), "PMTiles");
+  // No temporary file is left next to it.
+  EXPECT_NE(access(absl::StrCat(out, ".tmp.", getpid()).c_str(), F_OK), 0);
+}
+
+TEST_F(ConvertTest, ExportsNeverWriteOntoTheirInputEvenThroughALink) {
+  const std::string link = dir_.Path("link.mbtiles");
+  ASSERT_EQ(symlink(fpyr_.c_str(), link.c_str()), 0);
+  ExportOptions options;
+  options.overwrite = true;
+  absl::Status s = ExportMbtiles(*reader_, link, options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), absl::StrCat("the output ", link, " is the input ", fpyr_,
+                                      ": give a different output path"));
+  EXPECT_TRUE(reader_->Verify().ok());
+}
+
+TEST_F(ConvertTest, AnXyzExportNeverReplacesTheDirectoryHoldingItsInput) {
+  ExportOptions options;
+  options.overwrite = true;
+  absl::Status s = ExportXyzDirectory(*reader_, dir_.path(), options);
+  EXPECT_EQ(s.message(),
+            absl::StrCat("the output directory ", dir_.path(), " holds the input ", fpyr_,
+                         ": replacing it would delete the input; give a different "
+                         "output path"));
+  EXPECT_TRUE(reader_->Verify().ok());
+}
+
+TEST_F(ConvertTest, ElevationOptionsAreRefusedForImagery) {
+  ExportOptions options;
+  options.terrain_encoding = codec::TerrainEncoding::kTerrarium;
+  absl::Status s = ExportPmtiles(*reader_, dir_.Path("t.pmtiles"), options);
+  EXPECT_EQ(s.message(), absl::StrCat("ExportOptions::terrain_encoding applies to elevation "
+                                      "pyramids; ",
+                                      fpyr_, " holds png imagery"));
+}
+
+TEST_F(ConvertTest, ZoomAndBboxSelectTiles) {
+  ExportOptions options;
+  options.min_zoom = 2;
+  const std::string out = dir_.Path("z2.pmtiles");
+  ASSERT_TRUE(ExportPmtiles(*reader_, out, options).ok());
+  absl::StatusOr<std::unique_ptr<PmtilesReader>> archive = PmtilesReader::Open(out);
+  ASSERT_TRUE(archive.ok()) << archive.status();
+  EXPECT_EQ((*archive)->header().min_zoom, 2);
+  EXPECT_EQ((*archive)->Tiles()->size(), 1u);
+
+  // The north-east quarter of the world: tile 1/1/0 only (and nothing at zoom 2 there).
+  options.min_zoom = -1;
+  options.bbox = geo::Bounds{10, 10, 170, 80};
+  const std::string ne = dir_.Path("ne.pmtiles");
+  ASSERT_TRUE(ExportPmtiles(*reader_, ne, options).ok());
+  archive = PmtilesReader::Open(ne);
+  ASSERT_TRUE(archive.ok());
+  absl::StatusOr<std::vector<PmtilesTileRef>> tiles = (*archive)->Tiles();
+  ASSERT_EQ(tiles->size(), 1u);
+  EXPECT_EQ((*tiles)[0].tile.z, 1);
+  EXPECT_EQ((*tiles)[0].tile.x, 1u);
+  EXPECT_EQ((*tiles)[0].tile.y, 0u);
+
+  options.bbox = geo::Bounds{10, 10, 170, 80};
+  options.min_zoom = 2;
+  EXPECT_EQ(ExportMbtiles(*reader_, dir_.Path("none.mbtiles"), options).message(),
+            absl::StrCat("no tiles of ", fpyr_,
+                         " in zooms 2..2 inside the bbox: the pyramid has zooms 1..2; widen the "
+                         "zoom range or the bbox"));
+}
+
+TEST_F(ConvertTest, PmtilesDeduplicatesIntoOneOffsetAndARun) {
+  const std::string out = dir_.Path("d.pmtiles");
+  ASSERT_TRUE(ExportPmtiles(*reader_, out, {}).ok());
+  absl::StatusOr<std::unique_ptr<PmtilesReader>> archive = PmtilesReader::Open(out);
+  ASSERT_TRUE(archive.ok());
+  const PmtilesHeader& h = (*archive)->header();
+  EXPECT_EQ(h.addressed_tiles, 5u);
+  EXPECT_EQ(h.tile_contents, 4u);
+  // 1/0/0 (ID 1) is followed on the curve by 1/0/1 (ID 2), then 1/1/1 (3) and 1/1/0 (4):
+  // the two identical tiles are not neighbours, so 5 entries.
+  EXPECT_EQ(h.tile_entries, 5u);
+  EXPECT_EQ(h.data_length, 4 * PngTile(10).size() - (PngTile(10).size() - PngTile(50).size()) -
+                               (PngTile(10).size() - PngTile(30).size()) -
+                               (PngTile(10).size() - PngTile(40).size()));
+  EXPECT_EQ(h.tile_type, PmtilesTileType::kPng);
+  absl::StatusOr<std::vector<PmtilesTileRef>> tiles = (*archive)->Tiles();
+  ASSERT_TRUE(tiles.ok()) << tiles.status();
+  for (const PmtilesTileRef& ref : *tiles) {
+    EXPECT_EQ((*archive)->TileBytes(ref),
+              reader_->GetTileBytes(ref.tile.z, ref.tile.x, ref.tile.y).value());
+  }
+}
+
+TEST_F(ConvertTest, XyzDirectoryHoldsTilesTileJsonAndIndex) {
+  const std::string out = dir_.Path("xyz");
+  ASSERT_TRUE(ExportXyzDirectory(*reader_, out, {}).ok());
+  EXPECT_EQ(test::ReadFileOrDie(out + "/2/1/1.png"), PngTile(50));
+  EXPECT_EQ(test::ReadFileOrDie(out + "/1/1/0.png"), PngTile(10));
+  struct stat a, b;
+  ASSERT_EQ(stat((out + "/1/0/0.png").c_str(), &a), 0);
+  ASSERT_EQ(stat((out + "/1/1/0.png").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);  // The deduplicated tile is one file, hard-linked.
+  EXPECT_NE(test::ReadFileOrDie(out + "/tilejson.json").find("\"{z}/{x}/{y}.png\""),
+            std::string::npos);
+  EXPECT_NE(test::ReadFileOrDie(out + "/index.html").find("L.tileLayer('{z}/{x}/{y}.png'"),
+            std::string::npos);
+  // --overwrite replaces the directory.
+  ExportOptions options;
+  options.overwrite = true;
+  options.max_zoom = 1;
+  ASSERT_TRUE(ExportXyzDirectory(*reader_, out, options).ok());
+  EXPECT_NE(access((out + "/2").c_str(), F_OK), 0);
+}
+
+TEST_F(ConvertTest, MbtilesImportRefusesVectorTilesAndOtherCrs) {
+  const std::string mbtiles = dir_.Path("v.mbtiles");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(mbtiles.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE metadata (name TEXT, value TEXT);"
+                         "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER,"
+                         " tile_row INTEGER, tile_data BLOB);"
+                         "INSERT INTO metadata VALUES ('format', 'pbf');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  absl::Status s = ImportMbtiles(mbtiles, dir_.Path("v.fpyr"), {});
+  EXPECT_EQ(s.message(), absl::StrCat(mbtiles,
+                                      " holds vector tiles (format pbf); a pyramid holds raster "
+                                      "tiles: render them to images first"));
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE metadata SET value = 'png';"
+                         "INSERT INTO metadata VALUES ('srs', 'EPSG:4326');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  s = ImportMbtiles(mbtiles, dir_.Path("v.fpyr"), {});
+  EXPECT_EQ(s.message(), absl::StrCat(mbtiles,
+                                      ": metadata srs is EPSG:4326; only WebMercator (EPSG:3857) "
+                                      "tile sets import: warp it with gdalwarp first"));
+  EXPECT_NE(access(dir_.Path("v.fpyr").c_str(), F_OK), 0);
+}
+
+TEST_F(ConvertTest, MbtilesImportNamesATileThatIsNotAnImage) {
+  const std::string mbtiles = dir_.Path("bad.mbtiles");
+  ASSERT_TRUE(ExportMbtiles(*reader_, mbtiles, {}).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(mbtiles.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "INSERT INTO images VALUES (99, x'00010203');"
+                         "INSERT INTO map VALUES (2, 0, 0, 99);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  absl::Status s = ImportMbtiles(mbtiles, dir_.Path("bad.fpyr"), {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(
+      absl::StartsWith(s.message(), absl::StrCat(mbtiles,
+                                                 ": tile 2/0/3 (4 bytes) is not a JPEG, PNG or "
+                                                 "WebP image of at most 512 x 512 pixels: ")))
+      << s;
+  EXPECT_NE(access(dir_.Path("bad.fpyr").c_str(), F_OK), 0);  // Nothing published.
+}
+
+TEST_F(ConvertTest, DamagedPmtilesAreReportedNotCopied) {
+  const std::string good = dir_.Path("good.pmtiles");
+  ASSERT_TRUE(ExportPmtiles(*reader_, good, {}).ok());
+  std::string bytes = test::ReadFileOrDie(good);
+  // Truncated inside the tile data.
+  const std::string cut = dir_.Path("cut.pmtiles");
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
+  EXPECT_EQ(ImportPmtiles(cut, dir_.Path("cut.fpyr"), {}).message(),
+            absl::StrCat(cut, ": a section of the PMTiles header lies beyond the file's ",
+                         bytes.size() - 10, " bytes: the archive is truncated or damaged"));
+  // A damaged root directory (its gzip stream corrupted).
+  absl::StatusOr<PmtilesHeader> h = PmtilesHeader::Decode(bytes);
+  ASSERT_TRUE(h.ok());
+  std::string damaged = bytes;
+  for (uint64_t i = h->root_offset + 10; i < h->root_offset + h->root_length; ++i)
+    damaged[i] ^= 0x5a;
+  const std::string bad = dir_.Path("bad.pmtiles");
+  std::ofstream(bad, std::ios::binary) << damaged;
+  absl::Status s = ImportPmtiles(bad, dir_.Path("bad.fpyr"), {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(access(dir_.Path("bad.fpyr").c_str(), F_OK), 0);
+  // Not an archive at all.
+  EXPECT_EQ(ImportPmtiles(fpyr_, dir_.Path("x.fpyr"), {}).message(),
+            absl::StrCat(fpyr_,
+                         ": PMTiles header: the file does not start with \"PMTiles\": not a "
+                         "PMTiles archive"));
+}
+
+TEST_F(ConvertTest, ImportRoundTripKeepsEveryTileAndTheDeduplication) {
+  const std::string pmtiles = dir_.Path("r.pmtiles");
+  const std::string back = dir_.Path("r.fpyr");
+  ASSERT_TRUE(ExportPmtiles(*reader_, pmtiles, {}).ok());
+  ASSERT_TRUE(ImportPmtiles(pmtiles, back, {}).ok());
+  absl::StatusOr<std::unique_ptr<pyramid::Reader>> again = pyramid::Reader::Open(back);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE((*again)->Verify().ok());
+  EXPECT_EQ((*again)->FindLevel(1)->unique_tile_count(), 3u);
+  for (auto [z, x, y] :
+       {std::tuple<int, uint32_t, uint32_t>{1, 0, 0}, {1, 1, 0}, {1, 0, 1}, {1, 1, 1}, {2, 1, 1}}) {
+    EXPECT_EQ((*again)->GetTileBytes(z, x, y).value(), reader_->GetTileBytes(z, x, y).value());
+  }
+  EXPECT_EQ(ImportPmtiles(pmtiles, back, {}).code(), absl::StatusCode::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace convert
+}  // namespace flatpyramid

@@ -1,0 +1,279 @@
+#include "convert/mbtiles.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "convert/internal/export_plan.h"
+#include "pyramid/format.h"
+
+namespace flatpyramid {
+namespace convert {
+namespace {
+
+using internal::ContentId;
+using internal::ExportPlan;
+using internal::SelectedTile;
+using internal::TileSource;
+
+constexpr char kSchema[] =
+    "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
+    "PRAGMA cache_size=-65536; PRAGMA application_id=0x4d504258;"  // "MPBX", the spec's.
+    "CREATE TABLE metadata (name TEXT, value TEXT);"
+    "CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,"
+    " tile_id INTEGER);"
+    "CREATE TABLE images (tile_id INTEGER PRIMARY KEY, tile_data BLOB);"
+    "CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column,"
+    " map.tile_row AS tile_row, images.tile_data AS tile_data"
+    " FROM map JOIN images ON images.tile_id = map.tile_id;"
+    "BEGIN;";
+constexpr char kIndexes[] =
+    "CREATE UNIQUE INDEX map_index ON map (zoom_level, tile_column, tile_row);"
+    "CREATE UNIQUE INDEX name ON metadata (name);"
+    "COMMIT;";
+
+absl::Status SqliteError(sqlite3* db, absl::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrCat(path, ": SQLite ", what,
+                                          " failed: ", db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// Statement owns a prepared statement.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Step runs a bound INSERT and resets it.
+bool Step(sqlite3_stmt* stmt) {
+  const bool ok = sqlite3_step(stmt) == SQLITE_DONE;
+  sqlite3_reset(stmt);
+  return ok;
+}
+
+std::vector<std::pair<std::string, std::string>> MetadataRows(const ExportPlan& plan) {
+  const geo::Bounds& b = plan.bounds_lonlat;
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"name", plan.name},
+      {"format", plan.format},
+      {"type", "baselayer"},
+      {"version", "1.3"},
+      {"description", plan.description},
+      {"bounds", absl::StrFormat("%.9g,%.9g,%.9g,%.9g", b.min_x, b.min_y, b.max_x, b.max_y)},
+      {"center",
+       absl::StrFormat("%.9g,%.9g,%d", plan.center_lon, plan.center_lat, plan.center_zoom)},
+      {"minzoom", absl::StrCat(plan.min_zoom)},
+      {"maxzoom", absl::StrCat(plan.max_zoom)},
+  };
+  for (const auto& [key, value] : plan.attributes) rows.emplace_back(key, value);
+  return rows;
+}
+
+absl::Status WriteTiles(sqlite3* db, const pyramid::Reader& reader, const ExportPlan& plan,
+                        const ExportOptions& options, const std::string& path) {
+  Statement map(db, "INSERT INTO map VALUES (?1, ?2, ?3, ?4)");
+  Statement image(db, "INSERT INTO images VALUES (?1, ?2)");
+  if (map.get() == nullptr || image.get() == nullptr) return SqliteError(db, "prepare", path);
+  TileSource source(reader, plan);
+  absl::flat_hash_map<ContentId, int64_t> image_ids;
+  std::string scratch;
+  ExportProgress progress{0, plan.tile_count, 0};
+  for (const internal::SelectedLevel& level : plan.levels) {
+    const uint32_t rows = reader.tile_matrix_set().MatrixHeight(level.z);
+    for (uint64_t index : level.entries) {
+      const SelectedTile tile = source.Tile(level, index);
+      auto [it, inserted] = image_ids.try_emplace(tile.content, image_ids.size());
+      if (inserted) {
+        absl::StatusOr<absl::string_view> bytes = source.Bytes(tile, &scratch);
+        if (!bytes.ok()) return bytes.status();
+        sqlite3_bind_int64(image.get(), 1, it->second);
+        sqlite3_bind_blob64(image.get(), 2, bytes->data(), bytes->size(), SQLITE_STATIC);
+        if (!Step(image.get())) return SqliteError(db, "insert into images", path);
+        progress.bytes_written += bytes->size();
+      }
+      sqlite3_bind_int(map.get(), 1, level.z);
+      sqlite3_bind_int64(map.get(), 2, tile.x);
+      sqlite3_bind_int64(map.get(), 3, rows - 1 - tile.y);  // TMS row.
+      sqlite3_bind_int64(map.get(), 4, it->second);
+      if (!Step(map.get())) return SqliteError(db, "insert into map", path);
+      if (++progress.tiles_done % internal::kProgressEvery == 0 && options.progress) {
+        options.progress(progress);
+      }
+    }
+  }
+  Statement meta(db, "INSERT INTO metadata VALUES (?1, ?2)");
+  for (const auto& [name, value] : MetadataRows(plan)) {
+    sqlite3_bind_text(meta.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+    sqlite3_bind_text(meta.get(), 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    if (!Step(meta.get())) return SqliteError(db, "insert into metadata", path);
+  }
+  if (options.progress) options.progress(progress);
+  return absl::OkStatus();
+}
+
+absl::Status WriteDatabase(const pyramid::Reader& reader, const ExportPlan& plan,
+                           const ExportOptions& options, const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    absl::Status s = SqliteError(db, "open", path);
+    sqlite3_close(db);
+    return s;
+  }
+  absl::Status status;
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    status = SqliteError(db, "schema", path);
+  }
+  if (status.ok()) status = WriteTiles(db, reader, plan, options, path);
+  if (status.ok() && sqlite3_exec(db, kIndexes, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    status = SqliteError(db, "index and commit", path);
+  }
+  if (sqlite3_close(db) != SQLITE_OK && status.ok()) status = SqliteError(db, "close", path);
+  if (!status.ok()) return status;
+  // synchronous=OFF skipped every sync: one now, before the rename publishes the file.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && fdatasync(fd) == 0;
+  if (fd >= 0) close(fd);
+  return synced ? absl::OkStatus()
+                : absl::DataLossError(absl::StrCat("cannot sync ", path, " (disk full?)"));
+}
+
+}  // namespace
+
+absl::Status ExportMbtiles(const pyramid::Reader& reader, const std::string& output,
+                           const ExportOptions& options) {
+  return internal::RunExport(reader, output, options, "MBTiles",
+                             [&](const ExportPlan& plan, const std::string& temporary) {
+                               return WriteDatabase(reader, plan, options, temporary);
+                             });
+}
+
+// --- Reading ---
+
+MbtilesReader::MbtilesReader(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+
+MbtilesReader::~MbtilesReader() { sqlite3_close(db_); }
+
+absl::StatusOr<std::unique_ptr<MbtilesReader>> MbtilesReader::Open(const std::string& path) {
+  if (access(path.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    absl::Status s = absl::InvalidArgumentError(
+        absl::StrCat(path, ": not an MBTiles file: SQLite cannot open it: ", sqlite3_errmsg(db)));
+    sqlite3_close(db);
+    return s;
+  }
+  std::unique_ptr<MbtilesReader> reader(new MbtilesReader(path, db));
+  // One read transaction for the reader's life: statements then take no file lock each (an
+  // fcntl and a journal stat per tile otherwise); pages are read through a memory map.
+  sqlite3_exec(db, "PRAGMA mmap_size=1099511627776; BEGIN;", nullptr, nullptr, nullptr);
+  {
+    Statement check(db, "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 0");
+    if (check.get() == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path,
+          ": not an MBTiles file: no tiles table with zoom_level, tile_column, tile_row, "
+          "tile_data (SQLite: ",
+          sqlite3_errmsg(db), ")"));
+    }
+  }
+  Statement meta(db, "SELECT name, value FROM metadata");
+  while (meta.get() != nullptr && sqlite3_step(meta.get()) == SQLITE_ROW) {
+    const unsigned char* name = sqlite3_column_text(meta.get(), 0);
+    const unsigned char* value = sqlite3_column_text(meta.get(), 1);
+    if (name != nullptr && value != nullptr) {
+      reader->metadata_[reinterpret_cast<const char*>(name)] = reinterpret_cast<const char*>(value);
+    }
+  }
+  return reader;
+}
+
+absl::StatusOr<std::vector<int>> MbtilesReader::Zooms() const {
+  Statement zooms(db_, "SELECT DISTINCT zoom_level FROM tiles ORDER BY zoom_level");
+  if (zooms.get() == nullptr) return SqliteError(db_, "listing zoom levels", path_);
+  std::vector<int> out;
+  int rc;
+  while ((rc = sqlite3_step(zooms.get())) == SQLITE_ROW) {
+    const int64_t z = sqlite3_column_int64(zooms.get(), 0);
+    if (z < 0 || z > 30) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": zoom_level ", z, " is outside 0..30"));
+    }
+    out.push_back(static_cast<int>(z));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "listing zoom levels", path_);
+  return out;
+}
+
+absl::StatusOr<uint64_t> MbtilesReader::TileCount(int z) const {
+  Statement count(db_, "SELECT COUNT(*) FROM tiles WHERE zoom_level = ?1");
+  if (count.get() == nullptr) return SqliteError(db_, "counting tiles", path_);
+  sqlite3_bind_int(count.get(), 1, z);
+  if (sqlite3_step(count.get()) != SQLITE_ROW) return SqliteError(db_, "counting tiles", path_);
+  return static_cast<uint64_t>(sqlite3_column_int64(count.get(), 0));
+}
+
+absl::Status MbtilesReader::ForEachTileInMortonOrder(int z, const TileFn& fn) const {
+  const int64_t size = int64_t{1} << z;
+  // The keys first (small), sorted; then each tile's bytes by its index.
+  std::vector<std::pair<uint64_t, int64_t>> keys;  // Morton key, TMS row.
+  {
+    Statement list(db_, "SELECT tile_column, tile_row FROM tiles WHERE zoom_level = ?1");
+    if (list.get() == nullptr) return SqliteError(db_, "listing tiles", path_);
+    sqlite3_bind_int(list.get(), 1, z);
+    int rc;
+    while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
+      const int64_t x = sqlite3_column_int64(list.get(), 0);
+      const int64_t row = sqlite3_column_int64(list.get(), 1);
+      if (x < 0 || x >= size || row < 0 || row >= size) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path_, ": tile ", z, "/", x, "/", row, " (TMS row) is outside the zoom's ",
+                         size, " x ", size, " tiles: not a WebMercator quad tile set"));
+      }
+      keys.emplace_back(
+          pyramid::TileKey(static_cast<uint32_t>(x), static_cast<uint32_t>(size - 1 - row)), row);
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, "listing tiles", path_);
+  }
+  std::sort(keys.begin(), keys.end());
+  Statement get(db_,
+                "SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column = ?2 AND "
+                "tile_row = ?3");
+  if (get.get() == nullptr) return SqliteError(db_, "reading tiles", path_);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0 && keys[i].first == keys[i - 1].first) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": zoom ", z, " lists one tile twice: the file is damaged"));
+    }
+    uint32_t x, y;
+    pyramid::TileFromKey(keys[i].first, &x, &y);
+    sqlite3_bind_int(get.get(), 1, z);
+    sqlite3_bind_int64(get.get(), 2, x);
+    sqlite3_bind_int64(get.get(), 3, keys[i].second);
+    if (sqlite3_step(get.get()) != SQLITE_ROW) return SqliteError(db_, "reading a tile", path_);
+    const void* data = sqlite3_column_blob(get.get(), 0);
+    const int length = sqlite3_column_bytes(get.get(), 0);
+    absl::Status s =
+        fn(x, y, absl::string_view(static_cast<const char*>(data), static_cast<size_t>(length)));
+    sqlite3_reset(get.get());
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace convert
+}  // namespace flatpyramid

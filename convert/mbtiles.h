@@ -1,0 +1,84 @@
+// MBTiles 1.3 (https://github.com/mapbox/mbtiles-spec/blob/master/1.3/spec.md): tiles in an
+// SQLite database, what GDAL's MBTiles driver, QGIS, TileServer GL and mbutil read.
+//
+// ExportMbtiles writes a pyramid's tiles, their bytes unchanged, into the deduplicating
+// layout: table `map` (zoom_level, tile_column, tile_row, tile_id) and table `images`
+// (tile_id INTEGER PRIMARY KEY, tile_data), joined by the view `tiles` that readers query.
+// Rows are TMS (tile_row 0 at the bottom: row = 2^z - 1 - y). Tiles the pyramid
+// deduplicated are stored once. Table `metadata` holds name, format (jpg, png, webp),
+// bounds, center, minzoom, maxzoom, type, description, and the pyramid's provenance under
+// "flatpyramid:..." names. Written in one transaction with journal_mode=OFF and
+// synchronous=OFF (nothing to roll back into: the file is a temporary one until complete),
+// indexes built after the rows, then the file is synced and renamed over `output`.
+//
+// MbtilesReader reads any MBTiles file for the import: metadata, and the tiles of one zoom.
+//
+// Caveats: a "jpeg" pyramid with alpha holds PNG/WebP tiles at the data's edges; they are
+// copied as they are under format "jpg" (GDAL and browsers recognise each tile's bytes).
+//
+// Example:
+//   absl::Status s = convert::ExportMbtiles(**reader, "out.mbtiles", {});
+//   absl::StatusOr<std::unique_ptr<MbtilesReader>> in = MbtilesReader::Open("out.mbtiles");
+#ifndef FLATPYRAMID_CONVERT_MBTILES_H_
+#define FLATPYRAMID_CONVERT_MBTILES_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "convert/export_options.h"
+#include "pyramid/reader.h"
+
+struct sqlite3;
+
+namespace flatpyramid {
+namespace convert {
+
+// ExportMbtiles writes `reader`'s tiles selected by `options` to `output` (see the file
+// comment). Errors as ExportPmtiles, plus Internal naming SQLite's message.
+absl::Status ExportMbtiles(const pyramid::Reader& reader, const std::string& output,
+                           const ExportOptions& options);
+
+// MbtilesReader reads an MBTiles file (read-only, immutable). Thread-compatible.
+class MbtilesReader {
+ public:
+  // Open opens `path` read-only. NotFound, or InvalidArgument when it is not an SQLite
+  // database with a `tiles` table or view of the spec's columns.
+  static absl::StatusOr<std::unique_ptr<MbtilesReader>> Open(const std::string& path);
+  ~MbtilesReader();
+  MbtilesReader(const MbtilesReader&) = delete;
+  MbtilesReader& operator=(const MbtilesReader&) = delete;
+
+  // metadata is the `metadata` table (empty if it has none).
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+  // Zooms lists the zoom levels holding tiles, ascending.
+  absl::StatusOr<std::vector<int>> Zooms() const;
+
+  // TileCount is the number of tiles of zoom `z`.
+  absl::StatusOr<uint64_t> TileCount(int z) const;
+
+  // ForEachTileInMortonOrder calls `fn(x, y, bytes)` for every tile of zoom `z`, y an XYZ row
+  // (0 at the top), in ascending pyramid::TileKey(x, y). `bytes` is valid during the call.
+  // InvalidArgument naming the tile for a column or row outside the zoom's matrix; the first
+  // error `fn` returns stops the walk and is returned.
+  using TileFn = std::function<absl::Status(uint32_t x, uint32_t y, absl::string_view bytes)>;
+  absl::Status ForEachTileInMortonOrder(int z, const TileFn& fn) const;
+
+ private:
+  MbtilesReader(std::string path, sqlite3* db);
+  std::string path_;
+  sqlite3* db_;
+  std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace convert
+}  // namespace flatpyramid
+
+#endif  // FLATPYRAMID_CONVERT_MBTILES_H_
