@@ -122,6 +122,9 @@ struct BuildOptions {
   std::string tool_version = kBuilderVersion;
   // progress, when set, is called after every committed unit and at the end.
   std::function<void(const BuildProgress&)> progress;
+  // cancelled, when set, is asked after `progress` on the same thread; returning true stops
+  // the build at a commit point (written then) with Cancelled: `resume` continues it.
+  std::function<bool()> cancelled;
   // commit_after_units (tests): also write a commit point right after this many units,
   // whatever the interval. 0 = never.
   uint64_t commit_after_units = 0;

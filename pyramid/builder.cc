@@ -176,6 +176,14 @@ absl::Status RunUnits(const BuildOptions& options, const BuildPlan& plan, uint64
     progress->bytes_written = committer->bytes_written();
     progress->elapsed = absl::Now() - start;
     if (options.progress) options.progress(*progress);
+    if (i + 1 < plan.unit_count && options.cancelled && options.cancelled()) {
+      status = commit_points->Commit(plan.metadata, i + 1, *committer);
+      if (!status.ok()) return status;
+      return absl::CancelledError(absl::StrCat(options.output, ": build cancelled after ", i + 1,
+                                               " of ", plan.unit_count,
+                                               " blocks, at a commit point: build again with "
+                                               "resume to continue"));
+    }
   }
   return absl::OkStatus();
 }
