@@ -90,7 +90,7 @@ def tile_bounds(z, x, y):
 def stored_tile(path, z, x, y, bands):
     """The tile as Reader::GetTile returns it (bands x 256 x 256), or None when absent."""
     out = tmp(f"tile_{z}_{x}_{y}.bin")
-    result = tool("extract_tile", path, z, x, y, f"--output={out}", check=False)
+    result = tool("extract_tile", path, z, x, y, f"--output={out}", "--overwrite", check=False)
     if result.returncode != 0:
         if "NotFound" in result.stderr or "no tile" in result.stderr or "not found" in result.stderr:
             return None
@@ -288,7 +288,7 @@ def all_tiles(path):
         for y in range(row0 // TILE, (row0 + height - 1) // TILE + 1):
             for x in range(col0 // TILE, (col0 + width - 1) // TILE + 1):
                 out = tmp("bytes.bin")
-                if tool("extract_tile", path, z, x, y, f"--output={out}", check=False).returncode == 0:
+                if tool("extract_tile", path, z, x, y, f"--output={out}", "--overwrite", check=False).returncode == 0:
                     with open(out, "rb") as f:
                         tiles[(z, x, y)] = f.read()
     return tiles
@@ -412,7 +412,7 @@ class BadFileTest(unittest.TestCase):
         z, col0, row0, _, _ = level_of(LANDSAT)
         x, y = col0 // TILE + 2, row0 // TILE + 2
         out = tmp("to_corrupt.bin")
-        tool("extract_tile", LANDSAT, z, x, y, f"--output={out}")
+        tool("extract_tile", LANDSAT, z, x, y, f"--output={out}", "--overwrite")
         with open(out, "rb") as f:
             stored = f.read()
         with open(path, "r+b") as f:
