@@ -299,6 +299,45 @@ TEST_F(DriverTest, UpdateAndVirtualFilesAreRefusedWithTheReason) {
             "files; copy it out of the virtual file system first");
 }
 
+// CancelAfterFirstCall lets the first progress call through and stops at the second.
+int CPL_STDCALL CancelAfterFirstCall(double /*complete*/, const char* /*message*/, void* calls) {
+  return ++*static_cast<int*>(calls) == 1 ? TRUE : FALSE;
+}
+
+TEST_F(DriverTest, CancelledCreateCopyStopsWithUserInterruptAndLeavesNoFile) {
+  GDALDatasetUniquePtr source(
+      GDALDataset::Open(test::DataPath("L7_ETMs.tif").c_str(), GDAL_OF_RASTER));
+  ASSERT_NE(source, nullptr);
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("FlatPyramid");
+  ASSERT_NE(driver, nullptr);
+  const std::string path = dir_.Path("cancelled.fpyr");
+  const char* const options[] = {"MAX_ZOOM=15", "BANDS=3,2,1", "NUM_THREADS=1", nullptr};
+  int calls = 0;
+  CPLErrorReset();
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  GDALDatasetUniquePtr copy(driver->CreateCopy(path.c_str(), source.get(), FALSE,
+                                               const_cast<char**>(options), CancelAfterFirstCall,
+                                               &calls));
+  const CPLErrorNum error = CPLGetLastErrorNo();
+  const std::string message = CPLGetLastErrorMsg();
+  CPLPopErrorHandler();
+  EXPECT_EQ(copy, nullptr);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(error, CPLE_UserInterrupt);
+  EXPECT_EQ(message, "FlatPyramid: " + path +
+                         ": build cancelled by the progress callback; the unfinished file was "
+                         "removed");
+  VSIStatBufL stat;
+  EXPECT_NE(VSIStatL(path.c_str(), &stat), 0) << path << " is left behind";
+  char** left = VSIReadDir(dir_.Path("").c_str());
+  int files = 0;
+  for (char** name = left; name != nullptr && *name != nullptr; ++name) {
+    if (std::string(*name) != "." && std::string(*name) != "..") ++files;
+  }
+  CSLDestroy(left);
+  EXPECT_EQ(files, 0) << "side files of the cancelled build are left behind";
+}
+
 }  // namespace
 }  // namespace gdal_driver
 }  // namespace flatpyramid

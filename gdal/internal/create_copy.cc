@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -228,18 +229,40 @@ absl::Status CopyToTemporaryGeoTiff(GDALDataset* source, const std::string& path
   return absl::OkStatus();
 }
 
-// Build runs the build with GDAL's progress callback between `start` and 1.
+// Build runs the build with GDAL's progress callback between `start` and 1; the callback
+// returning FALSE stops it with Cancelled, and the unfinished output is removed.
 absl::Status Build(pyramid::BuildOptions options, GDALProgressFunc progress, void* progress_data,
                    double start) {
+  bool stop = false;
   if (progress != nullptr) {
-    options.progress = [=](const pyramid::BuildProgress& p) {
+    options.progress = [&stop, progress, progress_data, start](const pyramid::BuildProgress& p) {
       const double done = p.units_total == 0 ? 1.0
                                              : static_cast<double>(p.units_done) /
                                                    static_cast<double>(p.units_total);
-      progress(start + (1 - start) * (p.finished ? 1.0 : done), nullptr, progress_data);
+      if (!progress(start + (1 - start) * (p.finished ? 1.0 : done), nullptr, progress_data)) {
+        stop = true;
+      }
     };
+    options.cancelled = [&stop] { return stop; };
   }
+  const std::string output = options.output;
   absl::StatusOr<pyramid::BuildResult> result = pyramid::BuildPyramid(options);
+  if (absl::IsCancelled(result.status())) {
+    // GDAL has no way to resume, so the resumable unfinished file and its side files
+    // ("<output>.resume-*", "<output>.spill-*") are of no use to its users.
+    VSIUnlink(output.c_str());
+    const std::string directory = CPLGetPath(output.c_str());
+    const std::string name = CPLGetFilename(output.c_str());
+    char** names = VSIReadDir(directory.c_str());
+    for (char** side = names; side != nullptr && *side != nullptr; ++side) {
+      if (absl::StartsWith(*side, name + ".resume-") || absl::StartsWith(*side, name + ".spill-")) {
+        VSIUnlink(CPLFormFilename(directory.c_str(), *side, nullptr));
+      }
+    }
+    CSLDestroy(names);
+    return absl::CancelledError(
+        "build cancelled by the progress callback; the unfinished file was removed");
+  }
   if (!result.ok()) {
     return absl::Status(result.status().code(),
                         FlagsToCreationOptions(std::string(result.status().message())));
@@ -252,8 +275,8 @@ absl::Status Build(pyramid::BuildOptions options, GDALProgressFunc progress, voi
 GDALDataset* CreateCopy(const char* path, GDALDataset* source, int /*strict*/, char** options,
                         GDALProgressFunc progress, void* progress_data) {
   const auto fail = [path](const absl::Status& status) -> GDALDataset* {
-    CPLError(CE_Failure, CPLE_AppDefined, "FlatPyramid: %s: %s", path,
-             std::string(status.message()).c_str());
+    CPLError(CE_Failure, absl::IsCancelled(status) ? CPLE_UserInterrupt : CPLE_AppDefined,
+             "FlatPyramid: %s: %s", path, std::string(status.message()).c_str());
     return nullptr;
   };
   absl::StatusOr<pyramid::BuildOptions> build = ParseCreationOptions(options);

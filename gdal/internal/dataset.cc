@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gdal/internal/shared_readers.h"
 #include "geo/crs.h"
+#include "pyramid/gdal_types.h"
 
 namespace flatpyramid {
 namespace gdal_driver {
@@ -21,20 +22,6 @@ constexpr int kMaxChunkWidth = 4096;
 constexpr int kMaxChunkHeight = 2048;
 
 }  // namespace
-
-GDALDataType PixelTypeToGdal(codec::PixelType type) {
-  switch (type) {
-    case codec::PixelType::kUint8:
-      return GDT_Byte;
-    case codec::PixelType::kUint16:
-      return GDT_UInt16;
-    case codec::PixelType::kInt16:
-      return GDT_Int16;
-    case codec::PixelType::kFloat32:
-      return GDT_Float32;
-  }
-  return GDT_Unknown;
-}
 
 FlatPyramidDataset::FlatPyramidDataset(PyramidReaders readers, const LevelGrid& grid)
     : reader_(std::move(readers.cached)), direct_reader_(std::move(readers.direct)), grid_(grid) {
@@ -125,7 +112,7 @@ void FillWithValue(double value, GDALDataType type, void* data, size_t count) {
 CPLErr FlatPyramidDataset::ReadBlock(int block_x, int block_y, int band, void* data) {
   const int ts = reader_->tile_size();
   const int bands = reader_->band_count();
-  const GDALDataType type = PixelTypeToGdal(reader_->pixel_type());
+  const GDALDataType type = pyramid::ToGdalType(reader_->pixel_type());
   const int bps = GDALGetDataTypeSizeBytes(type);
   const size_t block_samples = static_cast<size_t>(ts) * ts;
   const pyramid::PyramidMetadata& m = reader_->metadata();
@@ -228,7 +215,7 @@ CPLErr FlatPyramidDataset::ReadWindow(int x, int y, int width, int height, void*
                                       GSpacing band_space) {
   const geo::TileMatrixSet& tms = reader_->tile_matrix_set();
   const int bands = reader_->band_count();
-  const GDALDataType type = PixelTypeToGdal(reader_->pixel_type());
+  const GDALDataType type = pyramid::ToGdalType(reader_->pixel_type());
   const int bps = GDALGetDataTypeSizeBytes(type);
   const int pixel_bytes = bands * bps;
   bool identity =
@@ -293,7 +280,7 @@ FlatPyramidRasterBand::FlatPyramidRasterBand(FlatPyramidDataset* dataset, int ba
   poDS = dataset;
   nBand = band;
   eAccess = GA_ReadOnly;
-  eDataType = PixelTypeToGdal(dataset->reader_->pixel_type());
+  eDataType = pyramid::ToGdalType(dataset->reader_->pixel_type());
   nBlockXSize = nBlockYSize = dataset->reader_->tile_size();
   const pyramid::PyramidMetadata& m = dataset->reader_->metadata();
   is_alpha_ = m.has_alpha() && band == static_cast<int>(m.band_count());

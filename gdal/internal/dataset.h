@@ -92,9 +92,6 @@ class FlatPyramidRasterBand final : public GDALPamRasterBand {
   bool is_alpha_ = false;
 };
 
-// PixelTypeToGdal maps a pyramid's pixel type to GDAL's.
-GDALDataType PixelTypeToGdal(codec::PixelType type);
-
 }  // namespace gdal_driver
 }  // namespace flatpyramid
 
