@@ -254,8 +254,10 @@ absl::Status WriteArchive(const pyramid::Reader& reader, const ExportPlan& plan,
   const Directories dirs = BuildDirectories(entries->entries);
   const std::string metadata = GzipCompress(MetadataJson(plan));
   PmtilesHeader header = MakeHeader(plan, *entries, dirs, metadata.size());
+  // Named, not a temporary of the loop's range: temporaries there die before the body runs.
+  const std::string encoded_header = header.Encode();
   SequentialWriter out(file);
-  for (absl::string_view part : {absl::string_view(header.Encode()), absl::string_view(dirs.root),
+  for (absl::string_view part : {absl::string_view(encoded_header), absl::string_view(dirs.root),
                                  absl::string_view(metadata), absl::string_view(dirs.leaves)}) {
     if (absl::Status s = out.Append(part); !s.ok()) return s;
   }
