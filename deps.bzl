@@ -124,3 +124,19 @@ def flatpyramid_deps():
         build_file = Label("//third_party:leaflet.BUILD"),
         links = {"dist": "/usr/share/javascript/leaflet", "copyright": "/usr/share/doc/libjs-leaflet/copyright"},
     )
+
+    # Python (//python): headers and interpreter from python3-dev, pybind11 from pybind11-dev.
+    # local_config_python is the name pybind11_bazel gives the same repository.
+    _maybe(
+        system_repository,
+        "local_config_python",
+        build_file = Label("//third_party:python.BUILD"),
+        links = {"include": "/usr/include/python3.11"},
+    )
+    _maybe(
+        system_repository,
+        "pybind11",
+        build_file = Label("//third_party:pybind11.BUILD"),
+        links = {"include/pybind11": "/usr/include/pybind11"},
+    )
+    native.register_toolchains("@local_config_python//:py_toolchain")

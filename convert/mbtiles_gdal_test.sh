@@ -26,7 +26,7 @@ pyramid_tiles() {
   : >"$3"
   while read -r z x y; do
     row=$(((1 << z) - 1 - y))
-    if "${TOOLS}/extract_tile" "$1" "${z}" "${x}" "${row}" --tms --output="${OUT}/tile" 2>/dev/null; then
+    if "${TOOLS}/extract_tile" "$1" "${z}" "${x}" "${row}" --tms --output="${OUT}/tile" --overwrite 2>/dev/null; then
       echo "${z}/${x}/${row} $(sha256sum <"${OUT}/tile" | cut -d' ' -f1)" >>"$3"
     fi
   done <"$2"

@@ -23,7 +23,7 @@ expected_from_pyramid() {
   local z x y
   : >"$3"
   while read -r z x y; do
-    if "${TOOLS}/extract_tile" "$1" "${z}" "${x}" "${y}" --output="${OUT}/tile" 2>/dev/null; then
+    if "${TOOLS}/extract_tile" "$1" "${z}" "${x}" "${y}" --output="${OUT}/tile" --overwrite 2>/dev/null; then
       echo "${z}/${x}/${y} $(sha256sum <"${OUT}/tile" | cut -d' ' -f1)" >>"$3"
     else
       echo "${z}/${x}/${y} missing" >>"$3"
@@ -50,7 +50,7 @@ diff <(tail -n +2 "${OUT}/l7.js") "${OUT}/l7.expected" >&2 ||
   fail "l7: header $(header_field "${OUT}/l7.js" "d['header']")"
 # Tile type: 2 (PNG) or 3 (JPEG) when every tile has that codec, 0 (Unknown) for a mix.
 codecs="$(while read -r z x y; do
-  "${TOOLS}/extract_tile" "${OUT}/l7.fpyr" "${z}" "${x}" "${y}" --output=/dev/null 2>&1 | grep -o 'bytes of [a-z]*'
+  "${TOOLS}/extract_tile" "${OUT}/l7.fpyr" "${z}" "${x}" "${y}" --output="${OUT}/probe" --overwrite 2>&1 | grep -o 'bytes of [a-z]*'
 done <"${OUT}/l7.list" | sort -u | tr '\n' ' ')"
 case "${codecs}" in
   "bytes of png ") want_type=2 ;;

@@ -21,6 +21,7 @@
 #include "pyramid/format.h"
 #include "pyramid/metadata.pb.h"
 #include "pyramid/resampling.h"
+#include "storage/env.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -106,8 +107,14 @@ struct BuildOptions {
   // balanced by base tiles) into a shard file that merge_pyramids joins with the others
   // (pyramid/internal/build/shard_plan.h). Not with kernel overview resamplings.
   std::optional<BuildShard> shard;
-  bool resume = false;     // Continue a killed build of `output` with the same options.
-  bool overwrite = false;  // Replace an existing `output`.
+  // Continue a stopped build of `output` with the same options, whatever its state: from the
+  // beginning if it had no commit point yet, only sealing if it stopped while sealing; a
+  // finished pyramid of the same build is left as it is. Other inputs or options, or an input
+  // file changed since the build started, are refused.
+  bool resume = false;
+  // Replace an existing `output`: the build is written beside it and renamed over it only
+  // once sealed, so the old file stays whole and readable until then.
+  bool overwrite = false;
   // A build whose finest level is more than kMaxUpsampleLevels finer than the source, or
   // that writes more than kLargeBuildTiles tiles, is refused unless this is set.
   bool allow_large_build = false;
@@ -122,9 +129,24 @@ struct BuildOptions {
   std::string tool_version = kBuilderVersion;
   // progress, when set, is called after every committed unit and at the end.
   std::function<void(const BuildProgress&)> progress;
+  // cancelled, when set, is asked after `progress` on the same thread; returning true stops
+  // the build at a commit point (written then) with Cancelled: `resume` continues it.
+  std::function<bool()> cancelled;
   // commit_after_units (tests): also write a commit point right after this many units,
   // whatever the interval. 0 = never.
   uint64_t commit_after_units = 0;
+  // env is the I/O seam of every file the build writes (the store and its side files);
+  // nullptr = storage::Env::Default(). Inputs are read by GDAL.
+  storage::Env* env = nullptr;
+};
+
+// ResumeOutcome says what BuildOptions::resume found.
+enum class ResumeOutcome {
+  kNotResumed,       // A new build (no --resume, or no output yet).
+  kStartedOver,      // The output had no commit point yet: built from the beginning.
+  kContinued,        // Continued from the last commit point.
+  kSealedOnly,       // Every tile was written: only sealed.
+  kAlreadyFinished,  // A finished pyramid of the same build: nothing was done.
 };
 
 // kMaxUpsampleLevels: how many levels finer than the source resolution a build may go
@@ -146,6 +168,7 @@ struct BuildResult {
   uint64_t unique_tiles = 0;
   uint64_t units = 0;
   int threads = 0;  // Worker threads used.
+  ResumeOutcome resume_outcome = ResumeOutcome::kNotResumed;
 };
 
 }  // namespace pyramid

@@ -1,7 +1,5 @@
 #include "pyramid/builder.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -18,6 +16,8 @@
 #include "pyramid/internal/block_warper.h"
 #include "pyramid/internal/build/build_area.h"
 #include "pyramid/internal/build/build_errors.h"
+#include "pyramid/internal/build/build_files.h"
+#include "pyramid/internal/build/build_output.h"
 #include "pyramid/internal/build/build_plan.h"
 #include "pyramid/internal/build/committer.h"
 #include "pyramid/internal/build/ordered_pool.h"
@@ -34,48 +34,6 @@ namespace pyramid {
 namespace {
 
 using internal::BuildPlan;
-
-// OpenedOutput is the output store, new or reopened to continue a killed build.
-struct OpenedOutput {
-  std::unique_ptr<storage::Writer> writer;
-  std::optional<internal::ResumedBuild> resumed;
-  uint64_t first_unit = 0;
-};
-
-absl::StatusOr<OpenedOutput> OpenOutput(const BuildOptions& options, BuildPlan* plan) {
-  storage::WriterOptions writer_options;
-  writer_options.overwrite = options.overwrite;
-  writer_options.force_fallback = options.force_fallback;
-  OpenedOutput opened;
-  absl::Status usable = internal::CheckOutputPath(options.output);
-  if (!usable.ok()) return usable;
-  if (options.resume && access(options.output.c_str(), F_OK) == 0) {
-    absl::StatusOr<internal::ResumedBuild> resumed =
-        internal::ReopenForResume(options.output, writer_options, plan);
-    if (!resumed.ok()) return resumed.status();
-    opened.writer = std::move(resumed->writer);
-    opened.first_unit = resumed->state.units_done();
-    opened.resumed = std::move(*resumed);
-    return opened;
-  }
-  if (!options.overwrite && access(options.output.c_str(), F_OK) == 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("output ", options.output,
-                     " already exists: use BuildOptions::overwrite to replace it (or "
-                     "BuildOptions::resume to continue an interrupted build)"));
-  }
-  absl::StatusOr<std::unique_ptr<storage::Writer>> created =
-      storage::Writer::Create(options.output, writer_options);
-  if (!created.ok()) {
-    if (absl::IsUnavailable(created.status())) return internal::BeingWritten(options.output);
-    return internal::WriteFailed(created.status(), false);
-  }
-  opened.writer = std::move(*created);
-  // Side files of an earlier build being overwritten; only now that the lock is ours (a
-  // running build's would otherwise be deleted under it).
-  internal::RemoveSideFiles(options.output);
-  return opened;
-}
 
 // LevelSections finds or adds every level's section.
 absl::StatusOr<std::vector<uint32_t>> LevelSections(const BuildPlan& plan, storage::Writer* writer,
@@ -96,14 +54,14 @@ absl::StatusOr<std::vector<uint32_t>> LevelSections(const BuildPlan& plan, stora
 }
 
 // PrepareCommitter installs the spill of kernel overviews and a resumed build's state.
-absl::Status PrepareCommitter(const BuildOptions& options, const BuildPlan& plan,
-                              OpenedOutput* opened, internal::Committer* committer) {
+absl::Status PrepareCommitter(const BuildPlan& plan, internal::OpenedOutput* opened,
+                              internal::Committer* committer) {
   const bool resuming = opened->resumed.has_value();
   if (plan.kernel_radius > 0 && plan.unit_zoom > plan.min_zoom) {
     const size_t pixels = static_cast<size_t>(plan.tile_size()) * plan.tile_size();
     absl::StatusOr<std::unique_ptr<internal::TileSpill>> spill = internal::TileSpill::Open(
-        internal::SpillFileName(options.output, plan.unit_zoom), /*truncate=*/!resuming,
-        plan.unit_min_x, plan.unit_min_y, plan.unit_max_x, plan.unit_max_y,
+        opened->env, internal::SpillFileName(opened->build_path, plan.unit_zoom),
+        /*truncate=*/!resuming, plan.unit_min_x, plan.unit_min_y, plan.unit_max_x, plan.unit_max_y,
         pixels * plan.bands() * codec::BytesPerSample(plan.pixel_type()), pixels);
     if (!spill.ok()) return spill.status();
     committer->SetSpill(std::move(*spill));
@@ -176,8 +134,38 @@ absl::Status RunUnits(const BuildOptions& options, const BuildPlan& plan, uint64
     progress->bytes_written = committer->bytes_written();
     progress->elapsed = absl::Now() - start;
     if (options.progress) options.progress(*progress);
+    if (i + 1 < plan.unit_count && options.cancelled && options.cancelled()) {
+      status = commit_points->Commit(plan.metadata, i + 1, *committer);
+      if (!status.ok()) return status;
+      return absl::CancelledError(absl::StrCat(options.output, ": build cancelled after ", i + 1,
+                                               " of ", plan.unit_count,
+                                               " blocks, at a commit point: build again with "
+                                               "resume to continue"));
+    }
   }
   return absl::OkStatus();
+}
+
+// FinishedResult is the result of a --resume that found the build finished: nothing to do
+// but, for a temporary build, the rename.
+absl::StatusOr<BuildResult> FinishedResult(const BuildPlan& plan, internal::OpenedOutput* opened) {
+  absl::Status status = internal::FinishOutput(opened);
+  if (!status.ok()) return status;
+  BuildResult result;
+  result.metadata = opened->final_metadata;
+  for (const Level& level : result.metadata.levels()) result.tiles_written += level.tile_count();
+  result.units = plan.unit_end - plan.unit_begin;
+  result.resume_outcome = opened->outcome;
+  return result;
+}
+
+// Seal stores the final metadata and seals, then moves the pyramid into place.
+absl::Status Seal(const PyramidMetadata& metadata, bool resumable, internal::OpenedOutput* opened) {
+  // Only Seal writes the final PyramidMetadata, so an unfinished file is never a pyramid.
+  opened->writer->SetUserMetadata(kMetadataTypeName, internal::DeterministicBytes(metadata));
+  absl::Status status = opened->writer->Seal();
+  if (!status.ok()) return internal::WriteFailed(status, resumable);
+  return internal::FinishOutput(opened);
 }
 
 }  // namespace
@@ -198,14 +186,20 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   if (status.ok()) status = internal::RestrictToArea(options, &plan);
   if (status.ok()) status = internal::ApplyShard(options, &plan);
   if (!status.ok()) return status;
-  absl::StatusOr<OpenedOutput> opened = OpenOutput(options, &plan);
+  absl::StatusOr<internal::OpenedOutput> opened = internal::OpenOutput(options, &plan);
   if (!opened.ok()) return opened.status();
+  if (opened->outcome == ResumeOutcome::kAlreadyFinished) return FinishedResult(plan, &*opened);
+  if (opened->outcome == ResumeOutcome::kSealedOnly) {
+    status = Seal(opened->final_metadata, /*resumable=*/true, &*opened);
+    if (!status.ok()) return status;
+    return FinishedResult(plan, &*opened);
+  }
   storage::Writer* writer = opened->writer.get();
   const bool resuming = opened->resumed.has_value();
   absl::StatusOr<std::vector<uint32_t>> sections = LevelSections(plan, writer, resuming);
   if (!sections.ok()) return sections.status();
   internal::Committer committer(plan, writer, *sections);
-  status = PrepareCommitter(options, plan, &*opened, &committer);
+  status = PrepareCommitter(plan, &*opened, &committer);
   if (!status.ok()) return status;
 
   int threads =
@@ -225,32 +219,31 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
     if (previous_cache.has_value()) GDALSetCacheMax64(*previous_cache);
   });
 
-  internal::CommitPoints commit_points(options.output, writer, plan.unit_count,
-                                       resuming ? opened->first_unit : 0);
+  internal::CommitPoints commit_points(opened->env, opened->build_path, writer, plan.unit_count,
+                                       resuming ? opened->first_unit : 0, opened->inputs);
   BuildProgress progress;
   progress.units_total = plan.unit_end - plan.unit_begin;
   status = RunUnits(options, plan, opened->first_unit, &*renderers, &committer, &commit_points,
                     &progress, start);
   if (!status.ok()) return status;
-  status = committer.Finish(options.output);
+  status = committer.Finish(opened->env, opened->build_path);
   if (status.ok() && options.shard.has_value()) {
     status = internal::WriteShardRoots(committer.boundary_roots(), writer);
     if (!status.ok()) status = internal::WriteFailed(status, commit_points.any());
   }
   if (!status.ok()) return status;
 
-  // Only Seal writes the final PyramidMetadata, so an unfinished file is never a pyramid.
   BuildResult result;
   result.metadata = plan.metadata;
   committer.FillLevels(&result.metadata);
-  writer->SetUserMetadata(kMetadataTypeName, internal::DeterministicBytes(result.metadata));
-  status = writer->Seal();
-  if (!status.ok()) return internal::WriteFailed(status, commit_points.any());
-  internal::RemoveSideFiles(options.output);
+  // A failed Seal is always resumable: its first step commits the final metadata.
+  status = Seal(result.metadata, /*resumable=*/true, &*opened);
+  if (!status.ok()) return status;
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
   result.units = plan.unit_end - plan.unit_begin;
   result.threads = threads;
+  result.resume_outcome = opened->outcome;
   progress.finished = true;
   progress.units_done = plan.unit_end - plan.unit_begin;
   progress.tiles_written = result.tiles_written;

@@ -678,7 +678,12 @@ void ExpectResumeAfterKill9GivesACleanBuild(std::optional<Resampling> overview_r
   clean_metadata.clear_created_utc();
   resumed_metadata.clear_created_utc();
   EXPECT_EQ(clean_metadata.DebugString(), resumed_metadata.DebugString());  // Maps sorted.
-  // A sealed pyramid has nothing to resume.
+  // A finished pyramid of the same build is nothing to do; with other options it is refused.
+  absl::StatusOr<BuildResult> again = BuildPyramid(options);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->resume_outcome, ResumeOutcome::kAlreadyFinished);
+  EXPECT_EQ(again->tiles_written, clean->tiles_written);
+  options.quality = 60;
   EXPECT_EQ(BuildPyramid(options).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 

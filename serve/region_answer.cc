@@ -16,7 +16,7 @@
 #include "geo/crs.h"
 #include "geo/gdal_errors.h"
 #include "ogr_spatialref.h"
-#include "pyramid/internal/read/region_warp.h"
+#include "pyramid/gdal_types.h"
 #include "pyramid/resampling.h"
 #include "serve/capabilities.h"
 #include "serve/handler.h"
@@ -52,7 +52,7 @@ absl::StatusOr<std::string> GeoTiffBytes(const pyramid::Reader& reader,
   GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
   if (driver == nullptr) return absl::InternalError("GDAL has no GTiff driver");
   const codec::Image& image = region.image;
-  const GDALDataType type = pyramid::internal::ToGdalType(image.type());
+  const GDALDataType type = pyramid::ToGdalType(image.type());
   const std::string path = absl::StrFormat("/vsimem/serve_region_%p.tif", &region);
   char** options = CSLSetNameValue(nullptr, "COMPRESS", "DEFLATE");
   if (reader.metadata().has_alpha()) options = CSLSetNameValue(options, "ALPHA", "YES");

@@ -1,5 +1,6 @@
 #include "storage/env.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -39,6 +40,9 @@ absl::Status ErrnoStatus(int error, absl::string_view what, const std::string& p
     case EOPNOTSUPP:
     case EINVAL:
       return absl::UnimplementedError(message);
+    case EISDIR:
+    case ENOTDIR:
+      return absl::InvalidArgumentError(message);
     default:
       return absl::InternalError(message);
   }
@@ -183,10 +187,33 @@ class PosixFile : public File {
   int fd_;
 };
 
+// KindName says what a non-regular file is, for error messages.
+const char* KindName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+FileInfo ToFileInfo(const struct stat& st) {
+  FileInfo info;
+  info.size = static_cast<uint64_t>(st.st_size);
+  info.regular = S_ISREG(st.st_mode);
+  info.directory = S_ISDIR(st.st_mode);
+  info.device = static_cast<uint64_t>(st.st_dev);
+  info.inode = static_cast<uint64_t>(st.st_ino);
+  info.modified_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return info;
+}
+
 class PosixEnv : public Env {
  public:
   absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override {
-    int flags = O_CLOEXEC;
+    // O_NONBLOCK so that a FIFO opens at once (and is refused below) instead of waiting for a
+    // writer; it changes nothing for a regular file.
+    int flags = O_CLOEXEC | O_NONBLOCK;
     switch (mode) {
       case OpenMode::kReadOnly:
         flags |= O_RDONLY;
@@ -205,8 +232,61 @@ class PosixEnv : public Env {
     do {
       fd = ::open(path.c_str(), flags, 0644);
     } while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == EISDIR) {
+      return absl::InvalidArgumentError(path + ": is a directory, not a file");
+    }
     if (fd < 0) return ErrnoStatus(errno, "open", path);
-    return std::unique_ptr<File>(new PosixFile(path, fd));
+    auto file = std::make_unique<PosixFile>(path, fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat", path);
+    if (!S_ISREG(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": is ", KindName(st.st_mode), ", not a regular file"));
+    }
+    if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+      return ErrnoStatus(errno, "fcntl", path);
+    }
+    return std::unique_ptr<File>(std::move(file));
+  }
+
+  absl::StatusOr<FileInfo> Stat(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+    return ToFileInfo(st);
+  }
+
+  absl::Status RenameFile(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("rename to ", to), from);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status RemoveFile(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink", path);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) override {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return ErrnoStatus(errno, "opendir", dir);
+    std::vector<std::string> names;
+    while (const struct dirent* entry = ::readdir(d)) {
+      const std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(d);
+    return names;
+  }
+
+  absl::Status SyncDirectory(const std::string& dir) override {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, "open directory", dir);
+    const int result = ::fsync(fd);
+    const int error = errno;
+    ::close(fd);
+    if (result != 0) return ErrnoStatus(error, "fsync directory", dir);
+    return absl::OkStatus();
   }
 };
 
@@ -215,6 +295,13 @@ class PosixEnv : public Env {
 Env* Env::Default() {
   static Env* const env = new PosixEnv();
   return env;
+}
+
+std::string ParentDirectory(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
 }
 
 }  // namespace storage

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -123,17 +124,57 @@ class File {
   virtual absl::StatusOr<uint64_t> AllocatedBytes() = 0;
 };
 
-// Env opens files.
+// FileInfo is what Env::Stat reports about a path (following symbolic links).
+struct FileInfo {
+  uint64_t size = 0;
+  bool regular = false;    // A regular file (not a directory, FIFO, device or socket).
+  bool directory = false;  // A directory.
+  // device and inode identify the file: two paths name the same file (through symbolic or hard
+  // links, or "..") exactly when both are equal.
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t modified_ns = 0;  // Modification time, nanoseconds since the Unix epoch.
+};
+
+// Env opens, renames and removes files. Like LevelDB's, a rename or removal is durable only
+// after SyncDirectory of the directory holding the name (a crash before may undo it); a new
+// file's name is durable once the file is synced.
 class Env {
  public:
   virtual ~Env() = default;
 
-  // Open opens `path` as `mode` says.
+  // Open opens `path` as `mode` says. Only regular files open: a directory, FIFO, device or
+  // socket is refused with kInvalidArgument naming the path and what it is (opening a FIFO
+  // never waits for a writer).
   virtual absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) = 0;
+
+  // Stat describes `path`, following symbolic links. kNotFound if nothing is there.
+  virtual absl::StatusOr<FileInfo> Stat(const std::string& path) = 0;
+
+  // FileExists is true when Stat(path) succeeds.
+  bool FileExists(const std::string& path) { return Stat(path).ok(); }
+
+  // RenameFile renames `from` to `to`, atomically replacing a file at `to` (rename(2)).
+  // REQUIRES: no File of this Env is open on `from` (an open File keeps its old name).
+  virtual absl::Status RenameFile(const std::string& from, const std::string& to) = 0;
+
+  // RemoveFile removes the file `path`. kNotFound if it does not exist.
+  virtual absl::Status RemoveFile(const std::string& path) = 0;
+
+  // GetChildren returns the names (not paths) of the entries of the directory `dir`, without
+  // "." and "..", in no particular order.
+  virtual absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) = 0;
+
+  // SyncDirectory makes the creations, renames and removals of names in `dir` durable
+  // (fsync of the directory).
+  virtual absl::Status SyncDirectory(const std::string& dir) = 0;
 
   // Default returns the process-wide POSIX Env. Never null; never destroyed.
   static Env* Default();
 };
+
+// ParentDirectory returns the directory part of `path` ("." for a bare name, "/" for "/x").
+std::string ParentDirectory(const std::string& path);
 
 }  // namespace storage
 }  // namespace flatpyramid

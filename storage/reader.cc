@@ -240,9 +240,9 @@ class Reader::Impl {
   }
 
   // TouchLines loads one byte of each cache line of [data, data + bytes), so that the lines
-  // arrive in parallel (the results are not waited for). Loads, not __builtin_prefetch: on
-  // this AMD EPYC VM a prefetch into a page missing from the TLB overlapped worse (Get of a
-  // 1,000,000-key section: 207 ns with prefetches, 189 ns with loads).
+  // arrive in parallel (the results are not waited for). Loads, not __builtin_prefetch: a
+  // prefetch into a page missing from the TLB overlaps worse (measured with storage_benchmark's
+  // Get; see testing/bench/RESULTS.md).
   static void TouchLines(const char* data, uint64_t bytes) {
     for (uint64_t line = 0; line < bytes; line += 64) {
       (void)*reinterpret_cast<const volatile char*>(data + line);

@@ -68,7 +68,7 @@ struct WriterOptions {
   uint64_t initial_location_capacity = 512 << 10;  // 32,768 locations.
   uint64_t initial_value_capacity = 64 << 20;
   // Bytes per pread/pwrite when the fallback moves the file's tail (rounded up to 4096);
-  // progress is recorded at least every 8 chunks. For tests: small chunks make small files
+  // progress is recorded after every chunk. For tests: small chunks make small files
   // take many copy steps and progress records.
   uint64_t move_chunk_size = 4 << 20;
 };

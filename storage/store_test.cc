@@ -132,7 +132,12 @@ TEST(StoreTest, LocksRefuseASecondWriterAndReadersUnlessAllowedToSeeTheLastCommi
   EXPECT_EQ(Writer::Create(path).status().code(), absl::StatusCode::kAlreadyExists);
   WriterOptions overwrite;
   overwrite.overwrite = true;
-  EXPECT_EQ(Writer::Create(path, overwrite).status().code(), absl::StatusCode::kUnavailable);
+  const absl::Status second_writer = Writer::Create(path, overwrite).status();
+  EXPECT_EQ(second_writer.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second_writer.message(),
+            path +
+                ": being written by another writer (it holds the exclusive lock); one writer "
+                "per file");
   absl::StatusOr<std::unique_ptr<Reader>> refused = Reader::Open(path);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(refused.status().message().find("being written by another process"), std::string::npos);
@@ -158,8 +163,13 @@ TEST(StoreTest, LocksRefuseASecondWriterAndReadersUnlessAllowedToSeeTheLastCommi
   reader = Reader::Open(path);
   ASSERT_TRUE(reader.ok()) << reader.status();
   EXPECT_EQ((*reader)->Get(0, 2), "resumed");
-  // A sealed file being read cannot be overwritten under the reader's map.
-  EXPECT_EQ(Writer::Create(path, overwrite).status().code(), absl::StatusCode::kUnavailable);
+  // A sealed file being read cannot be overwritten under the reader's map, and the error says
+  // that a reader, not a writer, holds it.
+  const absl::Status under_reader = Writer::Create(path, overwrite).status();
+  EXPECT_EQ(under_reader.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(under_reader.message(), path +
+                                        ": in use by a reader (it holds a shared lock); close the "
+                                        "programs reading it, then retry");
   reader->reset();
   writer = Writer::Create(path, overwrite);
   ASSERT_TRUE(writer.ok()) << writer.status();
@@ -168,6 +178,114 @@ TEST(StoreTest, LocksRefuseASecondWriterAndReadersUnlessAllowedToSeeTheLastCommi
   reader = Reader::Open(path);
   ASSERT_TRUE(reader.ok()) << reader.status();
   EXPECT_EQ((*reader)->section_count(), 0u);
+}
+
+// PeakSpaceEnv is the POSIX Env, noting the most disk space (st_blocks) any of its files used
+// after each change.
+class PeakSpaceEnv : public Env {
+ public:
+  class PeakFile : public File {
+   public:
+    PeakFile(std::unique_ptr<File> file, uint64_t* peak) : file_(std::move(file)), peak_(peak) {}
+    const std::string& path() const override { return file_->path(); }
+    absl::Status Read(uint64_t offset, size_t length, char* out) override {
+      return file_->Read(offset, length, out);
+    }
+    absl::Status Write(uint64_t offset, absl::string_view data) override {
+      return Noted(file_->Write(offset, data));
+    }
+    absl::Status SyncData() override { return file_->SyncData(); }
+    absl::StatusOr<uint64_t> Size() override { return file_->Size(); }
+    absl::Status Truncate(uint64_t size) override { return Noted(file_->Truncate(size)); }
+    absl::Status InsertRange(uint64_t offset, uint64_t length) override {
+      return Noted(file_->InsertRange(offset, length));
+    }
+    absl::Status CollapseRange(uint64_t offset, uint64_t length) override {
+      return Noted(file_->CollapseRange(offset, length));
+    }
+    absl::Status PunchHole(uint64_t offset, uint64_t length) override {
+      return Noted(file_->PunchHole(offset, length));
+    }
+    absl::StatusOr<uint64_t> NextData(uint64_t offset) override { return file_->NextData(offset); }
+    absl::Status TryLock(LockMode mode) override { return file_->TryLock(mode); }
+    absl::StatusOr<std::unique_ptr<MappedRegion>> Map(uint64_t length) override {
+      return file_->Map(length);
+    }
+    absl::StatusOr<uint64_t> AllocatedBytes() override { return file_->AllocatedBytes(); }
+
+   private:
+    absl::Status Noted(absl::Status status) {
+      absl::StatusOr<uint64_t> used = file_->AllocatedBytes();
+      if (used.ok()) *peak_ = std::max(*peak_, *used);
+      return status;
+    }
+    std::unique_ptr<File> file_;
+    uint64_t* peak_;
+  };
+
+  absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override {
+    absl::StatusOr<std::unique_ptr<File>> file = Env::Default()->Open(path, mode);
+    if (!file.ok()) return file.status();
+    return std::unique_ptr<File>(new PeakFile(*std::move(file), &peak));
+  }
+  absl::StatusOr<FileInfo> Stat(const std::string& path) override {
+    return Env::Default()->Stat(path);
+  }
+  absl::Status RenameFile(const std::string& from, const std::string& to) override {
+    return Env::Default()->RenameFile(from, to);
+  }
+  absl::Status RemoveFile(const std::string& path) override {
+    return Env::Default()->RemoveFile(path);
+  }
+  absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) override {
+    return Env::Default()->GetChildren(dir);
+  }
+  absl::Status SyncDirectory(const std::string& dir) override {
+    return Env::Default()->SyncDirectory(dir);
+  }
+
+  uint64_t peak = 0;
+};
+
+// On tmpfs (no COLLAPSE_RANGE) Seal moves the tail of the file down to trim each array; the
+// moved bytes' old copies are freed chunk by chunk, so that sealing needs at most one move
+// chunk of disk space beyond the sealed file (storage/FORMAT.md, "Fallback").
+TEST(StoreTest, SealOnTmpfsNeedsAtMostOneMoveChunkBeyondTheSealedFile) {
+  TempDir dir(Filesystem::kTmpfs);
+  const std::string path = dir.Path("sealed.fpyr");
+  PeakSpaceEnv env;
+  WriterOptions options;
+  options.env = &env;
+  options.initial_value_capacity = 64 << 20;
+  options.move_chunk_size = 1 << 20;
+  absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::Create(path, options);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  // Section a: 4 MiB of values in 64 MiB of room; section b after it: 12 MiB. Trimming a's
+  // room moves all of b down by 60 MiB.
+  ASSERT_TRUE((*writer)->AddSection("a").ok());
+  ASSERT_TRUE((*writer)->AddSection("b").ok());
+  for (uint64_t key = 0; key < 64; ++key) {
+    ASSERT_TRUE((*writer)->Append(0, key, ValueFor(0, key, 64 << 10)).ok());
+  }
+  for (uint64_t key = 0; key < 192; ++key) {
+    ASSERT_TRUE((*writer)->Append(1, key, ValueFor(1, key, 64 << 10)).ok());
+  }
+  ASSERT_TRUE((*writer)->Commit().ok());
+  env.peak = 0;
+  ASSERT_TRUE((*writer)->Seal().ok());
+  EXPECT_FALSE((*writer)->uses_insert_range());
+  EXPECT_GE((*writer)->stats().tail_moves, 1u);
+  writer->reset();
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  const uint64_t sealed = static_cast<uint64_t>(st.st_blocks) * 512;
+  EXPECT_GT(sealed, 16u << 20);
+  EXPECT_LE(env.peak, sealed + options.move_chunk_size + (64 << 10))
+      << "peak " << env.peak << " bytes, sealed file " << sealed;
+  absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
+  EXPECT_EQ((*reader)->Get(1, 191), ValueFor(1, 191, 64 << 10));
 }
 
 TEST(StoreTest, ReservedRoomIsHolesAndSealedArraysKeepLessThanOneBlockOfSlack) {

@@ -26,7 +26,6 @@ namespace {
 
 constexpr size_t kIndexBufferFlush = 64 << 10;  // Buffered key/location bytes per section.
 constexpr uint64_t kGrowthStepCap = 64 << 20;   // Cap of the file-size term of a growth.
-constexpr uint64_t kRecordChunks = 8;           // Tail moves record progress this often.
 constexpr uint64_t kCrcChunk = 4 << 20;         // Bytes read per pread by Seal's CRCs.
 constexpr ArrayKind kArrayKinds[] = {ARRAY_KEYS, ARRAY_LOCATIONS, ARRAY_VALUES};
 
@@ -668,7 +667,7 @@ class Writer::Impl {
 
   // CopyTailUp moves [offset, progress) up by length, from the end backwards, recording the
   // progress before any write could overwrite bytes an earlier record still needs at their old
-  // place, and at least every kRecordChunks chunks (FORMAT.md, "Fallback growth"). Ends with
+  // place, and after every chunk (FORMAT.md, "Fallback growth"). Ends with
   // every copy durable; the caller shows the new layout. The header's layout is the one before
   // the move.
   absl::Status CopyTailUp(PendingMove move) {
@@ -676,7 +675,9 @@ class Writer::Impl {
     const uint64_t begin = move.offset();
     const uint64_t length = move.length();
     const uint64_t after = move.file_size_before() + length;
-    const uint64_t interval = std::min(length, kRecordChunks * move_chunk_);
+    // A record after every chunk lets the old copies be freed a chunk at a time: the move
+    // never needs more than one chunk of disk space beyond the larger layout.
+    const uint64_t interval = std::min(length, move_chunk_);
     absl::Status status = absl::OkStatus();
     if (file_size_ != after) {
       status = file_->Truncate(after);
@@ -719,7 +720,9 @@ class Writer::Impl {
     ++stats_.tail_moves;
     const uint64_t length = move.length();
     const uint64_t end = move.file_size_before();
-    const uint64_t interval = std::min(length, kRecordChunks * move_chunk_);
+    // A record after every chunk lets the old copies be freed a chunk at a time: the move
+    // never needs more than one chunk of disk space beyond the larger layout.
+    const uint64_t interval = std::min(length, move_chunk_);
     std::string buffer(std::min<uint64_t>(move_chunk_, end - move.progress()), '\0');
     uint64_t recorded = move.progress();
     uint64_t copied_up_to = recorded;
@@ -792,10 +795,18 @@ absl::StatusOr<std::unique_ptr<File>> OpenLocked(Env* env, const std::string& pa
   if (!file.ok()) return file.status();
   absl::Status status = (*file)->TryLock(LockMode::kExclusive);
   if (absl::IsUnavailable(status)) {
+    // Readers hold shared locks, writers the exclusive one: a shared lock we can take says
+    // that only readers are in the way.
+    if ((*file)->TryLock(LockMode::kShared).ok()) {
+      return absl::UnavailableError(
+          path +
+          ": in use by a reader (it holds a shared lock); close the programs reading it, "
+          "then retry");
+    }
     return absl::UnavailableError(
         path +
-        ": being written or read by another process (its lock is held); one writer "
-        "per file, and no readers while writing");
+        ": being written by another writer (it holds the exclusive lock); one writer "
+        "per file");
   }
   if (!status.ok()) return status;
   return file;

@@ -84,9 +84,14 @@ DEFINE_string(shard, "",
 DEFINE_int32(threads, 0,
              "Worker threads. 0: one per core. More than 4 per core are lowered to 4 per core.");
 DEFINE_bool(resume, false,
-            "Continue an interrupted build of --output from its last commit point, with the "
-            "same flags; the result equals a clean build.");
-DEFINE_bool(overwrite, false, "Replace --output if it exists.");
+            "Continue a stopped build of --output with the same flags, in whatever state it "
+            "was left: from its last commit point, from the beginning if it had none yet, "
+            "only sealing if it stopped while sealing; a finished pyramid of the same build is "
+            "nothing to do (exit 0). The result equals a clean build. Other flags, or an input "
+            "changed since the build started, are refused.");
+DEFINE_bool(overwrite, false,
+            "Replace --output if it exists. The new pyramid is built beside it (OUTPUT.partial) "
+            "and replaces it only when complete: a failed build leaves the old one intact.");
 DEFINE_bool(quiet, false, "No progress output on stderr.");
 DEFINE_double(commit_seconds, 3,
               "Seconds of work between commit points (what --resume restarts from). 0: after "
@@ -360,6 +365,27 @@ absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   return options;
 }
 
+// ReportResume says what --resume found, when it was not a commit point to continue from.
+void ReportResume(const BuildOptions& options, const BuildResult& result) {
+  using flatpyramid::pyramid::ResumeOutcome;
+  const char* output = options.output.c_str();
+  switch (result.resume_outcome) {
+    case ResumeOutcome::kAlreadyFinished:
+      std::fprintf(stderr, "nothing to do: %s is already finished by the same build\n", output);
+      break;
+    case ResumeOutcome::kStartedOver:
+      std::fprintf(stderr,
+                   "--resume: %s had no commit point yet: it was built from the beginning\n",
+                   output);
+      break;
+    case ResumeOutcome::kSealedOnly:
+      std::fprintf(stderr, "--resume: every tile of %s was written: it was sealed\n", output);
+      break;
+    default:
+      break;
+  }
+}
+
 // ReportBuilt prints the summary line (and, for the demo, what to do next).
 void ReportBuilt(const BuildOptions& options, const BuildResult& result, double seconds,
                  bool demo) {
@@ -427,6 +453,8 @@ int main(int argc, char** argv) {
     return flatpyramid::tools::Fail(
         kTool, absl::Status(result.status().code(), FlagMessage(result.status().message())));
   }
+  ReportResume(*options, *result);
+  if (result->resume_outcome == flatpyramid::pyramid::ResumeOutcome::kAlreadyFinished) return 0;
   if (!FLAGS_quiet || demo) {
     ReportBuilt(*options, *result, absl::ToDoubleSeconds(absl::Now() - start), demo);
   }

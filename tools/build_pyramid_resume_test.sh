@@ -17,9 +17,12 @@ ARGS=(--input="${DATA}/L7_ETMs.tif" "--bands=3,2,1" --min_zoom=12 --max_zoom=14 
 "${TOOL}" "${ARGS[@]}" --output="${OUT}/clean.fpyr" --quiet 2>"${OUT}/clean.err" ||
   die "clean build: $(cat "${OUT}/clean.err")"
 
-python3 - "${OUT}/killed.fpyr" "${TOOL}" "${ARGS[@]}" <<'PY' || die "could not kill the build after its first commit point"
+# kill_after_first_commit BUILD_PATH OUTPUT ARGS...: runs build_pyramid ARGS --output=OUTPUT and
+# kills it with SIGKILL right after its first commit point (the side file BUILD_PATH.resume-1).
+kill_after_first_commit() {
+  python3 - "$@" <<'PY'
 import fcntl, glob, os, signal, subprocess, sys, time
-output, command = sys.argv[1], sys.argv[2:]
+watch, output, command = sys.argv[1], sys.argv[2], sys.argv[3:]
 read_end, write_end = os.pipe()
 fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
 os.set_blocking(write_end, False)
@@ -51,7 +54,7 @@ def blocked_writing(side_file_seen_at):
 side_files, seen_at = [], None
 deadline = time.monotonic() + 300
 while build.poll() is None and time.monotonic() < deadline:
-    side_files = [f for f in glob.glob(output + ".resume-*") if not f.endswith(".tmp")]
+    side_files = [f for f in glob.glob(watch + ".resume-*") if not f.endswith(".tmp")]
     if side_files and seen_at is None:
         seen_at = time.monotonic()
     if side_files and blocked_writing(seen_at):
@@ -61,9 +64,12 @@ if build.poll() is not None:
     sys.exit("the build ended (exit code %s) before it could be killed" % build.returncode)
 build.send_signal(signal.SIGKILL)
 build.wait()
-if side_files != [output + ".resume-1"]:
-    sys.exit("expected one commit point (%s.resume-1) when killed, found %s" % (output, side_files))
+if side_files != [watch + ".resume-1"]:
+    sys.exit("expected one commit point (%s.resume-1) when killed, found %s" % (watch, side_files))
 PY
+}
+kill_after_first_commit "${OUT}/killed.fpyr" "${OUT}/killed.fpyr" "${TOOL}" "${ARGS[@]}" ||
+  die "could not kill the build after its first commit point"
 
 [[ -e "${OUT}/killed.fpyr.resume-1" ]] || fail "the killed build left no commit point side file"
 # An unfinished build is not a pyramid to the reading tools (unless they are told to read
@@ -130,4 +136,28 @@ for level in clean["levels"]:
 assert positions
 print("%d tile positions identical" % len(positions))
 PY
+
+# --resume of the finished pyramid with the same flags: nothing to do, exit 0, file untouched.
+BEFORE="$(cksum <"${OUT}/killed.fpyr")"
+"${TOOL}" "${ARGS[@]}" --output="${OUT}/killed.fpyr" --resume 2>"${OUT}/again.err" ||
+  fail "--resume of a finished pyramid: exit $?: $(cat "${OUT}/again.err")"
+[[ "$(cat "${OUT}/again.err")" == "nothing to do: ${OUT}/killed.fpyr is already finished by the same build" ]] ||
+  fail "--resume of a finished pyramid: $(cat "${OUT}/again.err")"
+
+# --overwrite killed after its first commit point: the old pyramid is untouched and readable,
+# the new one is in OUTPUT.partial; --resume finishes it and only then replaces the old one.
+kill_after_first_commit "${OUT}/killed.fpyr.partial" "${OUT}/killed.fpyr" "${TOOL}" "${ARGS[@]}" \
+  --max_zoom=13 --overwrite || die "could not kill the --overwrite build after its first commit point"
+[[ "$(cksum <"${OUT}/killed.fpyr")" == "${BEFORE}" ]] || fail "a killed --overwrite changed the old pyramid"
+"${TOOLS}/verify_pyramid" "${OUT}/killed.fpyr" >/dev/null 2>"${OUT}/verify.err" ||
+  fail "the old pyramid does not verify after a killed --overwrite: $(cat "${OUT}/verify.err")"
+[[ -e "${OUT}/killed.fpyr.partial" ]] || fail "the killed --overwrite left no ${OUT}/killed.fpyr.partial"
+"${TOOL}" "${ARGS[@]}" --max_zoom=13 --overwrite --resume --output="${OUT}/killed.fpyr" --quiet \
+  2>"${OUT}/replace.err" || fail "--resume of the --overwrite: exit $?: $(cat "${OUT}/replace.err")"
+compgen -G "${OUT}/killed.fpyr.*" >/dev/null && fail "left behind: $(echo "${OUT}"/killed.fpyr.*)"
+"${TOOLS}/pyramid_info" "${OUT}/killed.fpyr" --json | python3 -c '
+import json, sys
+zooms = [level["zoom"] for level in json.load(sys.stdin)["levels"]]
+sys.exit(0 if max(zooms) == 13 else "max zoom %d, expected 13" % max(zooms))' ||
+  fail "the resumed --overwrite did not replace the old pyramid"
 finish

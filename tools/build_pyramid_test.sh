@@ -98,8 +98,25 @@ expect_error 1 "${E} --bands: band 9 does not exist (the input has bands 1..6)" 
   build_pyramid --input="${DATA}/L7_ETMs.tif" --output="${X}" --bands=9
 expect_error 1 "${E} --nodata=300 does not fit the source's uint8 samples: use an integer in 0..255" \
   build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${X}" --nodata=300
-expect_error 1 "${E} --resume: ${WORK}/rel/dem.fpyr is already a finished pyramid: nothing to resume (use --overwrite to rebuild)" \
+# --resume of a finished pyramid: nothing to do with the same flags, refused with others.
+expect_error 1 "${E} --resume: ${WORK}/rel/dem.fpyr was started with other inputs or options: rerun with the same flags, or with --overwrite to start again" \
   build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr" --resume
+DEM_BYTES="$(cksum <"${WORK}/rel/dem.fpyr")"
+"${TOOL}" --input="${WORK}/rel/dem.tif" --output="${WORK}/rel/dem.fpyr" --resume \
+  2>"${WORK}/done.err" || fail "--resume of a finished pyramid: exit $?: $(cat "${WORK}/done.err")"
+[[ "$(cat "${WORK}/done.err")" == "nothing to do: ${WORK}/rel/dem.fpyr is already finished by the same build" ]] ||
+  fail "--resume of a finished pyramid: $(cat "${WORK}/done.err")"
+[[ "$(cksum <"${WORK}/rel/dem.fpyr")" == "${DEM_BYTES}" ]] || fail "--resume changed a finished pyramid"
+# The output is one of the inputs (also through a link or ..): refused before anything is
+# written, the input untouched.
+ln -s "${WORK}/rel/dem.tif" "${WORK}/rel/link.tif"
+mkdir -p "${WORK}/rel/sub"
+DEM_TIF="$(cksum <"${WORK}/rel/dem.tif")"
+for onto in "${WORK}/rel/dem.tif" "${WORK}/rel/link.tif" "${WORK}/rel/sub/../dem.tif"; do
+  expect_error 1 "${E} ${onto}: is the input ${WORK}/rel/dem.tif (the same file); write the output to another path" \
+    build_pyramid --input="${WORK}/rel/dem.tif" --output="${onto}" --overwrite
+done
+[[ "$(cksum <"${WORK}/rel/dem.tif")" == "${DEM_TIF}" ]] || fail "a refused build changed its input"
 # Outputs that cannot be written name the cause (not "free disk space").
 expect_error 1 "${E} the output's directory ${WORK}/missing does not exist: create it, or choose another --output" \
   build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/missing/x.fpyr"
@@ -178,9 +195,13 @@ UNFINISHED="${WORK}/full.fpyr: unfinished build, stopped before its first commit
 if [[ -e "${WORK}/full.fpyr" ]]; then
   expect_error 1 "pyramid_info: ${UNFINISHED}" pyramid_info "${WORK}/full.fpyr"
   expect_error 1 "verify_pyramid: ${UNFINISHED}" verify_pyramid "${WORK}/full.fpyr"
-  expect_error 1 "${E} --resume: ${WORK}/full.fpyr has no commit point of a pyramid build yet: rerun with --overwrite" \
-    build_pyramid --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
-    --max_zoom=16 --codec=png --allow_large_build --resume
+  # Stopped before its first commit point: --resume builds it from the beginning, and says so.
+  "${TOOL}" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --output="${WORK}/full.fpyr" \
+    --max_zoom=16 --codec=png --allow_large_build --resume --quiet 2>"${WORK}/again.err" ||
+    fail "--resume before the first commit point: exit $?: $(cat "${WORK}/again.err")"
+  [[ "$(cat "${WORK}/again.err")" == "--resume: ${WORK}/full.fpyr had no commit point yet: it was built from the beginning" ]] ||
+    fail "--resume before the first commit point: $(cat "${WORK}/again.err")"
+  "${TOOLS}/verify_pyramid" "${WORK}/full.fpyr" >/dev/null || fail "the rebuilt pyramid does not verify"
 fi
 
 finish

@@ -8,11 +8,13 @@
 #include "codec/codec.h"
 #include "gflags/gflags.h"
 #include "pyramid/reader.h"
+#include "storage/output_file.h"
 #include "tools/internal/cli.h"
 
 DEFINE_string(output, "",
               "Where to write the tile's bytes: a file path (relative to the directory bazel run "
               "was started from), or - for stdout. Required.");
+DEFINE_bool(overwrite, false, "Replace --output if it exists.");
 DEFINE_bool(tms, false,
             "Y is a TMS row (0 at the bottom, as in MBTiles) instead of an XYZ row (0 at the "
             "top).");
@@ -33,14 +35,24 @@ int main(int argc, char** argv) {
   if (argc != 5) {
     return flatpyramid::tools::UsageError(kTool, "give four arguments: FILE Z X Y");
   }
-  int z = 0;
-  uint32_t x = 0, y = 0;
-  if (!absl::SimpleAtoi(argv[2], &z) || !absl::SimpleAtoi(argv[3], &x) ||
-      !absl::SimpleAtoi(argv[4], &y)) {
-    return flatpyramid::tools::UsageError(
-        kTool, absl::StrCat("Z X Y must be non-negative integers, got \"", argv[2], " ", argv[3],
-                            " ", argv[4], "\""));
+  int64_t numbers[3] = {0, 0, 0};
+  const char* const names[3] = {"Z", "X", "Y"};
+  for (int i = 0; i < 3; ++i) {
+    if (!absl::SimpleAtoi(argv[2 + i], &numbers[i])) {
+      return flatpyramid::tools::UsageError(
+          kTool, absl::StrCat("Z X Y must be non-negative integers, got \"", argv[2], " ", argv[3],
+                              " ", argv[4], "\""));
+    }
+    const int64_t limit = i == 0 ? 30 : 0xffffffffLL;
+    if (numbers[i] < 0 || numbers[i] > limit) {
+      return flatpyramid::tools::UsageError(
+          kTool, absl::StrCat(names[i], " must be ", numbers[i] < 0 ? ">= 0" : "<= ",
+                              numbers[i] < 0 ? "" : absl::StrCat(limit), ", got ", numbers[i]));
+    }
   }
+  const int z = static_cast<int>(numbers[0]);
+  const uint32_t x = static_cast<uint32_t>(numbers[1]);
+  uint32_t y = static_cast<uint32_t>(numbers[2]);
   if (FLAGS_output.empty()) {
     return flatpyramid::tools::UsageError(kTool, "no --output: give --output=PATH or --output=-");
   }
@@ -62,19 +74,32 @@ int main(int argc, char** argv) {
   absl::StatusOr<absl::string_view> bytes = (*reader)->GetTileBytes(z, x, y);
   if (!bytes.ok()) return flatpyramid::tools::Fail(kTool, bytes.status());
 
-  const std::string output = flatpyramid::tools::ResolvePath(FLAGS_output);
-  FILE* file = output == "-" ? stdout : std::fopen(output.c_str(), "wb");
-  if (file == nullptr) {
+  // A location outside the values (a damaged file) reads as no bytes; tiles are never empty.
+  if (bytes->empty()) {
     return flatpyramid::tools::Fail(
-        kTool, absl::PermissionDeniedError(absl::StrCat(
-                   "cannot create ", output, ": check the directory exists and is writable")));
+        kTool, absl::DataLossError(absl::StrCat(
+                   path, ": tile ", z, "/", x, "/", y,
+                   " is corrupt (its stored location is outside the file's tile data); run "
+                   "verify_pyramid, and rebuild the pyramid")));
   }
-  const bool written = std::fwrite(bytes->data(), 1, bytes->size(), file) == bytes->size();
-  const bool closed = output == "-" ? std::fflush(file) == 0 : std::fclose(file) == 0;
-  if (!written || !closed) {
-    return flatpyramid::tools::Fail(
-        kTool, absl::DataLossError(absl::StrCat("writing ", bytes->size(), " bytes to ", output,
-                                                " failed (disk full?)")));
+  const std::string output = flatpyramid::tools::ResolvePath(FLAGS_output);
+  if (output == "-") {
+    if (std::fwrite(bytes->data(), 1, bytes->size(), stdout) != bytes->size() ||
+        std::fflush(stdout) != 0) {
+      return flatpyramid::tools::Fail(
+          kTool,
+          absl::DataLossError(absl::StrCat("writing ", bytes->size(), " bytes to stdout failed")));
+    }
+  } else {
+    flatpyramid::storage::OutputOptions output_options;
+    output_options.overwrite = FLAGS_overwrite;
+    output_options.inputs = {path};
+    absl::Status written = flatpyramid::storage::WriteOutputFile(output, *bytes, output_options);
+    if (absl::IsAlreadyExists(written)) {
+      written =
+          absl::AlreadyExistsError(absl::StrCat(output, " exists: remove it or pass --overwrite"));
+    }
+    if (!written.ok()) return flatpyramid::tools::Fail(kTool, written);
   }
   absl::StatusOr<flatpyramid::codec::CodecId> codec = flatpyramid::codec::DetectCodec(*bytes);
   const std::string note =

@@ -45,8 +45,48 @@ expect_error 1 "$T TMS row 99999 is outside 0..4095 at zoom 12" \
   extract_tile "${OUT}/l7.fpyr" 12 "$X" 99999 --tms --output="${OUT}/x"
 expect_error 1 "$T tile 13/0/0: the pyramid has no level 13 (zooms 11..12)" \
   extract_tile "${OUT}/l7.fpyr" 13 0 0 --output="${OUT}/x"
-expect_error 1 "$T cannot create ${OUT}/no/such/dir/t.png: check the directory exists and is writable" \
+expect_error 1 "$T ${OUT}/no/such/dir/t.png: the directory ${OUT}/no/such/dir does not exist; create it first" \
   extract_tile "${OUT}/l7.fpyr" 12 "$X" "$Y" --output="${OUT}/no/such/dir/t.png"
+# Never onto the pyramid (also through a link or ..), never over a file without --overwrite.
+mkdir -p "${OUT}/sub"
+ln -sf "${OUT}/l7.fpyr" "${OUT}/link.fpyr"
+PYRAMID_BYTES="$(stat -c %s "${OUT}/l7.fpyr")"
+for onto in "${OUT}/l7.fpyr" "${OUT}/link.fpyr" "${OUT}/sub/../l7.fpyr"; do
+  expect_error 1 "$T ${onto}: is the input ${OUT}/l7.fpyr (the same file); write the output to another path" \
+    extract_tile "${OUT}/l7.fpyr" 12 "$X" "$Y" --output="${onto}" --overwrite
+done
+[[ "$(stat -c %s "${OUT}/l7.fpyr")" == "${PYRAMID_BYTES}" ]] || fail "extract_tile changed the pyramid"
+expect_error 1 "$T ${OUT}/tile.png exists: remove it or pass --overwrite" \
+  extract_tile "${OUT}/l7.fpyr" 12 "$X" "$Y" --output="${OUT}/tile.png"
+"${TOOLS}/extract_tile" "${OUT}/l7.fpyr" 12 "$X" "$Y" --output="${OUT}/tile.png" --overwrite \
+  2>/dev/null || fail "--overwrite: exit $?"
+cmp -s "${OUT}/tile.png" "${OUT}/stdout.png" || fail "--overwrite wrote other bytes"
+# Negative numbers are positional arguments, refused by name; bad flags are exit code 2.
+expect_error 2 "$T X must be >= 0, got -1 (see extract_tile --help)" \
+  extract_tile "${OUT}/l7.fpyr" 12 -1 5 --output="${OUT}/x"
+expect_error 2 "$T unknown flag --colour (see extract_tile --help)" \
+  extract_tile "${OUT}/l7.fpyr" 12 "$X" "$Y" --colour --output="${OUT}/x"
+expect_error 2 "$T --tms=maybe is not a valid bool (see extract_tile --help)" \
+  extract_tile "${OUT}/l7.fpyr" 12 "$X" "$Y" --tms=maybe --output="${OUT}/x"
+# A FIFO is refused at once instead of blocking in open.
+expect_fifo_refused extract_tile 12 "$X" "$Y" --output="${OUT}/x"
+# A tile whose stored location points outside the file's tile data: exit 1, "corrupt", no file.
+cp "${OUT}/l7.fpyr" "${OUT}/damaged.fpyr"
+python3 - "${OUT}/damaged.fpyr" "${SIZE}" <<'PY' || die "cannot damage the copy"
+import struct, sys
+path, size = sys.argv[1], int(sys.argv[2])
+data = bytearray(open(path, "rb").read())
+needle, patched = struct.pack("<Q", size), 0
+# A location is (offset, length), two little-endian uint64: point the tile's offset far away.
+for at in range(32768 + 8, len(data) - 8, 8):
+    if data[at:at + 8] == needle and struct.unpack_from("<Q", data, at - 8)[0] < len(data):
+        data[at - 8:at] = struct.pack("<Q", 1 << 50)
+        patched += 1
+open(path, "wb").write(bytes(data))
+sys.exit(0 if patched else 1)
+PY
+expect_error 1 "$T ${OUT}/damaged.fpyr: tile 12/$X/$Y is corrupt (its stored location is outside the file's tile data); run verify_pyramid, and rebuild the pyramid" \
+  extract_tile "${OUT}/damaged.fpyr" 12 "$X" "$Y" --output="${OUT}/x"
 expect_error 2 "$T no --output: give --output=PATH or --output=- (see extract_tile --help)" \
   extract_tile "${OUT}/l7.fpyr" 12 "$X" "$Y"
 expect_error 2 "$T Z X Y must be non-negative integers, got \"12 west $Y\" (see extract_tile --help)" \

@@ -82,4 +82,5 @@ expect_error 2 "pyramid_info: give exactly one argument: the pyramid FILE (see p
   pyramid_info
 expect_error 2 "pyramid_info: give exactly one argument: the pyramid FILE (see pyramid_info --help)" \
   pyramid_info "${OUT}/l7.fpyr" "${OUT}/l7.fpyr"
+expect_fifo_refused pyramid_info
 finish

@@ -4,8 +4,7 @@
 // matching the requested resolution is read, its tiles mosaicked (coarser levels fill missing
 // tiles) and warped by GDAL. A .tif output is a georeferenced GeoTIFF (CRS, geotransform,
 // nodata, alpha); a .png output holds the pixels only (uint8/uint16 pyramids).
-#include <sys/stat.h>
-
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <string>
@@ -23,6 +22,7 @@
 #include "gflags/gflags.h"
 #include "ogr_spatialref.h"
 #include "pyramid/reader.h"
+#include "storage/output_file.h"
 #include "tools/internal/cli.h"
 
 DEFINE_string(bbox, "",
@@ -51,37 +51,69 @@ constexpr char kTool[] = "read_region";
 using flatpyramid::pyramid::Reader;
 using flatpyramid::pyramid::Region;
 
-absl::Status WriteGeoTiff(const Reader& reader, const Region& region, const std::string& path) {
-  // GDAL's own error lines would add to the one line the tool prints.
-  flatpyramid::geo::QuietGdalErrors quiet;
-  GDALAllRegister();
+// kStripBytes bounds the output rows rendered at once: a window is read, warped and written
+// strip by strip, so that memory holds one strip (and its mosaic), not the whole output.
+constexpr size_t kStripBytes = 64 << 20;
+// GDAL's block cache while writing: blocks go to the file once it is full.
+constexpr int64_t kGdalWriteCacheBytes = 64 << 20;
+
+GDALDataType GdalType(flatpyramid::codec::PixelType type) {
+  using flatpyramid::codec::PixelType;
+  return type == PixelType::kUint8    ? GDT_Byte
+         : type == PixelType::kUint16 ? GDT_UInt16
+         : type == PixelType::kInt16  ? GDT_Int16
+                                      : GDT_Float32;
+}
+
+// StripRequest is the rows [row, row + rows) of `request`, at the same resolution and zoom.
+flatpyramid::pyramid::RegionRequest StripRequest(const flatpyramid::pyramid::RegionRequest& request,
+                                                 int row, int rows) {
+  flatpyramid::pyramid::RegionRequest strip = request;
+  const double pixel = (request.bbox.max_y - request.bbox.min_y) / request.height;
+  strip.bbox.max_y = request.bbox.max_y - pixel * row;
+  strip.bbox.min_y =
+      row + rows == request.height ? request.bbox.min_y : request.bbox.max_y - pixel * (row + rows);
+  strip.height = rows;
+  return strip;
+}
+
+// Note is what read_region reports: the level read and how many tiles.
+struct Note {
+  int zoom = 0;
+  uint64_t tiles_decoded = 0;
+  uint64_t tiles_from_coarser_levels = 0;
+  int bands = 0;
+};
+
+// CreateGeoTiff creates the output dataset with the georeferencing of the first strip.
+absl::StatusOr<GDALDatasetUniquePtr> CreateGeoTiff(const Reader& reader, const Region& first,
+                                                   int width, int height, const std::string& path,
+                                                   flatpyramid::geo::QuietGdalErrors& quiet) {
   GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
   if (driver == nullptr) return absl::InternalError("GDAL has no GTiff driver");
-  const flatpyramid::codec::Image& image = region.image;
-  const GDALDataType type = image.type() == flatpyramid::codec::PixelType::kUint8    ? GDT_Byte
-                            : image.type() == flatpyramid::codec::PixelType::kUint16 ? GDT_UInt16
-                            : image.type() == flatpyramid::codec::PixelType::kInt16  ? GDT_Int16
-                                                                                     : GDT_Float32;
+  const flatpyramid::codec::Image& image = first.image;
+  const GDALDataType type = GdalType(image.type());
   const flatpyramid::pyramid::PyramidMetadata& m = reader.metadata();
   char** options = nullptr;
   options = CSLSetNameValue(options, "COMPRESS", "DEFLATE");
   options = CSLSetNameValue(options, "TILED", "YES");
+  options = CSLSetNameValue(options, "BIGTIFF", "IF_SAFER");
   if (m.has_alpha()) options = CSLSetNameValue(options, "ALPHA", "YES");
   if (image.bands() >= 3 && type == GDT_Byte) {
     options = CSLSetNameValue(options, "PHOTOMETRIC", "RGB");
   }
   GDALDatasetUniquePtr dataset(
-      driver->Create(path.c_str(), image.width(), image.height(), image.bands(), type, options));
+      driver->Create(path.c_str(), width, height, image.bands(), type, options));
   CSLDestroy(options);
   if (dataset == nullptr) {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot create ", path, ": check the directory exists and is writable (",
                      quiet.LastMessage(), ")"));
   }
-  std::array<double, 6> geotransform = region.geotransform;
+  std::array<double, 6> geotransform = first.geotransform;
   dataset->SetGeoTransform(geotransform.data());
   OGRSpatialReference srs;
-  srs.importFromWkt(region.srs_wkt.c_str());
+  srs.importFromWkt(first.srs_wkt.c_str());
   srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   dataset->SetSpatialRef(&srs);
   for (int band = 0; band < image.bands(); ++band) {
@@ -92,12 +124,46 @@ absl::Status WriteGeoTiff(const Reader& reader, const Region& region, const std:
     }
     if (m.has_nodata()) b->SetNoDataValue(m.nodata());
   }
-  const int sample = GDALGetDataTypeSizeBytes(type);
-  if (dataset->RasterIO(GF_Write, 0, 0, image.width(), image.height(),
-                        const_cast<uint8_t*>(image.data()), image.width(), image.height(), type,
-                        image.bands(), nullptr, static_cast<GSpacing>(sample) * image.bands(),
-                        static_cast<GSpacing>(image.row_stride()), sample, nullptr) != CE_None) {
-    return absl::DataLossError(absl::StrCat("writing ", path, " failed: ", CPLGetLastErrorMsg()));
+  return dataset;
+}
+
+// WriteGeoTiff renders `request` strip by strip into a GeoTIFF at `path`.
+absl::Status WriteGeoTiff(const Reader& reader, flatpyramid::pyramid::RegionRequest request,
+                          const std::string& path, Note* note) {
+  // GDAL's own error lines would add to the one line the tool prints.
+  flatpyramid::geo::QuietGdalErrors quiet;
+  GDALAllRegister();
+  GDALSetCacheMax64(kGdalWriteCacheBytes);
+  const size_t row_bytes = static_cast<size_t>(request.width) * reader.band_count() *
+                           flatpyramid::codec::BytesPerSample(reader.pixel_type());
+  const int strip_rows = static_cast<int>(
+      std::max<size_t>(256, kStripBytes / std::max<size_t>(row_bytes, 1) / 256 * 256));
+  GDALDatasetUniquePtr dataset;
+  for (int row = 0; row < request.height; row += strip_rows) {
+    const int rows = std::min(strip_rows, request.height - row);
+    absl::StatusOr<Region> region = reader.ReadRegion(StripRequest(request, row, rows));
+    if (!region.ok()) return region.status();
+    if (row == 0) {
+      // Every strip reads the level the first one chose.
+      request.zoom = region->zoom;
+      note->zoom = region->zoom;
+      note->bands = region->image.bands();
+      absl::StatusOr<GDALDatasetUniquePtr> created =
+          CreateGeoTiff(reader, *region, request.width, request.height, path, quiet);
+      if (!created.ok()) return created.status();
+      dataset = *std::move(created);
+    }
+    note->tiles_decoded += region->tiles_decoded;
+    note->tiles_from_coarser_levels += region->tiles_from_coarser_levels;
+    const flatpyramid::codec::Image& image = region->image;
+    const GDALDataType type = GdalType(image.type());
+    const int sample = GDALGetDataTypeSizeBytes(type);
+    if (dataset->RasterIO(GF_Write, 0, row, image.width(), image.height(),
+                          const_cast<uint8_t*>(image.data()), image.width(), image.height(), type,
+                          image.bands(), nullptr, static_cast<GSpacing>(sample) * image.bands(),
+                          static_cast<GSpacing>(image.row_stride()), sample, nullptr) != CE_None) {
+      return absl::DataLossError(absl::StrCat("writing ", path, " failed: ", CPLGetLastErrorMsg()));
+    }
   }
   // GDAL 3.6 reports errors at close (a full disk) only through the error state.
   CPLErrorReset();
@@ -109,25 +175,41 @@ absl::Status WriteGeoTiff(const Reader& reader, const Region& region, const std:
   return absl::OkStatus();
 }
 
-absl::Status WritePng(const Region& region, const std::string& path) {
+// EncodePng renders `request` whole and encodes it (PNG is written in one piece).
+absl::StatusOr<std::string> EncodePng(const Reader& reader,
+                                      const flatpyramid::pyramid::RegionRequest& request,
+                                      Note* note) {
+  absl::StatusOr<Region> region = reader.ReadRegion(request);
+  if (!region.ok()) return region.status();
+  note->zoom = region->zoom;
+  note->bands = region->image.bands();
+  note->tiles_decoded = region->tiles_decoded;
+  note->tiles_from_coarser_levels = region->tiles_from_coarser_levels;
   std::string bytes;
   if (absl::Status s = flatpyramid::codec::Encode(flatpyramid::codec::CodecId::kPng,
-                                                  region.image.view(), {}, &bytes);
+                                                  region->image.view(), {}, &bytes);
       !s.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot write ", flatpyramid::codec::PixelTypeName(region.image.type()),
+        absl::StrCat("cannot write ", flatpyramid::codec::PixelTypeName(region->image.type()),
                      " pixels as PNG (", s.message(), "): use --output=FILE.tif"));
   }
-  FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create ", path, ": check the directory exists and is writable"));
+  return bytes;
+}
+
+// WriteOutput writes the window to `output` by the output rules (storage/output_file.h).
+absl::Status WriteOutput(const Reader& reader, const flatpyramid::pyramid::RegionRequest& request,
+                         bool tiff, const std::string& output,
+                         const flatpyramid::storage::OutputOptions& options, Note* note) {
+  if (!tiff) {
+    absl::StatusOr<std::string> png = EncodePng(reader, request, note);
+    if (!png.ok()) return png.status();
+    return flatpyramid::storage::WriteOutputFile(output, *png, options);
   }
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-  if (std::fclose(file) != 0 || !written) {
-    return absl::DataLossError(absl::StrCat("writing ", path, " failed (disk full?)"));
-  }
-  return absl::OkStatus();
+  const std::string temporary = flatpyramid::storage::TemporaryPath(output);
+  absl::Status status = WriteGeoTiff(reader, request, temporary, note);
+  if (status.ok()) status = flatpyramid::storage::CommitOutput(temporary, output);
+  if (!status.ok()) (void)flatpyramid::storage::Env::Default()->RemoveFile(temporary);
+  return status;
 }
 
 bool ParseDoubles(absl::string_view text, size_t count, std::vector<double>* out) {
@@ -194,26 +276,28 @@ int main(int argc, char** argv) {
     return flatpyramid::tools::UsageError(
         kTool, absl::StrCat("--output=\"", FLAGS_output, "\" must end in .tif, .tiff or .png"));
   }
-  struct stat existing;
-  if (!FLAGS_overwrite && stat(output.c_str(), &existing) == 0) {
-    return flatpyramid::tools::Fail(kTool, absl::AlreadyExistsError(absl::StrCat(
-                                               output, " exists: remove it or pass --overwrite")));
-  }
-
   const std::string path = flatpyramid::tools::ResolvePath(argv[1]);
+  flatpyramid::storage::OutputOptions output_options;
+  output_options.overwrite = FLAGS_overwrite;
+  output_options.inputs = {path};
+  absl::Status checked = flatpyramid::storage::CheckOutput(output, output_options);
+  if (absl::IsAlreadyExists(checked)) {
+    checked =
+        absl::AlreadyExistsError(absl::StrCat(output, " exists: remove it or pass --overwrite"));
+  }
+  if (!checked.ok()) return flatpyramid::tools::Fail(kTool, checked);
+
   absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(path);
   if (!reader.ok()) return flatpyramid::tools::Fail(kTool, reader.status());
-  absl::StatusOr<Region> region = (*reader)->ReadRegion(request);
-  if (!region.ok()) return flatpyramid::tools::Fail(kTool, region.status());
-  const absl::Status written =
-      tiff ? WriteGeoTiff(**reader, *region, output) : WritePng(*region, output);
-  if (!written.ok()) return flatpyramid::tools::Fail(kTool, written);
+  Note written;
+  const absl::Status status =
+      WriteOutput(**reader, request, tiff, output, output_options, &written);
+  if (!status.ok()) return flatpyramid::tools::Fail(kTool, status);
   const std::string note = absl::StrCat(
-      output, ": ", region->image.width(), "x", region->image.height(), " px, ",
-      region->image.bands(), " band(s) from zoom ", region->zoom, " (", region->tiles_decoded,
-      " tiles",
-      region->tiles_from_coarser_levels > 0
-          ? absl::StrCat(", ", region->tiles_from_coarser_levels, " filled from coarser levels")
+      output, ": ", request.width, "x", request.height, " px, ", written.bands,
+      " band(s) from zoom ", written.zoom, " (", written.tiles_decoded, " tiles",
+      written.tiles_from_coarser_levels > 0
+          ? absl::StrCat(", ", written.tiles_from_coarser_levels, " filled from coarser levels")
           : "",
       ")\n");
   std::fputs(note.c_str(), stderr);

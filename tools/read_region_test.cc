@@ -2,6 +2,7 @@
 // the oracle for the pixels and the georeferencing.
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -250,6 +251,10 @@ TEST_F(ReadRegionToolTest, BadArgumentsFailWithOneExactLineNamingTheFix) {
   ASSERT_NE(notes, nullptr);
   std::fputs("flatpyramid test: not a pyramid\n", notes);  // 32 bytes.
   std::fclose(notes);
+  const std::string link = dir_->Path("l7_link.tif");
+  ASSERT_EQ(symlink(file.c_str(), link.c_str()), 0);
+  const std::string fifo = dir_->Path("fifo.fpyr");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
   const Case cases[] = {
       {{file, "--bbox=1,2,3", "--size=10,10", out},
        2,
@@ -313,17 +318,33 @@ TEST_F(ReadRegionToolTest, BadArgumentsFailWithOneExactLineNamingTheFix) {
       {{file, bbox, "--size=10,10", absl::StrCat("--output=", geotiff)},
        1,
        absl::StrCat("read_region: ", geotiff, " exists: remove it or pass --overwrite")},
-      // The output's directory does not exist: one line, no GDAL message of its own.
+      // The output's directory does not exist; the output is the pyramid through a link.
       {{file, bbox, "--size=10,10", absl::StrCat("--output=", dir_->Path("no/such/dir/x.tif"))},
        1,
-       absl::StrCat("read_region: cannot create ", dir_->Path("no/such/dir/x.tif"),
-                    ": check the directory exists and is writable (Attempt to create new tiff "
-                    "file `",
-                    dir_->Path("no/such/dir/x.tif"), "' failed: No such file or directory)")},
+       absl::StrCat("read_region: ", dir_->Path("no/such/dir/x.tif"), ": the directory ",
+                    dir_->Path("no/such/dir"), " does not exist; create it first")},
       {{file, bbox, "--size=10,10", absl::StrCat("--output=", dir_->Path("no/such/dir/x.png"))},
        1,
-       absl::StrCat("read_region: cannot create ", dir_->Path("no/such/dir/x.png"),
-                    ": check the directory exists and is writable")},
+       absl::StrCat("read_region: ", dir_->Path("no/such/dir/x.png"), ": the directory ",
+                    dir_->Path("no/such/dir"), " does not exist; create it first")},
+      {{file, bbox, "--size=10,10", "--overwrite", absl::StrCat("--output=", link)},
+       1,
+       absl::StrCat("read_region: ", link, ": is the input ", file,
+                    " (the same file); write the output to another path")},
+      // A FIFO is refused at once (opening it would wait for a writer forever).
+      {{fifo, bbox, "--size=10,10", out},
+       1,
+       absl::StrCat("read_region: ", fifo, ": is a FIFO (named pipe), not a regular file")},
+      // A bad command line is exit code 2.
+      {{file, bbox, "--size=10,10", "--colour=red", out},
+       2,
+       "read_region: unknown flag --colour (see read_region --help)"},
+      {{file, bbox, "--size=10,10", "--zoom=twelve", out},
+       2,
+       "read_region: --zoom=twelve is not a valid int32 (see read_region --help)"},
+      {{file, bbox, "--size=10,10", out, "--zoom"},
+       2,
+       "read_region: --zoom needs a value (see read_region --help)"},
   };
   for (const Case& c : cases) {
     const RunResult run = RunTool("read_region", c.args, *dir_);
@@ -332,6 +353,30 @@ TEST_F(ReadRegionToolTest, BadArgumentsFailWithOneExactLineNamingTheFix) {
   }
   struct stat st;
   EXPECT_NE(stat(bad.c_str(), &st), 0) << "a failed read_region wrote " << bad;
+  EXPECT_NE(stat(absl::StrCat(bad, ".partial").c_str(), &st), 0);
+}
+
+// Outputs taller than one strip (64 MiB of rows) are rendered and written strip by strip; the
+// GeoTIFF holds the pixels of the PNG, which is rendered in one piece.
+TEST_F(ReadRegionToolTest, AWindowOfManyStripsHoldsTheSamePixelsAsOneRenderedWhole) {
+  const std::vector<std::string> common = {dir_->Path("l7.fpyr"), "--bbox=-34.95,-8.1,-34.8,-7.95",
+                                           "--size=16384,1030", "--resampling=bilinear",
+                                           "--overwrite"};
+  std::vector<std::string> tif_args = common, png_args = common;
+  tif_args.push_back(absl::StrCat("--output=", dir_->Path("tall.tif")));
+  png_args.push_back(absl::StrCat("--output=", dir_->Path("tall.png")));
+  const RunResult tif_run = RunTool("read_region", tif_args, *dir_);
+  ASSERT_EQ(tif_run.exit_code, 0) << tif_run.stderr_text;
+  ASSERT_EQ(RunTool("read_region", png_args, *dir_).exit_code, 0);
+  GDALDatasetUniquePtr png(
+      GDALDataset::Open(dir_->Path("tall.png").c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  ASSERT_NE(png, nullptr);
+  GDALDatasetUniquePtr tif(
+      GDALDataset::Open(dir_->Path("tall.tif").c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  ASSERT_NE(tif, nullptr);
+  ASSERT_EQ(tif->GetRasterYSize(), 1030);
+  ASSERT_EQ(png->GetRasterCount(), 4);
+  EXPECT_TRUE(ReadInterleaved(*tif) == ReadInterleaved(*png));
 }
 
 }  // namespace

@@ -68,3 +68,14 @@ finish() {
   fi
   echo PASS
 }
+
+# expect_fifo_refused TOOL ARGS...: TOOL given a FIFO ($OUT/fifo.fpyr, the first of ARGS) exits
+# 1 at once with one line naming it, instead of blocking in open (20 s timeout: 124 = blocked).
+expect_fifo_refused() {
+  local tool="$1" fifo="${OUT}/fifo.fpyr" code=0
+  shift
+  [[ -p "${fifo}" ]] || mkfifo "${fifo}"
+  timeout 20 "${TOOLS}/${tool}" "${fifo}" "$@" >/dev/null 2>"${OUT}/fifo.err" || code=$?
+  [[ "${code}" == 1 && "$(cat "${OUT}/fifo.err")" == "${tool}: ${fifo}: is a FIFO (named pipe), not a regular file" ]] ||
+    fail "${tool} on a FIFO: exit ${code} (124: it blocked): $(cat "${OUT}/fifo.err")"
+}

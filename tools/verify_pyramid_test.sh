@@ -56,4 +56,5 @@ expect_error 1 "${V}${DATA}/L7_ETMs.tif: no valid header slot (not a flatpyramid
   verify_pyramid "${DATA}/L7_ETMs.tif"
 expect_error 1 "${V}${OUT}/missing.fpyr: open: No such file or directory" verify_pyramid "${OUT}/missing.fpyr"
 expect_error 2 "${V}give exactly one argument: the pyramid FILE (see verify_pyramid --help)" verify_pyramid
+expect_fifo_refused verify_pyramid
 finish

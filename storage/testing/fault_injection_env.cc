@@ -235,9 +235,104 @@ absl::StatusOr<std::unique_ptr<File>> FaultInjectionEnv::Open(const std::string&
   if (exists && mode == OpenMode::kCreateExclusive) {
     return absl::AlreadyExistsError(path + ": exists (simulated)");
   }
-  files_[path];  // Creation is durable at once (as after a directory fsync).
+  if (!exists) files_[path] = NewFile();  // Creation is durable at once.
   ++open_files_;
   return std::unique_ptr<File>(new FaultInjectionFile(this, path, mode != OpenMode::kReadOnly));
+}
+
+FaultInjectionEnv::FileState FaultInjectionEnv::NewFile() {
+  FileState state;
+  state.inode = next_inode_++;
+  state.modified = count_;
+  return state;
+}
+
+absl::StatusOr<FileInfo> FaultInjectionEnv::Stat(const std::string& path) {
+  absl::MutexLock lock(&mutex_);
+  FileInfo info;
+  info.device = 1;
+  auto it = files_.find(path);
+  if (it != files_.end()) {
+    info.size = it->second.current.size();
+    info.regular = true;
+    info.inode = it->second.inode;
+    info.modified_ns = it->second.modified;
+    return info;
+  }
+  if (directories_.count(path) > 0) {
+    info.directory = true;
+    return info;
+  }
+  for (const auto& [name, state] : files_) {
+    if (name.size() > path.size() && name.compare(0, path.size(), path) == 0 &&
+        name[path.size()] == '/') {
+      info.directory = true;
+      return info;
+    }
+  }
+  return absl::NotFoundError(path + ": no such file (simulated)");
+}
+
+absl::Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
+  absl::Status status = Count();
+  if (!status.ok()) return status;
+  absl::MutexLock lock(&mutex_);
+  auto it = files_.find(from);
+  if (it == files_.end()) return absl::NotFoundError(from + ": no such file (simulated)");
+  if (from == to) return absl::OkStatus();
+  NameChange change{from, to, std::nullopt};
+  if (auto old = files_.find(to); old != files_.end()) change.replaced = old->second;
+  FileState moved = std::move(it->second);
+  files_.erase(it);
+  files_[to] = std::move(moved);
+  unsynced_names_.push_back(std::move(change));
+  return absl::OkStatus();
+}
+
+absl::Status FaultInjectionEnv::RemoveFile(const std::string& path) {
+  absl::Status status = Count();
+  if (!status.ok()) return status;
+  absl::MutexLock lock(&mutex_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return absl::NotFoundError(path + ": no such file (simulated)");
+  unsynced_names_.push_back({"", path, std::move(it->second)});
+  files_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> FaultInjectionEnv::GetChildren(const std::string& dir) {
+  absl::MutexLock lock(&mutex_);
+  std::vector<std::string> names;
+  for (const auto& [path, state] : files_) {
+    if (ParentDirectory(path) == dir) names.push_back(path.substr(path.find_last_of('/') + 1));
+  }
+  return names;
+}
+
+absl::Status FaultInjectionEnv::SyncDirectory(const std::string& dir) {
+  absl::Status status = Count();
+  if (!status.ok()) return status;
+  absl::MutexLock lock(&mutex_);
+  std::vector<NameChange> kept;
+  for (NameChange& change : unsynced_names_) {
+    if (ParentDirectory(change.to) != dir) kept.push_back(std::move(change));
+  }
+  unsynced_names_ = std::move(kept);
+  return absl::OkStatus();
+}
+
+void FaultInjectionEnv::AddDirectory(const std::string& dir) {
+  absl::MutexLock lock(&mutex_);
+  directories_.insert(dir);
+}
+
+void FaultInjectionEnv::UndoNameChange(const NameChange& change) {
+  auto it = files_.find(change.to);
+  if (!change.from.empty() && it != files_.end()) {
+    files_[change.from] = std::move(it->second);
+    files_.erase(change.to);
+  }
+  if (change.replaced.has_value()) files_[change.to] = *change.replaced;
 }
 
 void FaultInjectionEnv::CrashAfter(int64_t operations) {
@@ -291,12 +386,13 @@ void FaultInjectionEnv::RunReadHook() {
 
 FaultInjectionEnv::Snapshot FaultInjectionEnv::TakeSnapshot() const {
   absl::MutexLock lock(&const_cast<FaultInjectionEnv*>(this)->mutex_);
-  return files_;
+  return Snapshot{files_, unsynced_names_};
 }
 
 void FaultInjectionEnv::Restore(Snapshot snapshot) {
   absl::MutexLock lock(&mutex_);
-  files_ = std::move(snapshot);
+  files_ = std::move(snapshot.files);
+  unsynced_names_ = std::move(snapshot.unsynced_names);
 }
 
 absl::Status FaultInjectionEnv::Apply(const std::string& path, Operation operation) {
@@ -304,6 +400,7 @@ absl::Status FaultInjectionEnv::Apply(const std::string& path, Operation operati
   FileState& state = files_[path];
   absl::Status status = ApplyTo(operation, &state.current);
   if (!status.ok()) return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
+  state.modified = count_;
   state.unsynced.push_back(std::move(operation));
   return absl::OkStatus();
 }
@@ -320,6 +417,16 @@ absl::Status FaultInjectionEnv::Sync(const std::string& path) {
 void FaultInjectionEnv::Crash(CrashMode mode, uint64_t seed) {
   absl::MutexLock lock(&mutex_);
   std::mt19937_64 random(seed);
+  size_t keep_names = unsynced_names_.size();
+  if (mode == CrashMode::kDropUnsynced) keep_names = 0;
+  if (mode == CrashMode::kKeepRandomPrefix || mode == CrashMode::kKeepRandomSubset) {
+    keep_names = random() % (unsynced_names_.size() + 1);
+  }
+  while (unsynced_names_.size() > keep_names) {
+    UndoNameChange(unsynced_names_.back());
+    unsynced_names_.pop_back();
+  }
+  unsynced_names_.clear();
   for (auto& [path, state] : files_) {
     switch (mode) {
       case CrashMode::kDropUnsynced:
@@ -366,7 +473,9 @@ std::string FaultInjectionEnv::Contents(const std::string& path) const {
 
 void FaultInjectionEnv::SetContents(const std::string& path, std::string bytes) {
   absl::MutexLock lock(&mutex_);
+  if (files_.count(path) == 0) files_[path] = NewFile();
   FileState& state = files_[path];
+  state.modified = count_;
   state.durable = bytes;
   state.current = std::move(bytes);
   state.unsynced.clear();

@@ -15,6 +15,13 @@
 // backwards in up to 4 steps. COLLAPSE_RANGE: the range is freed, the tail moves down from its
 // front in up to 4 steps, then the size shrinks. Every step is one operation (a crash point).
 //
+// Names: RenameFile and RemoveFile are operations too (crash points); they take effect at once
+// but, as on a real filesystem, survive a crash only after SyncDirectory of the directory
+// (also an operation): Crash() undoes the unsynced ones (kDropUnsynced), keeps them
+// (kKeepUnsynced) or keeps a random prefix of them (the other modes: a journal orders them).
+// A new file's name is durable at once. Every file is regular; Stat reports device 1 and an
+// inode unique to the file, and a modification stamp that grows with every change.
+//
 // Example:
 //   FaultInjectionEnv env;
 //   env.CrashAfter(17);
@@ -28,6 +35,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +73,11 @@ class FaultInjectionEnv : public Env {
   ~FaultInjectionEnv() override;
 
   absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override;
+  absl::StatusOr<FileInfo> Stat(const std::string& path) override;
+  absl::Status RenameFile(const std::string& from, const std::string& to) override;
+  absl::Status RemoveFile(const std::string& path) override;
+  absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) override;
+  absl::Status SyncDirectory(const std::string& dir) override;
 
   // CrashAfter makes operation number `operations` (counted from now) and every later one fail
   // with kAborted, without effect, until Crash().
@@ -82,6 +96,9 @@ class FaultInjectionEnv : public Env {
   // (durably). For corruption tests.
   std::string Contents(const std::string& path) const;
   void SetContents(const std::string& path, std::string bytes);
+
+  // AddDirectory makes Stat report `dir` as a directory even while no file is in it.
+  void AddDirectory(const std::string& dir);
 
   // SetReadHook makes every File::Read of this Env first call `hook` (not from within itself),
   // so that a test can change a file between two reads of a Reader. Empty: no hook.
@@ -103,14 +120,27 @@ class FaultInjectionEnv : public Env {
     std::vector<Operation> unsynced;
     int shared_locks = 0;
     bool exclusive_lock = false;
+    uint64_t inode = 0;
+    int64_t modified = 0;  // Stamp of the last change (Stat's modified_ns).
   };
   // Snapshot is every file's state; TakeSnapshot and Restore let a test try several crash
   // modes on one run. REQUIRES (both): no File of this Env is open.
-  using Snapshot = std::map<std::string, FileState>;
+  // A rename or removal not yet made durable by SyncDirectory, and how to undo it.
+  struct NameChange {
+    std::string from;                   // Empty for a removal.
+    std::string to;                     // The renamed-to or removed path.
+    std::optional<FileState> replaced;  // What was at `to` before.
+  };
+  struct Snapshot {
+    std::map<std::string, FileState> files;
+    std::vector<NameChange> unsynced_names;
+  };
   Snapshot TakeSnapshot() const;
   void Restore(Snapshot snapshot);
 
   absl::Status Apply(const std::string& path, Operation operation);
+  // NewFile returns the state of a new, empty file (with its own inode).
+  FileState NewFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::Status Sync(const std::string& path);
   // Counts one operation; returns the injected fault, if any (`injected` tells a FailOperation
   // error from a crash).
@@ -121,6 +151,10 @@ class FaultInjectionEnv : public Env {
   const Options options_;
 
  private:
+  void UndoNameChange(const NameChange& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  std::vector<NameChange> unsynced_names_ ABSL_GUARDED_BY(mutex_);
+  uint64_t next_inode_ ABSL_GUARDED_BY(mutex_) = 1;
+  std::set<std::string> directories_ ABSL_GUARDED_BY(mutex_);
   int64_t count_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t crash_at_ ABSL_GUARDED_BY(mutex_) = -1;
   int64_t fail_at_ ABSL_GUARDED_BY(mutex_) = -1;

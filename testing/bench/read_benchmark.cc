@@ -21,6 +21,9 @@
 //   BM_FlatpyramidTileDecoded pyramid::Reader::GetTile with a 0-byte tile cache: decodes.
 //   BM_FlatpyramidWindow1024  pyramid::Reader::ReadRegion of the same 1024 x 1024 window in
 //                             EPSG:3857 at the base zoom, nearest (pixel-aligned, as RasterIO).
+//   BM_GdalDriverWindow1024   GDALDataset::RasterIO of the same window of the .fpyr file
+//                             through the FlatPyramid GDAL driver (//gdal, registered in this
+//                             process), RGBA pixel-interleaved, no decoded-tile cache.
 // Suffix /warm: the file is read whole before the timing loop, so the page cache holds it.
 // Suffix /cold: before every read, untimed: close, posix_fadvise(POSIX_FADV_DONTNEED) on the
 // file (on the one tile file for a directory), reopen. Cold runs a fixed 64 iterations.
@@ -44,6 +47,8 @@
 #include "benchmark/benchmark.h"
 #include "codec/image.h"
 #include "cpl_conv.h"
+#include "gdal/driver.h"
+#include "gdal/internal/shared_readers.h"
 #include "gdal_priv.h"
 #include "gflags/gflags.h"
 #include "pyramid/reader.h"
@@ -157,36 +162,37 @@ void CogTileDecoded(benchmark::State& state, bool cold) {
       });
 }
 
-// CogWindow1024 reads windows through RasterIO; all_cores sets GDAL_NUM_THREADS=ALL_CPUS,
-// with which GDAL 3.6's GTiff driver decodes a RasterIO's tiles in parallel (as ReadRegion
-// does its own), so the two can be compared at one thread each and at every core each.
-void CogWindow1024(benchmark::State& state, bool cold, bool all_cores) {
+// GdalWindow1024 reads windows of `path` through GDALDataset::RasterIO; all_cores sets
+// GDAL_NUM_THREADS=ALL_CPUS, with which GDAL 3.6's GTiff driver decodes a RasterIO's tiles in
+// parallel (as ReadRegion, and so the FlatPyramid driver, do their own), so the two can be
+// compared at one thread each and at every core each.
+void GdalWindow1024(benchmark::State& state, bool cold, const std::string& path, bool all_cores) {
   CPLSetConfigOption("GDAL_NUM_THREADS", all_cores ? "ALL_CPUS" : nullptr);
-  std::unique_ptr<CogTiles> cog;
+  std::unique_ptr<CogTiles> dataset;
   std::unique_ptr<codec::Image> window;
   ColdOrWarm(
-      state, cold, FLAGS_cog, [](size_t) { return FLAGS_cog; },
+      state, cold, path, [&](size_t) { return path; },
       [&]() -> absl::Status {
-        absl::StatusOr<std::unique_ptr<CogTiles>> opened = CogTiles::Open(FLAGS_cog);
+        absl::StatusOr<std::unique_ptr<CogTiles>> opened = CogTiles::Open(path);
         if (!opened.ok()) return opened.status();
-        cog = std::move(*opened);
-        window = std::make_unique<codec::Image>(kWindowSize, kWindowSize, cog->band_count(),
+        dataset = std::move(*opened);
+        window = std::make_unique<codec::Image>(kWindowSize, kWindowSize, dataset->band_count(),
                                                 codec::PixelType::kUint8);
         return absl::OkStatus();
       },
-      [&] { cog.reset(); },
+      [&] { dataset.reset(); },
       [&](size_t i) {
         state.PauseTiming();
         GDALSetCacheMax64(0);  // Drops every cached block: the read must decode.
         GDALSetCacheMax64(int64_t{64} << 20);
         state.ResumeTiming();
         const TileXY& w = Windows()[i % Windows().size()];
-        absl::Status status =
-            cog->ReadWindow(static_cast<int>(w.x), static_cast<int>(w.y), window->mutable_view());
+        absl::Status status = dataset->ReadWindow(static_cast<int>(w.x), static_cast<int>(w.y),
+                                                  window->mutable_view());
         benchmark::DoNotOptimize(window->data());
         return status;
       });
-  cog.reset();
+  dataset.reset();
   CPLSetConfigOption("GDAL_NUM_THREADS", nullptr);
 }
 
@@ -318,6 +324,10 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "read_benchmark: --zoom (0..24) is required\n");
     return 1;
   }
+  // The driver linked into this process (no decoded-tile cache, as OpenPyramid), before
+  // GDALAllRegister so an installed plugin leaves it alone.
+  CPLSetConfigOption(gdal_driver::kCacheOption, "0");
+  gdal_driver::RegisterFlatPyramidDriver();
   GDALAllRegister();
   CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
   GDALSetCacheMax64(int64_t{64} << 20);
@@ -336,10 +346,12 @@ int Main(int argc, char** argv) {
   if (!FLAGS_cog.empty()) {
     Register("BM_CogTileDecoded", CogTileDecoded);
     if (level_pixels >= kWindowSize) {
-      Register("BM_CogWindow1024",
-               [](benchmark::State& state, bool cold) { CogWindow1024(state, cold, false); });
-      Register("BM_CogWindow1024AllCores",
-               [](benchmark::State& state, bool cold) { CogWindow1024(state, cold, true); });
+      Register("BM_CogWindow1024", [](benchmark::State& state, bool cold) {
+        GdalWindow1024(state, cold, FLAGS_cog, false);
+      });
+      Register("BM_CogWindow1024AllCores", [](benchmark::State& state, bool cold) {
+        GdalWindow1024(state, cold, FLAGS_cog, true);
+      });
     }
   }
   if (!FLAGS_mbtiles.empty()) {
@@ -352,7 +364,12 @@ int Main(int argc, char** argv) {
   if (!FLAGS_flatpyramid.empty()) {
     Register("BM_FlatpyramidTileBytes", FlatpyramidTileBytes);
     Register("BM_FlatpyramidTileDecoded", FlatpyramidTileDecoded);
-    if (level_pixels >= kWindowSize) Register("BM_FlatpyramidWindow1024", FlatpyramidWindow1024);
+    if (level_pixels >= kWindowSize) {
+      Register("BM_FlatpyramidWindow1024", FlatpyramidWindow1024);
+      Register("BM_GdalDriverWindow1024", [](benchmark::State& state, bool cold) {
+        GdalWindow1024(state, cold, FLAGS_flatpyramid, false);
+      });
+    }
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -4,11 +4,13 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gflags/gflags.h"
@@ -37,6 +39,16 @@ size_t ConnectionPrefix(absl::string_view path) {
   while (i < path.size() && (absl::ascii_isalnum(path[i]) || path[i] == '_')) ++i;
   return i >= 2 && i < path.size() && path[i] == ':' ? i + 1 : 0;
 }
+
+// IsNegativeNumber is true for "-1", "-0.5", "-1e3": positional arguments, not flags.
+bool IsNegativeNumber(absl::string_view arg) {
+  double value = 0;
+  return arg.size() >= 2 && arg[0] == '-' && absl::ascii_isdigit(arg[1]) &&
+         absl::SimpleAtod(arg, &value);
+}
+
+// The prefix that hides a negative number from gflags until the flags are parsed.
+constexpr char kNegativeNumberMark = '\x1f';
 
 }  // namespace
 
@@ -97,7 +109,7 @@ std::string CommandLineError(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const absl::string_view arg = argv[i];
     if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-') continue;
+    if (arg.size() < 2 || arg[0] != '-' || IsNegativeNumber(arg)) continue;
     absl::string_view body = arg.substr(arg[1] == '-' ? 2 : 1);
     const size_t equals = body.find('=');
     const std::string name(body.substr(0, equals));
@@ -132,7 +144,18 @@ std::string CommandLineError(int argc, char** argv) {
 void ParseFlags(absl::string_view tool, int* argc, char*** argv) {
   const std::string error = CommandLineError(*argc, *argv);
   if (!error.empty()) std::exit(UsageError(tool, error));
+  // Negative numbers are positional arguments (a column, an offset), which gflags would take
+  // for flags: hidden behind a mark until it is done.
+  static std::deque<std::string>* marked = new std::deque<std::string>();  // Stable addresses.
+  for (int i = 1; i < *argc && std::string((*argv)[i]) != "--"; ++i) {
+    if (!IsNegativeNumber((*argv)[i])) continue;
+    marked->push_back(std::string(1, kNegativeNumberMark) + (*argv)[i]);
+    (*argv)[i] = &marked->back()[0];
+  }
   gflags::ParseCommandLineNonHelpFlags(argc, argv, /*remove_flags=*/true);
+  for (int i = 1; i < *argc; ++i) {
+    if ((*argv)[i][0] == kNegativeNumberMark) ++(*argv)[i];
+  }
   if (FLAGS_help) {
     std::string text = absl::StrCat(gflags::ProgramUsage(), "\n\nFlags:\n");
     std::vector<gflags::CommandLineFlagInfo> flags;

@@ -25,7 +25,8 @@ std::string ResolvePathAgainst(const std::string& path, const std::string& dir);
 
 // CommandLineError is why argv[1..argc) is not a valid command line for the flags defined:
 // an unknown flag, a value the flag's type refuses ("--threads=x"), or a flag without its
-// value; "" when valid. Arguments after "--" and those not starting with '-' are positional.
+// value; "" when valid. Arguments after "--", those not starting with '-' and negative numbers
+// ("-1") are positional.
 std::string CommandLineError(int argc, char** argv);
 
 // ParseFlags parses the gflags flags out of argc/argv (leaving the positional arguments).

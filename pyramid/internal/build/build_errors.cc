@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace flatpyramid {
@@ -80,6 +81,15 @@ absl::Status BeingWritten(const std::string& output) {
       absl::StrCat("output ", output,
                    " is being written by another build (its lock is held): wait for it to "
                    "finish, or choose another BuildOptions::output"));
+}
+
+absl::Status InUse(const std::string& output, const absl::Status& status) {
+  if (absl::StrContains(status.message(), "in use by a reader")) {
+    return absl::UnavailableError(
+        absl::StrCat("output ", output,
+                     " is in use by a reader (a program holds it open): close it, then retry"));
+  }
+  return BeingWritten(output);
 }
 
 }  // namespace internal

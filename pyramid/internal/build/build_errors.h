@@ -23,6 +23,10 @@ absl::Status WriteFailed(const absl::Status& status, bool resumable);
 // BeingWritten is the error for an output whose lock another build holds.
 absl::Status BeingWritten(const std::string& output);
 
+// InUse is the error for an output whose lock storage refused (`status`, kUnavailable): held
+// by a reader or by another build, as storage says.
+absl::Status InUse(const std::string& output, const absl::Status& status);
+
 }  // namespace internal
 }  // namespace pyramid
 }  // namespace flatpyramid

@@ -8,6 +8,7 @@
 
 #include "geo/morton.h"
 #include "pyramid/internal/build/build_errors.h"
+#include "pyramid/internal/build/build_files.h"
 #include "pyramid/internal/build/shard_plan.h"
 #include "pyramid/internal/tile_hash.h"
 #include "pyramid/internal/unit_walker.h"
@@ -91,8 +92,8 @@ absl::Status Committer::AppendUnit(uint64_t unit_key, UnitResult* result) {
   return AddAbove(plan_.unit_zoom, unit_key, std::move(result->root));
 }
 
-absl::Status Committer::Finish(const std::string& output) {
-  if (spill_ != nullptr) return FinishFromSpill(output);
+absl::Status Committer::Finish(storage::Env* env, const std::string& build_path) {
+  if (spill_ != nullptr) return FinishFromSpill(env, build_path);
   for (int z = plan_.unit_zoom - 1; z >= plan_.min_zoom; --z) {
     if (pending_[z].active) {
       absl::Status s = Flush(z);
@@ -168,7 +169,7 @@ absl::Status Committer::RestoreState(const BuildState& state, const PendingTiles
 
 // FinishFromSpill forms each level above the units from the spilled level below it: every
 // parent tile reads its children and 2r pixels of their neighbours.
-absl::Status Committer::FinishFromSpill(const std::string& output) {
+absl::Status Committer::FinishFromSpill(storage::Env* env, const std::string& build_path) {
   const int size = plan_.tile_size();
   const codec::PixelType type = plan_.pixel_type();
   const int bands = plan_.bands();
@@ -185,10 +186,10 @@ absl::Status Committer::FinishFromSpill(const std::string& output) {
     const int shift = plan_.unit_zoom - z;
     std::unique_ptr<TileSpill> level;
     if (z > plan_.min_zoom) {
-      absl::StatusOr<std::unique_ptr<TileSpill>> opened =
-          TileSpill::Open(SpillFileName(output, z), /*truncate=*/true, plan_.unit_min_x >> shift,
-                          plan_.unit_min_y >> shift, plan_.unit_max_x >> shift,
-                          plan_.unit_max_y >> shift, parent.samples.size(), parent.alpha.size());
+      absl::StatusOr<std::unique_ptr<TileSpill>> opened = TileSpill::Open(
+          env, SpillFileName(build_path, z), /*truncate=*/true, plan_.unit_min_x >> shift,
+          plan_.unit_min_y >> shift, plan_.unit_max_x >> shift, plan_.unit_max_y >> shift,
+          parent.samples.size(), parent.alpha.size());
       if (!opened.ok()) return opened.status();
       level = std::move(*opened);
     }

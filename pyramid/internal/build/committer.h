@@ -44,9 +44,9 @@ class Committer {
   TileSpill* spill() const { return spill_.get(); }
 
   // Finish forms the levels above the units, after the last unit. Nothing is committed
-  // meanwhile, so a killed build redoes this pass on --resume. `output` names the spill
-  // files of the intermediate levels.
-  absl::Status Finish(const std::string& output);
+  // meanwhile, so a killed build redoes this pass on --resume. The spill files of the
+  // intermediate levels are beside `build_path`, written through `env`.
+  absl::Status Finish(storage::Env* env, const std::string& build_path);
 
   void FillLevels(PyramidMetadata* metadata) const;
 
@@ -72,7 +72,7 @@ class Committer {
     std::unique_ptr<TilePixels> children[4];
   };
 
-  absl::Status FinishFromSpill(const std::string& output);
+  absl::Status FinishFromSpill(storage::Env* env, const std::string& build_path);
   absl::Status AppendTile(int zoom, uint64_t key, absl::string_view bytes);
   void AddTileStats(int zoom, uint64_t key, bool unique, uint64_t bytes);
   absl::Status AddAbove(int zoom, uint64_t key, std::unique_ptr<TilePixels> tile);

@@ -1,10 +1,6 @@
 #include "pyramid/internal/build/tile_spill.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -13,25 +9,26 @@ namespace flatpyramid {
 namespace pyramid {
 namespace internal {
 
-std::string SpillFileName(const std::string& output, int zoom) {
-  return absl::StrCat(output, ".spill-z", zoom);
-}
-
-absl::StatusOr<std::unique_ptr<TileSpill>> TileSpill::Open(const std::string& path, bool truncate,
+absl::StatusOr<std::unique_ptr<TileSpill>> TileSpill::Open(storage::Env* env,
+                                                           const std::string& path, bool truncate,
                                                            uint32_t x0, uint32_t y0, uint32_t x1,
                                                            uint32_t y1, size_t samples_bytes,
                                                            size_t alpha_bytes) {
-  const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | (truncate ? O_CREAT | O_TRUNC : 0), 0644);
-  if (fd < 0) {
-    return truncate ? absl::ResourceExhaustedError(
-                          absl::StrCat("cannot create ", path, ": ", std::strerror(errno)))
+  absl::StatusOr<std::unique_ptr<storage::File>> file =
+      env->Open(path, truncate ? storage::OpenMode::kCreateOrOpen : storage::OpenMode::kReadWrite);
+  if (file.ok() && truncate) {
+    if (absl::Status status = (*file)->Truncate(0); !status.ok()) return status;
+  }
+  if (!file.ok()) {
+    return truncate ? absl::Status(file.status().code(), absl::StrCat("cannot create ", path, ": ",
+                                                                      file.status().message()))
                     : absl::DataLossError(absl::StrCat(
                           "BuildOptions::resume: the side file ", path,
                           " is missing: rerun with BuildOptions::overwrite to start again"));
   }
   auto spill = std::unique_ptr<TileSpill>(new TileSpill());
   spill->path_ = path;
-  spill->fd_ = fd;
+  spill->file_ = *std::move(file);
   spill->x0_ = x0;
   spill->y0_ = y0;
   spill->x1_ = x1;
@@ -41,17 +38,20 @@ absl::StatusOr<std::unique_ptr<TileSpill>> TileSpill::Open(const std::string& pa
   return spill;
 }
 
-TileSpill::~TileSpill() {
-  if (fd_ >= 0) close(fd_);
-}
-
 absl::Status TileSpill::Write(uint32_t x, uint32_t y, const TilePixels& tile) {
-  const off_t offset = Slot(x, y);
-  if (!WriteAll(tile.samples.data(), samples_bytes_, offset) ||
-      !WriteAll(tile.alpha.data(), alpha_bytes_, offset + samples_bytes_)) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("writing ", path_, " failed: ", std::strerror(errno),
-                     " (disk full?): free space and rerun with BuildOptions::resume"));
+  const uint64_t offset = Slot(x, y);
+  absl::Status status = file_->Write(
+      offset,
+      absl::string_view(reinterpret_cast<const char*>(tile.samples.data()), samples_bytes_));
+  if (status.ok()) {
+    status = file_->Write(
+        offset + samples_bytes_,
+        absl::string_view(reinterpret_cast<const char*>(tile.alpha.data()), alpha_bytes_));
+  }
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("writing ", path_, " failed: ", status.message(),
+                                     " (disk full?): free space and BuildOptions::resume"));
   }
   return absl::OkStatus();
 }
@@ -62,54 +62,38 @@ absl::Status TileSpill::Read(int64_t x, int64_t y, TilePixels* tile) const {
     std::fill(tile->alpha.begin(), tile->alpha.end(), 0);
     return absl::OkStatus();
   }
-  const off_t offset = Slot(static_cast<uint32_t>(x), static_cast<uint32_t>(y));
-  if (!ReadAll(tile->samples.data(), samples_bytes_, offset) ||
-      !ReadAll(tile->alpha.data(), alpha_bytes_, offset + samples_bytes_)) {
-    return absl::DataLossError(absl::StrCat("reading ", path_, " failed: ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  const uint64_t offset = Slot(static_cast<uint32_t>(x), static_cast<uint32_t>(y));
+  absl::Status status = ReadOrZero(offset, samples_bytes_, tile->samples.data());
+  if (status.ok()) status = ReadOrZero(offset + samples_bytes_, alpha_bytes_, tile->alpha.data());
+  return status;
 }
 
 absl::Status TileSpill::Sync() {
-  if (fdatasync(fd_) != 0) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("syncing ", path_, " failed: ", std::strerror(errno)));
+  absl::Status status = file_->SyncData();
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("syncing ", path_, " failed: ", status.message()));
   }
   return absl::OkStatus();
 }
 
-off_t TileSpill::Slot(uint32_t x, uint32_t y) const {
+uint64_t TileSpill::Slot(uint32_t x, uint32_t y) const {
   const uint64_t columns = uint64_t{x1_} - x0_ + 1;
-  return static_cast<off_t>(((uint64_t{y} - y0_) * columns + (x - x0_)) *
-                            (samples_bytes_ + alpha_bytes_));
+  return ((uint64_t{y} - y0_) * columns + (x - x0_)) * (samples_bytes_ + alpha_bytes_);
 }
 
-bool TileSpill::WriteAll(const uint8_t* data, size_t n, off_t offset) {
-  while (n > 0) {
-    const ssize_t done = pwrite(fd_, data, n, offset);
-    if (done < 0 && errno == EINTR) continue;
-    if (done <= 0) return false;
-    data += done;
-    n -= static_cast<size_t>(done);
-    offset += done;
+absl::Status TileSpill::ReadOrZero(uint64_t offset, size_t n, uint8_t* data) const {
+  absl::StatusOr<uint64_t> size = file_->Size();
+  if (!size.ok()) return size.status();
+  const size_t present =
+      offset >= *size ? 0 : static_cast<size_t>(std::min<uint64_t>(n, *size - offset));
+  std::memset(data + present, 0, n - present);
+  if (present == 0) return absl::OkStatus();
+  absl::Status status = file_->Read(offset, present, reinterpret_cast<char*>(data));
+  if (!status.ok()) {
+    return absl::DataLossError(absl::StrCat("reading ", path_, " failed: ", status.message()));
   }
-  return true;
-}
-
-bool TileSpill::ReadAll(uint8_t* data, size_t n, off_t offset) const {
-  while (n > 0) {
-    const ssize_t done = pread(fd_, data, n, offset);
-    if (done < 0 && errno == EINTR) continue;
-    if (done < 0) return false;
-    if (done == 0) {  // Past the end: a slot never written.
-      std::memset(data, 0, n);
-      return true;
-    }
-    data += done;
-    n -= static_cast<size_t>(done);
-    offset += done;
-  }
-  return true;
+  return absl::OkStatus();
 }
 
 }  // namespace internal

@@ -1,9 +1,7 @@
-// TileSpill: the raw tiles of one level in a side file "<output>.spill-z<zoom>", for
+// TileSpill: the raw tiles of one level in a side file (SpillFileName, build_files.h), for
 // overview kernels that read a tile's neighbours when forming the levels above the units.
 #ifndef FLATPYRAMID_PYRAMID_INTERNAL_BUILD_TILE_SPILL_H_
 #define FLATPYRAMID_PYRAMID_INTERNAL_BUILD_TILE_SPILL_H_
-
-#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -13,13 +11,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "pyramid/internal/tile_pixels.h"
+#include "storage/env.h"
 
 namespace flatpyramid {
 namespace pyramid {
 namespace internal {
-
-// SpillFileName is the side file holding the raw tiles of level `zoom` of `output`.
-std::string SpillFileName(const std::string& output, int zoom);
 
 // TileSpill keeps the raw tiles of one level, one fixed-size slot per tile of a rectangle
 // (samples, then alpha), so the levels above the units can read any tile and its neighbours
@@ -29,11 +25,10 @@ class TileSpill {
  public:
   // Open creates (`truncate`) or reopens (a resumed build) the spill of the tiles
   // x0..x1 x y0..y1 with slots of `samples_bytes` + `alpha_bytes`.
-  static absl::StatusOr<std::unique_ptr<TileSpill>> Open(const std::string& path, bool truncate,
-                                                         uint32_t x0, uint32_t y0, uint32_t x1,
-                                                         uint32_t y1, size_t samples_bytes,
-                                                         size_t alpha_bytes);
-  ~TileSpill();
+  static absl::StatusOr<std::unique_ptr<TileSpill>> Open(storage::Env* env, const std::string& path,
+                                                         bool truncate, uint32_t x0, uint32_t y0,
+                                                         uint32_t x1, uint32_t y1,
+                                                         size_t samples_bytes, size_t alpha_bytes);
 
   absl::Status Write(uint32_t x, uint32_t y, const TilePixels& tile);
   // Read fills `tile` (already shaped) with tile (x, y); outside the rectangle: transparent.
@@ -43,12 +38,12 @@ class TileSpill {
 
  private:
   TileSpill() = default;
-  off_t Slot(uint32_t x, uint32_t y) const;
-  bool WriteAll(const uint8_t* data, size_t n, off_t offset);
-  bool ReadAll(uint8_t* data, size_t n, off_t offset) const;
+  uint64_t Slot(uint32_t x, uint32_t y) const;
+  // ReadOrZero reads [offset, offset + n); bytes past the end (slots never written) are zero.
+  absl::Status ReadOrZero(uint64_t offset, size_t n, uint8_t* data) const;
 
   std::string path_;
-  int fd_ = -1;
+  std::unique_ptr<storage::File> file_;
   uint32_t x0_ = 0, y0_ = 0, x1_ = 0, y1_ = 0;
   size_t samples_bytes_ = 0, alpha_bytes_ = 0;
 };

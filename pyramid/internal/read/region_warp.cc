@@ -12,6 +12,7 @@
 #include "gdalwarper.h"
 #include "geo/gdal_errors.h"
 #include "ogr_spatialref.h"
+#include "pyramid/gdal_types.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -61,20 +62,6 @@ absl::StatusOr<GDALDatasetUniquePtr> WrapInMemDataset(uint8_t* data, int width, 
 }
 
 }  // namespace
-
-GDALDataType ToGdalType(codec::PixelType type) {
-  switch (type) {
-    case codec::PixelType::kUint8:
-      return GDT_Byte;
-    case codec::PixelType::kUint16:
-      return GDT_UInt16;
-    case codec::PixelType::kInt16:
-      return GDT_Int16;
-    case codec::PixelType::kFloat32:
-      return GDT_Float32;
-  }
-  return GDT_Unknown;
-}
 
 absl::Status WarpRegion(const codec::ImageView& source, const GeoGrid& source_grid,
                         const codec::MutableImageView& destination, const GeoGrid& destination_grid,

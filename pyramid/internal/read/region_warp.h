@@ -48,9 +48,6 @@ absl::Status WarpRegion(const codec::ImageView& source, const GeoGrid& source_gr
                         const codec::MutableImageView& destination, const GeoGrid& destination_grid,
                         const WarpSpec& spec);
 
-// ToGdalType maps a codec pixel type to GDAL's.
-GDALDataType ToGdalType(codec::PixelType type);
-
 }  // namespace internal
 }  // namespace pyramid
 }  // namespace flatpyramid

@@ -1,0 +1,311 @@
+// Crash safety of a build, tested the way storage/crash_test tests the store: a small build
+// (a synthetic raster, a few units, a commit point after every unit) is stopped at EVERY
+// operation on its store and side files, what reached the disk is chosen (nothing unsynced, or
+// a random prefix of it), and a --resume must then give a pyramid identical, tile for tile and
+// in its metadata (but for the creation time), to a clean build. The same for an --overwrite
+// of an existing pyramid, which must stay whole and readable until the new one replaces it.
+// The output lives in storage's fault-injection Env; the input is a real file that GDAL reads.
+#include <iostream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "pyramid/builder.h"
+#include "pyramid/format.h"
+#include "pyramid/resampling.h"
+#include "storage/store.h"
+#include "storage/testing/fault_injection_env.h"
+#include "testing/files.h"
+#include "testing/synthetic_raster.h"
+
+namespace flatpyramid {
+namespace pyramid {
+namespace {
+
+using storage::test::FaultInjectionEnv;
+
+constexpr char kDir[] = "/crash";
+constexpr char kOutput[] = "/crash/out.fpyr";
+
+// SplitEnv keeps the build's files (under /crash) in a FaultInjectionEnv and reads everything
+// else (the input, for its stamp) from the real filesystem.
+class SplitEnv : public storage::Env {
+ public:
+  explicit SplitEnv(FaultInjectionEnv* faults) : faults_(faults) {}
+  absl::StatusOr<std::unique_ptr<storage::File>> Open(const std::string& path,
+                                                      storage::OpenMode mode) override {
+    return For(path)->Open(path, mode);
+  }
+  absl::StatusOr<storage::FileInfo> Stat(const std::string& path) override {
+    return For(path)->Stat(path);
+  }
+  absl::Status RenameFile(const std::string& from, const std::string& to) override {
+    return For(from)->RenameFile(from, to);
+  }
+  absl::Status RemoveFile(const std::string& path) override { return For(path)->RemoveFile(path); }
+  absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) override {
+    return For(dir)->GetChildren(dir);
+  }
+  absl::Status SyncDirectory(const std::string& dir) override {
+    return For(dir)->SyncDirectory(dir);
+  }
+
+ private:
+  storage::Env* For(const std::string& path) {
+    return absl::StartsWith(path, kDir) ? faults_ : storage::Env::Default();
+  }
+  FaultInjectionEnv* faults_;
+};
+
+// Pyramid is what a pyramid file holds: every section's entries and the metadata without its
+// creation time.
+struct Pyramid {
+  std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> sections;
+  std::string metadata;
+  bool operator==(const Pyramid& other) const {
+    return sections == other.sections && metadata == other.metadata;
+  }
+};
+
+absl::StatusOr<Pyramid> ReadPyramid(storage::Env* env, const std::string& path) {
+  storage::ReaderOptions options;
+  options.env = env;
+  absl::StatusOr<std::unique_ptr<storage::Reader>> reader = storage::Reader::Open(path, options);
+  if (!reader.ok()) return reader.status();
+  // A crash that tore the second copy of the sealed header leaves the first, with the same
+  // content: the file reads correctly, and a full verification reports the torn slot
+  // (storage/FORMAT.md); anything else is a fault.
+  if (absl::Status verified = (*reader)->Verify();
+      !verified.ok() && !absl::StrContains(verified.message(), "torn write")) {
+    return verified;
+  }
+  PyramidMetadata metadata;
+  if (!(*reader)->sealed() || (*reader)->user_metadata_type() != kMetadataTypeName ||
+      !metadata.ParseFromString(std::string((*reader)->user_metadata()))) {
+    return absl::DataLossError(absl::StrCat(path, ": not a sealed pyramid"));
+  }
+  metadata.clear_created_utc();
+  Pyramid pyramid;
+  pyramid.metadata = metadata.DebugString();
+  for (uint32_t s = 0; s < (*reader)->section_count(); ++s) {
+    auto& entries = pyramid.sections[std::string((*reader)->section_name(s))];
+    for (uint64_t i = 0; i < (*reader)->entry_count(s); ++i) {
+      entries.push_back({(*reader)->KeyAt(s, i), std::string((*reader)->ValueAt(s, i))});
+    }
+  }
+  return pyramid;
+}
+
+// WriteInput writes the test's input at `path`: 0.6 x 0.6 degrees around (0, 0), 3 bands of
+// `pattern`; at zoom 10, 3 x 3 tiles around the centre of the world.
+absl::Status WriteInput(const std::string& path, test::SyntheticPattern pattern) {
+  test::SyntheticRasterSpec spec;
+  spec.width = 192;
+  spec.height = 192;
+  spec.bands = 3;
+  spec.geotransform = {-0.3, 0.6 / 192, 0, 0.3, 0, -0.6 / 192};
+  spec.pattern = pattern;
+  absl::StatusOr<GDALDatasetUniquePtr> raster = test::MakeSyntheticRaster(spec);
+  if (!raster.ok()) return raster.status();
+  return test::WriteRaster(**raster, path);
+}
+
+class BuildCrashTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    GDALAllRegister();
+    dir_ = new test::TempDir();
+    ASSERT_TRUE(WriteInput(dir_->Path("in.tif"), test::SyntheticPattern::kGradient).ok());
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  BuildOptions Options(storage::Env* env) const {
+    BuildOptions options;
+    options.inputs = {dir_->Path("in.tif")};
+    options.output = kOutput;
+    // Kernel overviews spill the unit zoom's tiles to a side file when levels lie above it.
+    options.min_zoom = GetParam().empty() ? 9 : 8;
+    options.max_zoom = 10;
+    options.codec = TileCodec::kPng;
+    if (!GetParam().empty()) options.overview_resampling = *ParseResampling(GetParam());
+    options.threads = 1;
+    options.commit_interval = absl::ZeroDuration();  // A commit point after every unit.
+    options.env = env;
+    return options;
+  }
+
+  // Clean builds the pyramid without faults and returns it and the operations it took.
+  void Clean(TileCodec codec, Pyramid* pyramid, int64_t* operations) const {
+    FaultInjectionEnv faults;
+    faults.AddDirectory(kDir);
+    SplitEnv env(&faults);
+    BuildOptions options = Options(&env);
+    options.codec = codec;
+    absl::StatusOr<BuildResult> built = BuildPyramid(options);
+    ASSERT_TRUE(built.ok()) << built.status();
+    ASSERT_GE(built->units, 3u);
+    *operations = faults.operation_count();
+    absl::StatusOr<Pyramid> read = ReadPyramid(&faults, kOutput);
+    ASSERT_TRUE(read.ok()) << read.status();
+    *pyramid = *std::move(read);
+  }
+
+  static test::TempDir* dir_;
+};
+
+test::TempDir* BuildCrashTest::dir_ = nullptr;
+
+constexpr FaultInjectionEnv::CrashMode kModes[] = {FaultInjectionEnv::CrashMode::kDropUnsynced,
+                                                   FaultInjectionEnv::CrashMode::kKeepRandomPrefix};
+
+// ExpectOnlyTheOutput checks that no side file or temporary is left beside the output.
+void ExpectOnlyTheOutput(FaultInjectionEnv* faults) {
+  absl::StatusOr<std::vector<std::string>> children = faults->GetChildren(kDir);
+  ASSERT_TRUE(children.ok());
+  EXPECT_EQ(*children, std::vector<std::string>{"out.fpyr"});
+}
+
+TEST_P(BuildCrashTest, ACrashAtEveryOperationThenResumeGivesTheCleanBuild) {
+  Pyramid clean;
+  int64_t total = 0;
+  Clean(TileCodec::kPng, &clean, &total);
+  ASSERT_GT(total, 30);
+  std::cout << GetParam() << ": " << total << " operations in a clean build\n" << std::flush;
+  std::map<ResumeOutcome, int> outcomes;
+  for (int64_t n = 0; n < total; ++n) {
+    FaultInjectionEnv faults;
+    faults.AddDirectory(kDir);
+    SplitEnv env(&faults);
+    faults.CrashAfter(n);
+    ASSERT_FALSE(BuildPyramid(Options(&env)).ok());
+    const FaultInjectionEnv::Snapshot at_crash = faults.TakeSnapshot();
+    for (int m = 0; m < 2; ++m) {
+      SCOPED_TRACE(absl::StrCat("crash at operation ", n, " of ", total, ", mode ", m));
+      faults.Restore(at_crash);
+      faults.Crash(kModes[m], static_cast<uint64_t>(n * 2 + m));
+      BuildOptions resume = Options(&env);
+      resume.resume = true;
+      absl::StatusOr<BuildResult> resumed = BuildPyramid(resume);
+      ASSERT_TRUE(resumed.ok()) << resumed.status();
+      ++outcomes[resumed->resume_outcome];
+      absl::StatusOr<Pyramid> read = ReadPyramid(&faults, kOutput);
+      ASSERT_TRUE(read.ok()) << read.status();
+      ASSERT_TRUE(*read == clean);
+      ExpectOnlyTheOutput(&faults);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+  // Every state a stopped build can be in was reached.
+  EXPECT_GT(outcomes[ResumeOutcome::kStartedOver], 0);
+  EXPECT_GT(outcomes[ResumeOutcome::kContinued], 0);
+  EXPECT_GT(outcomes[ResumeOutcome::kSealedOnly], 0);
+  EXPECT_GT(outcomes[ResumeOutcome::kAlreadyFinished], 0);
+}
+
+// An --overwrite of an existing pyramid stopped at any operation leaves the old pyramid whole
+// (or the new one, once renamed); --resume then finishes the new one from its temporary.
+TEST_P(BuildCrashTest, AnOverwriteStoppedAnywhereKeepsTheOldPyramidAndResumeReplacesIt) {
+  Pyramid clean, old;
+  int64_t total = 0, old_operations = 0;
+  Clean(TileCodec::kPng, &clean, &total);
+  Clean(TileCodec::kWebpLossless, &old, &old_operations);
+  FaultInjectionEnv::Snapshot old_only;
+  {
+    FaultInjectionEnv faults;
+    faults.AddDirectory(kDir);
+    SplitEnv env(&faults);
+    BuildOptions first = Options(&env);
+    first.codec = TileCodec::kWebpLossless;  // Another pyramid of the same place.
+    ASSERT_TRUE(BuildPyramid(first).ok());
+    old_only = faults.TakeSnapshot();
+  }
+  int old_seen = 0;
+  for (int64_t n = 0; n < total + 8; ++n) {
+    SCOPED_TRACE(absl::StrCat("crash at operation ", n));
+    FaultInjectionEnv faults;
+    faults.AddDirectory(kDir);
+    faults.Restore(old_only);
+    SplitEnv env(&faults);
+    BuildOptions overwrite = Options(&env);
+    overwrite.overwrite = true;
+    faults.CrashAfter(n);
+    (void)BuildPyramid(overwrite);
+    faults.Crash(FaultInjectionEnv::CrashMode::kDropUnsynced, static_cast<uint64_t>(n));
+    absl::StatusOr<Pyramid> after_crash = ReadPyramid(&faults, kOutput);
+    ASSERT_TRUE(after_crash.ok()) << after_crash.status();
+    ASSERT_TRUE(*after_crash == old || *after_crash == clean);
+    old_seen += *after_crash == old;
+    overwrite.resume = true;
+    absl::StatusOr<BuildResult> resumed = BuildPyramid(overwrite);
+    ASSERT_TRUE(resumed.ok()) << resumed.status();
+    absl::StatusOr<Pyramid> read = ReadPyramid(&faults, kOutput);
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_TRUE(*read == clean);
+    ExpectOnlyTheOutput(&faults);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  EXPECT_GT(old_seen, total / 2);
+}
+
+// An input rewritten in place between a stop and --resume (same name, other pixels) would give
+// half old, half new tiles: the resume is refused, naming the input.
+TEST_P(BuildCrashTest, AResumeAfterAnInputWasRewrittenIsRefusedNamingIt) {
+  const std::string input = dir_->Path(absl::StrCat("rewritten", GetParam(), ".tif"));
+  ASSERT_TRUE(WriteInput(input, test::SyntheticPattern::kGradient).ok());
+  FaultInjectionEnv faults;
+  faults.AddDirectory(kDir);
+  SplitEnv env(&faults);
+  BuildOptions options = Options(&env);
+  options.inputs = {input};
+  faults.CrashAfter(60);  // After the first commit points, before the end.
+  ASSERT_FALSE(BuildPyramid(options).ok());
+  faults.Crash(FaultInjectionEnv::CrashMode::kDropUnsynced, 0);
+  // The same size, other pixels: a checkerboard instead of the gradient.
+  ASSERT_TRUE(WriteInput(input, test::SyntheticPattern::kCheckerboard).ok());
+  options.resume = true;
+  const absl::Status refused = BuildPyramid(options).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_EQ(refused.message(),
+            absl::StrCat("BuildOptions::resume: the input ", input,
+                         " changed since the build started (size, modification time or "
+                         "content): continuing would mix old and new pixels; rerun with "
+                         "BuildOptions::overwrite to start again"));
+}
+
+// On a real filesystem: --overwrite of a pyramid that a reader holds open replaces it (the new
+// file is renamed over the old name) while the reader goes on reading the old one.
+TEST_P(BuildCrashTest, AnOverwriteReplacesAPyramidWhileAReaderKeepsTheOldOne) {
+  test::TempDir dir;
+  BuildOptions options = Options(nullptr);
+  options.output = dir.Path(absl::StrCat("read", GetParam(), ".fpyr"));
+  options.codec = TileCodec::kWebpLossless;
+  ASSERT_TRUE(BuildPyramid(options).ok());
+  absl::StatusOr<Pyramid> old = ReadPyramid(storage::Env::Default(), options.output);
+  ASSERT_TRUE(old.ok()) << old.status();
+  absl::StatusOr<std::unique_ptr<storage::Reader>> reader = storage::Reader::Open(options.output);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const std::string old_tile((*reader)->ValueAt(*(*reader)->FindSection(SectionName(10)), 0));
+  options.codec = TileCodec::kPng;
+  options.overwrite = true;
+  absl::StatusOr<BuildResult> replaced = BuildPyramid(options);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ((*reader)->ValueAt(*(*reader)->FindSection(SectionName(10)), 0), old_tile);
+  absl::StatusOr<Pyramid> now = ReadPyramid(storage::Env::Default(), options.output);
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_FALSE(*now == *old);
+  EXPECT_FALSE(storage::Env::Default()->FileExists(options.output + ".partial"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Overviews, BuildCrashTest, ::testing::Values("", "cubic"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param.empty() ? std::string("Average")
+                                                     : std::string("CubicKernel");
+                         });
+
+}  // namespace
+}  // namespace pyramid
+}  // namespace flatpyramid
