@@ -337,7 +337,8 @@ TEST_F(HandlerTest, IndexViewerAndStaticFiles) {
   Response redirect = Get("/scene");
   EXPECT_EQ(redirect.status(), 301);
   EXPECT_EQ(redirect.Header("Location"), "/scene/");
-  for (const char* file : {"leaflet.js", "leaflet.css", "viewer.js", "viewer.css"}) {
+  for (const char* file : {"leaflet.js", "leaflet.css", "viewer.js", "viewer.css", "maplibre-gl.js",
+                           "maplibre-gl.css", "terrain3d.js"}) {
     Response response = Get(absl::StrCat("/_static/", file));
     EXPECT_EQ(response.status(), 200) << file;
     EXPECT_GT(response.body().size(), 200u) << file;

@@ -79,8 +79,38 @@
     document.getElementById('meta').textContent = lines.join('\n');
   }
 
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(src + ' failed to load'));
+      document.head.appendChild(script);
+    });
+  }
+
+  // ?view=3d on an elevation pyramid in WebMercatorQuad: MapLibre terrain (terrain3d.js).
+  function start3d(tilejson) {
+    const css = document.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = '/_static/maplibre-gl.css';
+    document.head.appendChild(css);
+    return loadScript('/_static/maplibre-gl.js')
+        .then(() => loadScript('/_static/terrain3d.js'))
+        .then(() => window.startTerrain3d(name, tilejson));
+  }
+
   function start(tilejson) {
     describe(tilejson);
+    const terrain = tilejson.encoding !== undefined && tilejson.crs !== 'EPSG:4326';
+    if (terrain) {
+      const link = document.createElement('a');
+      const is3d = new URLSearchParams(location.search).get('view') === '3d';
+      link.href = is3d ? './' : '?view=3d';
+      link.textContent = is3d ? '2D view' : '3D terrain';
+      document.getElementById('links').prepend(link, ' · ');
+      if (is3d) return start3d(tilejson);
+    }
     const geographic = tilejson.crs === 'EPSG:4326';
     const zoomOffset = -Math.round(Math.log2(tilejson.tileSize / 256));
     const map = L.map('map', {
