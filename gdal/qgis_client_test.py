@@ -32,9 +32,10 @@ TILE = 256
 # Before QGIS loads GDAL (which reads GDAL_DRIVER_PATH then); QGIS's profile and Qt's runtime
 # directory in the test's own directory, so that no user setting changes a default renderer.
 ENV = plugin_environment(RUNFILES, TMP)
+os.makedirs(os.path.join(TMP, "xdg_runtime"), mode=0o700, exist_ok=True)
+ENV.update(QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=os.path.join(TMP, "xdg_runtime"),
+           QGIS_CUSTOM_CONFIG_PATH=os.path.join(TMP, "qgis_profile"))
 os.environ.update(ENV)
-os.environ.update(QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=TMP,
-                  QGIS_CUSTOM_CONFIG_PATH=os.path.join(TMP, "qgis_profile"))
 
 from osgeo import gdal  # noqa: E402 (after the environment GDAL reads when it loads)
 from qgis.core import (Qgis, QgsApplication, QgsContrastEnhancement,  # noqa: E402
@@ -181,6 +182,38 @@ def setUpModule():
 
 def tearDownModule():
     APP.exitQgis()
+
+
+# QGIS's Python console: a .fpyr layer is shown, then the user imports flatpyramid.
+_CONSOLE = """
+import sys
+from qgis.core import QgsApplication, QgsPointXY, QgsRaster, QgsRasterLayer
+QgsApplication.setPrefixPath("/usr", True)
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsRasterLayer(sys.argv[1], "layer", "gdal")
+layer.dataProvider().identify(layer.extent().center(), QgsRaster.IdentifyFormatValue)
+try:
+    import flatpyramid
+    print("imported")
+except ImportError as e:
+    print(e)
+del layer
+app.exitQgis()
+"""
+
+
+class QgisProcessTest(unittest.TestCase):
+
+    def test_importing_flatpyramid_beside_a_shown_layer_is_an_import_error(self):
+        # Loading the module's copy of the pyramid library after the driver's would abort
+        # QGIS (protobuf descriptors registered twice); the package refuses to load instead.
+        env = dict(os.environ, PYTHONPATH=os.path.join(RUNFILES, "python"))
+        result = subprocess.run([sys.executable, "-c", _CONSOLE, LANDSAT], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("flatpyramid: this process has already opened a pyramid through the "
+                      "FlatPyramid GDAL driver", result.stdout)
 
 
 class LayerAssertions:
