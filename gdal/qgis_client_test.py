@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import unittest
@@ -39,7 +40,7 @@ os.environ.update(ENV)
 
 from osgeo import gdal  # noqa: E402 (after the environment GDAL reads when it loads)
 from qgis.core import (Qgis, QgsApplication, QgsContrastEnhancement,  # noqa: E402
-                       QgsMapRendererParallelJob, QgsMapSettings, QgsPointXY, QgsRaster,
+                       QgsMapRendererParallelJob, QgsMapSettings, QgsPointXY, QgsProject, QgsRaster,
                        QgsRasterBandStats, QgsRasterLayer, QgsRectangle, QgsSingleBandGrayRenderer)
 from qgis.PyQt.QtCore import QSize  # noqa: E402
 from qgis.PyQt.QtGui import QColor, QImage  # noqa: E402
@@ -214,6 +215,22 @@ class QgisProcessTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("flatpyramid: this process has already opened a pyramid through the "
                       "FlatPyramid GDAL driver", result.stdout)
+
+
+class ReadmeTest(unittest.TestCase):
+
+    def test_the_readmes_pyqgis_example_adds_a_valid_layer(self):
+        readme = open(os.path.join(RUNFILES, "README.md"), encoding="utf-8").read()
+        section = readme.split("## Use it from GDAL, QGIS and rasterio", 1)[1].split("\n## ", 1)[0]
+        self.assertIn("./bazelw run //gdal:install", section)
+        example = re.search(r"```python\n(layer = QgsRasterLayer.*?)```", section, re.S).group(1)
+        scope = {"QgsRasterLayer": QgsRasterLayer, "QgsProject": QgsProject}
+        exec(example.replace("/data/scene.fpyr", LANDSAT), scope)
+        try:
+            self.assertTrue(scope["layer"].isValid())
+            self.assertEqual(QgsProject.instance().mapLayers(), {scope["layer"].id(): scope["layer"]})
+        finally:
+            QgsProject.instance().removeAllMapLayers()
 
 
 class LayerAssertions:
