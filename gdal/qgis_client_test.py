@@ -164,8 +164,16 @@ def pixel_centres(layer, count, seed):
             [e.yMaximum() - (j + 0.5) * res_y for _, j in points])
 
 
-def gdallocationinfo(path, x, y):
-    return run("gdallocationinfo", "-valonly", "-geoloc", path, repr(x), repr(y)).split()
+def gdallocationinfo(path, xs, ys, bands):
+    """gdallocationinfo's values at the points (in the dataset's CRS), `bands` per point."""
+    result = subprocess.run(["gdallocationinfo", "-valonly", "-geoloc", path],
+                            input="".join(f"{x!r} {y!r}\n" for x, y in zip(xs, ys)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    if result.returncode != 0:
+        raise AssertionError(f"gdallocationinfo {path}: {result.stderr}")
+    values = result.stdout.split()
+    assert len(values) == bands * len(xs), result.stdout
+    return [values[i:i + bands] for i in range(0, len(values), bands)]
 
 
 def setUpModule():
@@ -301,13 +309,14 @@ class LandsatLayerTest(unittest.TestCase, LayerAssertions):
     def test_identify_equals_sample_and_gdallocationinfo(self):
         xs, ys = pixel_centres(self.layer, 40, seed=3)
         samples = oracle(LANDSAT, xs, ys)["samples"]
+        located = gdallocationinfo(LANDSAT, xs, ys, 4)
         opaque = transparent = 0
         for i, (x, y) in enumerate(zip(xs, ys)):
             result = self.layer.dataProvider().identify(QgsPointXY(x, y),
                                                         QgsRaster.IdentifyFormatValue)
             self.assertTrue(result.isValid())
             got = [result.results()[b] for b in range(1, 5)]
-            self.assertEqual(got, [float(v) for v in gdallocationinfo(LANDSAT, x, y)], (x, y))
+            self.assertEqual(got, [float(v) for v in located[i]], (x, y))
             if got[3] == 255:
                 opaque += 1
                 # Sample reads the finest level holding data: this one, where it is opaque.
@@ -409,11 +418,10 @@ class ElevationLayerTest(unittest.TestCase, LayerAssertions):
         xs, ys = pixel_centres(self.layer, 40, seed=5)
         samples = oracle(DEM, xs, ys)["samples"][0]
         valid = 0
-        for x, y, sample in zip(xs, ys, samples):
+        for x, y, sample, [located] in zip(xs, ys, samples, gdallocationinfo(DEM, xs, ys, 1)):
             result = self.layer.dataProvider().identify(QgsPointXY(x, y),
                                                         QgsRaster.IdentifyFormatValue)
             got = result.results()[1]
-            located = gdallocationinfo(DEM, x, y)[0]
             if got is None:
                 self.assertEqual(located, "nan", (x, y))
                 continue
