@@ -333,7 +333,9 @@ class LandsatLayerTest(unittest.TestCase, LayerAssertions):
         got, drawn = render(self.layer, self.layer.extent(), 768, 768)
         assert_same_picture(got, read_region(LANDSAT, drawn, "EPSG:3857", 768, 768, "--zoom=13"))
         decimated = read_region(LANDSAT, drawn, "EPSG:3857", 768, 768, "--zoom=14")
-        self.assertLess(psnr(got[:3], decimated[:3]), 40.0)
+        opaque = got[3] == 255
+        differs = (got[:3] != decimated[:3]).any(axis=0) & opaque
+        self.assertGreater(differs.sum() / opaque.sum(), 0.5)  # 97% measured.
         self.assertGreater((got[3] == 0).mean(), 0.3)  # The corners outside the scene.
 
     def test_render_at_full_resolution_is_the_finest_level_exactly(self):
@@ -459,7 +461,7 @@ class ElevationLayerTest(unittest.TestCase, LayerAssertions):
         metres = read_region(DEM, drawn, "EPSG:4326", 500, 400)[0]
         valid = ~np.isnan(metres)
         # QGIS resamples twice (see the Landsat test): 30 dB of the gray levels where both
-        # hold data, and the nodata the same but for pixels at its border.
+        # hold data (39.3 dB measured), and the nodata the same but for pixels at its border.
         both = valid & (got[3] == 255)
         self.assertGreater(both.mean(), 0.4)
         self.assertGreater(psnr(got[0][both], self.gray(metres[both])), 30.0)
