@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "gdal/internal/dataset.h"
 #include "gdal_priv.h"
 #include "geo/tile_matrix_set.h"
 #include "gtest/gtest.h"
@@ -170,6 +171,41 @@ TEST_F(DriverTest, MultiBlockRasterIOEqualsBlockReadsForAnyBandsAndLayout) {
       }
     }
   }
+}
+
+// QGIS reads a rendered window one band at a time: the first band's read decodes the window
+// (every band), the other bands copy it; another window decodes again.
+TEST_F(DriverTest, BandByBandReadsOfAWindowDecodeItOnce) {
+  const std::string path = Landsat();
+  GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER));
+  ASSERT_NE(ds, nullptr);
+  const auto* pyramid = dynamic_cast<const FlatPyramidDataset*>(ds.get());
+  ASSERT_NE(pyramid, nullptr);
+  const int x = 300, y = 260, w = 700, h = 500;
+  const std::vector<uint8_t> want = ReadThroughBlocks(*ds, x, y, w, h, {1, 2, 3, 4});
+  EXPECT_EQ(pyramid->windows_decoded(), 0);
+  std::vector<uint8_t> got(static_cast<size_t>(w) * h);
+  for (int b = 1; b <= 4; ++b) {
+    ASSERT_EQ(ds->GetRasterBand(b)->RasterIO(GF_Read, x, y, w, h, got.data(), w, h, GDT_Byte, 0, 0,
+                                             nullptr),
+              CE_None);
+    EXPECT_EQ(pyramid->windows_decoded(), 1) << "band " << b;
+    for (size_t p = 0; p < got.size(); ++p) {
+      ASSERT_EQ(got[p], want[p * 4 + b - 1]) << "band " << b << " pixel " << p;
+    }
+  }
+  // The kept window in another type and layout: every other UInt16 of a wider line.
+  std::vector<uint16_t> wide(static_cast<size_t>(w) * h * 2);
+  ASSERT_EQ(ds->GetRasterBand(3)->RasterIO(GF_Read, x, y, w, h, wide.data(), w, h, GDT_UInt16, 4,
+                                           static_cast<GSpacing>(4) * w, nullptr),
+            CE_None);
+  EXPECT_EQ(pyramid->windows_decoded(), 1);
+  for (size_t p = 0; p < got.size(); ++p) ASSERT_EQ(wide[2 * p], want[p * 4 + 2]) << p;
+  ASSERT_EQ(ds->GetRasterBand(3)->RasterIO(GF_Read, x + 256, y, w, h, got.data(), w, h, GDT_Byte, 0,
+                                           0, nullptr),
+            CE_None);
+  EXPECT_EQ(pyramid->windows_decoded(), 2);
+  EXPECT_EQ(got[0], want[256 * 4 + 2]);
 }
 
 TEST_F(DriverTest, MissingTilesReadAsTransparentInBlocksAndWindows) {

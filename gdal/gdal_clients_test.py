@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """gdal_clients_test: GDAL's own programs, osgeo.gdal and rasterio read and write .fpyr files
 through the plugin (GDAL_DRIVER_PATH = the built plugin's directory).
 
@@ -16,27 +15,17 @@ import subprocess
 import time
 import unittest
 
+from gdal.testing.client_support import plugin_environment
+from testing.image_compare import psnr
+
 RUNFILES = os.path.join(os.environ["TEST_SRCDIR"], "flatpyramid")
 TOOLS = os.path.join(RUNFILES, "tools")
 DATA = os.path.join(RUNFILES, "testing", "data")
-PLUGIN_DIR = os.path.join(RUNFILES, "gdal")
 TMP = os.environ["TEST_TMPDIR"]
 HALF = 20037508.342789244  # Half the Web Mercator square, metres.
 TILE = 256
 
-
-def _client_environment():
-    """GDAL finds the plugin in a directory of its own: GDAL also loads *.py files it finds
-    in GDAL_DRIVER_PATH as Python drivers, and the runfiles' gdal/ holds this test."""
-    plugins = os.path.join(TMP, "gdal_plugins")
-    os.makedirs(plugins, exist_ok=True)
-    for name in ("gdal_FlatPyramid.so", "libflatpyramid_gdal_impl.so"):
-        if not os.path.exists(os.path.join(plugins, name)):
-            os.symlink(os.path.join(PLUGIN_DIR, name), os.path.join(plugins, name))
-    return dict(os.environ, GDAL_DRIVER_PATH=plugins, GDAL_PAM_ENABLED="NO")
-
-
-ENV = _client_environment()
+ENV = plugin_environment(RUNFILES, TMP)
 os.environ.update(ENV)  # Before osgeo and rasterio load GDAL, which reads it then.
 
 import numpy as np  # noqa: E402 (after the environment GDAL reads when it loads)
@@ -128,11 +117,6 @@ def expected_window(path, overview, xoff, yoff, width, height):
             out[:, y0 - row0 - yoff:y1 - row0 - yoff, x0 - col0 - xoff:x1 - col0 - xoff] = \
                 pixels[:, y0 - tile_y * TILE:y1 - tile_y * TILE, x0 - tile_x * TILE:x1 - tile_x * TILE]
     return out
-
-
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 
 def setUpModule():

@@ -20,6 +20,9 @@ namespace {
 // pixels a side; 4096 x 2048 RGBA is 32 MiB of scratch).
 constexpr int kMaxChunkWidth = 4096;
 constexpr int kMaxChunkHeight = 2048;
+// kMaxKeptWindowBytes bounds the window a dataset keeps for band-by-band reads (a 4096 x 2048
+// RGBA window; screens are smaller).
+constexpr size_t kMaxKeptWindowBytes = size_t{32} << 20;
 
 }  // namespace
 
@@ -35,6 +38,11 @@ FlatPyramidDataset::FlatPyramidDataset(PyramidReaders readers, const LevelGrid& 
 }
 
 FlatPyramidDataset::~FlatPyramidDataset() { FlushCache(true); }
+
+void FlatPyramidDataset::FlushCache(bool at_closing) {
+  window_ = KeptWindow();
+  GDALPamDataset::FlushCache(at_closing);
+}
 
 absl::StatusOr<std::unique_ptr<FlatPyramidDataset>> FlatPyramidDataset::Open(
     const std::string& path) {
@@ -241,6 +249,7 @@ CPLErr FlatPyramidDataset::ReadWindow(int x, int y, int width, int height, void*
       request.zoom = grid_.zoom;
       absl::StatusOr<pyramid::Region> region = direct_reader_->ReadRegion(request);
       if (!region.ok()) return ReportError(region.status());
+      ++windows_decoded_;
       const codec::Image& image = region->image;
       uint8_t* out = static_cast<uint8_t*>(data) + cy * line_space + cx * pixel_space;
       for (int row = 0; row < ch; ++row) {
@@ -256,6 +265,39 @@ CPLErr FlatPyramidDataset::ReadWindow(int x, int y, int width, int height, void*
         }
       }
     }
+  }
+  return CE_None;
+}
+
+CPLErr FlatPyramidDataset::ReadBandWindow(int band, int x, int y, int width, int height, void* data,
+                                          GDALDataType buffer_type, GSpacing pixel_space,
+                                          GSpacing line_space) {
+  const int bands = reader_->band_count();
+  const GDALDataType type = pyramid::ToGdalType(reader_->pixel_type());
+  const int bps = GDALGetDataTypeSizeBytes(type);
+  const int pixel_bytes = bands * bps;
+  const size_t bytes = static_cast<size_t>(width) * height * pixel_bytes;
+  if (bands == 1 || bytes > kMaxKeptWindowBytes) {
+    return ReadWindow(x, y, width, height, data, buffer_type, 1, &band, pixel_space, line_space, 0);
+  }
+  if (window_.pixels.empty() || window_.x != x || window_.y != y || window_.width != width ||
+      window_.height != height) {
+    window_ = KeptWindow{x, y, width, height, std::vector<uint8_t>(bytes)};
+    std::vector<int> all_bands(bands);
+    for (int b = 0; b < bands; ++b) all_bands[b] = b + 1;
+    const CPLErr err =
+        ReadWindow(x, y, width, height, window_.pixels.data(), type, bands, all_bands.data(),
+                   pixel_bytes, static_cast<GSpacing>(width) * pixel_bytes, bps);
+    if (err != CE_None) {
+      window_ = KeptWindow();
+      return err;
+    }
+  }
+  for (int row = 0; row < height; ++row) {
+    GDALCopyWords64(window_.pixels.data() + static_cast<size_t>(row) * width * pixel_bytes +
+                        static_cast<size_t>(band - 1) * bps,
+                    type, pixel_bytes, static_cast<uint8_t*>(data) + row * line_space, buffer_type,
+                    static_cast<int>(pixel_space), width);
   }
   return CE_None;
 }
@@ -296,8 +338,8 @@ CPLErr FlatPyramidRasterBand::IRasterIO(GDALRWFlag rw, int x, int y, int width, 
                                         GSpacing line_space, GDALRasterIOExtraArg* extra) {
   FlatPyramidDataset* dataset = pyramid_dataset();
   if (dataset->CanReadWindow(rw, x, y, width, height, buffer_width, buffer_height)) {
-    return dataset->ReadWindow(x, y, width, height, data, buffer_type, 1, &nBand, pixel_space,
-                               line_space, 0);
+    return dataset->ReadBandWindow(nBand, x, y, width, height, data, buffer_type, pixel_space,
+                                   line_space);
   }
   return GDALPamRasterBand::IRasterIO(rw, x, y, width, height, data, buffer_width, buffer_height,
                                       buffer_type, pixel_space, line_space, extra);

@@ -6,7 +6,9 @@
 // every band's block at once. IRasterIO of a window spanning several blocks at full
 // resolution reads through pyramid::Reader::ReadRegion of a Reader without a tile cache,
 // which decodes the window's tiles in parallel straight into one buffer; other requests (one
-// block, resampled, overviews) go through GDAL's block cache and overview machinery.
+// block, resampled, overviews) go through GDAL's block cache and overview machinery. A band's
+// read of such a window (QGIS reads a rendered window band by band) decodes every band and
+// keeps the window, so that the other bands' reads of the same window copy it.
 //
 // Thread safety: GDAL's model: one dataset is used by one thread at a time; different
 // datasets may be used concurrently, also of the same file (they share its Readers).
@@ -42,6 +44,11 @@ class FlatPyramidDataset final : public GDALPamDataset {
                    int buffer_height, GDALDataType buffer_type, int band_count, int* band_map,
                    GSpacing pixel_space, GSpacing line_space, GSpacing band_space,
                    GDALRasterIOExtraArg* extra) override;
+  void FlushCache(bool at_closing) override;
+
+  // windows_decoded counts this dataset's (not its overviews') ReadRegion calls since it was
+  // opened: how tests see that a band-by-band read decodes its window once.
+  int64_t windows_decoded() const { return windows_decoded_; }
 
  private:
   friend class FlatPyramidRasterBand;
@@ -61,6 +68,9 @@ class FlatPyramidDataset final : public GDALPamDataset {
   CPLErr ReadWindow(int x, int y, int width, int height, void* data, GDALDataType buffer_type,
                     int band_count, const int* band_map, GSpacing pixel_space, GSpacing line_space,
                     GSpacing band_space);
+  // ReadBandWindow is ReadWindow of band `band` alone, through window_ (see there).
+  CPLErr ReadBandWindow(int band, int x, int y, int width, int height, void* data,
+                        GDALDataType buffer_type, GSpacing pixel_space, GSpacing line_space);
   // ReportError raises `status` as a CPLError and returns CE_Failure.
   CPLErr ReportError(const absl::Status& status) const;
 
@@ -72,6 +82,16 @@ class FlatPyramidDataset final : public GDALPamDataset {
   OGRSpatialReference srs_;
   // overviews_ are the coarser levels, finest first; empty on an overview itself.
   std::vector<std::unique_ptr<FlatPyramidDataset>> overviews_;
+
+  // window_ is the last window a single band read through ReadWindow, every band, pixel-
+  // interleaved in the pyramid's type; empty when none is kept (FlushCache, or a window over
+  // kMaxKeptWindowBytes). No lock: GDAL uses one dataset on one thread at a time.
+  struct KeptWindow {
+    int x = 0, y = 0, width = 0, height = 0;
+    std::vector<uint8_t> pixels;
+  };
+  KeptWindow window_;
+  int64_t windows_decoded_ = 0;
 };
 
 class FlatPyramidRasterBand final : public GDALPamRasterBand {

@@ -21,7 +21,34 @@ Errors are FileNotFoundError, FileExistsError, ValueError (bad arguments), OSErr
 subclass CorruptFileError (a damaged file or tile), with the library's messages.
 """
 
-from flatpyramid._flatpyramid import CorruptFileError, Pyramid, build, open
+import builtins
+
+
+def _refuse_beside_the_gdal_driver():
+    """Raises ImportError when the FlatPyramid GDAL driver is loaded in this process.
+
+    The driver (libflatpyramid_gdal_impl.so, loaded when GDAL, rasterio or QGIS first opens a
+    .fpyr) and this module each carry the pyramid library, whose protobuf descriptors Debian's
+    shared libprotobuf accepts once per process: loading the extension after the driver would
+    abort the process (QGIS with it, from its Python console). The other order is refused by
+    the driver.
+    """
+    try:
+        with builtins.open("/proc/self/maps") as maps:  # This module's open() reads pyramids.
+            loaded = "/libflatpyramid_gdal_impl.so" in maps.read()
+    except OSError:  # No /proc: nothing to check.
+        return
+    if loaded:
+        raise ImportError(
+            "flatpyramid: this process has already opened a pyramid through the FlatPyramid "
+            "GDAL driver (GDAL, rasterio or QGIS), and one process cannot hold two copies of "
+            "the pyramid library: import flatpyramid in another process (or before any .fpyr "
+            "is opened through GDAL, which then refuses pyramids in this process)")
+
+
+_refuse_beside_the_gdal_driver()
+
+from flatpyramid._flatpyramid import CorruptFileError, Pyramid, build, open  # noqa: E402
 
 __all__ = ["CorruptFileError", "Pyramid", "build", "open"]
 __version__ = "0.1.0"
