@@ -25,8 +25,8 @@ import numpy
 from osgeo import gdal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "internal"))
-from serve_test_lib import (OUT, Server, build, check, finish, install_puppeteer,  # noqa: E402
-                            probe)
+from serve_test_lib import (  # noqa: E402
+    OUT, Server, build, check, finish, install_puppeteer, probe)
 
 gdal.UseExceptions()
 TOLERANCE_M = 1.0 / 512 + 1e-9

@@ -15,8 +15,8 @@ import numpy
 from osgeo import gdal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "internal"))
-from serve_test_lib import (OUT, TOOLS, Server, build, check, finish, install_puppeteer,  # noqa: E402
-                            probe, run)
+from serve_test_lib import (  # noqa: E402
+    OUT, TOOLS, Server, build, check, finish, install_puppeteer, probe, run)
 
 gdal.UseExceptions()
 # PSNR_THRESHOLD_DB: the browser decodes the same JPEG tiles with its own decoder and draws

@@ -1,20 +1,51 @@
 // probe_page.js: what tools/internal/*_probe.js share. withPage(url, options, body) launches
 // Debian's headless Chromium through puppeteer-core, opens an 800 x 600 page recording every
 // response's status and every console error, page error and failed request, loads `url`,
-// waits until the page sets window.viewerState to "loaded" or "error", runs
-// `body(page)` and prints one JSON line {view: what body returned, requests, errors}.
-// Everything is bounded: the process exits 3 after options.limitMs.
+// waits until the page sets window.viewerState to "loaded" or "error", runs body(page, say)
+// (say(what) logs to stderr what happened how long after the start) and prints one JSON line:
+// {view: what body returned, requests, errors}.
+// Everything is bounded: the process exits 3 after options.limitMs, and a browser that has not
+// shut down CLOSE_GRACE_MS after the result is printed is killed (with SwiftShader, Chromium
+// first finishes every queued WebGL frame, ten seconds and more on a busy machine).
 'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const puppeteer = require('puppeteer-core');
 
+const CLOSE_GRACE_MS = 2000;
+
+// closeOrKill closes `browser`, or kills its process group (Chromium's helpers included) after
+// CLOSE_GRACE_MS.
+async function closeOrKill(browser) {
+  let timer;
+  const grace = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
+  });
+  const closed = await Promise.race([browser.close().then(() => true), grace]);
+  clearTimeout(timer);
+  if (!closed) {
+    try {
+      process.kill(-browser.process().pid, 'SIGKILL');  // puppeteer starts it detached.
+    } catch (e) {
+      // Already gone.
+    }
+  }
+}
+
 async function withPage(url, options, body) {
+  const start = Date.now();
+  const say = (what) => console.error(`${options.name}: ${what} after ${Date.now() - start} ms`);
   const timer = setTimeout(() => {
     console.error(`${options.name}: timeout after ${options.limitMs} ms`);
     process.exit(3);
   }, options.limitMs);
+  // The profile lives in the test's temporary directory, so a killed browser leaves nothing.
+  const profile = fs.mkdtempSync(path.join(process.env.TEST_TMPDIR || os.tmpdir(), 'chromium-'));
   const browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
+    userDataDir: profile,
     args: ['--no-sandbox', '--no-first-run', '--disable-extensions', ...options.chromiumArgs],
   });
   try {
@@ -29,11 +60,14 @@ async function withPage(url, options, body) {
     await page.goto(url, {waitUntil: 'load', timeout: 30000});
     await page.waitForFunction('window.viewerState === "loaded" || window.viewerState === "error"',
                                {timeout: 45000});
-    const view = await body(page);
+    say(`viewerState ${await page.evaluate(() => window.viewerState)}`);
+    const view = await body(page, say);
+    say('probed');
     console.log(JSON.stringify({view, requests, errors}));
   } finally {
     clearTimeout(timer);
-    await browser.close();
+    await closeOrKill(browser);
+    say('browser closed');
   }
 }
 

@@ -104,9 +104,11 @@ def install_puppeteer():
 
 
 def probe(node_modules, script, *args, timeout=120):
-    """Runs tools/internal/`script` (a puppeteer probe) and returns the JSON of its last line."""
+    """Runs tools/internal/`script` (a puppeteer probe), passes on its stderr and returns the
+    JSON of its last line."""
     env = dict(os.environ, NODE_PATH=node_modules)
     result = run(["node", f"{TOOLS}/internal/{script}", *args], env=env, timeout=timeout)
+    sys.stderr.write(result.stderr)  # The probe's timings.
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

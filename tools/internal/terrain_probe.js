@@ -47,8 +47,9 @@ main('terrain_probe', async () => {
     name: 'terrain_probe', limitMs: 90000,
     chromiumArgs: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
   };
-  await withPage(url, options, async (page) => {
+  await withPage(url, options, async (page, say) => {
     await (await page.$('#map')).screenshot({path: screenshot});
+    say('screenshot');
     return sampleTerrain(page, Number(zoom), points);
   });
 });
