@@ -26,15 +26,15 @@ from osgeo import gdal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "internal"))
 from serve_test_lib import (  # noqa: E402
-    OUT, Server, build, check, finish, install_puppeteer, probe)
+    OUT, Server, build, check, failed_requests, finish, install_puppeteer, probe)
 
 gdal.UseExceptions()
 TOLERANCE_M = 1.0 / 512 + 1e-9
 TILE_SIZE = 256
 WORLD = 20037508.342789244  # Half the Web Mercator world's width, metres.
 # Finest-level pixels from the one under the data's centre, inside the data and inside the
-# probe's 520 x 600 map (an 800 x 600 page less the panel), where one is 4 screen pixels wide.
-PIXEL_OFFSETS = [(0, 0), (17, -23), (-31, 12), (29, 33), (-36, -27), (5, 41), (-9, -38)]
+# probe's 320 x 450 map, where one is 4 screen pixels wide.
+PIXEL_OFFSETS = [(0, 0), (17, -23), (-31, 12), (29, 33), (-28, -27), (5, 41), (-9, -38)]
 
 
 def fetch_json(url):
@@ -95,11 +95,12 @@ def check_elevations(server, view, pixels, maxzoom):
 
 
 def check_relief(screenshot):
-    """The hillshade shades the middle of the 3D view, inside the data: a flat or missing
-    terrain draws it in one grey (standard deviation 0), the background too."""
+    """The hillshade shades the data in the 3D view as it first shows (the 320 x 450 map):
+    rows 180..279, columns 40..219 lie inside the data. A flat or missing terrain draws them in
+    one grey (standard deviation 0), as the background is."""
     shot_ds = gdal.Open(screenshot)
     grey = shot_ds.ReadAsArray()[:3].astype(numpy.float64).mean(axis=0)
-    spread = grey[220:440, 100:400].std()
+    spread = grey[180:280, 40:220].std()
     check(spread > 3, f"no relief in the middle of the 3D view: grey std {spread:.2f}")
 
 
@@ -120,7 +121,7 @@ def main():
         check(view["state"] == "loaded", f"3D view state {view}")
         check(view.get("webgl2") and view.get("terrain"), f"WebGL2 terrain: {view}")
         check(not result["errors"], f"console errors {result['errors'][:3]}")
-        bad = [r for r in result["requests"] if r["status"] != 200]
+        bad = failed_requests(result["requests"])
         check(not bad, f"requests not answered 200: {bad[:3]}")
         check(sum("encoding=terrarium" in r["url"] for r in result["requests"]) >= 2,
               "the terrain reads terrarium tiles")

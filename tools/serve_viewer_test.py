@@ -16,7 +16,7 @@ from osgeo import gdal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "internal"))
 from serve_test_lib import (  # noqa: E402
-    OUT, TOOLS, Server, build, check, finish, install_puppeteer, probe, run)
+    OUT, TOOLS, Server, build, check, failed_requests, finish, install_puppeteer, probe, run)
 
 gdal.UseExceptions()
 # PSNR_THRESHOLD_DB: the browser decodes the same JPEG tiles with its own decoder and draws
@@ -29,7 +29,7 @@ def check_page(name, result, min_tiles=2):
     check(not result["errors"], f"{name}: console errors {result['errors'][:3]}")
     tiles = [r for r in result["requests"] if re.search(r"/\d+/\d+/\d+\.", r["url"])]
     check(len(tiles) >= min_tiles, f"{name}: {len(tiles)} tile requests")
-    bad = [r for r in result["requests"] if r["status"] != 200]
+    bad = failed_requests(result["requests"])
     check(not bad, f"{name}: requests not answered 200: {bad[:3]}")
 
 

@@ -1,12 +1,12 @@
 // probe_page.js: what tools/internal/*_probe.js share. withPage(url, options, body) launches
-// Debian's headless Chromium through puppeteer-core, opens an 800 x 600 page recording every
-// response's status and every console error, page error and failed request, loads `url`,
-// waits until the page sets window.viewerState to "loaded" or "error", runs body(page, say)
-// (say(what) logs to stderr what happened how long after the start) and prints one JSON line:
-// {view: what body returned, requests, errors}.
+// Debian's headless Chromium through puppeteer-core, opens a page of options.viewport (default
+// 800 x 600) recording every response's status and every console error, page error and failed
+// request, loads `url`, waits until the page sets window.viewerState to "loaded" or "error",
+// runs body(page, say) (say(what) logs to stderr what happened how long after the start) and
+// prints one JSON line: {view: what body returned, requests, errors}.
 // Everything is bounded: the process exits 3 after options.limitMs, and a browser that has not
-// shut down CLOSE_GRACE_MS after the result is printed is killed (with SwiftShader, Chromium
-// first finishes every queued WebGL frame, ten seconds and more on a busy machine).
+// shut down CLOSE_GRACE_MS after the result is printed is killed (Chromium first finishes the
+// page's pending WebGL work, which SwiftShader can take ten seconds and more to do).
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -50,7 +50,8 @@ async function withPage(url, options, body) {
   });
   try {
     const page = await browser.newPage();
-    await page.setViewport({width: 800, height: 600, deviceScaleFactor: 1});
+    const size = options.viewport || {width: 800, height: 600};
+    await page.setViewport({...size, deviceScaleFactor: 1});
     const errors = [];
     const requests = [];
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });

@@ -112,6 +112,18 @@ def probe(node_modules, script, *args, timeout=120):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def failed_requests(requests):
+    """A probe's requests not answered 200, except a 304 to a URL already answered 200 (the
+    browser revalidates a tile older than its Cache-Control max-age, 60 s)."""
+    answered, failed = set(), []
+    for r in requests:
+        if r["status"] == 200:
+            answered.add(r["url"])
+        elif r["status"] != 304 or r["url"] not in answered:
+            failed.append(r)
+    return failed
+
+
 def finish():
     if FAILURES:
         sys.exit(f"{len(FAILURES)} failure(s)")

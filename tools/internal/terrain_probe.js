@@ -45,6 +45,8 @@ main('terrain_probe', async () => {
   const points = pointList.split(';').map((p) => p.split(',').map(Number));
   const options = {
     name: 'terrain_probe', limitMs: 90000,
+    // SwiftShader's time grows with the pixels drawn: a 320 x 450 map (the page less the panel).
+    viewport: {width: 600, height: 450},
     chromiumArgs: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
   };
   await withPage(url, options, async (page, say) => {
