@@ -54,13 +54,15 @@ async function withPage(url, options, body) {
     await page.setViewport({...size, deviceScaleFactor: 1});
     const errors = [];
     const requests = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('requestfailed', (r) => errors.push('failed: ' + r.url()));
     page.on('response', (r) => requests.push({url: r.url(), status: r.status()}));
     await page.goto(url, {waitUntil: 'load', timeout: 30000});
-    await page.waitForFunction('window.viewerState === "loaded" || window.viewerState === "error"',
-                               {timeout: 45000});
+    await page.waitForFunction(
+        'window.viewerState === "loaded" || window.viewerState === "error"', {timeout: 45000});
     say(`viewerState ${await page.evaluate(() => window.viewerState)}`);
     const view = await body(page, say);
     say('probed');
@@ -74,7 +76,13 @@ async function withPage(url, options, body) {
 
 // main(name, run): runs `run` and exits 1 with the error if it throws.
 function main(name, run) {
-  run().catch((e) => { console.error(name + ':', e); process.exit(1); });
+  run().catch((e) => {
+    console.error(name + ':', e);
+    process.exit(1);
+  });
 }
 
-module.exports = {withPage, main};
+module.exports = {
+  withPage,
+  main
+};

@@ -18,24 +18,29 @@ async function sampleTerrain(page, zoom, points) {
     map.jumpTo({center: points[0], zoom, pitch: 0, bearing: 0});
     await new Promise((resolve) => map.once('idle', resolve));
     const terrain = map.terrain;
-    const terrainZoom = Math.max(
-        ...terrain.tileManager.getRenderableTiles().map((t) => t.tileID.canonical.z));
+    const terrainZoom =
+        Math.max(...terrain.tileManager.getRenderableTiles().map((t) => t.tileID.canonical.z));
     const samples = points.map(([lon, lat]) => {
       const lngLat = new maplibregl.LngLat(lon, lat);
       const elevation = map.queryTerrainElevation(lngLat);
       const {tileID} = terrain._getOverscaledTileIDFromLngLatZoom(lngLat, terrainZoom);
       const dem = terrain.tileManager.getSourceTile(tileID, true);
       return {
-        lon, lat, elevation,
+        lon,
+        lat,
+        elevation,
         sameAsTerrainZoom: terrain.getElevationForLngLatZoom(lngLat, terrainZoom) === elevation,
-        demTile: dem && dem.dem ? {z: dem.tileID.canonical.z, x: dem.tileID.canonical.x,
-                                    y: dem.tileID.canonical.y} : null,
+        demTile: dem && dem.dem ?
+            {z: dem.tileID.canonical.z, x: dem.tileID.canonical.x, y: dem.tileID.canonical.y} :
+            null,
       };
     });
     return {
       state: window.viewerState,
       webgl2: map.painter.context.gl instanceof WebGL2RenderingContext,
-      terrain: map.getTerrain() !== null, terrainZoom, samples,
+      terrain: map.getTerrain() !== null,
+      terrainZoom,
+      samples,
     };
   }, zoom, points);
 }
@@ -44,7 +49,8 @@ main('terrain_probe', async () => {
   const [url, screenshot, zoom, pointList] = process.argv.slice(2);
   const points = pointList.split(';').map((p) => p.split(',').map(Number));
   const options = {
-    name: 'terrain_probe', limitMs: 90000,
+    name: 'terrain_probe',
+    limitMs: 90000,
     // SwiftShader's time grows with the pixels drawn: a 320 x 450 map (the page less the panel).
     viewport: {width: 600, height: 450},
     chromiumArgs: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'],

@@ -19,8 +19,14 @@ main('viewer_probe', async () => {
       const topLeft = map.getPixelOrigin().subtract(map._getMapPanePos());
       const nw = crs.project(crs.pointToLatLng(topLeft, z));
       const se = crs.project(crs.pointToLatLng(topLeft.add(size), z));
-      return {state: window.viewerState, zoom: z, width: size.x, height: size.y,
-              bbox: [nw.x, se.y, se.x, nw.y], crs: crs.code};
+      return {
+        state: window.viewerState,
+        zoom: z,
+        width: size.x,
+        height: size.y,
+        bbox: [nw.x, se.y, se.x, nw.y],
+        crs: crs.code
+      };
     });
     await (await page.$('#map')).screenshot({path: screenshot});
     return view;
