@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,40 +17,13 @@ import numpy
 from osgeo import gdal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "internal"))
-from serve_test_lib import FAILURES, OUT, TOOLS, build, check, finish, run  # noqa: E402
+from serve_test_lib import FAILURES, OUT, TOOLS, Server, build, check, finish, run  # noqa: E402
 
 gdal.UseExceptions()
 os.environ["GDAL_HTTP_TIMEOUT"] = "20"
 # PSNR_THRESHOLD_DB: GDAL decodes the same stored JPEG/PNG tiles as the reader; the two
 # JPEG decoders may differ by rounding only.
 PSNR_THRESHOLD_DB = 45.0
-
-
-class Server:
-    def __init__(self, *args, cwd=None, env=None):
-        self.process = subprocess.Popen([f"{TOOLS}/serve_pyramid", "--port=0", *args],
-                                        stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
-        line = ""
-        deadline = time.time() + 120  # The demo mode builds first.
-        while time.time() < deadline:
-            line = self.process.stderr.readline()
-            match = re.search(r"serving .* on http://127\.0\.0\.1:(\d+)/", line)
-            if match:
-                self.port = int(match.group(1))
-                return
-            if not line and self.process.poll() is not None:
-                break
-        raise RuntimeError(f"serve_pyramid did not start: {line}")
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self, sig=signal.SIGTERM):
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout=30)
-        rest = self.process.stderr.read()
-        self.process.stderr.close()
-        return code, rest
 
 
 def curl(*args):

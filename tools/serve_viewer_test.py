@@ -6,30 +6,22 @@ console error, and its screenshot of the map matches read_region of the exact sa
 window (PSNR >= PSNR_THRESHOLD_DB where the pyramid has data). For an elevation pyramid: the
 hillshade's terrarium tiles load with 200 and no error. Everything on 127.0.0.1, bounded.
 """
-import json
 import os
 import re
 import signal
-import subprocess
 import sys
 
 import numpy
 from osgeo import gdal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "internal"))
-from serve_test_lib import OUT, SRCDIR, TOOLS, build, check, finish, run  # noqa: E402
+from serve_test_lib import (  # noqa: E402
+    OUT, TOOLS, Server, build, check, failed_requests, finish, install_puppeteer, probe, run)
 
 gdal.UseExceptions()
 # PSNR_THRESHOLD_DB: the browser decodes the same JPEG tiles with its own decoder and draws
 # them 1:1; only decoder rounding may differ.
 PSNR_THRESHOLD_DB = 35.0
-PUPPETEER = "puppeteer-core@24.31.0"
-
-
-def probe(node_modules, url, screenshot):
-    env = dict(os.environ, NODE_PATH=node_modules)
-    result = run(["node", f"{TOOLS}/internal/viewer_probe.js", url, screenshot], env=env)
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def check_page(name, result, min_tiles=2):
@@ -37,7 +29,7 @@ def check_page(name, result, min_tiles=2):
     check(not result["errors"], f"{name}: console errors {result['errors'][:3]}")
     tiles = [r for r in result["requests"] if re.search(r"/\d+/\d+/\d+\.", r["url"])]
     check(len(tiles) >= min_tiles, f"{name}: {len(tiles)} tile requests")
-    bad = [r for r in result["requests"] if r["status"] != 200]
+    bad = failed_requests(result["requests"])
     check(not bad, f"{name}: requests not answered 200: {bad[:3]}")
 
 
@@ -66,34 +58,33 @@ def compare_with_read_region(name, pyramid, result, srs):
 
 
 def main():
-    node_modules = run([os.path.join(SRCDIR, "testing", "node", "install.sh"),
-                        PUPPETEER]).stdout.strip()
+    node_modules = install_puppeteer()
     mercator = build("landsat", "--bands=3,2,1")
     geographic = build("geo", "--bands=3,2,1", "--tms=WorldCRS84Quad")
     dem = build("dem", source="olinda_dem_utm25s.tif")
-    server = subprocess.Popen([f"{TOOLS}/serve_pyramid", "--port=0", "--threads=2", mercator,
-                               geographic, dem], stderr=subprocess.PIPE, text=True)
+    server = Server("--threads=2", mercator, geographic, dem)
     try:
-        port = int(re.search(r"127\.0\.0\.1:(\d+)/", server.stderr.readline()).group(1))
-        base = f"http://127.0.0.1:{port}"
-        result = probe(node_modules, f"{base}/landsat/#12/-7.995/-34.871", f"{OUT}/landsat.png")
+        base = server.url("")
+        result = probe(node_modules, "viewer_probe.js", f"{base}/landsat/#12/-7.995/-34.871",
+                       f"{OUT}/landsat.png")
         check_page("landsat", result)
         compare_with_read_region("landsat", mercator, result, "EPSG:3857")
         geo_zoom = int(re.search(r'"maxzoom":(\d+)', run(
             ["curl", "-sS", f"{base}/geo/tilejson.json"]).stdout).group(1))
-        result = probe(node_modules, f"{base}/geo/#{geo_zoom}/-7.995/-34.871", f"{OUT}/geo.png")
+        result = probe(node_modules, "viewer_probe.js", f"{base}/geo/#{geo_zoom}/-7.995/-34.871",
+                       f"{OUT}/geo.png")
         check_page("geo", result)
         check(result["view"]["crs"] == "EPSG:4326", f"geo: map CRS {result['view']['crs']}")
         compare_with_read_region("geo", geographic, result, "EPSG:4326")
-        result = probe(node_modules, f"{base}/dem/", f"{OUT}/dem.png")
+        result = probe(node_modules, "viewer_probe.js", f"{base}/dem/", f"{OUT}/dem.png")
         check_page("dem", result, min_tiles=1)
         check(any("encoding=terrarium" in r["url"] for r in result["requests"]),
               "dem: the hillshade reads terrarium tiles")
         shot = gdal.Open(f"{OUT}/dem.png").ReadAsArray().astype(numpy.float64)
         check(shot[:3].std() > 5, f"dem: the hillshade has relief (std {shot[:3].std():.1f})")
     finally:
-        server.send_signal(signal.SIGTERM)
-        check(server.wait(timeout=30) == 0, "serve_pyramid exits 0 on SIGTERM")
+        code, _ = server.stop(signal.SIGTERM)
+    check(code == 0, "serve_pyramid exits 0 on SIGTERM")
     finish()
 
 

@@ -1,61 +1,63 @@
-// terrain_probe.js URL SCREENSHOT.png LON,LAT;LON,LAT;...: opens serve_pyramid's 3D view
-// (MapLibre terrain) in headless Chromium with WebGL2 on SwiftShader, waits until the map is
-// idle with its terrain loaded, and prints one JSON line: for each point
-// map.queryTerrainElevation and the DEM zoom it was read at, every request's status, the
-// console errors. Screenshots the map. Bounded: 90 s in all.
+// terrain_probe.js URL SCREENSHOT.png ZOOM LON,LAT;LON,LAT;...: opens serve_pyramid's 3D view
+// (MapLibre GL terrain) in headless Chromium with WebGL2 on SwiftShader (probe_page.js) and
+// screenshots the map as it first shows. Then looks straight down (pitch 0) at the first point
+// from map zoom ZOOM, waits until the map is idle and prints one JSON line: for each point
+// map.queryTerrainElevation and the raster-dem tile MapLibre read it from, every request's
+// status, the console errors. Bounded: 90 s in all.
+//
+// The DEM tile comes from MapLibre 5.24.1's Terrain internals, mirroring
+// Terrain.getElevationForLngLat: the terrain tile zoom is the finest of the rendered terrain
+// tiles, and TerrainTileManager.getSourceTile picks the loaded raster-dem tile under it.
 'use strict';
-const puppeteer = require('puppeteer-core');
+const {withPage, main} = require('./probe_page.js');
 
-async function main() {
-  const [url, screenshot, pointList] = process.argv.slice(2);
-  const points = pointList.split(';').map((p) => p.split(',').map(Number));
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-           '--no-first-run', '--disable-extensions'],
-  });
-  const timer = setTimeout(() => { console.error('terrain_probe: timeout'); process.exit(3); },
-                           90000);
-  try {
-    const page = await browser.newPage();
-    await page.setViewport({width: 800, height: 600, deviceScaleFactor: 1});
-    const errors = [];
-    const requests = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('requestfailed', (r) => errors.push('failed: ' + r.url()));
-    page.on('response', (r) => requests.push({url: r.url(), status: r.status()}));
-    await page.goto(url, {waitUntil: 'load', timeout: 30000});
-    await page.waitForFunction('window.viewerState === "loaded" || window.viewerState === "error"',
-                               {timeout: 45000});
-    const result = await page.evaluate(async (points) => {
-      const map = window.viewerMap;
-      if (!map || window.viewerState !== 'loaded') return {state: window.viewerState};
-      // Look straight at the first point at the source's finest zoom, tilted.
-      const maxzoom = map.getSource('dem').maxzoom;
-      map.jumpTo({center: points[0], zoom: maxzoom, pitch: 45});
-      await new Promise((resolve) => map.once('idle', resolve));
-      const samples = points.map((p) => {
-        const elevation = map.queryTerrainElevation(p);
-        let zoom = null;
-        for (let z = maxzoom; z >= 0 && zoom === null; --z) {
-          const ll = new maplibregl.LngLat(p[0], p[1]);
-          if (map.terrain.getElevationForLngLatZoom(ll, z) === elevation) zoom = z;
-        }
-        return {lon: p[0], lat: p[1], elevation, zoom};
-      });
-      return {state: window.viewerState, maxzoom, webgl2: map.painter.context.gl instanceof
-              WebGL2RenderingContext, terrain: map.getTerrain() !== null, samples};
-    }, points);
-    await new Promise((r) => setTimeout(r, 300));
-    const mapElement = await page.$('#map');
-    await mapElement.screenshot({path: screenshot});
-    console.log(JSON.stringify({view: result, requests, errors}));
-  } finally {
-    clearTimeout(timer);
-    await browser.close();
-  }
+async function sampleTerrain(page, zoom, points) {
+  return page.evaluate(async (zoom, points) => {
+    const map = window.viewerMap;
+    if (!map || window.viewerState !== 'loaded') return {state: window.viewerState};
+    map.jumpTo({center: points[0], zoom, pitch: 0, bearing: 0});
+    await new Promise((resolve) => map.once('idle', resolve));
+    const terrain = map.terrain;
+    const terrainZoom =
+        Math.max(...terrain.tileManager.getRenderableTiles().map((t) => t.tileID.canonical.z));
+    const samples = points.map(([lon, lat]) => {
+      const lngLat = new maplibregl.LngLat(lon, lat);
+      const elevation = map.queryTerrainElevation(lngLat);
+      const {tileID} = terrain._getOverscaledTileIDFromLngLatZoom(lngLat, terrainZoom);
+      const dem = terrain.tileManager.getSourceTile(tileID, true);
+      return {
+        lon,
+        lat,
+        elevation,
+        sameAsTerrainZoom: terrain.getElevationForLngLatZoom(lngLat, terrainZoom) === elevation,
+        demTile: dem && dem.dem ?
+            {z: dem.tileID.canonical.z, x: dem.tileID.canonical.x, y: dem.tileID.canonical.y} :
+            null,
+      };
+    });
+    return {
+      state: window.viewerState,
+      webgl2: map.painter.context.gl instanceof WebGL2RenderingContext,
+      terrain: map.getTerrain() !== null,
+      terrainZoom,
+      samples,
+    };
+  }, zoom, points);
 }
 
-main().catch((e) => { console.error('terrain_probe:', e); process.exit(1); });
+main('terrain_probe', async () => {
+  const [url, screenshot, zoom, pointList] = process.argv.slice(2);
+  const points = pointList.split(';').map((p) => p.split(',').map(Number));
+  const options = {
+    name: 'terrain_probe',
+    limitMs: 90000,
+    // SwiftShader's time grows with the pixels drawn: a 320 x 450 map (the page less the panel).
+    viewport: {width: 600, height: 450},
+    chromiumArgs: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  };
+  await withPage(url, options, async (page, say) => {
+    await (await page.$('#map')).screenshot({path: screenshot});
+    say('screenshot');
+    return sampleTerrain(page, Number(zoom), points);
+  });
+});
