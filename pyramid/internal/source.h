@@ -23,6 +23,7 @@
 #include "codec/image.h"
 #include "gdal_priv.h"
 #include "gdalwarper.h"
+#include "geo/crs.h"
 #include "ogr_spatialref.h"
 
 namespace flatpyramid {
@@ -102,11 +103,41 @@ class Source {
   bool palette_expanded_ = false;  // The input's colour table is expanded to RGB(A) bands.
 };
 
-// CreateSourceTransformer creates GDAL's GenImgProj transformer from `source` (pixels) to
-// `target` (georeferenced; set the destination geotransform afterwards), honouring
-// Source::center_longitude. Returns nullptr with GDAL's error on failure.
-void* CreateSourceTransformer(const Source& source, GDALDatasetH handle,
-                              const OGRSpatialReference& target);
+// SourceTransformer maps target pixels to source pixels: GDAL's GenImgProj transformer from
+// a source dataset handle to `target` (georeferenced until SetTargetGeoTransform), under
+// GDAL's approximating transformer within max_error_pixels (gdalwarp -et; 0 = exact). The
+// columns of a wrapped source (Source::center_longitude) are moved by whole turns to within
+// 180 degrees of its centre (geo::LongitudeWrap), which GDAL's CENTER_LONG would do but only
+// by a process-wide option that GDAL's cache of coordinate transformations ignores. Not
+// thread-safe: one per thread.
+class SourceTransformer {
+ public:
+  // Create: InvalidArgument with GDAL's reason when the CRS pair cannot be transformed.
+  // `handle` must outlive the transformer.
+  static absl::StatusOr<std::unique_ptr<SourceTransformer>> Create(
+      const Source& source, GDALDatasetH handle, const OGRSpatialReference& target,
+      double max_error_pixels);
+  ~SourceTransformer();
+  SourceTransformer(const SourceTransformer&) = delete;
+  SourceTransformer& operator=(const SourceTransformer&) = delete;
+
+  // SetTargetGeoTransform makes target pixel coordinates those of `geotransform`.
+  void SetTargetGeoTransform(const double geotransform[6]);
+
+  // function and argument are the transformer for GDALWarpOptions / GDAL's algorithms; the
+  // argument stays owned by this object. Not clonable by GDAL (no warper NUM_THREADS).
+  GDALTransformerFunc function() const { return function_; }
+  void* argument() const { return argument_; }
+
+ private:
+  SourceTransformer() = default;
+
+  void* gen_img_ = nullptr;  // GenImgProj.
+  void* approx_ = nullptr;   // Approx over gen_img_ (which it does not own), or nullptr.
+  std::optional<geo::LongitudeWrap> wrap_;
+  GDALTransformerFunc function_ = nullptr;
+  void* argument_ = nullptr;
+};
 
 }  // namespace internal
 }  // namespace pyramid
