@@ -79,6 +79,7 @@ const Fixture& GetFixture() {
     options.bands = {3, 2, 1};
     options.min_zoom = 10;
     options.max_zoom = kBaseZoom;
+    options.allow_large_build = true;  // Zoom 16 is 4 levels finer than the source.
     absl::StatusOr<BuildResult> built = BuildPyramid(options);
     if (!built.ok()) {
       std::fprintf(stderr, "build failed: %s\n", std::string(built.status().message()).c_str());
