@@ -265,19 +265,23 @@ void BM_ReadRegion1024(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadRegion1024)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
+// LonLatRequest asks for EPSG:3857 window `w` in EPSG:4326, `size` x `size`, bilinear.
+RegionRequest LonLatRequest(const geo::Bounds& w, int size) {
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  RegionRequest request;
+  tms.CrsToLonLat(w.min_x, w.min_y, &request.bbox.min_x, &request.bbox.min_y);
+  tms.CrsToLonLat(w.max_x, w.max_y, &request.bbox.max_x, &request.bbox.max_y);
+  request.srs = "EPSG:4326";
+  request.width = request.height = size;
+  request.resampling = Resampling::kBilinear;
+  return request;
+}
+
 void BM_ReadRegion1024LonLat(benchmark::State& state) {
   std::unique_ptr<Reader> reader = OpenReader(size_t{1} << 30);
-  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
   std::mt19937 random(7);
   for (auto _ : state) {
-    const geo::Bounds w = RandomWindow(random);
-    RegionRequest request;
-    tms.CrsToLonLat(w.min_x, w.min_y, &request.bbox.min_x, &request.bbox.min_y);
-    tms.CrsToLonLat(w.max_x, w.max_y, &request.bbox.max_x, &request.bbox.max_y);
-    request.srs = "EPSG:4326";
-    request.width = request.height = 1024;
-    request.resampling = Resampling::kBilinear;
-    absl::StatusOr<Region> region = reader->ReadRegion(request);
+    absl::StatusOr<Region> region = reader->ReadRegion(LonLatRequest(RandomWindow(random), 1024));
     if (!region.ok()) state.SkipWithError(std::string(region.status().message()).c_str());
     benchmark::DoNotOptimize(region->image.data());
   }
@@ -292,19 +296,12 @@ BENCHMARK(BM_ReadRegion1024LonLat)->Unit(benchmark::kMillisecond);
 void BM_ReadRegion512LonLatShared(benchmark::State& state) {
   static std::unique_ptr<Reader> shared;
   if (state.thread_index() == 0) shared = OpenReader(0);
-  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
   std::mt19937 random(11 + state.thread_index());
   for (auto _ : state) {
     geo::Bounds w = RandomWindow(random);
     w.max_x = w.min_x + (w.max_x - w.min_x) / 2;
     w.max_y = w.min_y + (w.max_y - w.min_y) / 2;
-    RegionRequest request;
-    tms.CrsToLonLat(w.min_x, w.min_y, &request.bbox.min_x, &request.bbox.min_y);
-    tms.CrsToLonLat(w.max_x, w.max_y, &request.bbox.max_x, &request.bbox.max_y);
-    request.srs = "EPSG:4326";
-    request.width = request.height = 512;
-    request.resampling = Resampling::kBilinear;
-    absl::StatusOr<Region> region = shared->ReadRegion(request);
+    absl::StatusOr<Region> region = shared->ReadRegion(LonLatRequest(w, 512));
     if (!region.ok()) state.SkipWithError(std::string(region.status().message()).c_str());
     benchmark::DoNotOptimize(region->image.data());
   }
