@@ -73,8 +73,9 @@ class Source {
   const std::string& description() const { return description_; }
 
   // center_longitude is set for a geographic source whose longitudes leave -180..180 (a
-  // 0..360 grid such as etopo20): transformers then wrap longitudes around it (GDAL's
-  // CENTER_LONG), so the part beyond 180 degrees lands west of the antimeridian.
+  // 0..360 grid such as etopo20): SourceTransformer then wraps longitudes to within 180
+  // degrees of it (as GDAL's CENTER_LONG would), so the part beyond 180 degrees lands west of
+  // the antimeridian.
   const std::optional<double>& center_longitude() const { return center_longitude_; }
 
   // NativeResolution is the source's pixel size expressed in `target` units, as
