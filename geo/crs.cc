@@ -83,29 +83,32 @@ void WrapLongitudes(double* min_lon, double* max_lon) {
 
 }  // namespace
 
-// LongitudeWrap puts source x coordinates of a geographic source whose longitudes run
-// past +-180 (a 0..360 grid) back onto the grid: PROJ answers longitudes in [-180, 180],
-// and GDAL's own CENTER_LONG remedy is skipped for grids spanning more than 360 degrees
-// and for no-op transformations (EPSG:4326 to WorldCRS84Quad).
-struct TileToSourceTransformer::LongitudeWrap {
-  GDALTransformerFunc inner;
-  void* inner_argument;
-  double period_pixels;  // 360 degrees in source pixels.
-  double width_pixels;   // The source's width.
-
-  static int Transform(void* argument, int dst_to_src, int count, double* x, double* y, double* z,
-                       int* success) {
-    auto* wrap = static_cast<LongitudeWrap*>(argument);
-    const int result = wrap->inner(wrap->inner_argument, dst_to_src, count, x, y, z, success);
-    if (!dst_to_src) return result;
-    for (int i = 0; i < count; ++i) {
-      if (!success[i] || (x[i] >= 0.0 && x[i] < wrap->width_pixels)) continue;
-      const double wrapped = x[i] - std::floor(x[i] / wrap->period_pixels) * wrap->period_pixels;
-      if (wrapped < wrap->width_pixels) x[i] = wrapped;
-    }
-    return result;
+std::optional<LongitudeWrap> LongitudeWrap::ForCenterLongitude(const double geotransform[6],
+                                                               double center_longitude) {
+  if (geotransform[2] != 0.0 || !(geotransform[1] != 0.0) || !std::isfinite(geotransform[1])) {
+    return std::nullopt;
   }
-};
+  const double west = (center_longitude - 180.0 - geotransform[0]) / geotransform[1];
+  const double east = (center_longitude + 180.0 - geotransform[0]) / geotransform[1];
+  LongitudeWrap wrap;
+  wrap.first_column = std::min(west, east);
+  wrap.period_columns = std::fabs(east - west);
+  return wrap;
+}
+
+int LongitudeWrap::Transform(void* argument, int dst_to_src, int count, double* x, double* y,
+                             double* z, int* success) {
+  auto* wrap = static_cast<LongitudeWrap*>(argument);
+  const int result = wrap->inner(wrap->inner_argument, dst_to_src, count, x, y, z, success);
+  if (!dst_to_src) return result;
+  const double first = wrap->first_column;
+  const double period = wrap->period_columns;
+  for (int i = 0; i < count; ++i) {
+    if (!success[i] || (x[i] >= first && x[i] < first + period)) continue;
+    x[i] -= std::floor((x[i] - first) / period) * period;
+  }
+  return result;
+}
 
 absl::StatusOr<OGRSpatialReference> ParseSrs(absl::string_view text) {
   const std::string input(text);
@@ -304,8 +307,8 @@ absl::StatusOr<std::unique_ptr<TileToSourceTransformer>> TileToSourceTransformer
   source.GetGeoTransform(gt);
   if (source_srs->IsGeographic() && gt[1] > 0.0 && gt[2] == 0.0 &&
       (envelope->min_x < -180.0 || envelope->max_x > 180.0)) {
-    wrap.reset(new LongitudeWrap{nullptr, nullptr, 360.0 / gt[1],
-                                 static_cast<double>(source.GetRasterXSize())});
+    // The window starts at the grid's west edge: longitudes already on the grid stay.
+    wrap.reset(new LongitudeWrap{nullptr, nullptr, 0.0, 360.0 / gt[1]});
   }
   CPLStringList transformer_options;
   if (wrap != nullptr) transformer_options.SetNameValue("INSERT_CENTER_LONG", "FALSE");

@@ -31,6 +31,7 @@
 #define FLATPYRAMID_GEO_CRS_H_
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -94,6 +95,33 @@ absl::StatusOr<std::vector<Bounds>> SourceFootprintParts(
 // span. Errors as SourceFootprintParts.
 absl::StatusOr<Bounds> SourceFootprint(GDALDataset& source, const TileMatrixSet& tms,
                                        const OGRSpatialReference* source_srs_override = nullptr);
+
+// LongitudeWrap is a GDAL transformer (Transform, with the LongitudeWrap as its argument)
+// over another, `inner`, that maps to source pixels of a geographic source whose grid runs
+// past +-180 degrees (a 0..360 grid): every source column `inner` answers from destination to
+// source is moved by whole turns (period_columns) into [first_column, first_column +
+// period_columns). With the window centred on a longitude this is what GDAL's CENTER_LONG
+// does to longitudes, done in pixels and without that process-wide configuration option:
+// GDAL 3.6 caches OGRCoordinateTransformations by their CRS pair and ignores CENTER_LONG in
+// the cache key, so a transformation created under CENTER_LONG is handed, once released, to
+// any later caller in the process asking for the same pair (and an unwrapped one to a caller
+// that set it). Source-to-destination calls and failed points pass through. GDAL can neither
+// clone nor serialize it: do not set a warper's NUM_THREADS with it.
+struct LongitudeWrap {
+  GDALTransformerFunc inner = nullptr;
+  void* inner_argument = nullptr;
+  double first_column = 0;    // West edge of the window, in source pixels.
+  double period_columns = 0;  // 360 degrees in source pixels (> 0).
+
+  // ForCenterLongitude is the wrap of a north-up geographic source with `geotransform`
+  // around `center_longitude` (GDAL's CENTER_LONG): longitudes within 180 degrees of it.
+  // nullopt when the geotransform is rotated or has no width.
+  static std::optional<LongitudeWrap> ForCenterLongitude(const double geotransform[6],
+                                                         double center_longitude);
+
+  static int Transform(void* argument, int dst_to_src, int count, double* x, double* y, double* z,
+                       int* success);
+};
 
 // TransformerOptions configures a TileToSourceTransformer.
 struct TransformerOptions {
@@ -164,7 +192,6 @@ class TileToSourceTransformer {
   void* gdal_argument() const { return argument_; }
 
  private:
-  struct LongitudeWrap;
   TileToSourceTransformer(void* gen_img, void* approx, std::unique_ptr<LongitudeWrap> wrap);
 
   void* gen_img_;  // GDALCreateGenImgProjTransformer2; owned by approx_ when set.

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "geo/morton.h"
 
 namespace flatpyramid {
 namespace geo {
@@ -73,6 +74,11 @@ uint32_t TileMatrixSet::MatrixWidth(int z) const { return IsValidZoom(z) ? zoom0
 
 uint32_t TileMatrixSet::MatrixHeight(int z) const {
   return IsValidZoom(z) ? zoom0_height_ << z : 0;
+}
+
+uint64_t TileMatrixSet::KeyEnd(int z) const {
+  if (!IsValidZoom(z)) return 0;
+  return MortonEncode(MatrixWidth(z) - 1, MatrixHeight(z) - 1) + 1;
 }
 
 double TileMatrixSet::TileSpan(int z) const {

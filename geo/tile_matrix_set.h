@@ -114,6 +114,10 @@ class TileMatrixSet {
   uint32_t MatrixWidth(int z) const;
   // MatrixHeight is the number of tile rows at zoom z (0 for an invalid zoom).
   uint32_t MatrixHeight(int z) const;
+  // KeyEnd is one past the largest Morton key (MortonEncode) of a tile at zoom z: 4^z for
+  // WebMercatorQuad, 2 * 4^z for WorldCRS84Quad (twice as many columns as rows); 0 for an
+  // invalid z.
+  uint64_t KeyEnd(int z) const;
   // TileSpan is the width (= height) of one tile at zoom z in CRS units (NaN for an
   // invalid zoom).
   double TileSpan(int z) const;

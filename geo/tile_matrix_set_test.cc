@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "geo/morton.h"
 #include "gtest/gtest.h"
 
 namespace flatpyramid {
@@ -56,6 +57,20 @@ TEST(TileMatrixSetTest, WorldCrs84QuadMatchesOgcAnnexD) {
   EXPECT_EQ(tms.MatrixWidth(3), 16u);
   EXPECT_EQ(tms.MatrixHeight(3), 8u);
   EXPECT_EQ(tms.MatrixWidth(30), uint32_t{1} << 31);
+}
+
+// Morton keys of a 2^(z+1) x 2^z matrix run to twice those of a square one.
+TEST(TileMatrixSetTest, KeyEndIsOnePastTheLastTilesKey) {
+  const TileMatrixSet web = TileMatrixSet::WebMercatorQuad();
+  const TileMatrixSet geo = TileMatrixSet::WorldCRS84Quad();
+  EXPECT_EQ(web.KeyEnd(0), 1u);
+  EXPECT_EQ(web.KeyEnd(3), 64u);
+  EXPECT_EQ(geo.KeyEnd(0), 2u);  // Tiles (0, 0) and (1, 0): keys 0 and 1.
+  EXPECT_EQ(geo.KeyEnd(1), 8u);  // Tile (3, 1): key 7.
+  EXPECT_EQ(geo.KeyEnd(3), MortonEncode(15, 7) + 1);
+  EXPECT_EQ(geo.KeyEnd(3), 128u);
+  EXPECT_EQ(geo.KeyEnd(30), uint64_t{1} << 61);
+  EXPECT_EQ(geo.KeyEnd(31), 0u);
 }
 
 TEST(TileMatrixSetTest, TileSize512KeepsTileExtentsAndHalvesResolution) {

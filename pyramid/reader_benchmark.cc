@@ -21,6 +21,8 @@
 //                            bilinear, at random places; /0 no cache (every tile decoded),
 //                            /1 every base tile in the cache beforehand.
 //   BM_ReadRegion1024LonLat  the same window requested in EPSG:4326 (reprojection).
+//   BM_ReadRegion512LonLatShared  512 x 512 windows in EPSG:4326 from 1 and 2 threads sharing
+//                            one Reader with no tile cache (python/bench's read() row).
 //   BM_GdalWarpCog1024       the peer: gdalwarp (GDALWarp API) of the COG to the EPSG:3857
 //                            grid of BM_ReadRegion1024, bilinear, GDAL block cache warm.
 //   BM_ReadRegion1024Aligned ReadRegion 1024 x 1024 on the base level's pixel grid (random
@@ -77,6 +79,7 @@ const Fixture& GetFixture() {
     options.bands = {3, 2, 1};
     options.min_zoom = 10;
     options.max_zoom = kBaseZoom;
+    options.allow_large_build = true;  // Zoom 16 is 4 levels finer than the source.
     absl::StatusOr<BuildResult> built = BuildPyramid(options);
     if (!built.ok()) {
       std::fprintf(stderr, "build failed: %s\n", std::string(built.status().message()).c_str());
@@ -262,25 +265,54 @@ void BM_ReadRegion1024(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadRegion1024)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
+// LonLatRequest asks for EPSG:3857 window `w` in EPSG:4326, `size` x `size`, bilinear.
+RegionRequest LonLatRequest(const geo::Bounds& w, int size) {
+  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
+  RegionRequest request;
+  tms.CrsToLonLat(w.min_x, w.min_y, &request.bbox.min_x, &request.bbox.min_y);
+  tms.CrsToLonLat(w.max_x, w.max_y, &request.bbox.max_x, &request.bbox.max_y);
+  request.srs = "EPSG:4326";
+  request.width = request.height = size;
+  request.resampling = Resampling::kBilinear;
+  return request;
+}
+
 void BM_ReadRegion1024LonLat(benchmark::State& state) {
   std::unique_ptr<Reader> reader = OpenReader(size_t{1} << 30);
-  const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
   std::mt19937 random(7);
   for (auto _ : state) {
-    const geo::Bounds w = RandomWindow(random);
-    RegionRequest request;
-    tms.CrsToLonLat(w.min_x, w.min_y, &request.bbox.min_x, &request.bbox.min_y);
-    tms.CrsToLonLat(w.max_x, w.max_y, &request.bbox.max_x, &request.bbox.max_y);
-    request.srs = "EPSG:4326";
-    request.width = request.height = 1024;
-    request.resampling = Resampling::kBilinear;
-    absl::StatusOr<Region> region = reader->ReadRegion(request);
+    absl::StatusOr<Region> region = reader->ReadRegion(LonLatRequest(RandomWindow(random), 1024));
     if (!region.ok()) state.SkipWithError(std::string(region.status().message()).c_str());
     benchmark::DoNotOptimize(region->image.data());
   }
   state.SetItemsProcessed(state.iterations() * 1024 * 1024);
 }
 BENCHMARK(BM_ReadRegion1024LonLat)->Unit(benchmark::kMillisecond);
+
+// The Python binding's read() on threads: 512 x 512 windows in EPSG:4326 of one Reader shared
+// by the threads, no tile cache (every tile decoded, as python/bench's read() row). Real and
+// process CPU time: with 2 threads, a read costing more CPU than with 1 shows as CPU time
+// per iteration growing.
+void BM_ReadRegion512LonLatShared(benchmark::State& state) {
+  static std::unique_ptr<Reader> shared;
+  if (state.thread_index() == 0) shared = OpenReader(0);
+  std::mt19937 random(11 + state.thread_index());
+  for (auto _ : state) {
+    geo::Bounds w = RandomWindow(random);
+    w.max_x = w.min_x + (w.max_x - w.min_x) / 2;
+    w.max_y = w.min_y + (w.max_y - w.min_y) / 2;
+    absl::StatusOr<Region> region = shared->ReadRegion(LonLatRequest(w, 512));
+    if (!region.ok()) state.SkipWithError(std::string(region.status().message()).c_str());
+    benchmark::DoNotOptimize(region->image.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 512 * 512);
+}
+BENCHMARK(BM_ReadRegion512LonLatShared)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
 
 // RandomAlignedWindow is the base-level global pixel (x, y) of the top-left corner of a
 // 1024 x 1024 window inside the data.

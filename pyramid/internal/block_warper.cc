@@ -41,22 +41,16 @@ absl::StatusOr<std::unique_ptr<BlockWarper>> BlockWarper::Create(const Source& s
     return absl::InternalError(
         absl::StrCat("worker cannot reopen the source: ", quiet.LastMessage()));
   }
-  warper->transformer_ = CreateSourceTransformer(source, warper->handle_, target);
+  absl::StatusOr<std::unique_ptr<SourceTransformer>> transformer =
+      SourceTransformer::Create(source, warper->handle_, target, max_error_pixels);
+  if (!transformer.ok()) return transformer.status();
+  warper->transformer_ = std::move(*transformer);
   if (source.center_longitude().has_value()) {
     double geotransform[6];
     GDALGetGeoTransform(warper->handle_, geotransform);
     warper->source_pixel_x_ = std::fabs(geotransform[1]);
     warper->source_pixel_y_ = std::fabs(geotransform[5]);
     warper->to_lonlat_ = OGRCreateCoordinateTransformation(&target, &source.srs());
-  }
-  if (warper->transformer_ == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot transform the source CRS to the tile matrix set's CRS: ", quiet.LastMessage()));
-  }
-  if (max_error_pixels > 0) {
-    warper->approx_ = GDALCreateApproxTransformer(GDALGenImgProjTransform, warper->transformer_,
-                                                  max_error_pixels);
-    GDALApproxTransformerOwnsSubtransformer(warper->approx_, FALSE);
   }
   if (separable_fast_path)
     warper->mapping_ = SeparableMapping(source, warper->handle_, target, resampling);
@@ -106,8 +100,7 @@ BlockWarper::Mapping BlockWarper::SeparableMapping(const Source& source, GDALDat
 
 BlockWarper::~BlockWarper() {
   if (to_lonlat_ != nullptr) OGRCoordinateTransformation::DestroyCT(to_lonlat_);
-  if (approx_ != nullptr) GDALDestroyApproxTransformer(approx_);
-  if (transformer_ != nullptr) GDALDestroyGenImgProjTransformer(transformer_);
+  transformer_.reset();  // Before the handle it transforms.
   if (handle_ != nullptr) GDALClose(handle_);
 }
 
@@ -140,7 +133,7 @@ absl::Status BlockWarper::Warp(double min_x, double max_y, double resolution, in
   if (mem == nullptr) return absl::InternalError("cannot create a MEM dataset");
   double geotransform[6] = {min_x, resolution, 0, max_y, 0, -resolution};
   GDALSetGeoTransform(mem, geotransform);
-  GDALSetGenImgProjTransformerDstGeoTransform(transformer_, geotransform);
+  transformer_->SetTargetGeoTransform(geotransform);
   GDALWarpOptions* options = CreateWarpOptions(mem);
   absl::Status status;
   for (const auto& [x0, columns] : SeamParts(min_x, resolution, width)) {
@@ -221,8 +214,8 @@ GDALWarpOptions* BlockWarper::CreateWarpOptions(GDALDatasetH mem) const {
     options->papszWarpOptions =
         CSLSetNameValue(options->papszWarpOptions, "UNIFIED_SRC_NODATA", "PARTIAL");
   }
-  options->pfnTransformer = approx_ != nullptr ? GDALApproxTransform : GDALGenImgProjTransform;
-  options->pTransformerArg = approx_ != nullptr ? approx_ : transformer_;
+  options->pfnTransformer = transformer_->function();
+  options->pTransformerArg = transformer_->argument();
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "INIT_DEST", "0");
   options->papszWarpOptions = CSLSetNameValue(options->papszWarpOptions, "SKIP_NOSOURCE", "YES");
   return options;

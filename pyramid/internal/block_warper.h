@@ -92,8 +92,7 @@ class BlockWarper {
 
   const Source* source_ = nullptr;
   GDALDatasetH handle_ = nullptr;
-  void* transformer_ = nullptr;  // GenImgProj.
-  void* approx_ = nullptr;       // Approx over transformer_.
+  std::unique_ptr<SourceTransformer> transformer_;
   GDALResampleAlg resampling_ = GRA_Bilinear;
   GDALDriverH mem_driver_ = nullptr;
   std::optional<double> seam_x_;

@@ -407,8 +407,10 @@ void Source::Describe(const SourceOptions& options) {
       srs_name != nullptr ? srs_name : "unnamed", has_srs_override_ ? " (source_srs)" : "");
 }
 
-void* CreateSourceTransformer(const Source& source, GDALDatasetH handle,
-                              const OGRSpatialReference& target) {
+absl::StatusOr<std::unique_ptr<SourceTransformer>> SourceTransformer::Create(
+    const Source& source, GDALDatasetH handle, const OGRSpatialReference& target,
+    double max_error_pixels) {
+  QuietGdalErrors quiet;
   char* target_wkt = nullptr;
   target.exportToWkt(&target_wkt);
   char* source_wkt = nullptr;
@@ -418,32 +420,58 @@ void* CreateSourceTransformer(const Source& source, GDALDatasetH handle,
   options.SetNameValue("DST_SRS", target_wkt);
   CPLFree(target_wkt);
   CPLFree(source_wkt);
-  // CENTER_LONG is read when the coordinate transformation is created: set it for this
-  // thread only, around the creation.
-  if (source.center_longitude().has_value()) {
-    CPLSetThreadLocalConfigOption("CENTER_LONG", CPLSPrintf("%.17g", *source.center_longitude()));
+  std::unique_ptr<SourceTransformer> t(new SourceTransformer());
+  double geotransform[6];
+  if (source.center_longitude().has_value() &&
+      GDALGetGeoTransform(handle, geotransform) == CE_None) {
+    t->wrap_ = geo::LongitudeWrap::ForCenterLongitude(geotransform, *source.center_longitude());
+    // The wrap is ours alone: GDAL's own (grids spanning up to 360 degrees) would cut rows.
+    if (t->wrap_.has_value()) options.SetNameValue("INSERT_CENTER_LONG", "FALSE");
   }
-  void* transformer = GDALCreateGenImgProjTransformer2(handle, nullptr, options.List());
-  if (source.center_longitude().has_value()) {
-    CPLSetThreadLocalConfigOption("CENTER_LONG", nullptr);
-  }
-  return transformer;
-}
-
-absl::StatusOr<double> Source::NativeResolution(const OGRSpatialReference& target) const {
-  QuietGdalErrors quiet;
-  void* transformer = CreateSourceTransformer(*this, GDALDataset::ToHandle(dataset_), target);
-  if (transformer == nullptr) {
+  t->gen_img_ = GDALCreateGenImgProjTransformer2(handle, nullptr, options.List());
+  if (t->gen_img_ == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot transform the source CRS to the tile matrix set's CRS: ", quiet.LastMessage()));
   }
+  t->function_ = GDALGenImgProjTransform;
+  t->argument_ = t->gen_img_;
+  if (max_error_pixels > 0) {
+    t->approx_ =
+        GDALCreateApproxTransformer(GDALGenImgProjTransform, t->gen_img_, max_error_pixels);
+    GDALApproxTransformerOwnsSubtransformer(t->approx_, FALSE);
+    t->function_ = GDALApproxTransform;
+    t->argument_ = t->approx_;
+  }
+  // Outside the approximation, which so interpolates the continuous, unwrapped columns.
+  if (t->wrap_.has_value()) {
+    t->wrap_->inner = t->function_;
+    t->wrap_->inner_argument = t->argument_;
+    t->function_ = geo::LongitudeWrap::Transform;
+    t->argument_ = &*t->wrap_;
+  }
+  return t;
+}
+
+SourceTransformer::~SourceTransformer() {
+  if (approx_ != nullptr) GDALDestroyApproxTransformer(approx_);
+  if (gen_img_ != nullptr) GDALDestroyGenImgProjTransformer(gen_img_);
+}
+
+void SourceTransformer::SetTargetGeoTransform(const double geotransform[6]) {
+  GDALSetGenImgProjTransformerDstGeoTransform(gen_img_, geotransform);
+}
+
+absl::StatusOr<double> Source::NativeResolution(const OGRSpatialReference& target) const {
+  absl::StatusOr<std::unique_ptr<SourceTransformer>> transformer =
+      SourceTransformer::Create(*this, GDALDataset::ToHandle(dataset_), target, 0);
+  if (!transformer.ok()) return transformer.status();
+  QuietGdalErrors quiet;
   double geotransform[6];
   int pixels = 0;
   int lines = 0;
   const CPLErr err =
-      GDALSuggestedWarpOutput(GDALDataset::ToHandle(dataset_), GDALGenImgProjTransform, transformer,
-                              geotransform, &pixels, &lines);
-  GDALDestroyGenImgProjTransformer(transformer);
+      GDALSuggestedWarpOutput(GDALDataset::ToHandle(dataset_), (*transformer)->function(),
+                              (*transformer)->argument(), geotransform, &pixels, &lines);
   if (err != CE_None || !(geotransform[1] > 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot estimate the source resolution in the tile matrix set's CRS (",

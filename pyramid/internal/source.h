@@ -23,6 +23,7 @@
 #include "codec/image.h"
 #include "gdal_priv.h"
 #include "gdalwarper.h"
+#include "geo/crs.h"
 #include "ogr_spatialref.h"
 
 namespace flatpyramid {
@@ -72,8 +73,9 @@ class Source {
   const std::string& description() const { return description_; }
 
   // center_longitude is set for a geographic source whose longitudes leave -180..180 (a
-  // 0..360 grid such as etopo20): transformers then wrap longitudes around it (GDAL's
-  // CENTER_LONG), so the part beyond 180 degrees lands west of the antimeridian.
+  // 0..360 grid such as etopo20): SourceTransformer then wraps longitudes to within 180
+  // degrees of it (as GDAL's CENTER_LONG would), so the part beyond 180 degrees lands west of
+  // the antimeridian.
   const std::optional<double>& center_longitude() const { return center_longitude_; }
 
   // NativeResolution is the source's pixel size expressed in `target` units, as
@@ -102,11 +104,41 @@ class Source {
   bool palette_expanded_ = false;  // The input's colour table is expanded to RGB(A) bands.
 };
 
-// CreateSourceTransformer creates GDAL's GenImgProj transformer from `source` (pixels) to
-// `target` (georeferenced; set the destination geotransform afterwards), honouring
-// Source::center_longitude. Returns nullptr with GDAL's error on failure.
-void* CreateSourceTransformer(const Source& source, GDALDatasetH handle,
-                              const OGRSpatialReference& target);
+// SourceTransformer maps target pixels to source pixels: GDAL's GenImgProj transformer from
+// a source dataset handle to `target` (georeferenced until SetTargetGeoTransform), under
+// GDAL's approximating transformer within max_error_pixels (gdalwarp -et; 0 = exact). The
+// columns of a wrapped source (Source::center_longitude) are moved by whole turns to within
+// 180 degrees of its centre (geo::LongitudeWrap), which GDAL's CENTER_LONG would do but only
+// by a process-wide option that GDAL's cache of coordinate transformations ignores. Not
+// thread-safe: one per thread.
+class SourceTransformer {
+ public:
+  // Create: InvalidArgument with GDAL's reason when the CRS pair cannot be transformed.
+  // `handle` must outlive the transformer.
+  static absl::StatusOr<std::unique_ptr<SourceTransformer>> Create(
+      const Source& source, GDALDatasetH handle, const OGRSpatialReference& target,
+      double max_error_pixels);
+  ~SourceTransformer();
+  SourceTransformer(const SourceTransformer&) = delete;
+  SourceTransformer& operator=(const SourceTransformer&) = delete;
+
+  // SetTargetGeoTransform makes target pixel coordinates those of `geotransform`.
+  void SetTargetGeoTransform(const double geotransform[6]);
+
+  // function and argument are the transformer for GDALWarpOptions / GDAL's algorithms; the
+  // argument stays owned by this object. Not clonable by GDAL (no warper NUM_THREADS).
+  GDALTransformerFunc function() const { return function_; }
+  void* argument() const { return argument_; }
+
+ private:
+  SourceTransformer() = default;
+
+  void* gen_img_ = nullptr;  // GenImgProj.
+  void* approx_ = nullptr;   // Approx over gen_img_ (which it does not own), or nullptr.
+  std::optional<geo::LongitudeWrap> wrap_;
+  GDALTransformerFunc function_ = nullptr;
+  void* argument_ = nullptr;
+};
 
 }  // namespace internal
 }  // namespace pyramid

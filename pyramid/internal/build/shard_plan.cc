@@ -50,9 +50,9 @@ uint64_t Cut(const std::vector<uint64_t>& weights, uint64_t total, uint32_t shar
   return weights.size();
 }
 
-// UnitKey is the key of the plan's index-th unit, 4^unit_zoom past the last.
+// UnitKey is the key of the plan's index-th unit, the unit zoom's KeyEnd past the last.
 uint64_t UnitKey(const BuildPlan& plan, uint64_t index) {
-  uint64_t key = uint64_t{1} << (2 * plan.unit_zoom);
+  uint64_t key = plan.tms->KeyEnd(plan.unit_zoom);
   if (index >= plan.unit_count) return key;
   UnitWalker units(plan.unit_rects);
   units.Skip(index);
@@ -66,7 +66,7 @@ absl::Status ApplyShard(const BuildOptions& options, BuildPlan* plan) {
   plan->unit_begin = 0;
   plan->unit_end = plan->unit_count;
   plan->shard_begin_key = 0;
-  plan->shard_end_key = uint64_t{1} << (2 * plan->unit_zoom);
+  plan->shard_end_key = plan->tms->KeyEnd(plan->unit_zoom);
   if (!options.shard.has_value()) return absl::OkStatus();
   const BuildShard& shard = *options.shard;
   if (shard.count == 0 || shard.index >= shard.count) {

@@ -5,10 +5,11 @@
 // nearly as possible the same number of base tiles (the tiles at max_zoom inside the source's
 // footprint, or the area), not the same area. Every shard computes the same cut from the same
 // options, with no communication. Shard i's range of unit keys is [B_i, B_(i+1)): B_0 = 0,
-// B_count = 4^unit_zoom, and B_i is the key of its first unit otherwise. A tile coarser than
-// the units belongs to shard i when its whole key range at the unit zoom lies in
-// [B_i, B_(i+1)); otherwise it straddles a boundary and merge_pyramids forms it, from the raw
-// pixels of its children that the shards recorded (their "roots").
+// B_count = TileMatrixSet::KeyEnd(unit_zoom) (4^unit_zoom, twice that for WorldCRS84Quad),
+// and B_i is the key of its first unit otherwise. A tile coarser than the units belongs to
+// shard i when its whole key range at the unit zoom lies in [B_i, B_(i+1)); otherwise it
+// straddles a boundary and merge_pyramids forms it, from the raw pixels of its children that
+// the shards recorded (their "roots").
 #ifndef FLATPYRAMID_PYRAMID_INTERNAL_BUILD_SHARD_PLAN_H_
 #define FLATPYRAMID_PYRAMID_INTERNAL_BUILD_SHARD_PLAN_H_
 

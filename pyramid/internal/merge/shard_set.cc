@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "geo/tile_matrix_set.h"
 #include "google/protobuf/descriptor.h"
 #include "pyramid/format.h"
 #include "pyramid/internal/build/resume.h"
@@ -70,9 +71,13 @@ std::string FirstDifference(const PyramidMetadata& a, const PyramidMetadata& b) 
   return "metadata";
 }
 
-// CheckRanges checks that the sorted shards' unit ranges tile [0, 4^unit_zoom).
+// CheckRanges checks that the sorted shards' unit ranges tile every unit key, [0, KeyEnd) of
+// the unit zoom.
 absl::Status CheckRanges(const ShardSet& set) {
-  const uint64_t end = uint64_t{1} << (2 * set.unit_zoom);
+  absl::StatusOr<geo::TileMatrixSet> tms =
+      geo::TileMatrixSet::FromName(set.metadata.tile_matrix_set());
+  if (!tms.ok()) return tms.status();
+  const uint64_t end = tms->KeyEnd(set.unit_zoom);
   uint64_t next = 0;
   for (const OpenedShard& shard : set.shards) {
     const ShardInfo& info = shard.metadata.shard();
