@@ -782,6 +782,16 @@ TEST(BuildPyramidTest, ErrorsNameTheProblemAndTheFix) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_NE(status.message().find("BuildOptions::source_srs"), absl::string_view::npos) << status;
 
+  // A CRS PROJ cannot take to WGS84: geo's footprint error names the option, not geo's argument.
+  options.inputs = {DataPath("elev.tif")};
+  options.source_srs = "LOCAL_CS[\"arbitrary\"]";
+  status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(absl::EndsWith(status.message(),
+                             "; check the CRS or give another in BuildOptions::source_srs"))
+      << status;
+  options.source_srs.clear();
+
   // Entirely north of WebMercator's 85.05 degree limit.
   test::SyntheticRasterSpec arctic;
   arctic.srs = "EPSG:4326";
