@@ -52,16 +52,6 @@ struct Pixels {
   int bands = 0;
 };
 
-class GdalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    GDALAllRegister();
-    CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");  // Never write .aux.xml next to test data.
-  }
-};
-const ::testing::Environment* const kGdal =
-    ::testing::AddGlobalTestEnvironment(new GdalEnvironment);
-
 // GdalWarpTile runs the GDAL C API gdalwarp (`args`) of `source` into tile `tile`'s bounds.
 Pixels GdalWarpTile(const std::string& source, const std::vector<std::string>& extra_args,
                     const geo::TileMatrixSet& tms, const geo::TileId& tile, int bands) {
