@@ -167,22 +167,15 @@ absl::Status WithFlag(absl::string_view flag, absl::string_view value, const abs
   return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": ", s.message()));
 }
 
-absl::StatusOr<flatpyramid::geo::ZoomStrategy> ParseZoomStrategy(absl::string_view name) {
-  if (name == "nearest") return flatpyramid::geo::ZoomStrategy::kNearest;
-  if (name == "lower") return flatpyramid::geo::ZoomStrategy::kLower;
-  if (name == "upper") return flatpyramid::geo::ZoomStrategy::kUpper;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--zoom_strategy=", name, " is unknown: use nearest, lower or upper"));
-}
-
 // ParseEnums sets the typed fields from their string flags.
 absl::Status ParseEnums(BuildOptions* options) {
   namespace fp = flatpyramid::pyramid;
   absl::StatusOr<fp::TileMatrixSetId> tms = fp::ParseTileMatrixSetId(FLAGS_tms);
   if (!tms.ok()) return WithFlag("tms", FLAGS_tms, tms.status());
   options->tile_matrix_set = *tms;
-  absl::StatusOr<flatpyramid::geo::ZoomStrategy> strategy = ParseZoomStrategy(FLAGS_zoom_strategy);
-  if (!strategy.ok()) return strategy.status();
+  absl::StatusOr<flatpyramid::geo::ZoomStrategy> strategy =
+      flatpyramid::geo::ParseZoomStrategy(FLAGS_zoom_strategy);
+  if (!strategy.ok()) return WithFlag("zoom_strategy", FLAGS_zoom_strategy, strategy.status());
   options->zoom_strategy = *strategy;
   if (!FLAGS_codec.empty()) {
     absl::StatusOr<fp::TileCodec> codec = fp::ParseTileCodec(FLAGS_codec);

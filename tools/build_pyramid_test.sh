@@ -166,7 +166,7 @@ expect_error 2 "${E} --quality=0 is out of range: use 1..100 ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --quality=0
 expect_error 2 "${E} --resampling=sharp: unknown resampling 'sharp': use nearest, bilinear, cubic, cubicspline, lanczos, average or mode ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --resampling=sharp
-expect_error 2 "${E} --zoom_strategy=best is unknown: use nearest, lower or upper ${U}" \
+expect_error 2 "${E} --zoom_strategy=best: unknown zoom strategy 'best': use nearest, lower or upper ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --zoom_strategy=best
 expect_error 2 "${E} unexpected argument \"${DATA}/elev.tif\": every option is a --flag ${U}" \
   build_pyramid "${DATA}/elev.tif"
