@@ -112,7 +112,7 @@ TEST(AllocationTest, TheProbeSeesAllocationsInsideTheCodecLibraries) {
 TEST(AllocationTest, PngDecompressionBombsInTextAndIccChunksStayWithinTheTileBudget) {
   const std::string png = EncodeOrDie(CodecId::kPng, Gradient(64, 64, 4, PixelType::kUint8));
   // 64 MiB of text / profile deflated to about 64 KiB: libspng would inflate it into a buffer
-  // doubling up to its chunk limits (16 MiB per chunk before the limits followed the budget).
+  // doubling up to its chunk limits, which codec/png.cc sets from the tile budget.
   const std::string bomb = Deflate(std::string(size_t{64} << 20, 'a'));
   const std::string ztxt = PngChunk("zTXt", std::string("Comment\0\0", 9) + bomb);
   const std::string iccp = PngChunk("iCCP", std::string("profile\0\0", 9) + bomb);

@@ -193,8 +193,8 @@ absl::StatusOr<ElevationHeader> ParseHeader(absl::string_view bytes, const Decod
 
 int ElevationZstdLevel(int compression_level) {
   // zlib-like 0..9 onto zstd: the default 6 is zstd 3 (zstd's own default), which already
-  // beats zlib 6 on size and speed. The top stops at zstd 9: zstd 19 was measured at under
-  // 1 Mpix/s on 256x256 float tiles for 5-6 % smaller output, no use for tiling.
+  // beats zlib 6 on size and speed. The top stops at zstd 9: zstd 19 is far too slow for
+  // tiling for a few percent smaller output (testing/bench/RESULTS.md, build flags).
   static constexpr int kLevels[10] = {1, 1, 1, 2, 2, 3, 3, 5, 7, 9};
   return kLevels[std::clamp(compression_level, 0, 9)];
 }

@@ -151,9 +151,8 @@ absl::StatusOr<OGRSpatialReference> SourceSrs(GDALDataset& source,
     const OGRSpatialReference* own = source.GetSpatialRef();
     if (own == nullptr || own->IsEmpty()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          DatasetName(source),
-          ": the raster has no coordinate reference system; give one with --source_srs "
-          "(for example --source_srs=EPSG:4326 for longitude/latitude grids)"));
+          DatasetName(source), ": the raster has no coordinate reference system; give one in ",
+          kSourceSrsOverride, " (for example EPSG:4326 for longitude/latitude grids)"));
     }
     srs = *own;
   }
@@ -184,7 +183,7 @@ absl::StatusOr<Bounds> SourceFootprintLonLat(GDALDataset& source,
     return absl::InvalidArgumentError(
         absl::StrCat(DatasetName(source), ": cannot transform from the source CRS to WGS84: ",
                      QuietGdalErrors::LastMessage("PROJ found no transformation"),
-                     "; check the CRS or give another with --source_srs"));
+                     "; check the CRS or give another in ", kSourceSrsOverride));
   }
   Bounds out;
   auto transform_bounds = [&](const Bounds& b, Bounds* result) {
@@ -204,10 +203,10 @@ absl::StatusOr<Bounds> SourceFootprintLonLat(GDALDataset& source,
     ok = transform_bounds(in, &out);
   }
   if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(DatasetName(source), ": cannot transform the raster's edges to WGS84: ",
-                     QuietGdalErrors::LastMessage("every point failed"),
-                     "; is the CRS right for this raster? (override it with --source_srs)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        DatasetName(source), ": cannot transform the raster's edges to WGS84: ",
+        QuietGdalErrors::LastMessage("every point failed"),
+        "; is the CRS right for this raster? (override it with ", kSourceSrsOverride, ")"));
   }
   WrapLongitudes(&out.min_x, &out.max_x);
   out.min_y = std::max(out.min_y, -90.0);
@@ -322,7 +321,7 @@ absl::StatusOr<std::unique_ptr<TileToSourceTransformer>> TileToSourceTransformer
     return absl::InvalidArgumentError(
         absl::StrCat(DatasetName(source), ": cannot create a transformer to ", tms.crs(), ": ",
                      QuietGdalErrors::LastMessage("GDAL gave no reason"),
-                     "; check the source CRS (override it with --source_srs)"));
+                     "; check the source CRS (override it with ", kSourceSrsOverride, ")"));
   }
   void* approx = nullptr;
   if (options.max_error_pixels > 0.0) {

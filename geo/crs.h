@@ -14,7 +14,8 @@
 // Caveats:
 //   - Sources georeferenced only by GCPs or RPCs are refused (FailedPrecondition): warp
 //     them to a geotransform with gdalwarp first.
-//   - A source with no CRS is refused with an error naming --source_srs: never a guess.
+//   - A source with no CRS is refused with an error naming source_srs_override (the
+//     argument; callers map kSourceSrsOverride onto their own option): never a guess.
 //   - A footprint crossing the antimeridian is two boxes in the tile matrix set's CRS
 //     (SourceFootprintParts), one each side; SourceFootprint, a single box, is their hull,
 //     which spans the whole longitude range (as gdalwarp's output does). List tiles with
@@ -60,9 +61,14 @@ absl::StatusOr<OGRSpatialReference> ParseSrs(absl::string_view text);
 // same as OGC:CRS84) for WorldCRS84Quad.
 absl::StatusOr<OGRSpatialReference> TileMatrixSetSrs(const TileMatrixSet& tms);
 
+// kSourceSrsOverride is how errors here name the CRS override (the `source_srs_override`
+// argument and TransformerOptions field): a caller whose users set it under another name
+// (BuildOptions::source_srs, a tool's flag) replaces this in the message.
+inline constexpr char kSourceSrsOverride[] = "source_srs_override";
+
 // SourceSrs is `source_srs_override` when non-null, else the dataset's own CRS, in
-// traditional GIS axis order. FailedPrecondition naming the dataset and the
-// --source_srs option when neither exists.
+// traditional GIS axis order. FailedPrecondition naming the dataset and
+// kSourceSrsOverride when neither exists.
 absl::StatusOr<OGRSpatialReference> SourceSrs(
     GDALDataset& source, const OGRSpatialReference* source_srs_override = nullptr);
 
@@ -129,7 +135,7 @@ struct TransformerOptions {
   // approximation along a row may introduce (gdalwarp's -et, default 0.125). 0 makes
   // every point go through PROJ.
   double max_error_pixels = 0.125;
-  // source_srs_override replaces the dataset's CRS when non-null (--source_srs).
+  // source_srs_override replaces the dataset's CRS when non-null.
   // It is copied: it need not outlive Create().
   const OGRSpatialReference* source_srs_override = nullptr;
 };

@@ -51,6 +51,14 @@ TileMatrixSet TileMatrixSet::WorldCRS84Quad(TileSize tile_size) {
                        Bounds{-180.0, -90.0, 180.0, 90.0}, 2, 1);
 }
 
+absl::StatusOr<ZoomStrategy> ParseZoomStrategy(absl::string_view name) {
+  if (name == "nearest") return ZoomStrategy::kNearest;
+  if (name == "lower") return ZoomStrategy::kLower;
+  if (name == "upper") return ZoomStrategy::kUpper;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown zoom strategy '", name, "': use nearest, lower or upper"));
+}
+
 absl::StatusOr<TileMatrixSet> TileMatrixSet::FromName(absl::string_view name, int tile_size) {
   if (tile_size != 256 && tile_size != 512) {
     return absl::InvalidArgumentError(absl::StrCat("tile matrix set '", name, "': tile size ",

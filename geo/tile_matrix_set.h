@@ -62,6 +62,10 @@ enum class ZoomStrategy {
   kUpper,    // UPPER: the finer zoom (at least the source's detail, upsampling).
 };
 
+// ParseZoomStrategy accepts "nearest", "lower" and "upper" (the names tools and bindings
+// take); InvalidArgument listing them otherwise.
+absl::StatusOr<ZoomStrategy> ParseZoomStrategy(absl::string_view name);
+
 // TileMatrixSet is one of the OGC quad tile matrix sets: each zoom level z has
 // MatrixWidth(z) x MatrixHeight(z) tiles of tile_size() x tile_size() pixels, all sharing
 // the top-left corner of extent(). A value type; copy it freely. Thread-safe.

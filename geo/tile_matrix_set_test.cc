@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "geo/morton.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace flatpyramid {
@@ -366,6 +367,18 @@ TEST(TileMatrixSetTest, CoveringTileRangesListsBothSidesOfTheAntimeridianOnly) {
   EXPECT_EQ(geo.CoveringTileRanges({Bounds{190, 0, 200, 10}, geo_parts[1]}, 2),
             (std::vector<TileRect>{{0, 0, 0, 1}}));
   EXPECT_TRUE(geo.CoveringTileRanges(geo_parts, 31).empty());
+}
+
+TEST(ZoomStrategyTest, ParsesTheThreeNamesAndRefusesOthersListingThem) {
+  EXPECT_EQ(*ParseZoomStrategy("nearest"), ZoomStrategy::kNearest);
+  EXPECT_EQ(*ParseZoomStrategy("lower"), ZoomStrategy::kLower);
+  EXPECT_EQ(*ParseZoomStrategy("upper"), ZoomStrategy::kUpper);
+  for (absl::string_view bad : {"best", "", "Nearest", "AUTO"}) {
+    absl::StatusOr<ZoomStrategy> parsed = ParseZoomStrategy(bad);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(parsed.status().message(),
+              absl::StrCat("unknown zoom strategy '", bad, "': use nearest, lower or upper"));
+  }
 }
 
 TEST(TileMatrixSetTest, ZoomForResolutionFollowsGdalCogStrategies) {

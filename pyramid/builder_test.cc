@@ -52,16 +52,6 @@ struct Pixels {
   int bands = 0;
 };
 
-class GdalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    GDALAllRegister();
-    CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");  // Never write .aux.xml next to test data.
-  }
-};
-const ::testing::Environment* const kGdal =
-    ::testing::AddGlobalTestEnvironment(new GdalEnvironment);
-
 // GdalWarpTile runs the GDAL C API gdalwarp (`args`) of `source` into tile `tile`'s bounds.
 Pixels GdalWarpTile(const std::string& source, const std::vector<std::string>& extra_args,
                     const geo::TileMatrixSet& tms, const geo::TileId& tile, int bands) {
@@ -781,6 +771,16 @@ TEST(BuildPyramidTest, ErrorsNameTheProblemAndTheFix) {
   status = BuildPyramid(options).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_NE(status.message().find("BuildOptions::source_srs"), absl::string_view::npos) << status;
+
+  // A CRS PROJ cannot take to WGS84: geo's footprint error names the option, not geo's argument.
+  options.inputs = {DataPath("elev.tif")};
+  options.source_srs = "LOCAL_CS[\"arbitrary\"]";
+  status = BuildPyramid(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(absl::EndsWith(status.message(),
+                             "; check the CRS or give another in BuildOptions::source_srs"))
+      << status;
+  options.source_srs.clear();
 
   // Entirely north of WebMercator's 85.05 degree limit.
   test::SyntheticRasterSpec arctic;

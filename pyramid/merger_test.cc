@@ -27,16 +27,6 @@ using test::DataPath;
 using test::TempDir;
 using test::TileAddress;
 
-class GdalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    GDALAllRegister();
-    CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
-  }
-};
-const ::testing::Environment* const kGdal =
-    ::testing::AddGlobalTestEnvironment(new GdalEnvironment);
-
 BuildOptions Landsat() {
   BuildOptions options;
   options.inputs = {DataPath("L7_ETMs.tif")};

@@ -40,11 +40,6 @@ constexpr int kSourceHeight = 512;
 
 class ReaderTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    GDALAllRegister();
-    CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
-  }
-
   void SetUp() override {
     const geo::TileMatrixSet tms = geo::TileMatrixSet::WebMercatorQuad();
     double x0, y0;

@@ -35,10 +35,6 @@ std::string TileJson(const pyramid::Reader& reader, absl::string_view name,
 std::string WmtsCapabilities(const pyramid::Reader& reader, absl::string_view name,
                              absl::string_view base_url);
 
-// JsonString quotes `text` as a JSON string; XmlText escapes it for XML text and attributes.
-std::string JsonString(absl::string_view text);
-std::string XmlText(absl::string_view text);
-
 }  // namespace serve
 }  // namespace flatpyramid
 

@@ -13,6 +13,7 @@
 #include "codec/terrain_rgb.h"
 #include "pyramid/internal/tile_hash.h"
 #include "serve/capabilities.h"
+#include "serve/escape.h"
 #include "serve/internal/static_files.h"
 #include "serve/region_answer.h"
 

@@ -5,7 +5,6 @@
 //
 // Relative paths resolve against the directory `bazel run` was started from
 // (BUILD_WORKING_DIRECTORY). Exit code 0 only on success; errors are one line on stderr.
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -29,6 +28,7 @@
 #include "serve/pyramid_set.h"
 #include "tools/internal/cli.h"
 #include "tools/internal/demo.h"
+#include "tools/internal/progress.h"
 
 DEFINE_string(input, "",
               "Input raster(s) GDAL can open, comma-separated; several are mosaicked, later "
@@ -112,6 +112,7 @@ using flatpyramid::pyramid::BuildResult;
 constexpr char kTool[] = "build_pyramid";
 using flatpyramid::tools::kDemoData;
 using flatpyramid::tools::kDemoOutput;
+using flatpyramid::tools::ProgressPrinter;
 
 // kFieldFlags maps the BuildOptions fields that library errors name to this tool's flags.
 constexpr std::pair<absl::string_view, absl::string_view> kFieldFlags[] = {
@@ -166,22 +167,15 @@ absl::Status WithFlag(absl::string_view flag, absl::string_view value, const abs
   return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": ", s.message()));
 }
 
-absl::StatusOr<flatpyramid::geo::ZoomStrategy> ParseZoomStrategy(absl::string_view name) {
-  if (name == "nearest") return flatpyramid::geo::ZoomStrategy::kNearest;
-  if (name == "lower") return flatpyramid::geo::ZoomStrategy::kLower;
-  if (name == "upper") return flatpyramid::geo::ZoomStrategy::kUpper;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--zoom_strategy=", name, " is unknown: use nearest, lower or upper"));
-}
-
 // ParseEnums sets the typed fields from their string flags.
 absl::Status ParseEnums(BuildOptions* options) {
   namespace fp = flatpyramid::pyramid;
   absl::StatusOr<fp::TileMatrixSetId> tms = fp::ParseTileMatrixSetId(FLAGS_tms);
   if (!tms.ok()) return WithFlag("tms", FLAGS_tms, tms.status());
   options->tile_matrix_set = *tms;
-  absl::StatusOr<flatpyramid::geo::ZoomStrategy> strategy = ParseZoomStrategy(FLAGS_zoom_strategy);
-  if (!strategy.ok()) return strategy.status();
+  absl::StatusOr<flatpyramid::geo::ZoomStrategy> strategy =
+      flatpyramid::geo::ParseZoomStrategy(FLAGS_zoom_strategy);
+  if (!strategy.ok()) return WithFlag("zoom_strategy", FLAGS_zoom_strategy, strategy.status());
   options->zoom_strategy = *strategy;
   if (!FLAGS_codec.empty()) {
     absl::StatusOr<fp::TileCodec> codec = fp::ParseTileCodec(FLAGS_codec);
@@ -237,41 +231,31 @@ std::string FormatDuration(double seconds) {
   return absl::StrFormat("%d:%02d", s / 60, s % 60);
 }
 
-// ProgressPrinter draws a bar on a terminal and plain lines every 5 s otherwise.
-class ProgressPrinter {
- public:
-  ProgressPrinter() : tty_(isatty(2) == 1) {}
-
-  void operator()(const flatpyramid::pyramid::BuildProgress& p) {
-    const double elapsed = absl::ToDoubleSeconds(p.elapsed);
-    if (!p.finished && elapsed - last_print_ < (tty_ ? 0.2 : 5.0)) return;
-    last_print_ = elapsed;
-    const double fraction =
-        p.units_total == 0 ? 1.0 : static_cast<double>(p.units_done) / p.units_total;
-    const double rate = elapsed > 0 ? p.tiles_written / elapsed : 0;
-    const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : -1;
-    if (tty_) {
-      constexpr int kWidth = 30;
-      const int filled = static_cast<int>(fraction * kWidth);
-      std::fprintf(stderr, "\r[%s%s] %5.1f%% %llu tiles, %.0f tiles/s, %s left ",
-                   std::string(filled, '#').c_str(), std::string(kWidth - filled, ' ').c_str(),
-                   100 * fraction, static_cast<unsigned long long>(p.tiles_written), rate,
-                   FormatDuration(eta).c_str());
-      if (p.finished) std::fputc('\n', stderr);
-    } else {
-      std::fprintf(
-          stderr, "progress: %llu/%llu blocks (%.1f%%), %llu tiles, %.0f tiles/s, %s left\n",
-          static_cast<unsigned long long>(p.units_done),
-          static_cast<unsigned long long>(p.units_total), 100 * fraction,
-          static_cast<unsigned long long>(p.tiles_written), rate, FormatDuration(eta).c_str());
-    }
-    std::fflush(stderr);
+// PrintBuildProgress draws a bar on a terminal and "progress:" lines otherwise.
+void PrintBuildProgress(const flatpyramid::pyramid::BuildProgress& p, ProgressPrinter* printer) {
+  const double elapsed = absl::ToDoubleSeconds(p.elapsed);
+  if (!printer->Due(elapsed, p.finished)) return;
+  const double fraction =
+      p.units_total == 0 ? 1.0 : static_cast<double>(p.units_done) / p.units_total;
+  const double rate = elapsed > 0 ? p.tiles_written / elapsed : 0;
+  const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : -1;
+  if (printer->terminal()) {
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(fraction * kWidth);
+    printer->Print(absl::StrFormat("[%s%s] %5.1f%% %llu tiles, %.0f tiles/s, %s left",
+                                   std::string(filled, '#'), std::string(kWidth - filled, ' '),
+                                   100 * fraction, static_cast<unsigned long long>(p.tiles_written),
+                                   rate, FormatDuration(eta)),
+                   p.finished);
+  } else {
+    printer->Print(absl::StrFormat(
+                       "progress: %llu/%llu blocks (%.1f%%), %llu tiles, %.0f tiles/s, %s left",
+                       static_cast<unsigned long long>(p.units_done),
+                       static_cast<unsigned long long>(p.units_total), 100 * fraction,
+                       static_cast<unsigned long long>(p.tiles_written), rate, FormatDuration(eta)),
+                   p.finished);
   }
-
- private:
-  bool tty_;
-  double last_print_ = -1e9;
-};
+}
 
 // RecordCreationOptions records the flags that shape the tiles, as given. Flags about how
 // this run goes (resume, overwrite, quiet, threads, commit_seconds, gdal_cache,
@@ -446,7 +430,9 @@ int main(int argc, char** argv) {
                  *options->threads, flatpyramid::pyramid::MaxBuildThreads());
   }
   ProgressPrinter printer;
-  if (!FLAGS_quiet) options->progress = [&printer](const auto& p) { printer(p); };
+  if (!FLAGS_quiet) {
+    options->progress = [&printer](const auto& p) { PrintBuildProgress(p, &printer); };
+  }
   const absl::Time start = absl::Now();
   absl::StatusOr<BuildResult> result = flatpyramid::pyramid::BuildPyramid(*options);
   if (!result.ok()) {

@@ -90,6 +90,8 @@ expect_error 1 "${E} input ${DATA}/etopo20.cdf has no CRS: give it with --source
   build_pyramid --input="${DATA}/etopo20.cdf" --output="${X}"
 expect_error 1 "${E} --source_srs=EPSG:999999 is not a CRS GDAL knows: use e.g. EPSG:4326 or a WKT/PROJ string" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --source_srs=EPSG:999999
+expect_error_matching 1 "${E} .*/elev\.tif: cannot transform from the source CRS to WGS84: .*; check the CRS or give another in --source_srs" \
+  build_pyramid --input="${DATA}/elev.tif" --output="${X}" --source_srs='LOCAL_CS["arbitrary"]'
 expect_error 1 "${E} output ${WORK}/rel/dem.fpyr already exists: use --overwrite to replace it (or --resume to continue an interrupted build)" \
   build_pyramid --input="${DATA}/elev.tif" --output="${WORK}/rel/dem.fpyr"
 expect_error 1 "${E} --codec=jpeg needs 1 or 3 uint8 bands but the source gives 1-band int16: select bands with --bands=3,2,1 or use --codec=png (or elevation)" \
@@ -164,7 +166,7 @@ expect_error 2 "${E} --quality=0 is out of range: use 1..100 ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --quality=0
 expect_error 2 "${E} --resampling=sharp: unknown resampling 'sharp': use nearest, bilinear, cubic, cubicspline, lanczos, average or mode ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --resampling=sharp
-expect_error 2 "${E} --zoom_strategy=best is unknown: use nearest, lower or upper ${U}" \
+expect_error 2 "${E} --zoom_strategy=best: unknown zoom strategy 'best': use nearest, lower or upper ${U}" \
   build_pyramid --input="${DATA}/elev.tif" --output="${X}" --zoom_strategy=best
 expect_error 2 "${E} unexpected argument \"${DATA}/elev.tif\": every option is a --flag ${U}" \
   build_pyramid "${DATA}/elev.tif"

@@ -1,6 +1,5 @@
 // convert_pyramid IN OUT [flags]: copies tiles between a flatpyramid file and PMTiles,
 // MBTiles or an XYZ tile directory, byte for byte (convert/README.md).
-#include <unistd.h>
 
 #include <cstdio>
 #include <optional>
@@ -10,10 +9,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "codec/terrain_rgb.h"
 #include "convert/import.h"
 #include "convert/mbtiles.h"
@@ -22,6 +20,7 @@
 #include "gflags/gflags.h"
 #include "pyramid/reader.h"
 #include "tools/internal/cli.h"
+#include "tools/internal/progress.h"
 
 DEFINE_string(from, "", "Format of IN: fpyr, pmtiles or mbtiles. Default: from IN's extension.");
 DEFINE_string(to, "",
@@ -44,6 +43,7 @@ namespace {
 
 constexpr char kTool[] = "convert_pyramid";
 
+using flatpyramid::tools::ProgressPrinter;
 using flatpyramid::tools::UsageError;
 
 // Fail reports a library error naming this tool's flags instead of the library's fields.
@@ -65,25 +65,17 @@ std::string FormatOf(const std::string& path, const std::string& flag) {
   return base.find('.') == std::string::npos || absl::EndsWith(path, "/") ? "xyz" : "";
 }
 
-// ProgressPrinter draws one line, redrawn on a terminal, every 5 s otherwise.
-class ProgressPrinter {
- public:
-  void operator()(uint64_t done, uint64_t total, uint64_t bytes) {
-    const double now = absl::ToDoubleSeconds(absl::Now() - start_);
-    if (done != total && now - last_ < (tty_ ? 0.2 : 5.0)) return;
-    last_ = now;
-    std::fprintf(stderr, "%s%llu/%llu tiles (%.1f%%), %.1f MB, %.1f MB/s%s", tty_ ? "\r" : "",
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                 total == 0 ? 100.0 : 100.0 * done / total, bytes / 1e6,
-                 now > 0 ? bytes / 1e6 / now : 0.0, tty_ && done != total ? " " : "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  const bool tty_ = isatty(2) == 1;
-  const absl::Time start_ = absl::Now();
-  double last_ = -1e9;
-};
+// PrintCopyProgress prints tiles and megabytes copied so far.
+void PrintCopyProgress(uint64_t done, uint64_t total, uint64_t bytes, ProgressPrinter* printer) {
+  const double now = printer->SecondsSinceStart();
+  if (!printer->Due(now, done == total)) return;
+  printer->Print(
+      absl::StrFormat("%llu/%llu tiles (%.1f%%), %.1f MB, %.1f MB/s",
+                      static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                      total == 0 ? 100.0 : 100.0 * done / total, bytes / 1e6,
+                      now > 0 ? bytes / 1e6 / now : 0.0),
+      done == total);
+}
 
 // ExportOptionsFromFlags fills everything but the progress callback; false after reporting
 // a usage error into *code.
@@ -124,7 +116,7 @@ int Export(const std::string& in, const std::string& out, const std::string& to)
   ProgressPrinter printer;
   if (!FLAGS_quiet) {
     options.progress = [&printer](const flatpyramid::convert::ExportProgress& p) {
-      printer(p.tiles_done, p.tiles_total, p.bytes_written);
+      PrintCopyProgress(p.tiles_done, p.tiles_total, p.bytes_written, &printer);
     };
   }
   flatpyramid::pyramid::ReaderOptions reader_options;
@@ -156,7 +148,7 @@ int Import(const std::string& in, const std::string& out, const std::string& fro
   ProgressPrinter printer;
   if (!FLAGS_quiet) {
     options.progress = [&printer](const flatpyramid::convert::ImportProgress& p) {
-      printer(p.tiles_done, p.tiles_total, p.bytes_copied);
+      PrintCopyProgress(p.tiles_done, p.tiles_total, p.bytes_copied, &printer);
     };
   }
   const absl::Status status = from == "pmtiles"

@@ -15,6 +15,7 @@
 #include "gflags/gflags.h"
 #include "google/protobuf/util/json_util.h"
 #include "pyramid/reader.h"
+#include "serve/escape.h"
 #include "storage/store.h"
 #include "tools/internal/cli.h"
 
@@ -33,31 +34,7 @@ constexpr char kTool[] = "pyramid_info";
 
 using flatpyramid::pyramid::Level;
 using flatpyramid::pyramid::Reader;
-
-// JsonString quotes `s` for JSON.
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+using flatpyramid::serve::JsonString;
 
 // LevelBounds is the CRS box of the level's tile range.
 flatpyramid::geo::Bounds LevelBounds(const Reader& reader, const Level& level) {

@@ -115,15 +115,11 @@ absl::Status ParseNames(CSLConstList options, pyramid::BuildOptions* build) {
     build->tile_matrix_set = *id;
   }
   if (const char* text = CSLFetchNameValue(options, "ZOOM_LEVEL_STRATEGY")) {
-    if (EQUAL(text, "AUTO") || EQUAL(text, "NEAREST")) {
-      build->zoom_strategy = geo::ZoomStrategy::kNearest;
-    } else if (EQUAL(text, "LOWER")) {
-      build->zoom_strategy = geo::ZoomStrategy::kLower;
-    } else if (EQUAL(text, "UPPER")) {
-      build->zoom_strategy = geo::ZoomStrategy::kUpper;
-    } else {
-      return BadOption("ZOOM_LEVEL_STRATEGY", text, "use AUTO, LOWER or UPPER");
-    }
+    // GDAL's COG driver says AUTO for what geo calls nearest.
+    absl::StatusOr<geo::ZoomStrategy> strategy =
+        geo::ParseZoomStrategy(EQUAL(text, "AUTO") ? "nearest" : absl::AsciiStrToLower(text));
+    if (!strategy.ok()) return BadOption("ZOOM_LEVEL_STRATEGY", text, "use AUTO, LOWER or UPPER");
+    build->zoom_strategy = *strategy;
   }
   if (const char* text = CSLFetchNameValue(options, "CODEC")) {
     absl::StatusOr<pyramid::TileCodec> codec = pyramid::ParseTileCodec(absl::AsciiStrToLower(text));

@@ -27,16 +27,6 @@ namespace {
 using test::DataPath;
 using test::TempDir;
 
-class GdalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    GDALAllRegister();
-    CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");  // Never write .aux.xml next to test data.
-  }
-};
-const ::testing::Environment* const kGdal =
-    ::testing::AddGlobalTestEnvironment(new GdalEnvironment);
-
 struct Block {
   int width = 0;
   int height = 0;

@@ -50,13 +50,6 @@ T Parsed(const std::string& name, py::handle value, absl::StatusOr<T> parsed) {
   return *std::move(parsed);
 }
 
-absl::StatusOr<geo::ZoomStrategy> ParseZoomStrategy(const std::string& name) {
-  if (name == "nearest") return geo::ZoomStrategy::kNearest;
-  if (name == "lower") return geo::ZoomStrategy::kLower;
-  if (name == "upper") return geo::ZoomStrategy::kUpper;
-  return absl::InvalidArgumentError("unknown zoom strategy: use nearest, lower or upper");
-}
-
 // ProgressBridge calls the Python progress callable and checks for signals, on the build's
 // calling thread with the GIL taken; the first Python exception cancels the build.
 class ProgressBridge {
@@ -129,7 +122,7 @@ py::dict Build(const py::object& inputs, const py::object& output, const py::kwa
       options.max_zoom = Option<int>(name, value);
     } else if (name == "zoom_strategy") {
       options.zoom_strategy =
-          Parsed(name, value, ParseZoomStrategy(Option<std::string>(name, value)));
+          Parsed(name, value, geo::ParseZoomStrategy(Option<std::string>(name, value)));
     } else if (name == "codec") {
       options.codec =
           Parsed(name, value, pyramid::ParseTileCodec(Option<std::string>(name, value)));

@@ -311,7 +311,10 @@ py::dict MetadataDict(const pyramid::PyramidMetadata& metadata) {
   return py::module_::import("json").attr("loads")(json);
 }
 
-void RegisterPyramid(py::module_& module) {
+namespace {
+
+// RegisterTileBuffer adds the buffer type tile_bytes() returns.
+void RegisterTileBuffer(py::module_& module) {
   py::class_<TileBuffer>(module, "_TileBuffer", py::buffer_protocol(),
                          "The stored bytes of one tile, inside the pyramid's memory map.")
       .def_buffer([](TileBuffer& b) {
@@ -320,12 +323,11 @@ void RegisterPyramid(py::module_& module) {
                                {static_cast<py::ssize_t>(b.bytes.size())}, {py::ssize_t{1}},
                                /*readonly=*/true);
       });
+}
 
-  py::class_<Pyramid>(module, "Pyramid", R"doc(An open, read-only flatpyramid file.
-
-Make one with flatpyramid.open(path). Every method may be called from many threads at once;
-tile(), read() and sample() release the GIL while they decode and warp. Use it as a context
-manager, or call close(): arrays and memoryviews it returned stay valid after closing.)doc")
+// DefineReads adds the methods that read tiles, windows and points.
+void DefineReads(py::class_<Pyramid>& pyramid) {
+  pyramid
       .def("tile", &Tile, py::arg("z"), py::arg("x"), py::arg("y"),
            R"doc(tile(z, x, y) -> numpy.ndarray | None
 
@@ -368,7 +370,12 @@ Band `band` (0-based) at each point (xs[i], ys[i]) in `crs` (longitude, latitude
 default), from the finest level holding data there: a float64 array of len(xs), NaN where
 no level has data (outside the pyramid, nodata, transparent) or the point does not transform.
 method is "nearest" or "bilinear" (pixel centres without data are left out and the rest
-renormalised).)doc")
+renormalised).)doc");
+}
+
+// DefineLifetime adds close(), the context manager, repr, path and info.
+void DefineLifetime(py::class_<Pyramid>& pyramid) {
+  pyramid
       .def("close", &Pyramid::Close,
            "close() -> None\n\nReleases the file (once no memoryview of tile_bytes() holds it). "
            "Later calls raise ValueError.")
@@ -389,7 +396,12 @@ renormalised).)doc")
       .def_property_readonly("info", &Info,
                              "Everything the file says about itself, as `pyramid_info --json` "
                              "prints it: file, sealed, crs, levels (zoom, tiles, bytes, "
-                             "resolution, tile_range, bounds) and the metadata.")
+                             "resolution, tile_range, bounds) and the metadata.");
+}
+
+// DefineProperties adds what the metadata says, as read-only properties.
+void DefineProperties(py::class_<Pyramid>& pyramid) {
+  pyramid
       .def_property_readonly(
           "tile_matrix_set",
           [](const Pyramid& self) { return self.reader()->metadata().tile_matrix_set(); },
@@ -427,7 +439,10 @@ renormalised).)doc")
             return py::make_tuple(b.min_x(), b.min_y(), b.max_x(), b.max_y());
           },
           "The data's bounds in longitude, latitude: (west, south, east, north).");
+}
 
+// RegisterModuleFunctions adds open() and the benchmark hook.
+void RegisterModuleFunctions(py::module_& module) {
   module.def("_get_tile_seconds", &GetTileSeconds, py::arg("pyramid"), py::arg("z"), py::arg("xy"),
              "_get_tile_seconds(pyramid, z, xy) -> float\n\nSeconds of the C++ GetTile calls "
              "behind Pyramid.tile over the (x, y) rows of xy at level z (for the benchmark).");
@@ -443,6 +458,21 @@ renormalised).)doc")
 Opens the pyramid file `path` read-only (memory-mapped), with a cache of `cache_mb` MiB of
 decoded tiles (0: none). Raises FileNotFoundError, CorruptFileError for a file that is no
 pyramid or is damaged, OSError for an unfinished build (build again with resume=True).)doc");
+}
+
+}  // namespace
+
+void RegisterPyramid(py::module_& module) {
+  RegisterTileBuffer(module);
+  py::class_<Pyramid> pyramid(module, "Pyramid", R"doc(An open, read-only flatpyramid file.
+
+Make one with flatpyramid.open(path). Every method may be called from many threads at once;
+tile(), read() and sample() release the GIL while they decode and warp. Use it as a context
+manager, or call close(): arrays and memoryviews it returned stay valid after closing.)doc");
+  DefineReads(pyramid);
+  DefineLifetime(pyramid);
+  DefineProperties(pyramid);
+  RegisterModuleFunctions(module);
 }
 
 }  // namespace python

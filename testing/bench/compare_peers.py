@@ -487,7 +487,8 @@ def write_report(path, size, text):
             [sections[name] for name in sorted(sections, key=order.index)] + others))
 
 
-def main():
+def parse_args():
+    """The command line, with paths made absolute against where `bazel run` was called."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -524,11 +525,13 @@ def main():
         args.build_pyramid = os.path.join(caller_dir, args.build_pyramid)
     if args.runs < 1:
         sys.exit("compare_peers: --runs must be at least 1")
+    return args
 
-    revision = source_revision()  # bazel run built the benchmark binaries from this state.
-    rgb4326, rgb3857, zoom = prepare_inputs(args.size, args.work_dir, args.threads)
-    out_dir = os.path.join(args.work_dir, "outputs", args.size)
-    os.makedirs(out_dir, exist_ok=True)
+
+def choose_builders(args, rgb4326, rgb3857, zoom):
+    """The peers --tools asks for, and flatpyramid's builder (None when skipped or not built).
+
+    Returns (peers, ours, skip_ours); exits naming the problem for a bad --tools."""
     peers = peer_builders(rgb4326, rgb3857, zoom, args.threads)
     wanted = None
     if args.tools:
@@ -547,7 +550,11 @@ def main():
         log("flatpyramid: NOT BUILT YET: //tools:build_pyramid is not a data dependency of "
             "//testing/bench:compare_peers and no --build_pyramid was given; its rows will say "
             "so and this run exits 2")
+    return peers, ours, skip_ours
 
+
+def run_rounds(args, peers, ours, out_dir):
+    """Builds every chosen tool args.runs times, alternating; the last output of each by name."""
     outputs = {}
     for round_index in range(args.runs):
         # peer, ours, peer, ours, ... (ours alone when no peer was chosen)
@@ -563,11 +570,11 @@ def main():
                 outputs[builder.name] = builder.output
                 log(f"round {round_index + 1}/{args.runs}: {builder.name} "
                     f"{builder.times[-1]:.2f} s, {builder.rss[-1] / 2**20:.0f} MiB")
-    everyone = peers + ([ours] if ours else [])
-    for builder in everyone:
-        if builder.output:
-            measure_quality(builder, builder.output, rgb4326, zoom, args.quality_samples)
+    return outputs
 
+
+def report_lines(args, peers, ours, everyone, outputs, zoom, skip_ours, revision):
+    """The markdown section of this run: build table, read benchmarks, failures, machine."""
     megapixels = output_megapixels(zoom)
     lines = [
         f"## flatpyramid vs peers: {args.size} input",
@@ -599,6 +606,23 @@ def main():
               f"--size={args.size} --runs={args.runs}"
               f"{' --tools=' + args.tools if args.tools else ''}"
               f"{' --skip_read' if args.skip_read else ''}{tool_flag}`"]
+    return lines
+
+
+def main():
+    args = parse_args()
+    revision = source_revision()  # bazel run built the benchmark binaries from this state.
+    rgb4326, rgb3857, zoom = prepare_inputs(args.size, args.work_dir, args.threads)
+    out_dir = os.path.join(args.work_dir, "outputs", args.size)
+    os.makedirs(out_dir, exist_ok=True)
+    peers, ours, skip_ours = choose_builders(args, rgb4326, rgb3857, zoom)
+    outputs = run_rounds(args, peers, ours, out_dir)
+    everyone = peers + ([ours] if ours else [])
+    for builder in everyone:
+        if builder.output:
+            measure_quality(builder, builder.output, rgb4326, zoom, args.quality_samples)
+    lines = report_lines(args, peers, ours, everyone, outputs, zoom, skip_ours, revision)
+    flaky = [b for b in everyone if b.failures]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.report:

@@ -21,9 +21,8 @@ namespace bench {
 namespace {
 
 // Interleave writes the kBands planar blocks into the rows of `out`. GCC does not vectorise
-// a byte shuffle with a stride of 3 on x86-64 (it was a fifth of a COG tile read), so three
-// bands go 4 pixels at a time: 4 bytes loaded per plane, 12 bytes stored as 3 words
-// (64 -> 49 us per tile alone).
+// a byte shuffle with a stride of 3 on x86-64, so three bands go 4 pixels at a time: 4 bytes
+// loaded per plane, 12 bytes stored as 3 words (timings in testing/bench/RESULTS.md).
 template <int kBands>
 void Interleave(const uint8_t* planes, const codec::MutableImageView& out) {
   constexpr size_t kPlane = size_t{kTileSize} * kTileSize;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gdal_priv.h"
@@ -131,12 +132,20 @@ absl::Status ResolveEncoding(const BuildOptions& options, BuildPlan* plan) {
   return absl::OkStatus();
 }
 
+// NamingSourceSrs is geo's footprint error with BuildOptions::source_srs where geo names its
+// own argument.
+absl::Status NamingSourceSrs(const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrReplaceAll(status.message(),
+                                          {{geo::kSourceSrsOverride, "BuildOptions::source_srs"}}));
+}
+
 // ResolveZoomRange finds the footprint in the set's CRS and the zoom range.
 absl::Status ResolveZoomRange(const BuildOptions& options, BuildPlan* plan) {
   const Source& src = *plan->source;
   absl::StatusOr<geo::Bounds> footprint =
       geo::SourceFootprint(*src.dataset(), *plan->tms, src.srs_override());
-  if (!footprint.ok()) return footprint.status();
+  if (!footprint.ok()) return NamingSourceSrs(footprint.status());
   plan->footprint = *footprint;
   const geo::Bounds extent = plan->tms->extent();
   if (!(footprint->max_x > extent.min_x && footprint->min_x < extent.max_x &&
@@ -188,7 +197,7 @@ absl::Status ResolveUnits(int tile_size, BuildPlan* plan) {
   // column, the parts just the two sides.
   absl::StatusOr<std::vector<geo::Bounds>> parts =
       geo::SourceFootprintParts(*src.dataset(), *plan->tms, src.srs_override());
-  if (!parts.ok()) return parts.status();
+  if (!parts.ok()) return NamingSourceSrs(parts.status());
   const std::vector<geo::TileRect> base_ranges =
       plan->tms->CoveringTileRanges(*parts, plan->max_zoom);
   // Tiles that touch the source, summed over the levels (an upper bound: empty tiles are
