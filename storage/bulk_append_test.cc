@@ -2,6 +2,9 @@
 // added with AppendShared at rebased locations; range checks; and crash safety: a crash at
 // every operation of a workload of bulk copies opens as the last commit or the state of the
 // call in flight, never wrong bytes; ENOSPC inside a copy stops the writer at its last commit.
+// Also the other copy-speed features of the Writer: exact section capacities
+// (AddSection(name, SectionCapacity)), sync_each_step = false, and the value buffer that gathers
+// small appended values into 1 MiB writes.
 #include <string>
 #include <utility>
 #include <vector>
@@ -129,6 +132,115 @@ TEST(AppendValuesFromTest, ARangeOutsideTheSourceBlobOrSectionIsRefusedAndWrites
   EXPECT_EQ(whole->length, 30u);
   EXPECT_TRUE(writer->AppendShared(section, 1, {10, 20}).ok());
   EXPECT_EQ(writer->AppendShared(section, 2, {10, 21}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(AddSectionCapacityTest, ASectionReservedExactlyIsNeitherGrownNorTrimmed) {
+  TempDir dir;
+  WriteSource(dir.Path("source"), Env::Default(), {10, 5000, 0, 0, 70000, 3});
+  std::unique_ptr<Reader> source = Reader::Open(dir.Path("source")).value();
+  std::unique_ptr<Writer> writer = Writer::Create(dir.Path("out")).value();
+  for (const char* name : {"first", "second"}) {
+    // 6 entries and the source's 75013-byte blob, each rounded up to 4096 by AddSection.
+    const uint32_t section = writer->AddSection(name, {6 * 8, 6 * 16, 75013}).value();
+    ASSERT_TRUE(CopyAll(*source, writer.get(), section, 0).ok());
+  }
+  ASSERT_TRUE(writer->Seal().ok());
+  EXPECT_EQ(writer->stats().growths, 0u);
+  EXPECT_EQ(writer->stats().collapse_range_calls, 0u);
+  EXPECT_EQ(writer->stats().tail_moves, 0u);
+  writer.reset();
+  // Header region, then per section 4096 keys + 4096 locations + 77824 (19 blocks) values.
+  EXPECT_EQ(Env::Default()->Stat(dir.Path("out")).value().size, 32768u + 2 * (4096 + 4096 + 77824));
+  std::unique_ptr<Reader> out = Reader::Open(dir.Path("out")).value();
+  ASSERT_TRUE(out->Verify().ok()) << out->Verify();
+  EXPECT_EQ(ReadSection(*out, 1), ReadSection(*source, 0));
+}
+
+TEST(SyncEachStepTest, WithoutItOnlySealSyncsAndTheSealedFileIsTheSame) {
+  TempDir dir;
+  WriteSource(dir.Path("source"), Env::Default(), {10, 5000, 0, 0, 70000, 3});
+  std::unique_ptr<Reader> source = Reader::Open(dir.Path("source")).value();
+  for (bool sync_each_step : {true, false}) {
+    WriterOptions options;
+    options.sync_each_step = sync_each_step;
+    options.initial_key_capacity = options.initial_location_capacity = 4096;
+    options.initial_value_capacity = 4096;  // The copies grow the values arrays.
+    const std::string path = dir.Path(sync_each_step ? "synced" : "unsynced");
+    std::unique_ptr<Writer> writer = Writer::Create(path, options).value();
+    for (const char* name : {"a", "b", "c"}) {
+      const uint32_t section = writer->AddSection(name).value();
+      ASSERT_TRUE(CopyAll(*source, writer.get(), section, 0).ok());
+      ASSERT_TRUE(writer->Commit().ok());
+    }
+    ASSERT_TRUE(writer->Seal().ok());
+    if (sync_each_step) {
+      EXPECT_GT(writer->stats().syncs, 10u);  // Each AddSection, commit, growth and trim.
+    } else {
+      EXPECT_EQ(writer->stats().syncs, 3u);  // The data, then each of the two sealed slots.
+    }
+    writer.reset();
+    std::unique_ptr<Reader> out = Reader::Open(path).value();
+    ASSERT_TRUE(out->Verify().ok()) << out->Verify();
+    for (uint32_t s = 0; s < 3; ++s) EXPECT_EQ(ReadSection(*out, s), ReadSection(*source, 0));
+  }
+  EXPECT_EQ(::flatpyramid::test::ReadFileOrDie(dir.Path("synced")).substr(2 * 16384),
+            ::flatpyramid::test::ReadFileOrDie(dir.Path("unsynced")).substr(2 * 16384));
+}
+
+TEST(ValueBufferTest, SmallValuesAreWrittenOnlyWhenTheBufferFillsOrOnCommit) {
+  FaultInjectionEnv env;
+  WriterOptions options;
+  options.env = &env;
+  std::unique_ptr<Writer> writer = Writer::Create("/buffer/out", options).value();
+  const uint32_t section = writer->AddSection("level").value();
+  env.CrashAfter(1 << 30);  // Counts operations from here, fails none.
+  for (uint64_t key = 0; key < 2000; ++key) {
+    ASSERT_TRUE(writer->Append(section, key, Value(key, 100)).ok());
+  }
+  EXPECT_EQ(env.operation_count(), 0);  // 200,000 bytes of values, 2000 entries: all buffered.
+  for (uint64_t key = 2000; key < 12000; ++key) {
+    ASSERT_TRUE(writer->Append(section, key, Value(key, 100)).ok());
+  }
+  // 1.2 MB of values: one 1 MiB write; 12,000 locations: two 64 KiB flushes of keys and
+  // locations (4096 entries each).
+  EXPECT_EQ(env.operation_count(), 1 + 2 * 2);
+}
+
+TEST(ValueBufferTest, BufferedValuesLandWhereTheirArrayMovedByGrowthsOfOtherArrays) {
+  for (bool insert_range : {true, false}) {
+    FaultInjectionEnv::Options env_options;
+    env_options.supports_insert_range = insert_range;
+    FaultInjectionEnv env(env_options);
+    WriterOptions options;
+    options.env = &env;
+    options.initial_key_capacity = options.initial_location_capacity = 4096;
+    options.initial_value_capacity = 4096;
+    std::unique_ptr<Writer> writer = Writer::Create("/buffer/out", options).value();
+    const uint32_t a = writer->AddSection("a").value();
+    const uint32_t b = writer->AddSection("b").value();
+    Entries want_a, want_b;
+    for (uint64_t key = 0; key < 3000; ++key) {
+      // Section a's keys and locations grow (moving a's and b's values arrays) while values of
+      // both sections wait in their buffers; one value in 500 is longer than a buffer.
+      const size_t size = key % 500 == 7 ? (1 << 20) + 5 : 1 + key % 300;
+      ASSERT_TRUE(writer->Append(a, key, Value(key, size)).ok());
+      want_a.push_back({key, Value(key, size)});
+      if (key % 3 == 0) {
+        ASSERT_TRUE(writer->Append(b, key, Value(key + 1, 50)).ok());
+        want_b.push_back({key, Value(key + 1, 50)});
+      }
+      if (key == 1500) ASSERT_TRUE(writer->Commit().ok());
+    }
+    ASSERT_TRUE(writer->Seal().ok());
+    EXPECT_GT(writer->stats().index_growths, 2u);
+    writer.reset();
+    ReaderOptions reader_options;
+    reader_options.env = &env;
+    std::unique_ptr<Reader> out = Reader::Open("/buffer/out", reader_options).value();
+    ASSERT_TRUE(out->Verify().ok()) << out->Verify();
+    EXPECT_EQ(ReadSection(*out, a), want_a) << "insert_range " << insert_range;
+    EXPECT_EQ(ReadSection(*out, b), want_b) << "insert_range " << insert_range;
+  }
 }
 
 // The crash workload: two sealed sources; the output takes an appended value, source a (bulk),

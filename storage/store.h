@@ -71,6 +71,21 @@ struct WriterOptions {
   // progress is recorded after every chunk. For tests: small chunks make small files
   // take many copy steps and progress records.
   uint64_t move_chunk_size = 4 << 20;
+  // false: no fdatasync before Seal's last steps (one data sync, then the two sealed header
+  // slots), instead of one per commit, growth, trim and AddSection. Only for a file written
+  // under a temporary name and renamed into place once sealed, which nobody reopens after a
+  // crash: until Seal returns, a crash may leave it unreadable or reading wrong bytes, and
+  // OpenForAppend must not be used on it. A sealed file is as durable either way.
+  bool sync_each_step = true;
+};
+
+// SectionCapacity is the room Writer::AddSection reserves for one section's arrays, in bytes,
+// each rounded up to 4096 (holes until written). A section whose arrays end up exactly this
+// full (rounded up) is never grown and not trimmed by Seal.
+struct SectionCapacity {
+  uint64_t keys = 0;       // 8 bytes per entry.
+  uint64_t locations = 0;  // 16 bytes per entry.
+  uint64_t values = 0;     // The value blob.
 };
 
 // WriterStats counts what a Writer did to the file (benchmarks, tests).
@@ -120,6 +135,11 @@ class Writer {
   // change is durable on return (like a Commit that does not commit pending appends).
   // kAlreadyExists for a duplicate name; kInvalidArgument for an empty name.
   absl::StatusOr<uint32_t> AddSection(absl::string_view name);
+  // AddSection with the room to reserve given, instead of WriterOptions' initial capacities:
+  // a caller that knows a section's final size (a copy of existing sections) reserves it
+  // exactly, so that neither growth nor Seal moves bytes (each such move is a fallocate or a
+  // tail copy, and drops the moved range from the page cache).
+  absl::StatusOr<uint32_t> AddSection(absl::string_view name, const SectionCapacity& capacity);
 
   // FindSection returns the index of the section called `name`.
   std::optional<uint32_t> FindSection(absl::string_view name) const;
@@ -164,8 +184,9 @@ class Writer {
   // that points at it, then that slot is synced.
   absl::Status Commit();
 
-  // Seal commits, trims each array's spare room to less than one 4096-byte block, stores a
-  // CRC32C of every array, and marks the file complete. The writer is done afterwards.
+  // Seal commits, computes a CRC32C of every array's used bytes, trims each array's spare room
+  // to less than one 4096-byte block, stores the CRCs and marks the file complete. The writer
+  // is done afterwards.
   absl::Status Seal();
 
   // stats returns what the writer did so far.
