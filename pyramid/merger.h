@@ -15,9 +15,13 @@
 // output that is one of the shards is refused, and the pyramid is written to
 // "<output>.merge-tmp" and renamed over `output` only once sealed.
 //
-// Caveats: tiles are copied one by one through storage::Writer (which is what lets small
-// tiles be shared as a single build shares them), so the output is a full copy even on a
-// filesystem with reflinks; the merge reads every shard's tiles once and writes them once.
+// Copying: each shard's stored tile bytes are copied in runs, one storage::Writer::
+// AppendValuesFrom (copy_file_range) per run, broken only where a single build would share a
+// tile a shard stored (internal/merge/level_copier.h). The kernel copies the bytes without a
+// pass through user space. A reflink (XFS, btrfs) needs the run's source and destination
+// offsets both block aligned; the output's blob is laid out as a single build's, not aligned
+// to the shards', so expect a copy, not shared blocks. Every small tile is still read once, to
+// find the ones a single build shares.
 //
 // Example:
 //   flatpyramid::pyramid::MergeOptions options;

@@ -276,6 +276,8 @@ absl::StatusOr<std::unique_ptr<TileWriter>> TileWriter::Create(const std::string
   const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
   storage::WriterOptions writer_options;
   writer_options.overwrite = true;  // A leftover of a crashed run of this pid.
+  // Renamed into place only once sealed, never reopened after a crash: no step needs a sync.
+  writer_options.sync_each_step = false;
   absl::StatusOr<std::unique_ptr<storage::Writer>> writer =
       storage::Writer::Create(temporary, writer_options);
   if (!writer.ok()) return writer.status();

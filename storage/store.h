@@ -71,6 +71,21 @@ struct WriterOptions {
   // progress is recorded after every chunk. For tests: small chunks make small files
   // take many copy steps and progress records.
   uint64_t move_chunk_size = 4 << 20;
+  // false: no fdatasync before Seal's last steps (one data sync, then the two sealed header
+  // slots), instead of one per commit, growth, trim and AddSection. Only for a file written
+  // under a temporary name and renamed into place once sealed, which nobody reopens after a
+  // crash: until Seal returns, a crash may leave it unreadable or reading wrong bytes, and
+  // OpenForAppend must not be used on it. A sealed file is as durable either way.
+  bool sync_each_step = true;
+};
+
+// SectionCapacity is the room Writer::AddSection reserves for one section's arrays, in bytes,
+// each rounded up to 4096 (holes until written). A section whose arrays end up exactly this
+// full (rounded up) is never grown and not trimmed by Seal.
+struct SectionCapacity {
+  uint64_t keys = 0;       // 8 bytes per entry.
+  uint64_t locations = 0;  // 16 bytes per entry.
+  uint64_t values = 0;     // The value blob.
 };
 
 // WriterStats counts what a Writer did to the file (benchmarks, tests).
@@ -85,6 +100,8 @@ struct WriterStats {
   uint64_t header_writes = 0;         // Header slot writes (commits and move records).
   uint64_t syncs = 0;                 // fdatasync calls.
 };
+
+class Reader;
 
 // Writer appends to a store file. Thread-compatible: one thread at a time.
 //
@@ -118,6 +135,11 @@ class Writer {
   // change is durable on return (like a Commit that does not commit pending appends).
   // kAlreadyExists for a duplicate name; kInvalidArgument for an empty name.
   absl::StatusOr<uint32_t> AddSection(absl::string_view name);
+  // AddSection with the room to reserve given, instead of WriterOptions' initial capacities:
+  // a caller that knows a section's final size (a copy of existing sections) reserves it
+  // exactly, so that neither growth nor Seal moves bytes (each such move is a fallocate or a
+  // tail copy, and drops the moved range from the page cache).
+  absl::StatusOr<uint32_t> AddSection(absl::string_view name, const SectionCapacity& capacity);
 
   // FindSection returns the index of the section called `name`.
   std::optional<uint32_t> FindSection(absl::string_view name) const;
@@ -130,6 +152,23 @@ class Writer {
   // AppendShared adds `key`, pointing at the bytes of an earlier value of the same section
   // (deduplicated values). kInvalidArgument if `existing` is not inside what was appended.
   absl::Status AppendShared(uint32_t section, uint64_t key, ValueRef existing);
+
+  // AppendValuesFrom copies the bytes `range` of `source_section`'s value blob in `source` to
+  // the end of `section`'s value blob and returns where they now are; it adds no entry:
+  // AppendShared then adds the keys that point into them, so that a run of many values costs
+  // one copy (File::CopyFrom: copy_file_range, a reflink where the filesystem shares blocks
+  // and the offsets allow, else a buffered copy) and no per-value write. Until entries point
+  // at them the bytes are unreferenced, which the format allows (FORMAT.md, "Values"); they
+  // become durable with the next Commit, like appended values.
+  // kInvalidArgument if `range` is not inside the source blob or `source_section` does not
+  // exist; kOutOfRange if the source file is shorter than its header says.
+  // REQUIRES: `source` is not this writer's file.
+  absl::StatusOr<ValueRef> AppendValuesFrom(uint32_t section, const Reader& source,
+                                            uint32_t source_section, ValueRef range);
+
+  // values_length returns the bytes in `section`'s value blob (committed or not): the offset
+  // the next appended value gets.
+  uint64_t values_length(uint32_t section) const;
 
   // LastKey returns the last key appended to `section`, if any.
   std::optional<uint64_t> LastKey(uint32_t section) const;
@@ -145,8 +184,9 @@ class Writer {
   // that points at it, then that slot is synced.
   absl::Status Commit();
 
-  // Seal commits, trims each array's spare room to less than one 4096-byte block, stores a
-  // CRC32C of every array, and marks the file complete. The writer is done afterwards.
+  // Seal commits, computes a CRC32C of every array's used bytes, trims each array's spare room
+  // to less than one 4096-byte block, stores the CRCs and marks the file complete. The writer
+  // is done afterwards.
   absl::Status Seal();
 
   // stats returns what the writer did so far.
@@ -244,6 +284,15 @@ class Reader {
   absl::Status Verify() const;
 
  private:
+  friend class Writer;  // AppendValuesFrom copies from the file under the map.
+  // ValueBytesInFile is where value bytes are in the file (for a copy that bypasses the map).
+  struct ValueBytesInFile {
+    File* file;       // Owned by the Reader.
+    uint64_t offset;  // In the file.
+  };
+  // LocateValues checks that `range` is inside `section`'s blob and says where it is.
+  absl::StatusOr<ValueBytesInFile> LocateValues(uint32_t section, ValueRef range) const;
+
   class Impl;
   explicit Reader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -3,6 +3,7 @@
 // storage/FORMAT.md ("Commit protocol", "Growth", "Fallback"); the comments here name the rule
 // each step follows.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -25,8 +26,11 @@ using internal::RoundUpToBlock;
 namespace {
 
 constexpr size_t kIndexBufferFlush = 64 << 10;  // Buffered key/location bytes per section.
-constexpr uint64_t kGrowthStepCap = 64 << 20;   // Cap of the file-size term of a growth.
-constexpr uint64_t kCrcChunk = 4 << 20;         // Bytes read per pread by Seal's CRCs.
+// Small values are gathered per section and written this many bytes at a time (one pwrite per
+// tile costs more than copying the tile); a value at least this long is written directly.
+constexpr size_t kValueBufferFlush = 1 << 20;
+constexpr uint64_t kGrowthStepCap = 64 << 20;  // Cap of the file-size term of a growth.
+constexpr uint64_t kCrcChunk = 4 << 20;        // Bytes read per pread by Seal's CRCs.
 constexpr ArrayKind kArrayKinds[] = {ARRAY_KEYS, ARRAY_LOCATIONS, ARRAY_VALUES};
 
 }  // namespace
@@ -43,7 +47,11 @@ class Writer::Impl {
 
   // Per-section state that is not in the header.
   struct SectionRuntime {
-    std::string key_buffer;       // Appended keys not yet written to the file.
+    std::string key_buffer;  // Appended keys not yet written to the file.
+    // Appended values not yet written, from blob offset values_flushed on. Invariant:
+    // values_flushed + value_buffer.size() == the section's values_length.
+    std::string value_buffer;
+    uint64_t values_flushed = 0;
     std::string location_buffer;  // Their locations.
     uint64_t flushed_entries = 0;
     std::optional<uint64_t> last_key;
@@ -92,7 +100,8 @@ class Writer::Impl {
     for (int s = 0; s < layout_.sections_size(); ++s) {
       SectionRuntime& runtime = sections_[s];
       runtime.flushed_entries = runtime.committed_entries = layout_.sections(s).entry_count();
-      runtime.committed_values_length = layout_.sections(s).values_length();
+      runtime.committed_values_length = runtime.values_flushed =
+          layout_.sections(s).values_length();
     }
     const PendingMove move = layout_.pending();
     absl::StatusOr<internal::MoveState> state = internal::JudgeMove(move, file_size_);
@@ -159,7 +168,7 @@ class Writer::Impl {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<uint32_t> AddSection(absl::string_view name) {
+  absl::StatusOr<uint32_t> AddSection(absl::string_view name, const SectionCapacity& capacity) {
     if (absl::Status status = CheckUsable(); !status.ok()) return status;
     if (name.empty()) return absl::InvalidArgumentError("AddSection: empty section name");
     if (FindSection(name).has_value()) {
@@ -181,10 +190,9 @@ class Writer::Impl {
     Section* section = layout_.add_sections();
     section->set_name(std::string(name));
     uint64_t offset = file_size_;
-    const uint64_t capacities[] = {
-        RoundUpToBlock(std::max<uint64_t>(options_.initial_key_capacity, 1)),
-        RoundUpToBlock(std::max<uint64_t>(options_.initial_location_capacity, 1)),
-        RoundUpToBlock(std::max<uint64_t>(options_.initial_value_capacity, 1))};
+    const uint64_t capacities[] = {RoundUpToBlock(std::max<uint64_t>(capacity.keys, 1)),
+                                   RoundUpToBlock(std::max<uint64_t>(capacity.locations, 1)),
+                                   RoundUpToBlock(std::max<uint64_t>(capacity.values, 1))};
     for (int i = 0; i < 3; ++i) {
       ArrayExtent* extent = internal::MutableArray(section, kArrayKinds[i]);
       extent->set_offset(offset);
@@ -234,9 +242,7 @@ class Writer::Impl {
     if (absl::Status status = CheckKey(section, key); !status.ok()) return status;
     const uint64_t values_length = layout_.sections(section).values_length();
     absl::Status status = Reserve(section, ARRAY_VALUES, values_length + value.size());
-    if (status.ok() && !value.empty()) {
-      status = file_->Write(layout_.sections(section).values().offset() + values_length, value);
-    }
+    if (status.ok()) status = BufferValue(section, value);
     if (!status.ok()) return Fail(status);
     // Keep the kernel writing appended values as they come, as a plain sequential write()
     // gets from background writeback: otherwise each growth's and commit's fdatasync waits
@@ -265,6 +271,35 @@ class Writer::Impl {
     }
     if (absl::Status status = CheckKey(section, key); !status.ok()) return status;
     return AddEntry(section, key, existing);
+  }
+
+  // AppendValueBytes copies `length` bytes at `source_offset` of `source` to the end of
+  // `section`'s value blob (Writer::AppendValuesFrom).
+  absl::StatusOr<ValueRef> AppendValueBytes(uint32_t section, File* source, uint64_t source_offset,
+                                            uint64_t length) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (absl::Status status = CheckSection(section); !status.ok()) return status;
+    const uint64_t values_length = layout_.sections(section).values_length();
+    absl::Status status = Reserve(section, ARRAY_VALUES, values_length + length);
+    if (status.ok()) status = FlushValues(section);
+    if (status.ok() && length > 0) {
+      status = file_->CopyFrom(source, source_offset,
+                               layout_.sections(section).values().offset() + values_length, length);
+    }
+    if (!status.ok()) return Fail(status);
+    unstarted_writeback_bytes_ += length;
+    if (unstarted_writeback_bytes_ >= kWritebackStep) {
+      file_->StartWriteback();
+      unstarted_writeback_bytes_ = 0;
+    }
+    layout_.mutable_sections(section)->set_values_length(values_length + length);
+    sections_[section].values_flushed = values_length + length;
+    return ValueRef{values_length, length};
+  }
+
+  uint64_t ValuesLength(uint32_t section) const {
+    if (section >= sections_.size()) return 0;
+    return layout_.sections(section).values_length();
   }
 
   std::optional<uint64_t> LastKey(uint32_t section) const {
@@ -305,6 +340,11 @@ class Writer::Impl {
   absl::Status Seal() {
     absl::Status status = Commit();
     if (!status.ok()) return status;
+    // Checksums over the used bytes of every array, before the trims: the trims move bytes
+    // without changing them, and a move (fallocate COLLAPSE_RANGE) drops the moved range from
+    // the page cache, which a later read would fetch from the disk again.
+    absl::StatusOr<std::vector<std::array<uint32_t, 3>>> crcs = UsedBytesCrcs();
+    if (!crcs.ok()) return Fail(crcs.status());
     // Trim from the last array to the first: each trim moves only what is already final.
     struct Trim {
       uint64_t offset;
@@ -328,24 +368,15 @@ class Writer::Impl {
       status = Shrink(trim.section, trim.array, extent.capacity() - keep);
       if (!status.ok()) return Fail(status);
     }
-    // Checksums over the used bytes of every array.
-    std::string buffer;
     for (int s = 0; s < layout_.sections_size(); ++s) {
       Section* section = layout_.mutable_sections(s);
-      uint32_t crcs[3];
-      for (int i = 0; i < 3; ++i) {
-        absl::StatusOr<uint32_t> crc =
-            FileCrc(internal::Array(*section, kArrayKinds[i]).offset(),
-                    internal::UsedBytes(*section, kArrayKinds[i]), &buffer);
-        if (!crc.ok()) return Fail(crc.status());
-        crcs[i] = *crc;
-      }
-      section->set_keys_crc32c(crcs[0]);
-      section->set_locations_crc32c(crcs[1]);
-      section->set_values_crc32c(crcs[2]);
+      section->set_keys_crc32c((*crcs)[s][0]);
+      section->set_locations_crc32c((*crcs)[s][1]);
+      section->set_values_crc32c((*crcs)[s][2]);
       section->set_state(SECTION_SEALED);
     }
     layout_.set_sealed(true);
+    final_syncs_ = true;
     status = Sync();
     // The sealed header goes into both slots, so a damaged slot never exposes an older layout.
     for (int i = 0; status.ok() && i < internal::kSlotCount; ++i) {
@@ -357,6 +388,7 @@ class Writer::Impl {
   }
 
   const WriterStats& stats() const { return stats_; }
+  const WriterOptions& options() const { return options_; }
   bool uses_insert_range() const { return use_fallocate_ranges_; }
 
  private:
@@ -384,6 +416,10 @@ class Writer::Impl {
   }
 
   absl::Status Sync() {
+    if (!options_.sync_each_step && !final_syncs_) {
+      layout_moved_since_sync_ = false;  // Ordered enough: nobody reopens this file if lost.
+      return absl::OkStatus();
+    }
     ++stats_.syncs;
     absl::Status status = file_->SyncData();
     if (status.ok()) layout_moved_since_sync_ = false;
@@ -460,7 +496,39 @@ class Writer::Impl {
     return absl::OkStatus();
   }
 
+  // BufferValue adds `value` (appended at the end of the section's blob, room reserved) to the
+  // value buffer, or writes it and the buffer when they are long.
+  absl::Status BufferValue(uint32_t section, absl::string_view value) {
+    SectionRuntime& runtime = sections_[section];
+    if (value.size() >= kValueBufferFlush) {
+      absl::Status status = FlushValues(section);
+      if (!status.ok()) return status;
+      status =
+          file_->Write(layout_.sections(section).values().offset() + runtime.values_flushed, value);
+      if (status.ok()) runtime.values_flushed += value.size();
+      return status;
+    }
+    runtime.value_buffer.append(value.data(), value.size());
+    return runtime.value_buffer.size() >= kValueBufferFlush ? FlushValues(section)
+                                                            : absl::OkStatus();
+  }
+
+  // FlushValues writes the section's buffered values at their place in the values array (as
+  // it is now: growths of other arrays may have moved it since they were buffered).
+  absl::Status FlushValues(uint32_t section) {
+    SectionRuntime& runtime = sections_[section];
+    if (runtime.value_buffer.empty()) return absl::OkStatus();
+    absl::Status status = file_->Write(
+        layout_.sections(section).values().offset() + runtime.values_flushed, runtime.value_buffer);
+    if (!status.ok()) return status;
+    runtime.values_flushed += runtime.value_buffer.size();
+    runtime.value_buffer.clear();
+    return absl::OkStatus();
+  }
+
   absl::Status FlushBuffers(uint32_t section) {
+    absl::Status values = FlushValues(section);
+    if (!values.ok()) return values;
     SectionRuntime& runtime = sections_[section];
     if (runtime.key_buffer.empty()) return absl::OkStatus();
     const Section& layout = layout_.sections(section);
@@ -755,7 +823,36 @@ class Writer::Impl {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<uint32_t> FileCrc(uint64_t offset, uint64_t length, std::string* buffer) {
+  // UsedBytesCrcs returns the CRC32C of the used bytes of each section's keys, locations and
+  // values, read through a map where the Env can map (no copy into a buffer: that copy costs
+  // more than the CRC). As for a Reader, an I/O error under the map would raise SIGBUS; the
+  // bytes were just written and are normally still in the page cache.
+  absl::StatusOr<std::vector<std::array<uint32_t, 3>>> UsedBytesCrcs() {
+    std::string buffer;
+    absl::StatusOr<std::unique_ptr<MappedRegion>> map = file_->Map(file_size_);
+    const MappedRegion* mapped = map.ok() ? map->get() : nullptr;
+    std::vector<std::array<uint32_t, 3>> crcs(layout_.sections_size());
+    for (int s = 0; s < layout_.sections_size(); ++s) {
+      for (int i = 0; i < 3; ++i) {
+        const ArrayKind kind = kArrayKinds[i];
+        absl::StatusOr<uint32_t> crc =
+            FileCrc(internal::Array(layout_.sections(s), kind).offset(),
+                    internal::UsedBytes(layout_.sections(s), kind), mapped, &buffer);
+        if (!crc.ok()) return crc.status();
+        crcs[s][i] = *crc;
+      }
+    }
+    return crcs;
+  }
+
+  // FileCrc returns the CRC32C of [offset, offset + length) of the file, from `map` if not
+  // null (it maps the whole file), else read into `buffer`.
+  absl::StatusOr<uint32_t> FileCrc(uint64_t offset, uint64_t length, const MappedRegion* map,
+                                   std::string* buffer) {
+    if (map != nullptr) {
+      map->Advise(offset, length, AccessPattern::kSequential);
+      return internal::Crc32cExtend(0, map->data().data() + offset, length);
+    }
     uint32_t crc = 0;
     buffer->resize(std::min<uint64_t>(length, kCrcChunk));
     while (length > 0) {
@@ -784,6 +881,7 @@ class Writer::Impl {
   bool layout_moved_since_sync_ = false;
   bool disk_has_pending_ = false;  // The newest header on disk records a move.
   bool sealed_ = false;
+  bool final_syncs_ = false;  // Seal's last steps: they sync even without sync_each_step.
   absl::Status failed_;
   WriterStats stats_;
 };
@@ -852,7 +950,13 @@ absl::StatusOr<std::unique_ptr<Writer>> Writer::OpenForAppend(const std::string&
 }
 
 absl::StatusOr<uint32_t> Writer::AddSection(absl::string_view name) {
-  return impl_->AddSection(name);
+  const WriterOptions& options = impl_->options();
+  return impl_->AddSection(name, {options.initial_key_capacity, options.initial_location_capacity,
+                                  options.initial_value_capacity});
+}
+absl::StatusOr<uint32_t> Writer::AddSection(absl::string_view name,
+                                            const SectionCapacity& capacity) {
+  return impl_->AddSection(name, capacity);
 }
 std::optional<uint32_t> Writer::FindSection(absl::string_view name) const {
   return impl_->FindSection(name);
@@ -863,6 +967,13 @@ absl::StatusOr<ValueRef> Writer::Append(uint32_t section, uint64_t key, absl::st
 absl::Status Writer::AppendShared(uint32_t section, uint64_t key, ValueRef existing) {
   return impl_->AppendShared(section, key, existing);
 }
+absl::StatusOr<ValueRef> Writer::AppendValuesFrom(uint32_t section, const Reader& source,
+                                                  uint32_t source_section, ValueRef range) {
+  absl::StatusOr<Reader::ValueBytesInFile> bytes = source.LocateValues(source_section, range);
+  if (!bytes.ok()) return bytes.status();
+  return impl_->AppendValueBytes(section, bytes->file, bytes->offset, range.length);
+}
+uint64_t Writer::values_length(uint32_t section) const { return impl_->ValuesLength(section); }
 std::optional<uint64_t> Writer::LastKey(uint32_t section) const { return impl_->LastKey(section); }
 uint64_t Writer::entry_count(uint32_t section) const { return impl_->EntryCount(section); }
 void Writer::SetUserMetadata(absl::string_view type_name, std::string bytes) {

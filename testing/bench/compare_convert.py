@@ -14,7 +14,9 @@ Rows (medians of --runs, each round runs every row once, in this order):
   cp + sync of the MBTiles        the MBTiles bytes copied, made durable
   MBTiles -> fpyr                 convert_pyramid out.mbtiles back.fpyr (the import)
   convert_pyramid --help          the fixed cost of starting the tool (GDAL's shared libraries)
-Throughput is the bytes of the output over the wall time (cp: bytes copied).
+Throughput is the bytes of the output over the wall time (cp: bytes copied). Every row's
+previous output is removed before it runs, outside the timing (no row pays for deleting an
+earlier copy).
 Inputs stay in the page cache between rounds (warm), for every row alike.
 """
 import argparse
@@ -72,7 +74,9 @@ def main():
         times["start"].append(timed([convert, "--help"]))
         remove(w("copy.fpyr"))
         times["cp"].append(timed(["sh", "-c", f"cp '{args.pyramid}' '{w('copy.fpyr')}' && sync '{w('copy.fpyr')}'"], row="cp"))
+        remove(w("out.pmtiles"))
         times["pmtiles"].append(timed([convert, args.pyramid, w("out.pmtiles"), "--quiet", "--overwrite"], row="pmtiles"))
+        remove(w("out.mbtiles"))
         times["mbtiles"].append(timed([convert, args.pyramid, w("out.mbtiles"), "--quiet", "--overwrite"], row="mbtiles"))
         if run < args.gdal_runs:
             remove(w("gdal.mbtiles"))
@@ -83,6 +87,7 @@ def main():
             times["gdal"].append(t)
         remove(w("copy.mbtiles"))
         times["cp_mbtiles"].append(timed(["sh", "-c", f"cp '{w('out.mbtiles')}' '{w('copy.mbtiles')}' && sync '{w('copy.mbtiles')}'"], row="cp_mbtiles"))
+        remove(w("back.fpyr"))
         times["import"].append(timed([convert, w("out.mbtiles"), w("back.fpyr"), "--quiet", "--overwrite"], row="import"))
         print(f"round {run + 1}: " + ", ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items() if v),
               file=sys.stderr)

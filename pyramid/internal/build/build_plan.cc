@@ -297,26 +297,6 @@ void FillMetadata(const BuildOptions& options, BuildPlan* plan) {
 
 }  // namespace
 
-// ToOverviewResampling is the overview kernel implementing `resampling`.
-OverviewResampling ToOverviewResampling(Resampling resampling) {
-  switch (resampling) {
-    case Resampling::kNearest:
-      return OverviewResampling::kNearest;
-    case Resampling::kMode:
-      return OverviewResampling::kMode;
-    case Resampling::kBilinear:
-      return OverviewResampling::kBilinear;
-    case Resampling::kCubic:
-      return OverviewResampling::kCubic;
-    case Resampling::kLanczos:
-      return OverviewResampling::kLanczos;
-    case Resampling::kAverage:
-    case Resampling::kCubicSpline:  // Refused by ValidateBuildOptions.
-      return OverviewResampling::kAverage;
-  }
-  return OverviewResampling::kAverage;
-}
-
 absl::Status ResolvePlan(const BuildOptions& options, BuildPlan* plan) {
   absl::Status status = ValidateBuildOptions(options);
   if (!status.ok()) return status;

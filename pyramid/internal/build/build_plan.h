@@ -16,6 +16,7 @@
 #include "geo/tile_matrix_set.h"
 #include "ogr_spatialref.h"
 #include "pyramid/build_options.h"
+#include "pyramid/internal/build/overview_resampling.h"
 #include "pyramid/internal/source.h"
 #include "pyramid/internal/tile_pixels.h"
 #include "pyramid/metadata.pb.h"
@@ -71,10 +72,6 @@ struct BuildPlan {
   codec::PixelType pixel_type() const { return source->pixel_type(); }
   int tile_size() const { return tms->tile_size(); }
 };
-
-// ToOverviewResampling is the overview kernel implementing `resampling` (kAverage for
-// kAverage and kCubicSpline).
-OverviewResampling ToOverviewResampling(Resampling resampling);
 
 // ResolvePlan opens the source and fills `plan`; errors name what to change.
 absl::Status ResolvePlan(const BuildOptions& options, BuildPlan* plan);

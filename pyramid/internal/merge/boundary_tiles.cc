@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pyramid/format.h"
-#include "pyramid/internal/build/build_plan.h"
+#include "pyramid/internal/build/overview_resampling.h"
 #include "pyramid/internal/build/shard_plan.h"
 #include "pyramid/internal/build/shard_roots.h"
 #include "pyramid/internal/tile_pixels.h"
