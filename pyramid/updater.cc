@@ -18,6 +18,7 @@
 #include "pyramid/internal/build/build_area.h"
 #include "pyramid/internal/build/build_files.h"
 #include "pyramid/internal/build/resume.h"
+#include "pyramid/internal/source.h"
 #include "pyramid/internal/tile_shape.h"
 #include "pyramid/internal/update/compose.h"
 #include "pyramid/resampling.h"
@@ -122,24 +123,21 @@ absl::StatusOr<BuildArea> NewInputsArea(const BuildOptions& options,
   if (!resampling.ok()) return resampling.status();
   // Twice the reach at 1:1: a source up to twice finer than the base level is covered.
   const double reach = 2.0 * KernelRadius(*resampling) + 2.0;
-  std::optional<OGRSpatialReference> srs;
-  if (!options.source_srs.empty()) {
-    absl::StatusOr<OGRSpatialReference> parsed = geo::ParseSrs(options.source_srs);
-    if (!parsed.ok()) return parsed.status();
-    srs = *parsed;
-  }
+  internal::SourceOptions source_options;
+  source_options.bands = options.bands;
+  source_options.source_srs = options.source_srs;
+  source_options.nodata = options.nodata;
   BuildArea area;
   for (size_t i = 0; i < options.inputs.size(); ++i) {
-    std::unique_ptr<GDALDataset> dataset(
-        GDALDataset::Open(options.inputs[i].c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
-    if (dataset == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("BuildOptions::inputs: GDAL cannot open ", options.inputs[i]));
-    }
+    source_options.inputs = {options.inputs[i]};
+    absl::StatusOr<std::unique_ptr<internal::Source>> source =
+        internal::Source::Open(source_options);
+    if (!source.ok()) return source.status();
+    GDALDataset& dataset = *(*source)->dataset();
     absl::StatusOr<geo::Bounds> box =
-        geo::SourceFootprintLonLat(*dataset, srs.has_value() ? &*srs : nullptr);
+        geo::SourceFootprintLonLat(dataset, (*source)->srs_override());
     if (!box.ok()) return box.status();
-    ExpandByPixels(dataset->GetRasterXSize(), dataset->GetRasterYSize(), reach, &*box);
+    ExpandByPixels(dataset.GetRasterXSize(), dataset.GetRasterYSize(), reach, &*box);
     if (i == 0) {
       area = BuildArea{box->min_x, box->min_y, box->max_x, box->max_y, "EPSG:4326"};
       continue;
