@@ -174,6 +174,38 @@ class PosixFile : public File {
     return static_cast<uint64_t>(st.st_blocks) * 512;
   }
 
+  absl::Status CopyFrom(File* source, uint64_t source_offset, uint64_t offset,
+                        uint64_t length) override {
+    const auto* posix_source = dynamic_cast<const PosixFile*>(source);
+    if (posix_source == nullptr) {
+      return CopyThroughBuffer(source, source_offset, this, offset, length);
+    }
+    loff_t in = static_cast<loff_t>(source_offset);
+    loff_t out = static_cast<loff_t>(offset);
+    while (length > 0) {
+      const ssize_t n = ::copy_file_range(posix_source->fd_, &in, fd_, &out, length, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        // Refused for these two files (another filesystem, or no kernel support): the rest
+        // through a buffer.
+        if (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) {
+          return CopyThroughBuffer(source, static_cast<uint64_t>(in), this,
+                                   static_cast<uint64_t>(out), length);
+        }
+        return ErrnoStatus(
+            errno,
+            absl::StrCat("copy_file_range from ", source->path(), " at ", in, " to offset ", out),
+            path_);
+      }
+      if (n == 0) {
+        return absl::OutOfRangeError(absl::StrCat(source->path(), ": ends before offset ", in,
+                                                  " + ", length, " (copying to ", path_, ")"));
+      }
+      length -= static_cast<uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
  private:
   absl::Status Fallocate(int mode, uint64_t offset, uint64_t length, absl::string_view what) {
     while (::fallocate(fd_, mode, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
@@ -291,6 +323,27 @@ class PosixEnv : public Env {
 };
 
 }  // namespace
+
+absl::Status File::CopyFrom(File* source, uint64_t source_offset, uint64_t offset,
+                            uint64_t length) {
+  return CopyThroughBuffer(source, source_offset, this, offset, length);
+}
+
+absl::Status CopyThroughBuffer(File* source, uint64_t source_offset, File* destination,
+                               uint64_t offset, uint64_t length) {
+  constexpr uint64_t kBufferSize = 1 << 20;
+  std::string buffer(std::min(length, kBufferSize), '\0');
+  while (length > 0) {
+    const size_t n = std::min(length, kBufferSize);
+    absl::Status status = source->Read(source_offset, n, &buffer[0]);
+    if (status.ok()) status = destination->Write(offset, absl::string_view(buffer.data(), n));
+    if (!status.ok()) return status;
+    source_offset += n;
+    offset += n;
+    length -= n;
+  }
+  return absl::OkStatus();
+}
 
 Env* Env::Default() {
   static Env* const env = new PosixEnv();

@@ -122,7 +122,23 @@ class File {
 
   // AllocatedBytes returns the disk space in use (st_blocks x 512): holes do not count.
   virtual absl::StatusOr<uint64_t> AllocatedBytes() = 0;
+
+  // CopyFrom copies bytes [source_offset, source_offset + length) of `source` to `offset` of
+  // this file, extending it if needed, as Write would. The POSIX Env copies in the kernel with
+  // copy_file_range(2) (no pass through user space; XFS and btrfs share the blocks by reflink
+  // when both offsets and the length are block aligned) and falls back to CopyThroughBuffer
+  // where the kernel refuses (another filesystem, a kernel without it) or when `source` is of
+  // another Env; the default is CopyThroughBuffer. kOutOfRange if `source` ends early: the
+  // bytes copied before stay written. REQUIRES: source != this.
+  virtual absl::Status CopyFrom(File* source, uint64_t source_offset, uint64_t offset,
+                                uint64_t length);
 };
+
+// CopyThroughBuffer copies bytes [source_offset, source_offset + length) of `source` to
+// `offset` of `destination` with Read and Write, 1 MiB at a time: the fallback of
+// File::CopyFrom, which any two Files support.
+absl::Status CopyThroughBuffer(File* source, uint64_t source_offset, File* destination,
+                               uint64_t offset, uint64_t length);
 
 // FileInfo is what Env::Stat reports about a path (following symbolic links).
 struct FileInfo {

@@ -20,6 +20,7 @@ namespace storage {
 namespace {
 
 using ::flatpyramid::test::Filesystem;
+using ::flatpyramid::test::ReadFileOrDie;
 using ::flatpyramid::test::TempDir;
 using test::FaultInjectionEnv;
 
@@ -141,6 +142,80 @@ TEST(FaultInjectionEnvTest, RenameRemoveAndSyncDirectoryAreCrashPoints) {
   EXPECT_TRUE(env.RenameFile("/d/a", "/d/c").ok());
   EXPECT_EQ(env.RemoveFile("/d/b").code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(env.Contents("/d/c"), "a");
+}
+
+// Patterned bytes, so that a copy from a wrong offset cannot compare equal.
+std::string Pattern(size_t size) {
+  std::string bytes(size, '\0');
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 131) ^ (i >> 11));
+  return bytes;
+}
+
+// Copies [5000, 5000 + 2.5 MiB) of a 3 MiB file of `source_env` at `source_dir` to offset 123
+// of a new POSIX file and returns the new file's bytes.
+std::string CopyRange(Env* source_env, const std::string& source_path,
+                      const std::string& destination_path) {
+  const std::string bytes = Pattern(3 << 20);
+  EXPECT_TRUE(WriteFile(source_env, source_path, bytes).ok());
+  absl::StatusOr<std::unique_ptr<File>> source = source_env->Open(source_path, OpenMode::kReadOnly);
+  absl::StatusOr<std::unique_ptr<File>> destination =
+      Env::Default()->Open(destination_path, OpenMode::kCreateExclusive);
+  EXPECT_TRUE(source.ok() && destination.ok());
+  const absl::Status status = (*destination)->CopyFrom(source->get(), 5000, 123, (5 << 19));
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ((*destination)->Size().value(), 123u + (5 << 19));
+  return ReadFileOrDie(destination_path);
+}
+
+std::string Expected() { return std::string(123, '\0') + Pattern(3 << 20).substr(5000, 5 << 19); }
+
+TEST(CopyFromTest, CopiesBetweenTwoPosixFilesInTheKernelAtUnalignedOffsets) {
+  TempDir dir(Filesystem::kDisk);
+  EXPECT_EQ(CopyRange(Env::Default(), dir.Path("a"), dir.Path("b")), Expected());
+}
+
+TEST(CopyFromTest, CopiesFromAnotherFilesystemWhereTheKernelRefusesOrNot) {
+  // tmpfs to ext4: copy_file_range fails with EXDEV on kernels since 5.19 (and 5.2 and
+  // older), and the buffered fallback copies instead; the bytes are the same either way.
+  TempDir shm(Filesystem::kTmpfs);
+  TempDir disk(Filesystem::kDisk);
+  EXPECT_EQ(CopyRange(Env::Default(), shm.Path("a"), disk.Path("b")), Expected());
+}
+
+TEST(CopyFromTest, AFileOfAnotherEnvIsCopiedThroughABuffer) {
+  FaultInjectionEnv memory;
+  TempDir dir(Filesystem::kDisk);
+  EXPECT_EQ(CopyRange(&memory, "/memory/a", dir.Path("b")), Expected());
+}
+
+TEST(CopyFromTest, ASourceThatEndsEarlyIsOutOfRangeInBothPaths) {
+  TempDir dir(Filesystem::kDisk);
+  FaultInjectionEnv memory;
+  ASSERT_TRUE(WriteFile(Env::Default(), dir.Path("short"), "0123456789").ok());
+  ASSERT_TRUE(WriteFile(&memory, "/memory/short", "0123456789").ok());
+  for (auto [env, path] : {std::make_pair<Env*, std::string>(Env::Default(), dir.Path("short")),
+                           std::make_pair<Env*, std::string>(&memory, "/memory/short")}) {
+    absl::StatusOr<std::unique_ptr<File>> source = env->Open(path, OpenMode::kReadOnly);
+    ASSERT_TRUE(source.ok());
+    absl::StatusOr<std::unique_ptr<File>> destination =
+        Env::Default()->Open(dir.Path("out"), OpenMode::kCreateOrOpen);
+    ASSERT_TRUE(destination.ok());
+    const absl::Status status = (*destination)->CopyFrom(source->get(), 4, 0, 20);
+    EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange) << path << ": " << status;
+  }
+}
+
+TEST(CopyFromTest, CopyThroughBufferCopiesMoreThanOneBufferBetweenMemoryFiles) {
+  FaultInjectionEnv memory;
+  const std::string bytes = Pattern((1 << 20) * 2 + 77);
+  ASSERT_TRUE(WriteFile(&memory, "/memory/a", bytes).ok());
+  absl::StatusOr<std::unique_ptr<File>> source = memory.Open("/memory/a", OpenMode::kReadOnly);
+  absl::StatusOr<std::unique_ptr<File>> destination =
+      memory.Open("/memory/b", OpenMode::kCreateExclusive);
+  ASSERT_TRUE(source.ok() && destination.ok());
+  ASSERT_TRUE(CopyThroughBuffer(source->get(), 1, destination->get(), 0, bytes.size() - 1).ok());
+  destination->reset();
+  EXPECT_EQ(memory.Contents("/memory/b"), bytes.substr(1));
 }
 
 }  // namespace

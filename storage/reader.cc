@@ -428,5 +428,21 @@ bool Reader::sealed() const { return impl_->header_.sealed(); }
 uint64_t Reader::generation() const { return impl_->header_.generation(); }
 absl::Status Reader::Verify() const { return impl_->Verify(); }
 
+absl::StatusOr<Reader::ValueBytesInFile> Reader::LocateValues(uint32_t section,
+                                                              ValueRef range) const {
+  if (section >= impl_->sections_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(impl_->path_, ": no section ", section, " (",
+                                                   impl_->sections_.size(), " sections)"));
+  }
+  const Impl::SectionView& view = impl_->sections_[section];
+  if (range.offset > view.values_length || range.length > view.values_length - range.offset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        impl_->path_, ": section '", view.name, "': value bytes [", range.offset, ", +",
+        range.length, ") are not inside its ", view.values_length, "-byte value blob"));
+  }
+  const uint64_t blob = static_cast<uint64_t>(view.values - impl_->map_->data().data());
+  return ValueBytesInFile{impl_->file_.get(), blob + range.offset};
+}
+
 }  // namespace storage
 }  // namespace flatpyramid

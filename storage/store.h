@@ -86,6 +86,8 @@ struct WriterStats {
   uint64_t syncs = 0;                 // fdatasync calls.
 };
 
+class Reader;
+
 // Writer appends to a store file. Thread-compatible: one thread at a time.
 //
 // I/O errors: the call that meets one returns it with its code (kResourceExhausted for ENOSPC,
@@ -130,6 +132,23 @@ class Writer {
   // AppendShared adds `key`, pointing at the bytes of an earlier value of the same section
   // (deduplicated values). kInvalidArgument if `existing` is not inside what was appended.
   absl::Status AppendShared(uint32_t section, uint64_t key, ValueRef existing);
+
+  // AppendValuesFrom copies the bytes `range` of `source_section`'s value blob in `source` to
+  // the end of `section`'s value blob and returns where they now are; it adds no entry:
+  // AppendShared then adds the keys that point into them, so that a run of many values costs
+  // one copy (File::CopyFrom: copy_file_range, a reflink where the filesystem shares blocks
+  // and the offsets allow, else a buffered copy) and no per-value write. Until entries point
+  // at them the bytes are unreferenced, which the format allows (FORMAT.md, "Values"); they
+  // become durable with the next Commit, like appended values.
+  // kInvalidArgument if `range` is not inside the source blob or `source_section` does not
+  // exist; kOutOfRange if the source file is shorter than its header says.
+  // REQUIRES: `source` is not this writer's file.
+  absl::StatusOr<ValueRef> AppendValuesFrom(uint32_t section, const Reader& source,
+                                            uint32_t source_section, ValueRef range);
+
+  // values_length returns the bytes in `section`'s value blob (committed or not): the offset
+  // the next appended value gets.
+  uint64_t values_length(uint32_t section) const;
 
   // LastKey returns the last key appended to `section`, if any.
   std::optional<uint64_t> LastKey(uint32_t section) const;
@@ -244,6 +263,15 @@ class Reader {
   absl::Status Verify() const;
 
  private:
+  friend class Writer;  // AppendValuesFrom copies from the file under the map.
+  // ValueBytesInFile is where value bytes are in the file (for a copy that bypasses the map).
+  struct ValueBytesInFile {
+    File* file;       // Owned by the Reader.
+    uint64_t offset;  // In the file.
+  };
+  // LocateValues checks that `range` is inside `section`'s blob and says where it is.
+  absl::StatusOr<ValueBytesInFile> LocateValues(uint32_t section, ValueRef range) const;
+
   class Impl;
   explicit Reader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -267,6 +267,33 @@ class Writer::Impl {
     return AddEntry(section, key, existing);
   }
 
+  // AppendValueBytes copies `length` bytes at `source_offset` of `source` to the end of
+  // `section`'s value blob (Writer::AppendValuesFrom).
+  absl::StatusOr<ValueRef> AppendValueBytes(uint32_t section, File* source, uint64_t source_offset,
+                                            uint64_t length) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (absl::Status status = CheckSection(section); !status.ok()) return status;
+    const uint64_t values_length = layout_.sections(section).values_length();
+    absl::Status status = Reserve(section, ARRAY_VALUES, values_length + length);
+    if (status.ok() && length > 0) {
+      status = file_->CopyFrom(source, source_offset,
+                               layout_.sections(section).values().offset() + values_length, length);
+    }
+    if (!status.ok()) return Fail(status);
+    unstarted_writeback_bytes_ += length;
+    if (unstarted_writeback_bytes_ >= kWritebackStep) {
+      file_->StartWriteback();
+      unstarted_writeback_bytes_ = 0;
+    }
+    layout_.mutable_sections(section)->set_values_length(values_length + length);
+    return ValueRef{values_length, length};
+  }
+
+  uint64_t ValuesLength(uint32_t section) const {
+    if (section >= sections_.size()) return 0;
+    return layout_.sections(section).values_length();
+  }
+
   std::optional<uint64_t> LastKey(uint32_t section) const {
     if (section >= sections_.size()) return std::nullopt;
     return sections_[section].last_key;
@@ -863,6 +890,13 @@ absl::StatusOr<ValueRef> Writer::Append(uint32_t section, uint64_t key, absl::st
 absl::Status Writer::AppendShared(uint32_t section, uint64_t key, ValueRef existing) {
   return impl_->AppendShared(section, key, existing);
 }
+absl::StatusOr<ValueRef> Writer::AppendValuesFrom(uint32_t section, const Reader& source,
+                                                  uint32_t source_section, ValueRef range) {
+  absl::StatusOr<Reader::ValueBytesInFile> bytes = source.LocateValues(source_section, range);
+  if (!bytes.ok()) return bytes.status();
+  return impl_->AppendValueBytes(section, bytes->file, bytes->offset, range.length);
+}
+uint64_t Writer::values_length(uint32_t section) const { return impl_->ValuesLength(section); }
 std::optional<uint64_t> Writer::LastKey(uint32_t section) const { return impl_->LastKey(section); }
 uint64_t Writer::entry_count(uint32_t section) const { return impl_->EntryCount(section); }
 void Writer::SetUserMetadata(absl::string_view type_name, std::string bytes) {
