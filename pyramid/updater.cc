@@ -237,34 +237,50 @@ absl::StatusOr<std::vector<std::vector<geo::TileRect>>> ReplacedRects(
   return rects;
 }
 
-// Compose writes the updated pyramid at UpdateOutputName and renames it over the output.
-absl::StatusOr<UpdateResult> Compose(const BuildOptions& options, const OpenedPyramid& old,
-                                     std::vector<SourceFile> sources, const BuildArea& area,
-                                     int unit_zoom) {
+// Compose writes the updated pyramid at UpdateOutputName and renames it over the output: the
+// restricted build's tiles over `area` (nothing replaced without one: a compaction).
+absl::StatusOr<UpdateResult> Compose(const BuildOptions& options, const UpdateOptions& wanted,
+                                     const OpenedPyramid& old, std::vector<SourceFile> sources,
+                                     const std::optional<BuildArea>& area, int unit_zoom) {
   storage::Env* env = options.env != nullptr ? options.env : storage::Env::Default();
-  absl::StatusOr<OpenedPyramid> tiles = OpenPyramid(internal::UpdateTilesName(options.output), env);
-  if (!tiles.ok()) return tiles.status();
-  absl::Status status = CheckSameTiles(old.metadata, tiles->metadata);
-  if (!status.ok()) return status;
   internal::UpdateSources update;
   update.old_store = old.store.get();
   update.old_metadata = old.metadata;
-  update.area_store = tiles->store.get();
-  update.area_metadata = tiles->metadata;
-  update.unit_zoom = unit_zoom;
-  absl::StatusOr<std::vector<std::vector<geo::TileRect>>> rects =
-      ReplacedRects(old.metadata, area, unit_zoom);
-  if (!rects.ok()) return rects.status();
-  update.replaced = *std::move(rects);
+  absl::StatusOr<OpenedPyramid> tiles = absl::NotFoundError("no area");
+  if (area.has_value()) {
+    tiles = OpenPyramid(internal::UpdateTilesName(options.output), env);
+    if (!tiles.ok()) return tiles.status();
+    absl::Status status = CheckSameTiles(old.metadata, tiles->metadata);
+    if (!status.ok()) return status;
+    update.area_store = tiles->store.get();
+    update.area_metadata = tiles->metadata;
+    update.unit_zoom = unit_zoom;
+    absl::StatusOr<std::vector<std::vector<geo::TileRect>>> rects =
+        ReplacedRects(old.metadata, *area, unit_zoom);
+    if (!rects.ok()) return rects.status();
+    update.replaced = *std::move(rects);
+  } else {  // Nothing replaced: every level is formed from nothing, above no unit.
+    update.area_store = old.store.get();
+    update.area_metadata = old.metadata;
+    update.unit_zoom = static_cast<int>(old.metadata.max_zoom()) + 1;
+    update.replaced.assign(old.metadata.max_zoom() + 1, {});
+  }
+  uint64_t live_bytes = 0;
+  for (const Level& level : old.metadata.levels()) live_bytes += level.bytes();
+  update.compact = wanted.compact || internal::DeadBytesAfter(update) >
+                                         kAutoCompactDeadFraction * static_cast<double>(live_bytes);
 
   UpdateResult result;
+  result.compacted = update.compact;
   result.metadata = old.metadata;
   PyramidMetadata& m = result.metadata;
   m.clear_sources();
   for (SourceFile& source : sources) *m.add_sources() = std::move(source);
-  m.set_update_count(m.update_count() + 1);
-  UnionBounds(tiles->metadata.bounds(), m.mutable_bounds());
-  UnionBounds(tiles->metadata.bounds_lonlat(), m.mutable_bounds_lonlat());
+  if (area.has_value()) m.set_update_count(m.update_count() + 1);
+  if (area.has_value()) {
+    UnionBounds(tiles->metadata.bounds(), m.mutable_bounds());
+    UnionBounds(tiles->metadata.bounds_lonlat(), m.mutable_bounds_lonlat());
+  }
   if (m.creation_options().count("input") != 0) {
     std::vector<std::string> paths;
     for (const SourceFile& source : m.sources()) paths.push_back(source.path());
@@ -281,7 +297,7 @@ absl::StatusOr<UpdateResult> Compose(const BuildOptions& options, const OpenedPy
   absl::StatusOr<internal::UpdateCounts> counts =
       internal::ComposeUpdate(update, writer->get(), &m);
   if (!counts.ok()) return counts.status();
-  status = CheckMetadata(m);
+  absl::Status status = CheckMetadata(m);
   if (!status.ok()) return status;
   (*writer)->SetUserMetadata(kMetadataTypeName, internal::DeterministicBytes(m));
   status = (*writer)->Seal();
@@ -292,6 +308,7 @@ absl::StatusOr<UpdateResult> Compose(const BuildOptions& options, const OpenedPy
   result.tiles_replaced = counts->tiles_replaced;
   result.tiles_written = counts->tiles_written;
   result.new_bytes = counts->new_bytes;
+  result.dead_bytes = counts->dead_bytes;
   return result;
 }
 
@@ -307,11 +324,12 @@ absl::Status RemoveWorkFiles(const std::string& output, storage::Env* env) {
 
 }  // namespace
 
-absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options) {
+absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options,
+                                           const UpdateOptions& update) {
   if (options.shard.has_value()) {
     return absl::InvalidArgumentError("BuildOptions::shard: an update is not sharded");
   }
-  if (options.inputs.empty() && !options.area.has_value()) {
+  if (options.inputs.empty() && !options.area.has_value() && !update.compact) {
     return absl::InvalidArgumentError(
         "BuildOptions::inputs: give the new inputs, or BuildOptions::area to render an area "
         "again from the recorded sources");
@@ -359,6 +377,13 @@ absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options) {
         internal::UpdateTilesName(options.output),
         " exists): run it again with resume (--resume) to finish it, or remove that file"));
   }
+  if (options.inputs.empty() && !options.area.has_value()) {  // Only compacts.
+    std::vector<SourceFile> same(old->metadata.sources().begin(), old->metadata.sources().end());
+    absl::StatusOr<UpdateResult> result =
+        Compose(options, update, *old, std::move(same), std::nullopt, 0);
+    if (result.ok()) result->resume_outcome = ResumeOutcome::kNotResumed;
+    return result;
+  }
   // The sources in mosaic order: a recorded one given again moves on top.
   std::vector<std::string> kept;
   for (const std::string& path : recorded) {
@@ -379,7 +404,8 @@ absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options) {
   build->resume = tiles_exist;
   absl::StatusOr<BuildResult> built = BuildPyramid(*build);
   if (!built.ok()) return built.status();
-  absl::StatusOr<UpdateResult> result = Compose(options, *old, sources, *area, built->unit_zoom);
+  absl::StatusOr<UpdateResult> result =
+      Compose(options, update, *old, sources, *area, built->unit_zoom);
   if (!result.ok()) return result.status();
   old->store.reset();
   status = RemoveWorkFiles(options.output, env);

@@ -8,7 +8,11 @@
 // the unit zoom and finer that touch it, exactly as a full build does; the tiles above are
 // formed again from their updated children (2x2 overview resampling, then the codec); every
 // other tile keeps its bytes. The updated pyramid is written beside the old one,
-// "<output>.update", and renamed over it only once sealed (storage/output_file.h).
+// "<output>.update", and renamed over it only once sealed (storage/output_file.h): each
+// level's old value blob is copied whole (copy_file_range: in the kernel, a reflink on XFS
+// or Btrfs), the new tiles are appended after it, and the replaced tiles' old bytes stay in
+// the blob, unreferenced, counted in Level::dead_bytes, until a compaction (UpdateOptions,
+// or by itself past kAutoCompactDeadFraction) copies tile by tile.
 //
 // Crash safety and readers: a kill at any moment leaves the old pyramid whole at `output`
 // (or, after the rename, the new one), never a mix. BuildOptions::resume finishes a stopped
@@ -26,9 +30,12 @@
 // Caveats: kernel overview resamplings (bilinear, cubic, lanczos), which read neighbouring
 // tiles, and shards are refused. With a lossy codec (jpeg, webp) the tiles above the unit zoom
 // in the updated area are formed from decoded children, so they differ from a full build's by
-// the codec's error; lossless codecs give a full build's bytes. The whole file is written
-// again (tiles outside the area are copied, not encoded: the cost of a copy); the old file's
-// space is free once the rename is done and its last reader closes it.
+// the codec's error; lossless codecs give a full build's bytes. The file is copied (in the
+// kernel), not changed in place, so that readers keep their view: the disk needs room for
+// both until the rename, and the old file's space is free once its last reader closes it.
+// Tiles near the new inputs' edges are rendered again too (the resampling kernel's reach);
+// a tile outside that area equals a full build's only if the first build cut the same blocks,
+// which every build of at least 8 blocks of 2048 pixels does.
 //
 // Example:
 //   flatpyramid::pyramid::BuildOptions options;
@@ -48,6 +55,17 @@
 namespace flatpyramid {
 namespace pyramid {
 
+// kAutoCompactDeadFraction: an update compacts (UpdateOptions::compact) by itself when the dead
+// bytes it would leave exceed this fraction of the pyramid's tile bytes (Level::bytes summed).
+inline constexpr double kAutoCompactDeadFraction = 0.25;
+
+// UpdateOptions are what an update does besides BuildOptions.
+struct UpdateOptions {
+  // Copy every kept tile on its own, so that no dead byte is left (build_pyramid --compact).
+  // With no inputs and no area, only compacts.
+  bool compact = false;
+};
+
 // UpdateResult is what an update did.
 struct UpdateResult {
   PyramidMetadata metadata;     // Also stored in the file.
@@ -55,6 +73,8 @@ struct UpdateResult {
   uint64_t tiles_replaced = 0;  // Old tiles inside the area, replaced or gone.
   uint64_t tiles_written = 0;   // Tiles of the updated area.
   uint64_t new_bytes = 0;       // Their bytes (shared tiles counted once).
+  uint64_t dead_bytes = 0;      // Left in the file (Level::dead_bytes summed).
+  bool compacted = false;       // Asked, or past kAutoCompactDeadFraction.
   // kAlreadyFinished: the pyramid already ends with these inputs, unchanged (a resumed update
   // that had renamed its result): nothing was done.
   ResumeOutcome resume_outcome = ResumeOutcome::kNotResumed;
@@ -62,13 +82,14 @@ struct UpdateResult {
 
 // UpdatePyramid updates options.output with options.inputs on top of its recorded sources, or,
 // with no inputs, renders options.area again from the recorded sources (a source rewritten
-// since). Errors: InvalidArgument naming the BuildOptions field (no inputs and no area,
-// shard); NotFound (no pyramid at output, or a recorded source gone); FailedPrecondition (a
-// pyramid without recorded sources, a recorded source changed since (when adding inputs),
-// a kernel overview resampling, inputs of another pixel type or bands, or an interrupted
-// update and no `resume`); Unavailable (another update of the output runs); build and
-// storage errors as BuildPyramid returns them.
-absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options);
+// since), or with neither and update.compact, only compacts. Errors: InvalidArgument naming the
+// BuildOptions field (no inputs and no area, shard); NotFound (no pyramid at output, or a recorded
+// source gone); FailedPrecondition (a pyramid without recorded sources, a recorded source changed
+// since (when adding inputs), a kernel overview resampling, inputs of another pixel type or bands,
+// or an interrupted update and no `resume`); Unavailable (another update of the output runs); build
+// and storage errors as BuildPyramid returns them.
+absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options,
+                                           const UpdateOptions& update = {});
 
 }  // namespace pyramid
 }  // namespace flatpyramid

@@ -106,6 +106,12 @@ Tiles ReadVerified(const std::string& path) {
   return tiles.ok() ? *tiles : Tiles{};
 }
 
+uint64_t FileSize(const std::string& path) {
+  absl::StatusOr<storage::FileInfo> info = storage::Env::Default()->Stat(path);
+  EXPECT_TRUE(info.ok()) << info.status();
+  return info.ok() ? info->size : 0;
+}
+
 // ExpectSame compares two pyramids' tiles, naming the first differences.
 void ExpectSame(const Tiles& got, const Tiles& want) {
   int differences = 0;
@@ -189,11 +195,22 @@ TEST(UpdatePyramidTest, NewerPatchOnTopEqualsBuildWithItLast) {
   const Tiles full = Build(Options({h.west, h.east, h.patch}, dir + "/full.fpyr"));
   const BuildOptions both = Options({h.west, h.east}, dir + "/mosaic.fpyr");
   const Tiles before = Build(both);
+  const uint64_t size_before = FileSize(both.output);
   absl::StatusOr<UpdateResult> result = UpdatePyramid(Options({h.patch}, both.output));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_GT(result->tiles_replaced, 0u);
   const Tiles after = ReadVerified(both.output);
   ExpectSame(after, full);
+  // The old blobs are copied whole and the new tiles appended: the file grows by the new
+  // tiles (and at most a block per array, 3 per level), the replaced ones stay as dead bytes.
+  ASSERT_FALSE(result->compacted);
+  EXPECT_GT(result->dead_bytes, 0u);
+  uint64_t dead = 0;
+  for (const Level& level : result->metadata.levels()) dead += level.dead_bytes();
+  EXPECT_EQ(dead, result->dead_bytes);
+  EXPECT_LE(FileSize(both.output), size_before + result->new_bytes + 3 * 8 * 4096);
+  EXPECT_GE(FileSize(both.output), size_before + result->new_bytes - 3 * 8 * 4096);
+  const uint64_t size_updated = FileSize(both.output);
   int changed = 0;
   for (const auto& [tile, bytes] : before) changed += after.at(tile) != bytes;
   EXPECT_GT(changed, 0);
@@ -203,6 +220,17 @@ TEST(UpdatePyramidTest, NewerPatchOnTopEqualsBuildWithItLast) {
   result = UpdatePyramid(Options({h.patch}, both.output));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->resume_outcome, ResumeOutcome::kAlreadyFinished);
+  ExpectSame(ReadVerified(both.output), full);
+
+  // A compaction drops the dead bytes and keeps every tile.
+  UpdateOptions compact;
+  compact.compact = true;
+  result = UpdatePyramid(Options({}, both.output), compact);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->compacted);
+  EXPECT_EQ(result->dead_bytes, 0u);
+  EXPECT_EQ(result->tiles_written, 0u);
+  EXPECT_LE(FileSize(both.output), size_updated - dead + 3 * 8 * 4096);
   ExpectSame(ReadVerified(both.output), full);
 }
 

@@ -101,6 +101,11 @@ DEFINE_bool(update, false,
             "encoding flags are the pyramid's (a conflicting one is refused); the pyramid is "
             "written beside it (OUTPUT.update) and renamed over it when complete; --resume "
             "finishes an interrupted update.");
+DEFINE_bool(compact, false,
+            "With --update: copy every kept tile on its own, so that the bytes of replaced "
+            "tiles (which an update leaves in the file, counted as dead bytes) are dropped; "
+            "alone (--update --compact --output=P.fpyr) it only compacts. An update compacts "
+            "by itself when dead bytes would pass a quarter of the tile bytes.");
 DEFINE_bool(quiet, false, "No progress output on stderr.");
 DEFINE_double(commit_seconds, 3,
               "Seconds of work between commit points (what --resume restarts from). 0: after "
@@ -463,9 +468,11 @@ int RunUpdate() {
   if (FLAGS_output.empty()) {
     return flatpyramid::tools::UsageError(kTool, "--update needs --output=EXISTING.fpyr");
   }
-  if (FLAGS_input.empty() && FLAGS_bbox.empty()) {
+  if (FLAGS_input.empty() && FLAGS_bbox.empty() && !FLAGS_compact) {
     return flatpyramid::tools::UsageError(
-        kTool, "--update needs --input=NEW.tif (added on top), or --bbox to render an area again");
+        kTool,
+        "--update needs --input=NEW.tif (added on top), --bbox to render an area again, or "
+        "--compact");
   }
   if (!FLAGS_shard.empty() || FLAGS_overwrite) {
     return flatpyramid::tools::UsageError(
@@ -497,8 +504,10 @@ int RunUpdate() {
   ProgressPrinter printer;
   if (!FLAGS_quiet) options.progress = [&printer](const auto& p) { printer(p); };
   const absl::Time start = absl::Now();
+  flatpyramid::pyramid::UpdateOptions update;
+  update.compact = FLAGS_compact;
   absl::StatusOr<flatpyramid::pyramid::UpdateResult> result =
-      flatpyramid::pyramid::UpdatePyramid(options);
+      flatpyramid::pyramid::UpdatePyramid(options, update);
   if (!result.ok()) {
     return flatpyramid::tools::Fail(
         kTool, absl::Status(result.status().code(), FlagMessage(result.status().message())));
@@ -511,12 +520,13 @@ int RunUpdate() {
   if (!FLAGS_quiet) {
     std::fprintf(stderr,
                  "updated %s: %llu tiles written (%llu bytes), %llu replaced or gone, %llu kept, "
-                 "%.1f s\n",
+                 "%llu dead bytes%s, %.1f s\n",
                  output.c_str(), static_cast<unsigned long long>(result->tiles_written),
                  static_cast<unsigned long long>(result->new_bytes),
                  static_cast<unsigned long long>(result->tiles_replaced),
                  static_cast<unsigned long long>(result->tiles_copied),
-                 absl::ToDoubleSeconds(absl::Now() - start));
+                 static_cast<unsigned long long>(result->dead_bytes),
+                 result->compacted ? " (compacted)" : "", absl::ToDoubleSeconds(absl::Now() - start));
   }
   return 0;
 }
@@ -537,6 +547,7 @@ int main(int argc, char** argv) {
         kTool, absl::StrCat("unexpected argument \"", argv[1], "\": every option is a --flag"));
   }
   if (FLAGS_update) return RunUpdate();
+  if (FLAGS_compact) return flatpyramid::tools::UsageError(kTool, "--compact needs --update");
   const bool demo = FLAGS_input.empty();
   absl::StatusOr<BuildOptions> options = OptionsFromFlags(argv[0], demo);
   if (!options.ok()) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -52,40 +53,71 @@ struct NewTile {
   std::string formed;  // kFormed: the bytes (`bytes` points here).
 };
 
-// LevelWriter appends one level's tiles to the output and counts them.
+// BlobExtent is the part of a section's value blob its entries refer to.
+storage::ValueRef BlobExtent(const storage::Reader& store, uint32_t section) {
+  uint64_t begin = ~uint64_t{0}, end = 0;
+  for (uint64_t i = 0; i < store.entry_count(section); ++i) {
+    const storage::ValueRef ref = store.ValueRefAt(section, i);
+    begin = std::min(begin, ref.offset);
+    end = std::max(end, ref.offset + ref.length);
+  }
+  return end == 0 ? storage::ValueRef{0, 0} : storage::ValueRef{begin, end - begin};
+}
+
+// LevelWriter appends one level's tiles to the output and counts them. The value blob of an
+// origin copied whole (Bulk) is referred to, not copied again, by the tiles from it.
 class LevelWriter {
  public:
   LevelWriter(storage::Writer* out, uint32_t section) : out_(out), section_(section) {}
 
+  // Bulk copies the part of `store`'s blob of `section` that its entries refer to.
+  absl::Status Bulk(Origin origin, const storage::Reader& store, uint32_t section) {
+    const storage::ValueRef extent = BlobExtent(store, section);
+    if (extent.length == 0) return absl::OkStatus();
+    absl::StatusOr<storage::ValueRef> copy =
+        out_->AppendValuesFrom(section_, store, section, extent);
+    if (!copy.ok()) return copy.status();
+    bulk_[static_cast<int>(origin)] = copy->offset - extent.offset;
+    copied_ += extent.length;
+    return absl::OkStatus();
+  }
+
   absl::Status Add(uint64_t key, absl::string_view bytes, Origin origin, storage::ValueRef from) {
     uint32_t x, y;
     TileFromKey(key, &x, &y);
-    if (origin != Origin::kFormed) {
-      auto it = shared_.find({static_cast<int>(origin), from.offset, from.length});
-      if (it != shared_.end()) {
-        stats_.AddTile(x, y, /*unique=*/false, bytes.size());
-        return out_->AppendShared(section_, key, it->second);
-      }
+    const int o = static_cast<int>(origin);
+    const bool seen =
+        origin != Origin::kFormed && shared_.count({o, from.offset, from.length}) != 0;
+    stats_.AddTile(x, y, /*unique=*/!seen, bytes.size());
+    if (origin != Origin::kOld && !seen) new_bytes_ += bytes.size();
+    if (seen) return out_->AppendShared(section_, key, shared_[{o, from.offset, from.length}]);
+    if (bulk_[o].has_value()) {
+      const storage::ValueRef ref{*bulk_[o] + from.offset, from.length};
+      shared_[{o, from.offset, from.length}] = ref;
+      live_copied_ += from.length;
+      return out_->AppendShared(section_, key, ref);
     }
     absl::StatusOr<storage::ValueRef> ref = out_->Append(section_, key, bytes);
     if (!ref.ok()) return ref.status();
-    if (origin != Origin::kFormed) {
-      shared_[{static_cast<int>(origin), from.offset, from.length}] = *ref;
-    }
-    stats_.AddTile(x, y, /*unique=*/true, bytes.size());
-    unique_bytes_ += origin == Origin::kOld ? 0 : bytes.size();
+    if (origin != Origin::kFormed) shared_[{o, from.offset, from.length}] = *ref;
     return absl::OkStatus();
   }
 
   const LevelStats& stats() const { return stats_; }
-  uint64_t new_bytes() const { return unique_bytes_; }
+  uint64_t new_bytes() const { return new_bytes_; }
+  // dead_bytes is what the bulk copies hold that no tile refers to.
+  uint64_t dead_bytes() const { return copied_ - live_copied_; }
 
  private:
   storage::Writer* out_;
   uint32_t section_;
   std::map<std::tuple<int, uint64_t, uint64_t>, storage::ValueRef> shared_;
+  // Per Origin: where a bulk copy put offset 0 of its source blob (unset: not copied whole).
+  std::optional<uint64_t> bulk_[3];
   LevelStats stats_;
-  uint64_t unique_bytes_ = 0;
+  uint64_t new_bytes_ = 0;
+  uint64_t copied_ = 0;
+  uint64_t live_copied_ = 0;
 };
 
 // Composer holds what the levels share: the sources, the tile shape and the formed pixels of
@@ -95,12 +127,22 @@ class Composer {
   Composer(const UpdateSources& sources, const TileShape& shape, storage::Writer* out)
       : sources_(sources), shape_(shape), out_(out) {}
 
-  absl::Status Level(int z, uint32_t out_section, UpdateCounts* counts, LevelStats* stats) {
+  absl::Status Level(int z, uint32_t out_section, UpdateCounts* counts, LevelStats* stats,
+                     uint64_t* dead_bytes) {
     const std::optional<uint32_t> old_section = sources_.old_store->FindSection(SectionName(z));
     std::vector<NewTile> tiles;
     absl::Status status = z >= sources_.unit_zoom ? AreaTiles(z, &tiles) : FormTiles(z, &tiles);
     if (!status.ok()) return status;
     LevelWriter writer(out_, out_section);
+    if (!sources_.compact && old_section.has_value()) {
+      status = writer.Bulk(Origin::kOld, *sources_.old_store, *old_section);
+      if (!status.ok()) return status;
+    }
+    const std::optional<uint32_t> area_section = sources_.area_store->FindSection(SectionName(z));
+    if (!sources_.compact && z >= sources_.unit_zoom && area_section.has_value()) {
+      status = writer.Bulk(Origin::kArea, *sources_.area_store, *area_section);
+      if (!status.ok()) return status;
+    }
     const uint64_t old_count =
         old_section.has_value() ? sources_.old_store->entry_count(*old_section) : 0;
     size_t next = 0;
@@ -126,7 +168,9 @@ class Composer {
       ++counts->tiles_copied;
     }
     counts->new_bytes += writer.new_bytes();
+    counts->dead_bytes += writer.dead_bytes();
     *stats = writer.stats();
+    *dead_bytes = writer.dead_bytes();
     return absl::OkStatus();
   }
 
@@ -227,8 +271,9 @@ absl::StatusOr<UpdateCounts> ComposeUpdate(const UpdateSources& sources, storage
   Composer composer(sources, *shape, out);
   UpdateCounts counts;
   std::vector<LevelStats> stats(max_zoom + 1);
+  std::vector<uint64_t> dead(max_zoom + 1, 0);
   for (int z = max_zoom; z >= min_zoom; --z) {
-    absl::Status status = composer.Level(z, sections[z], &counts, &stats[z]);
+    absl::Status status = composer.Level(z, sections[z], &counts, &stats[z], &dead[z]);
     if (!status.ok()) return status;
   }
   metadata->clear_levels();
@@ -237,8 +282,29 @@ absl::StatusOr<UpdateCounts> ComposeUpdate(const UpdateSources& sources, storage
     level->set_zoom(z);
     level->set_section(sections[z]);
     stats[z].CopyTo(level);
+    level->set_dead_bytes(dead[z]);
   }
   return counts;
+}
+
+uint64_t DeadBytesAfter(const UpdateSources& sources) {
+  uint64_t dead = 0;
+  for (int z = 0; z < static_cast<int>(sources.replaced.size()); ++z) {
+    const std::optional<uint32_t> section = sources.old_store->FindSection(SectionName(z));
+    if (!section.has_value()) continue;
+    std::set<std::pair<uint64_t, uint64_t>> live;
+    for (uint64_t i = 0; i < sources.old_store->entry_count(*section); ++i) {
+      uint32_t x, y;
+      TileFromKey(sources.old_store->KeyAt(*section, i), &x, &y);
+      if (InRects(sources.replaced[z], x, y)) continue;
+      const storage::ValueRef ref = sources.old_store->ValueRefAt(*section, i);
+      live.insert({ref.offset, ref.length});
+    }
+    uint64_t live_bytes = 0;
+    for (const auto& [offset, length] : live) live_bytes += length;
+    dead += BlobExtent(*sources.old_store, *section).length - live_bytes;
+  }
+  return dead;
 }
 
 }  // namespace internal

@@ -6,7 +6,13 @@
 // tiles formed here, bottom-up, from the four children of the updated level below with the
 // pyramid's 2x2 overview resampling and codec (as a build forms them, but from the decoded
 // children: with a lossy codec they differ from a full build's by the codec's error). Every
-// other tile is copied as it is, its bytes untouched, shared tiles still shared.
+// other tile keeps its bytes, shared tiles still shared.
+//
+// Each level's old value blob, and the restricted build's, is copied whole
+// (storage::Writer::AppendValuesFrom: copy_file_range, a reflink where the filesystem can)
+// and the entries point into the copies: the replaced tiles' old bytes stay in the blob,
+// unreferenced, counted in Level::dead_bytes. With `compact` every tile is copied on its own
+// instead and no dead byte is left.
 #ifndef FLATPYRAMID_PYRAMID_INTERNAL_UPDATE_COMPOSE_H_
 #define FLATPYRAMID_PYRAMID_INTERNAL_UPDATE_COMPOSE_H_
 
@@ -32,7 +38,12 @@ struct UpdateSources {
   // replaced[z]: the tile rectangles of level z whose tiles the update replaces (those at the
   // unit zoom and finer that touch the area; above it, their ancestors).
   std::vector<std::vector<geo::TileRect>> replaced;
+  bool compact = false;  // Copy tile by tile, leaving no dead bytes.
 };
+
+// DeadBytesAfter is how many dead bytes a bulk (not compacting) update would leave, over
+// every level: those already dead, and the bytes of the old tiles it replaces.
+uint64_t DeadBytesAfter(const UpdateSources& sources);
 
 // UpdateCounts says what ComposeUpdate wrote.
 struct UpdateCounts {
@@ -40,6 +51,7 @@ struct UpdateCounts {
   uint64_t tiles_replaced = 0;  // Old tiles inside the area (replaced or gone).
   uint64_t tiles_written = 0;   // New tiles.
   uint64_t new_bytes = 0;       // Bytes of the new tiles (shared ones once).
+  uint64_t dead_bytes = 0;      // Left in the value blobs (Level::dead_bytes summed).
 };
 
 // ComposeUpdate appends every level of the updated pyramid to `out` (a new store: it adds the
