@@ -343,6 +343,25 @@ absl::Status ParseAreaAndShard(BuildOptions* options) {
   return absl::OkStatus();
 }
 
+// ParseScalars sets the numeric and boolean fields a build and an update share.
+absl::Status ParseScalars(BuildOptions* options) {
+  options->tile_size = FLAGS_tile_size;
+  options->min_zoom = FLAGS_min_zoom;
+  if (Given("max_zoom")) options->max_zoom = FLAGS_max_zoom;
+  options->quality = FLAGS_quality;
+  options->source_srs = FLAGS_source_srs;
+  if (FLAGS_threads != 0) options->threads = FLAGS_threads;
+  options->resume = FLAGS_resume;
+  options->allow_large_build = FLAGS_allow_large_build;
+  options->set_gdal_cache = FLAGS_gdal_cache;
+  if (!(FLAGS_commit_seconds >= 0) || std::isinf(FLAGS_commit_seconds)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--commit_seconds=", FLAGS_commit_seconds, " is invalid: use 0 or more"));
+  }
+  options->commit_interval = absl::Seconds(FLAGS_commit_seconds);
+  return absl::OkStatus();
+}
+
 // OptionsFromFlags turns the flags into BuildOptions; errors are command-line errors.
 absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   BuildOptions options;
@@ -366,20 +385,8 @@ absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   options.output =
       flatpyramid::tools::ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);
   options.overwrite = FLAGS_overwrite || (demo && FLAGS_output.empty());  // The demo file is ours.
-  options.tile_size = FLAGS_tile_size;
-  options.min_zoom = FLAGS_min_zoom;
-  if (Given("max_zoom")) options.max_zoom = FLAGS_max_zoom;
-  options.quality = FLAGS_quality;
-  options.source_srs = FLAGS_source_srs;
-  if (FLAGS_threads != 0) options.threads = FLAGS_threads;
-  options.resume = FLAGS_resume;
-  options.allow_large_build = FLAGS_allow_large_build;
-  options.set_gdal_cache = FLAGS_gdal_cache;
-  if (!(FLAGS_commit_seconds >= 0) || std::isinf(FLAGS_commit_seconds)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--commit_seconds=", FLAGS_commit_seconds, " is invalid: use 0 or more"));
-  }
-  options.commit_interval = absl::Seconds(FLAGS_commit_seconds);
+  status = ParseScalars(&options);
+  if (!status.ok()) return status;
   RecordCreationOptions(&options);  // The demo's input and bands: DemoBuildOptions.
   return options;
 }
@@ -491,16 +498,8 @@ int RunUpdate() {
   if (status.ok()) status = ParseAreaAndShard(&options);
   if (!status.ok()) return flatpyramid::tools::UsageError(kTool, status.message());
   options.output = output;
-  options.tile_size = FLAGS_tile_size;
-  options.min_zoom = FLAGS_min_zoom;
-  if (FLAGS_max_zoom >= 0) options.max_zoom = FLAGS_max_zoom;
-  options.quality = FLAGS_quality;
-  options.source_srs = FLAGS_source_srs;
-  if (FLAGS_threads != 0) options.threads = FLAGS_threads;
-  options.resume = FLAGS_resume;
-  options.allow_large_build = FLAGS_allow_large_build;
-  options.set_gdal_cache = FLAGS_gdal_cache;
-  options.commit_interval = absl::Seconds(std::max(0.0, FLAGS_commit_seconds));
+  status = ParseScalars(&options);
+  if (!status.ok()) return flatpyramid::tools::UsageError(kTool, status.message());
   ProgressPrinter printer;
   if (!FLAGS_quiet) options.progress = [&printer](const auto& p) { printer(p); };
   const absl::Time start = absl::Now();
@@ -526,7 +525,8 @@ int RunUpdate() {
                  static_cast<unsigned long long>(result->tiles_replaced),
                  static_cast<unsigned long long>(result->tiles_copied),
                  static_cast<unsigned long long>(result->dead_bytes),
-                 result->compacted ? " (compacted)" : "", absl::ToDoubleSeconds(absl::Now() - start));
+                 result->compacted ? " (compacted)" : "",
+                 absl::ToDoubleSeconds(absl::Now() - start));
   }
   return 0;
 }
