@@ -17,6 +17,7 @@
 #include "pyramid/builder.h"
 #include "pyramid/format.h"
 #include "pyramid/resampling.h"
+#include "pyramid/testing/crash_files.h"
 #include "storage/store.h"
 #include "storage/testing/fault_injection_env.h"
 #include "testing/files.h"
@@ -31,73 +32,11 @@ using storage::test::FaultInjectionEnv;
 constexpr char kDir[] = "/crash";
 constexpr char kOutput[] = "/crash/out.fpyr";
 
-// SplitEnv keeps the build's files (under /crash) in a FaultInjectionEnv and reads everything
-// else (the input, for its stamp) from the real filesystem.
-class SplitEnv : public storage::Env {
- public:
-  explicit SplitEnv(FaultInjectionEnv* faults) : faults_(faults) {}
-  absl::StatusOr<std::unique_ptr<storage::File>> Open(const std::string& path,
-                                                      storage::OpenMode mode) override {
-    return For(path)->Open(path, mode);
-  }
-  absl::StatusOr<storage::FileInfo> Stat(const std::string& path) override {
-    return For(path)->Stat(path);
-  }
-  absl::Status RenameFile(const std::string& from, const std::string& to) override {
-    return For(from)->RenameFile(from, to);
-  }
-  absl::Status RemoveFile(const std::string& path) override { return For(path)->RemoveFile(path); }
-  absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) override {
-    return For(dir)->GetChildren(dir);
-  }
-  absl::Status SyncDirectory(const std::string& dir) override {
-    return For(dir)->SyncDirectory(dir);
-  }
-
- private:
-  storage::Env* For(const std::string& path) {
-    return absl::StartsWith(path, kDir) ? faults_ : storage::Env::Default();
-  }
-  FaultInjectionEnv* faults_;
-};
-
-// Pyramid is what a pyramid file holds: every section's entries and the metadata without its
-// creation time.
-struct Pyramid {
-  std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> sections;
-  std::string metadata;
-  bool operator==(const Pyramid& other) const {
-    return sections == other.sections && metadata == other.metadata;
-  }
-};
+using SplitEnv = test::SplitEnv;
+using Pyramid = test::PyramidContent;
 
 absl::StatusOr<Pyramid> ReadPyramid(storage::Env* env, const std::string& path) {
-  storage::ReaderOptions options;
-  options.env = env;
-  absl::StatusOr<std::unique_ptr<storage::Reader>> reader = storage::Reader::Open(path, options);
-  if (!reader.ok()) return reader.status();
-  // A crash that tore the second copy of the sealed header leaves the first, with the same
-  // content: the file reads correctly, and a full verification reports the torn slot
-  // (storage/FORMAT.md); anything else is a fault.
-  if (absl::Status verified = (*reader)->Verify();
-      !verified.ok() && !absl::StrContains(verified.message(), "torn write")) {
-    return verified;
-  }
-  PyramidMetadata metadata;
-  if (!(*reader)->sealed() || (*reader)->user_metadata_type() != kMetadataTypeName ||
-      !metadata.ParseFromString(std::string((*reader)->user_metadata()))) {
-    return absl::DataLossError(absl::StrCat(path, ": not a sealed pyramid"));
-  }
-  metadata.clear_created_utc();
-  Pyramid pyramid;
-  pyramid.metadata = metadata.DebugString();
-  for (uint32_t s = 0; s < (*reader)->section_count(); ++s) {
-    auto& entries = pyramid.sections[std::string((*reader)->section_name(s))];
-    for (uint64_t i = 0; i < (*reader)->entry_count(s); ++i) {
-      entries.push_back({(*reader)->KeyAt(s, i), std::string((*reader)->ValueAt(s, i))});
-    }
-  }
-  return pyramid;
+  return test::ReadPyramidContent(env, path);
 }
 
 // WriteInput writes the test's input at `path`: 0.6 x 0.6 degrees around (0, 0), 3 bands of
@@ -142,7 +81,7 @@ class BuildCrashTest : public ::testing::TestWithParam<std::string> {
   void Clean(TileCodec codec, Pyramid* pyramid, int64_t* operations) const {
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
-    SplitEnv env(&faults);
+    SplitEnv env(kDir, &faults);
     BuildOptions options = Options(&env);
     options.codec = codec;
     absl::StatusOr<BuildResult> built = BuildPyramid(options);
@@ -179,7 +118,7 @@ TEST_P(BuildCrashTest, ACrashAtEveryOperationThenResumeGivesTheCleanBuild) {
   for (int64_t n = 0; n < total; ++n) {
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
-    SplitEnv env(&faults);
+    SplitEnv env(kDir, &faults);
     faults.CrashAfter(n);
     ASSERT_FALSE(BuildPyramid(Options(&env)).ok());
     const FaultInjectionEnv::Snapshot at_crash = faults.TakeSnapshot();
@@ -217,7 +156,7 @@ TEST_P(BuildCrashTest, AnOverwriteStoppedAnywhereKeepsTheOldPyramidAndResumeRepl
   {
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
-    SplitEnv env(&faults);
+    SplitEnv env(kDir, &faults);
     BuildOptions first = Options(&env);
     first.codec = TileCodec::kWebpLossless;  // Another pyramid of the same place.
     ASSERT_TRUE(BuildPyramid(first).ok());
@@ -229,7 +168,7 @@ TEST_P(BuildCrashTest, AnOverwriteStoppedAnywhereKeepsTheOldPyramidAndResumeRepl
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
     faults.Restore(old_only);
-    SplitEnv env(&faults);
+    SplitEnv env(kDir, &faults);
     BuildOptions overwrite = Options(&env);
     overwrite.overwrite = true;
     faults.CrashAfter(n);
@@ -258,7 +197,7 @@ TEST_P(BuildCrashTest, AResumeAfterAnInputWasRewrittenIsRefusedNamingIt) {
   ASSERT_TRUE(WriteInput(input, test::SyntheticPattern::kGradient).ok());
   FaultInjectionEnv faults;
   faults.AddDirectory(kDir);
-  SplitEnv env(&faults);
+  SplitEnv env(kDir, &faults);
   BuildOptions options = Options(&env);
   options.inputs = {input};
   faults.CrashAfter(60);  // After the first commit points, before the end.

@@ -167,7 +167,8 @@ struct BuildResult {
   uint64_t tiles_written = 0;
   uint64_t unique_tiles = 0;
   uint64_t units = 0;
-  int threads = 0;  // Worker threads used.
+  int unit_zoom = 0;  // The zoom of the units: each is the subtree of one of its tiles.
+  int threads = 0;    // Worker threads used.
   ResumeOutcome resume_outcome = ResumeOutcome::kNotResumed;
 };
 

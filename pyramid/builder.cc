@@ -155,6 +155,7 @@ absl::StatusOr<BuildResult> FinishedResult(const BuildPlan& plan, internal::Open
   result.metadata = opened->final_metadata;
   for (const Level& level : result.metadata.levels()) result.tiles_written += level.tile_count();
   result.units = plan.unit_end - plan.unit_begin;
+  result.unit_zoom = plan.unit_zoom;
   result.resume_outcome = opened->outcome;
   return result;
 }
@@ -236,12 +237,16 @@ absl::StatusOr<BuildResult> BuildPyramid(const BuildOptions& options) {
   BuildResult result;
   result.metadata = plan.metadata;
   committer.FillLevels(&result.metadata);
+  for (SourceFile& source : internal::RecordedSources(options.inputs, opened->inputs)) {
+    *result.metadata.add_sources() = std::move(source);
+  }
   // A failed Seal is always resumable: its first step commits the final metadata.
   status = Seal(result.metadata, /*resumable=*/true, &*opened);
   if (!status.ok()) return status;
   result.tiles_written = committer.tiles_written();
   result.unique_tiles = committer.unique_tiles();
   result.units = plan.unit_end - plan.unit_begin;
+  result.unit_zoom = plan.unit_zoom;
   result.threads = threads;
   result.resume_outcome = opened->outcome;
   progress.finished = true;

@@ -25,6 +25,8 @@
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
 #include "pyramid/builder.h"
+#include "pyramid/reader.h"
+#include "pyramid/updater.h"
 #include "serve/pyramid_set.h"
 #include "tools/internal/cli.h"
 #include "tools/internal/demo.h"
@@ -92,6 +94,18 @@ DEFINE_bool(resume, false,
 DEFINE_bool(overwrite, false,
             "Replace --output if it exists. The new pyramid is built beside it (OUTPUT.partial) "
             "and replaces it only when complete: a failed build leaves the old one intact.");
+DEFINE_bool(update, false,
+            "Update the finished pyramid --output: add --input on top of the sources it "
+            "records (as a build of all of them in that order would), or, with --bbox and no "
+            "--input, render that area again from the recorded sources. The tiling and "
+            "encoding flags are the pyramid's (a conflicting one is refused); the pyramid is "
+            "written beside it (OUTPUT.update) and renamed over it when complete; --resume "
+            "finishes an interrupted update.");
+DEFINE_bool(compact, false,
+            "With --update: copy every kept tile on its own, so that the bytes of replaced "
+            "tiles (which an update leaves in the file, counted as dead bytes) are dropped; "
+            "alone (--update --compact --output=P.fpyr) it only compacts. An update compacts "
+            "by itself when dead bytes would pass a quarter of the tile bytes.");
 DEFINE_bool(quiet, false, "No progress output on stderr.");
 DEFINE_double(commit_seconds, 3,
               "Seconds of work between commit points (what --resume restarts from). 0: after "
@@ -195,13 +209,8 @@ absl::Status ParseEnums(BuildOptions* options) {
   return absl::OkStatus();
 }
 
-// ParseLists sets the inputs, bands and nodata.
-absl::Status ParseLists(BuildOptions* options) {
-  absl::StatusOr<std::vector<std::string>> inputs = SplitList("input", FLAGS_input);
-  if (!inputs.ok()) return inputs.status();
-  for (const std::string& input : *inputs) {
-    options->inputs.push_back(flatpyramid::tools::ResolvePath(input));
-  }
+// ParseBandsAndNodata sets the bands and nodata.
+absl::Status ParseBandsAndNodata(BuildOptions* options) {
   if (!FLAGS_bands.empty()) {
     absl::StatusOr<std::vector<std::string>> bands = SplitList("bands", FLAGS_bands);
     if (!bands.ok()) return bands.status();
@@ -223,6 +232,16 @@ absl::Status ParseLists(BuildOptions* options) {
     options->nodata = value;
   }
   return absl::OkStatus();
+}
+
+// ParseLists sets the inputs, bands and nodata.
+absl::Status ParseLists(BuildOptions* options) {
+  absl::StatusOr<std::vector<std::string>> inputs = SplitList("input", FLAGS_input);
+  if (!inputs.ok()) return inputs.status();
+  for (const std::string& input : *inputs) {
+    options->inputs.push_back(flatpyramid::tools::ResolvePath(input));
+  }
+  return ParseBandsAndNodata(options);
 }
 
 std::string FormatDuration(double seconds) {
@@ -308,6 +327,25 @@ absl::Status ParseAreaAndShard(BuildOptions* options) {
   return absl::OkStatus();
 }
 
+// ParseScalars sets the numeric and boolean fields a build and an update share.
+absl::Status ParseScalars(BuildOptions* options) {
+  options->tile_size = FLAGS_tile_size;
+  options->min_zoom = FLAGS_min_zoom;
+  if (Given("max_zoom")) options->max_zoom = FLAGS_max_zoom;
+  options->quality = FLAGS_quality;
+  options->source_srs = FLAGS_source_srs;
+  if (FLAGS_threads != 0) options->threads = FLAGS_threads;
+  options->resume = FLAGS_resume;
+  options->allow_large_build = FLAGS_allow_large_build;
+  options->set_gdal_cache = FLAGS_gdal_cache;
+  if (!(FLAGS_commit_seconds >= 0) || std::isinf(FLAGS_commit_seconds)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--commit_seconds=", FLAGS_commit_seconds, " is invalid: use 0 or more"));
+  }
+  options->commit_interval = absl::Seconds(FLAGS_commit_seconds);
+  return absl::OkStatus();
+}
+
 // OptionsFromFlags turns the flags into BuildOptions; errors are command-line errors.
 absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   BuildOptions options;
@@ -331,20 +369,8 @@ absl::StatusOr<BuildOptions> OptionsFromFlags(const char* argv0, bool demo) {
   options.output =
       flatpyramid::tools::ResolvePath(FLAGS_output.empty() ? kDemoOutput : FLAGS_output);
   options.overwrite = FLAGS_overwrite || (demo && FLAGS_output.empty());  // The demo file is ours.
-  options.tile_size = FLAGS_tile_size;
-  options.min_zoom = FLAGS_min_zoom;
-  if (Given("max_zoom")) options.max_zoom = FLAGS_max_zoom;
-  options.quality = FLAGS_quality;
-  options.source_srs = FLAGS_source_srs;
-  if (FLAGS_threads != 0) options.threads = FLAGS_threads;
-  options.resume = FLAGS_resume;
-  options.allow_large_build = FLAGS_allow_large_build;
-  options.set_gdal_cache = FLAGS_gdal_cache;
-  if (!(FLAGS_commit_seconds >= 0) || std::isinf(FLAGS_commit_seconds)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--commit_seconds=", FLAGS_commit_seconds, " is invalid: use 0 or more"));
-  }
-  options.commit_interval = absl::Seconds(FLAGS_commit_seconds);
+  status = ParseScalars(&options);
+  if (!status.ok()) return status;
   RecordCreationOptions(&options);  // The demo's input and bands: DemoBuildOptions.
   return options;
 }
@@ -402,12 +428,100 @@ void ReportBuilt(const BuildOptions& options, const BuildResult& result, double 
   }
 }
 
+// kPyramidFlags are the flags that shape a pyramid's tiles: an update takes them from the
+// pyramid's recorded creation options (the tiling and encoding ones are checked against its
+// metadata by the library too).
+constexpr const char* kPyramidFlags[] = {"tms",      "tile_size",     "min_zoom",
+                                         "max_zoom", "zoom_strategy", "codec",
+                                         "quality",  "resampling",    "overview_resampling",
+                                         "bands",    "source_srs",    "nodata"};
+
+// TakePyramidFlags sets every pyramid flag not given to the value `pyramid` was built with,
+// and refuses one given with another value.
+absl::Status TakePyramidFlags(const flatpyramid::pyramid::PyramidMetadata& pyramid) {
+  for (const char* flag : kPyramidFlags) {
+    const auto recorded = pyramid.creation_options().find(flag);
+    gflags::CommandLineFlagInfo info = gflags::GetCommandLineFlagInfoOrDie(flag);
+    const std::string value =
+        recorded != pyramid.creation_options().end() ? recorded->second : info.default_value;
+    if (!info.is_default && info.current_value != value) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag, "=", info.current_value, " conflicts with the pyramid, built with --", flag,
+          "=", value, ": an update keeps the pyramid's flags (leave --", flag, " out)"));
+    }
+    gflags::SetCommandLineOption(flag, value.c_str());
+  }
+  return absl::OkStatus();
+}
+
+// RunUpdate is build_pyramid --update.
+int RunUpdate() {
+  if (FLAGS_output.empty()) {
+    return flatpyramid::tools::UsageError(kTool, "--update needs --output=EXISTING.fpyr");
+  }
+  if (FLAGS_input.empty() && FLAGS_bbox.empty() && !FLAGS_compact) {
+    return flatpyramid::tools::UsageError(
+        kTool,
+        "--update needs --input=NEW.tif (added on top), --bbox to render an area again, or "
+        "--compact");
+  }
+  if (!FLAGS_shard.empty() || FLAGS_overwrite) {
+    return flatpyramid::tools::UsageError(
+        kTool, absl::StrCat("--update takes no --", FLAGS_overwrite ? "overwrite" : "shard"));
+  }
+  const std::string output = flatpyramid::tools::ResolvePath(FLAGS_output);
+  absl::StatusOr<std::unique_ptr<flatpyramid::pyramid::Reader>> pyramid =
+      flatpyramid::pyramid::Reader::Open(output);
+  if (!pyramid.ok()) return flatpyramid::tools::Fail(kTool, pyramid.status());
+  absl::Status status = TakePyramidFlags((*pyramid)->metadata());
+  pyramid->reset();
+  if (!status.ok()) return flatpyramid::tools::UsageError(kTool, status.message());
+  BuildOptions options;
+  status = FLAGS_input.empty() ? ParseBandsAndNodata(&options) : ParseLists(&options);
+  if (status.ok()) status = ParseEnums(&options);
+  if (status.ok()) status = ParseAreaAndShard(&options);
+  if (!status.ok()) return flatpyramid::tools::UsageError(kTool, status.message());
+  options.output = output;
+  status = ParseScalars(&options);
+  if (!status.ok()) return flatpyramid::tools::UsageError(kTool, status.message());
+  ProgressPrinter printer;
+  if (!FLAGS_quiet) options.progress = [&printer](const auto& p) { printer(p); };
+  const absl::Time start = absl::Now();
+  flatpyramid::pyramid::UpdateOptions update;
+  update.compact = FLAGS_compact;
+  absl::StatusOr<flatpyramid::pyramid::UpdateResult> result =
+      flatpyramid::pyramid::UpdatePyramid(options, update);
+  if (!result.ok()) {
+    return flatpyramid::tools::Fail(
+        kTool, absl::Status(result.status().code(), FlagMessage(result.status().message())));
+  }
+  if (result->resume_outcome == flatpyramid::pyramid::ResumeOutcome::kAlreadyFinished) {
+    std::fprintf(stderr, "nothing to do: %s already has these inputs on top, unchanged\n",
+                 output.c_str());
+    return 0;
+  }
+  if (!FLAGS_quiet) {
+    std::fprintf(stderr,
+                 "updated %s: %llu tiles written (%llu bytes), %llu replaced or gone, %llu kept, "
+                 "%llu dead bytes%s, %.1f s\n",
+                 output.c_str(), static_cast<unsigned long long>(result->tiles_written),
+                 static_cast<unsigned long long>(result->new_bytes),
+                 static_cast<unsigned long long>(result->tiles_replaced),
+                 static_cast<unsigned long long>(result->tiles_copied),
+                 static_cast<unsigned long long>(result->dead_bytes),
+                 result->compacted ? " (compacted)" : "",
+                 absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "Builds a flatpyramid tile pyramid from rasters GDAL can open.\n"
       "  build_pyramid --input=a.tif[,b.tif] --output=out.fpyr [flags]\n"
+      "  build_pyramid --update --input=new.tif --output=out.fpyr   (adds new.tif on top)\n"
       "  build_pyramid   (no --input: builds the bundled Landsat sample into "
       "./flatpyramid_demo.fpyr)");
   gflags::SetVersionString(flatpyramid::pyramid::kBuilderVersion);
@@ -416,6 +530,8 @@ int main(int argc, char** argv) {
     return flatpyramid::tools::UsageError(
         kTool, absl::StrCat("unexpected argument \"", argv[1], "\": every option is a --flag"));
   }
+  if (FLAGS_update) return RunUpdate();
+  if (FLAGS_compact) return flatpyramid::tools::UsageError(kTool, "--compact needs --update");
   const bool demo = FLAGS_input.empty();
   absl::StatusOr<BuildOptions> options = OptionsFromFlags(argv[0], demo);
   if (!options.ok()) {

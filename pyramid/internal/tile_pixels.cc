@@ -180,6 +180,34 @@ void StageElevation(const TilePixels& tile, double nodata, std::vector<uint8_t>*
   for (size_t p = 0; p < pixels; ++p) dst[p] = tile.alpha[p] != 0 ? src[p] : fill;
 }
 
+// UnstageWithAlpha splits decoded samples with an alpha band into `tile`.
+template <typename T>
+void UnstageWithAlpha(const uint8_t* data, TilePixels* tile) {
+  const size_t pixels = static_cast<size_t>(tile->size) * tile->size;
+  const int in_bands = tile->bands + 1;
+  const T* src = reinterpret_cast<const T*>(data);
+  T* dst = reinterpret_cast<T*>(tile->samples.data());
+  for (size_t p = 0; p < pixels; ++p) {
+    for (int b = 0; b < tile->bands; ++b) dst[b] = src[b];
+    tile->alpha[p] = static_cast<uint8_t>(src[tile->bands] / (MaxAlpha<T>() / 255));
+    src += in_bands;
+    dst += tile->bands;
+  }
+}
+
+// UnstageElevation marks the nodata values uncovered.
+template <typename T>
+void UnstageElevation(double nodata, TilePixels* tile) {
+  const size_t pixels = static_cast<size_t>(tile->size) * tile->size;
+  const T* src = reinterpret_cast<const T*>(tile->samples.data());
+  const T fill = static_cast<T>(nodata);
+  for (size_t p = 0; p < pixels; ++p) {
+    const bool missing =
+        src[p] == fill || (std::isnan(nodata) && std::isnan(static_cast<double>(src[p])));
+    tile->alpha[p] = missing ? 0 : 255;
+  }
+}
+
 }  // namespace
 
 TilePixels::TilePixels(PixelType type, int size, int bands) { Reset(type, size, bands); }
@@ -453,6 +481,37 @@ absl::Status EncodeTile(const TilePixels& tile, const TileEncoding& encoding,
       break;
   }
   return codec::Encode(id, view, options, out);
+}
+
+absl::Status DecodeTile(absl::string_view bytes, const TileEncoding& encoding, TilePixels* tile) {
+  absl::StatusOr<codec::Image> image = codec::Decode(bytes);
+  if (!image.ok()) return absl::DataLossError(image.status().message());
+  const bool elevation = encoding.codec == TileCodec::kElevation;
+  if (image->width() != tile->size || image->height() != tile->size ||
+      image->type() != tile->type ||
+      (image->bands() != tile->bands && (elevation || image->bands() != tile->bands + 1))) {
+    return absl::DataLossError(absl::StrCat(
+        "decodes to ", image->width(), "x", image->height(), " pixels of ", image->bands(), " ",
+        codec::PixelTypeName(image->type()), " bands, not ", tile->size, "x", tile->size, " of ",
+        tile->bands, " ", codec::PixelTypeName(tile->type), " bands (with or without alpha)"));
+  }
+  if (image->bands() == tile->bands) {
+    std::memcpy(tile->samples.data(), image->data(), tile->samples.size());
+    if (!elevation) {
+      std::fill(tile->alpha.begin(), tile->alpha.end(), 255);
+    } else if (tile->type == PixelType::kUint16) {
+      UnstageElevation<uint16_t>(encoding.nodata, tile);
+    } else if (tile->type == PixelType::kInt16) {
+      UnstageElevation<int16_t>(encoding.nodata, tile);
+    } else {
+      UnstageElevation<float>(encoding.nodata, tile);
+    }
+  } else if (tile->type == PixelType::kUint16) {
+    UnstageWithAlpha<uint16_t>(image->data(), tile);
+  } else {
+    UnstageWithAlpha<uint8_t>(image->data(), tile);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace internal

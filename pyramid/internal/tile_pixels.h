@@ -113,6 +113,15 @@ absl::Status CheckEncodingSupports(TileCodec tile_codec, codec::PixelType type, 
 absl::Status EncodeTile(const TilePixels& tile, const TileEncoding& encoding,
                         std::vector<uint8_t>* scratch, std::string* out);
 
+// DecodeTile is EncodeTile's inverse: it overwrites every pixel of `tile` (already Reset or
+// Reshaped to the pyramid's type, size and data bands) with the decoded `bytes`, the coverage
+// taken from the stored alpha band (a tile stored without one is opaque; elevation: 0 where
+// the value is `encoding.nodata`). A lossless codec gives back exactly the pixels EncodeTile
+// was given; a lossy one, the codec's approximation. DataLoss (the caller names the tile)
+// when the bytes do not decode to tile->size pixels square of tile->type with the data bands,
+// with or without alpha.
+absl::Status DecodeTile(absl::string_view bytes, const TileEncoding& encoding, TilePixels* tile);
+
 }  // namespace internal
 }  // namespace pyramid
 }  // namespace flatpyramid

@@ -25,6 +25,10 @@ std::string TemporaryOutputName(const std::string& output) {
   return storage::TemporaryPath(output);
 }
 
+std::string UpdateOutputName(const std::string& output) { return output + ".update"; }
+
+std::string UpdateTilesName(const std::string& output) { return output + ".update-tiles"; }
+
 std::string PendingFileName(const std::string& build_path, uint64_t units_done) {
   return absl::StrCat(build_path, kPendingInfix, units_done);
 }

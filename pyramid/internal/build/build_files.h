@@ -8,6 +8,8 @@
 //   "<build path>.resume-<units done>"      pending overview tiles of a commit point
 //   "<build path>.resume-<units done>.tmp"  the same, while being written
 //   "<build path>.spill-z<zoom>"             raw tiles of a level, for overview kernels
+// An update of a pyramid (pyramid/updater.h) builds "<output>.update-tiles" and writes
+// "<output>.update", renamed over the output.
 // They are removed once the pyramid is sealed, or when a new build of the path starts.
 #ifndef FLATPYRAMID_PYRAMID_INTERNAL_BUILD_BUILD_FILES_H_
 #define FLATPYRAMID_PYRAMID_INTERNAL_BUILD_BUILD_FILES_H_
@@ -25,6 +27,14 @@ namespace internal {
 
 // TemporaryOutputName is where an overwriting build of `output` is built.
 std::string TemporaryOutputName(const std::string& output);
+
+// UpdateOutputName is where an update of `output` writes the updated pyramid
+// ("<output>.update"), renamed over `output` once sealed (pyramid/updater.h).
+std::string UpdateOutputName(const std::string& output);
+
+// UpdateTilesName is the restricted build of an update of `output` ("<output>.update-tiles"):
+// its existence says that an update was started and not finished.
+std::string UpdateTilesName(const std::string& output);
 
 // PendingFileName is the side file of the commit point after `units_done` units.
 std::string PendingFileName(const std::string& build_path, uint64_t units_done);

@@ -99,7 +99,7 @@ absl::StatusOr<OpenedOutput> OpenOutput(const BuildOptions& options, BuildPlan* 
   absl::Status status = options.env == nullptr ? CheckOutputPath(options.output) : absl::OkStatus();
   if (status.ok()) status = CheckRules(options, opened.env);
   if (!status.ok()) return status;
-  absl::StatusOr<std::vector<InputStamp>> inputs = StampInputs(opened.env, options.inputs);
+  absl::StatusOr<std::vector<SourceFile>> inputs = StampInputs(opened.env, options.inputs);
   if (!inputs.ok()) return inputs.status();
   opened.inputs = *std::move(inputs);
   const std::string temporary = TemporaryOutputName(options.output);

@@ -37,7 +37,7 @@ struct OpenedOutput {
   std::optional<ResumedBuild> resumed;  // A commit point to continue from (kContinued).
   uint64_t first_unit = 0;
   PyramidMetadata final_metadata;  // kSealedOnly and kAlreadyFinished.
-  std::vector<InputStamp> inputs;  // Stamps of the input files, for the commit points.
+  std::vector<SourceFile> inputs;  // Stamps of the input files, for the commit points.
 };
 
 // OpenOutput applies the output rules and opens (or reopens, with options.resume) the store.

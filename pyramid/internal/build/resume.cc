@@ -1,5 +1,7 @@
 #include "pyramid/internal/build/resume.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 #include <utility>
@@ -63,6 +65,7 @@ std::string ResumeFingerprint(PyramidMetadata metadata) {
   metadata.clear_created_utc();
   metadata.clear_creation_options();
   metadata.clear_tool_version();
+  metadata.clear_sources();  // Stamped and checked on their own (CheckInputs).
   return DeterministicBytes(metadata);
 }
 
@@ -74,10 +77,10 @@ absl::Status OtherBuild(const std::string& build_path) {
 }
 
 // CheckInputs refuses a resume whose input files changed since the build started.
-absl::Status CheckInputs(const BuildState& state, const std::vector<InputStamp>& now) {
-  for (const InputStamp& then : state.inputs()) {
+absl::Status CheckInputs(const BuildState& state, const std::vector<SourceFile>& now) {
+  for (const SourceFile& then : state.inputs()) {
     const auto same = std::find_if(now.begin(), now.end(),
-                                   [&](const InputStamp& s) { return s.path() == then.path(); });
+                                   [&](const SourceFile& s) { return s.path() == then.path(); });
     if (same == now.end() || same->size() != then.size() ||
         same->modified_ns() != then.modified_ns() ||
         same->head_tail_crc32c() != then.head_tail_crc32c()) {
@@ -160,7 +163,7 @@ absl::StatusOr<ResumedBuild> ReadFinished(const std::string& build_path,
 // ReadStopped reads the state of an unfinished build whose lock `resumed->writer` holds.
 absl::Status ReadStopped(const std::string& build_path,
                          const storage::WriterOptions& writer_options,
-                         const std::vector<InputStamp>& inputs, BuildPlan* plan,
+                         const std::vector<SourceFile>& inputs, BuildPlan* plan,
                          ResumedBuild* resumed) {
   storage::ReaderOptions reader_options;
   reader_options.allow_being_written = true;  // Ours: we hold its lock.
@@ -217,13 +220,13 @@ std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
   return out;
 }
 
-absl::StatusOr<std::vector<InputStamp>> StampInputs(storage::Env* env,
+absl::StatusOr<std::vector<SourceFile>> StampInputs(storage::Env* env,
                                                     const std::vector<std::string>& inputs) {
-  std::vector<InputStamp> stamps;
+  std::vector<SourceFile> stamps;
   for (const std::string& input : inputs) {
     absl::StatusOr<storage::FileInfo> info = env->Stat(input);
     if (!info.ok() || !info->regular) continue;  // A GDAL name that is not a file.
-    InputStamp stamp;
+    SourceFile stamp;
     stamp.set_path(input);
     stamp.set_size(info->size);
     stamp.set_modified_ns(info->modified_ns);
@@ -242,9 +245,27 @@ absl::StatusOr<std::vector<InputStamp>> StampInputs(storage::Env* env,
   return stamps;
 }
 
+std::vector<SourceFile> RecordedSources(const std::vector<std::string>& inputs,
+                                        const std::vector<SourceFile>& stamps) {
+  std::vector<SourceFile> sources;
+  for (const std::string& input : inputs) {
+    SourceFile source;
+    const auto stamp = std::find_if(stamps.begin(), stamps.end(),
+                                    [&](const SourceFile& s) { return s.path() == input; });
+    if (stamp != stamps.end()) source = *stamp;
+    source.set_path(input);
+    if (stamp != stamps.end() && !input.empty() && input[0] != '/') {
+      char cwd[4096];
+      if (getcwd(cwd, sizeof(cwd)) != nullptr) source.set_path(absl::StrCat(cwd, "/", input));
+    }
+    sources.push_back(std::move(source));
+  }
+  return sources;
+}
+
 absl::StatusOr<ResumedBuild> ReopenForResume(const std::string& build_path,
                                              const storage::WriterOptions& writer_options,
-                                             const std::vector<InputStamp>& inputs,
+                                             const std::vector<SourceFile>& inputs,
                                              BuildPlan* plan) {
   ResumedBuild resumed;
   // The lock first: while another build holds it, nothing of its state may be read.
@@ -274,7 +295,7 @@ absl::Status CommitPoints::Commit(const PyramidMetadata& metadata, uint64_t unit
   *state.mutable_metadata() = metadata;
   state.set_units_done(units_done);
   state.set_units_total(units_total_);
-  for (const InputStamp& input : inputs_) *state.add_inputs() = input;
+  for (const SourceFile& input : inputs_) *state.add_inputs() = input;
   committer.SaveState(&state, &pending);
   const std::string bytes = pending.SerializeAsString();
   state.set_pending_bytes(bytes.size());

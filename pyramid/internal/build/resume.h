@@ -42,8 +42,14 @@ std::string DeterministicBytes(const google::protobuf::MessageLite& message);
 
 // StampInputs stamps every input that is a file (size, modification time, CRC32C of its first
 // and last 64 KiB); GDAL names that are not files are skipped.
-absl::StatusOr<std::vector<InputStamp>> StampInputs(storage::Env* env,
+absl::StatusOr<std::vector<SourceFile>> StampInputs(storage::Env* env,
                                                     const std::vector<std::string>& inputs);
+
+// RecordedSources is what a pyramid records of its inputs (PyramidMetadata::sources): one
+// SourceFile per input in mosaic order, with the stamp `stamps` holds for a file and its path
+// made absolute; a GDAL name that is not a file keeps its name and no stamp.
+std::vector<SourceFile> RecordedSources(const std::vector<std::string>& inputs,
+                                        const std::vector<SourceFile>& stamps);
 
 // ResumeStart is the state --resume found the build path in.
 enum class ResumeStart {
@@ -72,7 +78,7 @@ struct ResumedBuild {
 // input, a file that is not a stopped build), DataLoss (a missing or damaged side file).
 absl::StatusOr<ResumedBuild> ReopenForResume(const std::string& build_path,
                                              const storage::WriterOptions& writer_options,
-                                             const std::vector<InputStamp>& inputs,
+                                             const std::vector<SourceFile>& inputs,
                                              BuildPlan* plan);
 
 // CommitPoints writes the commit points of one build. Thread-compatible (the committer
@@ -81,7 +87,7 @@ class CommitPoints {
  public:
   // `last_units_done`: the units of the commit point the build resumed from (0: none).
   CommitPoints(storage::Env* env, const std::string& build_path, storage::Writer* writer,
-               uint64_t units_total, uint64_t last_units_done, std::vector<InputStamp> inputs)
+               uint64_t units_total, uint64_t last_units_done, std::vector<SourceFile> inputs)
       : env_(env),
         build_path_(build_path),
         writer_(writer),
@@ -104,7 +110,7 @@ class CommitPoints {
   storage::Writer* writer_;
   uint64_t units_total_;
   uint64_t last_units_done_;
-  std::vector<InputStamp> inputs_;
+  std::vector<SourceFile> inputs_;
 };
 
 }  // namespace internal
