@@ -5,8 +5,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "geo/morton.h"
 #include "absl/strings/str_cat.h"
+#include "geo/morton.h"
 #include "gtest/gtest.h"
 
 namespace flatpyramid {
