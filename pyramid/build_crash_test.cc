@@ -54,13 +54,18 @@ absl::Status WriteInput(const std::string& path, test::SyntheticPattern pattern)
 }
 
 // The crash points of a build are split in kParts parts (operation n goes to part n % kParts)
-// so that test shards balance; the cases that crash once run in part 0 only.
+// so that test shards balance; the cases that crash once run in part 0 only. Under
+// CrashPointStride() > 1 a part takes every stride-th of its points.
 constexpr int kParts = 4;
 
 struct CrashCase {
   std::string overviews;  // "" for averaged overviews, else a kernel (it spills tiles).
   int part;
 };
+
+void PrintTo(const CrashCase& c, std::ostream* os) {
+  *os << (c.overviews.empty() ? "average" : c.overviews) << " overviews, part " << c.part;
+}
 
 class BuildCrashTest : public ::testing::TestWithParam<CrashCase> {
  protected:
@@ -144,7 +149,7 @@ TEST_P(BuildCrashTest, ACrashAtEveryOperationThenResumeGivesTheCleanBuild) {
   std::cout << overviews() << ": " << total << " operations in a clean build; part " << part()
             << " of " << kParts << "\n"
             << std::flush;
-  for (int64_t n = part(); n < total; n += kParts) {
+  for (int64_t n = part(); n < total; n += kParts * storage::test::CrashPointStride()) {
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
     SplitEnv env(kDir, &faults);
@@ -214,7 +219,8 @@ TEST_P(BuildCrashTest, AnOverwriteStoppedAnywhereKeepsTheOldPyramidAndResumeRepl
     old_only = faults.TakeSnapshot();
   }
   int old_seen = 0, points = 0;
-  for (int64_t n = part(); n < total + 8; n += kParts, ++points) {
+  for (int64_t n = part(); n < total + 8;
+       n += kParts * storage::test::CrashPointStride(), ++points) {
     SCOPED_TRACE(absl::StrCat("crash at operation ", n));
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);

@@ -110,8 +110,9 @@ TEST_P(UpdateCrashTest, ACrashAtEveryOperationLeavesOldOrNewAndResumeGivesTheCle
   std::cout << total << " operations in a clean update; this part crashes at every " << kParts
             << "th from " << GetParam() << "\n"
             << std::flush;
-  int old_seen = 0;
-  for (int64_t n = GetParam(); n < total; n += kParts) {
+  int old_seen = 0, points = 0;
+  for (int64_t n = GetParam(); n < total;
+       n += kParts * storage::test::CrashPointStride(), ++points) {
     SCOPED_TRACE(absl::StrCat("crash at operation ", n, " of ", total));
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
@@ -134,7 +135,7 @@ TEST_P(UpdateCrashTest, ACrashAtEveryOperationLeavesOldOrNewAndResumeGivesTheCle
     ExpectOnlyTheOutput(&faults);
     if (::testing::Test::HasFatalFailure()) return;
   }
-  EXPECT_GT(old_seen, total / kParts / 2);  // Most crash points come before the rename.
+  EXPECT_GT(old_seen, points / 2);  // Most crash points come before the rename.
 }
 
 INSTANTIATE_TEST_SUITE_P(Parts, UpdateCrashTest, ::testing::Range(0, kParts));

@@ -485,7 +485,8 @@ int RunUpdate() {
   status = ParseScalars(&options);
   if (!status.ok()) return flatpyramid::tools::UsageError(kTool, status.message());
   ProgressPrinter printer;
-  if (!FLAGS_quiet) options.progress = [&printer](const auto& p) { PrintBuildProgress(p, &printer); };
+  if (!FLAGS_quiet)
+    options.progress = [&printer](const auto& p) { PrintBuildProgress(p, &printer); };
   const absl::Time start = absl::Now();
   flatpyramid::pyramid::UpdateOptions update;
   update.compact = FLAGS_compact;
