@@ -16,7 +16,7 @@
 #include "codec/options.h"
 #include "convert/export_options.h"
 #include "geo/tile_matrix_set.h"
-#include "pyramid/reader.h"
+#include "pyramid/tile_bytes_reader.h"
 
 namespace flatpyramid {
 namespace convert {
@@ -57,14 +57,15 @@ struct ExportPlan {
 // and `output` name the target in errors and give the default name. Errors: the pyramid is
 // not WebMercatorQuad, elevation without options.terrain_encoding (or imagery with one), a
 // zoom range or bbox selecting nothing, a bbox_srs GDAL cannot parse.
-absl::StatusOr<ExportPlan> PlanExport(const pyramid::Reader& reader, const ExportOptions& options,
-                                      absl::string_view format, const std::string& output);
+absl::StatusOr<ExportPlan> PlanExport(const pyramid::TileBytesReader& reader,
+                                      const ExportOptions& options, absl::string_view format,
+                                      const std::string& output);
 
 // RunExport is every export's frame: the output rules (internal/output_file.h), PlanExport,
 // then `write(plan, temporary)` into a fresh temporary path, published over `output` when it
 // succeeds and removed when it fails.
 absl::Status RunExport(
-    const pyramid::Reader& reader, const std::string& output, const ExportOptions& options,
+    const pyramid::TileBytesReader& reader, const std::string& output, const ExportOptions& options,
     absl::string_view format,
     const std::function<absl::Status(const ExportPlan& plan, const std::string& temporary)>& write);
 
@@ -94,7 +95,7 @@ struct SelectedTile {
 // TileSource reads the tiles of a plan. Not thread-safe.
 class TileSource {
  public:
-  TileSource(const pyramid::Reader& reader, const ExportPlan& plan);
+  TileSource(const pyramid::TileBytesReader& reader, const ExportPlan& plan);
 
   // Tile resolves entry `index` (an element of level.entries).
   SelectedTile Tile(const SelectedLevel& level, uint64_t index) const;
@@ -108,7 +109,7 @@ class TileSource {
   const std::vector<codec::CodecId>& codecs_seen() const { return codecs_seen_; }
 
  private:
-  const pyramid::Reader& reader_;
+  const pyramid::TileBytesReader& reader_;
   const ExportPlan& plan_;
   std::vector<codec::CodecId> codecs_seen_;
 };
