@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "pyramid/reader.h"
 #include "pyramid/tile_writer.h"
+#include "storage/output_file.h"
 #include "testing/files.h"
 
 namespace flatpyramid {
@@ -78,15 +79,14 @@ TEST_F(ConvertTest, ExportsRefuseAnExistingOutputWithoutOverwrite) {
   std::ofstream(out) << "keep";
   absl::Status s = ExportPmtiles(reader_->tile_bytes(), out, {});
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(s.message(),
-            absl::StrCat(out, " exists: give --overwrite to replace it, or another output path"));
+  EXPECT_EQ(s.message(), absl::StrCat(out, ": exists; set ExportOptions::overwrite to replace it"));
   EXPECT_EQ(test::ReadFileOrDie(out), "keep");
   ExportOptions options;
   options.overwrite = true;
   ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), out, options).ok());
   EXPECT_EQ(test::ReadFileOrDie(out).substr(0, 7), "PMTiles");
   // No temporary file is left next to it.
-  EXPECT_NE(access(absl::StrCat(out, ".tmp.", getpid()).c_str(), F_OK), 0);
+  EXPECT_NE(access(storage::TemporaryPath(out).c_str(), F_OK), 0);
 }
 
 TEST_F(ConvertTest, ExportsNeverWriteOntoTheirInputEvenThroughALink) {
@@ -96,8 +96,8 @@ TEST_F(ConvertTest, ExportsNeverWriteOntoTheirInputEvenThroughALink) {
   options.overwrite = true;
   absl::Status s = ExportMbtiles(reader_->tile_bytes(), link, options);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), absl::StrCat("the output ", link, " is the input ", fpyr_,
-                                      ": give a different output path"));
+  EXPECT_EQ(s.message(), absl::StrCat(link, ": is the input ", fpyr_,
+                                      " (the same file); write the output to another path"));
   EXPECT_TRUE(reader_->Verify().ok());
 }
 
@@ -106,9 +106,9 @@ TEST_F(ConvertTest, AnXyzExportNeverReplacesTheDirectoryHoldingItsInput) {
   options.overwrite = true;
   absl::Status s = ExportXyzDirectory(reader_->tile_bytes(), dir_.path(), options);
   EXPECT_EQ(s.message(),
-            absl::StrCat("the output directory ", dir_.path(), " holds the input ", fpyr_,
-                         ": replacing it would delete the input; give a different "
-                         "output path"));
+            absl::StrCat(dir_.path(), ": the directory holds the input ", fpyr_,
+                         "; replacing it would delete the input: write the output to another "
+                         "path"));
   EXPECT_TRUE(reader_->Verify().ok());
 }
 

@@ -149,7 +149,7 @@ absl::Status WriteTree(const pyramid::TileBytesReader& reader, const ExportPlan&
 
 absl::Status ExportXyzDirectory(const pyramid::TileBytesReader& reader, const std::string& output,
                                 const ExportOptions& options) {
-  return internal::RunExport(reader, output, options, "XYZ",
+  return internal::RunExport(reader, output, options, internal::kXyzFormat,
                              [&](const ExportPlan& plan, const std::string& temporary) {
                                return WriteTree(reader, plan, options, temporary);
                              });

@@ -55,7 +55,9 @@ int Fail(absl::string_view tool, const absl::Status& status) {
                    absl::StrReplaceAll(status.message(),
                                        {{"ExportOptions::terrain_encoding", "--terrain_encoding"},
                                         {"ExportOptions::bbox_srs", "--bbox_srs"},
-                                        {"ExportOptions::bbox", "--bbox"}})));
+                                        {"ExportOptions::bbox", "--bbox"},
+                                        {"ExportOptions::overwrite", "--overwrite"},
+                                        {"ImportOptions::overwrite", "--overwrite"}})));
 }
 
 std::string FormatOf(const std::string& path, const std::string& flag) {

@@ -5,10 +5,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "codec/codec.h"
 #include "codec/terrain_rgb.h"
-#include "convert/internal/output_file.h"
 #include "pyramid/format.h"
+#include "storage/output_file.h"
 #include "storage/store.h"
 
 namespace flatpyramid {
@@ -194,15 +195,30 @@ absl::Status RunExport(const pyramid::TileBytesReader& reader, const std::string
                        const ExportOptions& options, absl::string_view format,
                        const std::function<absl::Status(const ExportPlan& plan,
                                                         const std::string& temporary)>& write) {
-  if (absl::Status s = CheckOutput(output, {reader.path()}, options.overwrite); !s.ok()) return s;
-  absl::StatusOr<ExportPlan> plan = PlanExport(reader, options, format, output);
+  std::string path = output;  // A directory named with a trailing '/' is the same directory.
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  storage::OutputOptions output_options;
+  output_options.overwrite = options.overwrite;
+  output_options.inputs = {reader.path()};
+  output_options.directory = format == kXyzFormat;
+  if (absl::Status s = storage::CheckOutput(path, output_options); !s.ok()) {
+    return OverwriteFieldIs("ExportOptions::overwrite", s);
+  }
+  absl::StatusOr<ExportPlan> plan = PlanExport(reader, options, format, path);
   if (!plan.ok()) return plan.status();
-  const std::string temporary = TemporaryPath(output);
-  RemoveTree(temporary);  // A crashed run's leftover of this pid.
+  const std::string temporary = storage::TemporaryPath(path);
+  storage::RemoveOutput(temporary);  // A crashed run's leftover.
   absl::Status status = write(*plan, temporary);
-  if (status.ok()) status = Publish(temporary, output);
-  if (!status.ok()) RemoveTree(temporary);
+  if (status.ok()) status = storage::CommitOutput(temporary, path);
+  if (!status.ok()) storage::RemoveOutput(temporary);
   return status;
+}
+
+absl::Status OverwriteFieldIs(absl::string_view field, const absl::Status& status) {
+  return absl::Status(
+      status.code(),
+      absl::StrReplaceAll(status.message(), {{"OutputOptions::overwrite", field},
+                                             {"TileWriterOptions::overwrite", field}}));
 }
 
 TileSource::TileSource(const pyramid::TileBytesReader& reader, const ExportPlan& plan)

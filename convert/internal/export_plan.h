@@ -61,13 +61,21 @@ absl::StatusOr<ExportPlan> PlanExport(const pyramid::TileBytesReader& reader,
                                       const ExportOptions& options, absl::string_view format,
                                       const std::string& output);
 
-// RunExport is every export's frame: the output rules (internal/output_file.h), PlanExport,
-// then `write(plan, temporary)` into a fresh temporary path, published over `output` when it
-// succeeds and removed when it fails.
+// kXyzFormat is the `format` of the XYZ export, whose output is a directory.
+inline constexpr char kXyzFormat[] = "XYZ";
+
+// RunExport is every export's frame: the output rules (//storage:output_file; the output is a
+// directory for kXyzFormat), PlanExport, then `write(plan, temporary)` into a fresh temporary
+// path, committed over `output` when it succeeds and removed when it fails. Errors name
+// ExportOptions::overwrite.
 absl::Status RunExport(
     const pyramid::TileBytesReader& reader, const std::string& output, const ExportOptions& options,
     absl::string_view format,
     const std::function<absl::Status(const ExportPlan& plan, const std::string& temporary)>& write);
+
+// OverwriteFieldIs is `status` with storage's OutputOptions::overwrite renamed `field` (the
+// option the caller of convert set).
+absl::Status OverwriteFieldIs(absl::string_view field, const absl::Status& status);
 
 // ContentId identifies stored bytes: deduplicated tiles of a level share one.
 struct ContentId {
