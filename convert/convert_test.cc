@@ -152,6 +152,41 @@ TEST_F(ConvertTest, ZoomAndBboxSelectTiles) {
                          "zoom range or the bbox"));
 }
 
+TEST_F(ConvertTest, ABboxInAnotherCrsGoesThroughBboxTransformOrIsRefused) {
+  ExportOptions options;
+  options.bbox = geo::Bounds{500000, 1000000, 600000, 2000000};
+  options.bbox_srs = "EPSG:32633";
+  EXPECT_EQ(ExportPmtiles(reader_->tile_bytes(), dir_.Path("utm.pmtiles"), options).message(),
+            "ExportOptions::bbox_srs EPSG:32633 needs a CRS transformation and "
+            "ExportOptions::bbox_transform is not set: give the bbox in EPSG:4326 or EPSG:3857, or "
+            "set bbox_transform (geo::TransformBounds)");
+  // The hook's answer (the south-west quarter of the world in metres) selects the tiles.
+  std::string asked;
+  options.bbox_transform = [&asked](const geo::Bounds& bbox, absl::string_view from,
+                                    absl::string_view to) -> absl::StatusOr<geo::Bounds> {
+    asked = absl::StrCat(bbox.min_x, ",", bbox.max_y, " ", from, " -> ", to);
+    return geo::Bounds{-2e7, -2e7, -1e6, -1e6};
+  };
+  const std::string out = dir_.Path("sw.pmtiles");
+  ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), out, options).ok());
+  EXPECT_EQ(asked, "500000,2e+06 EPSG:32633 -> EPSG:3857");  // absl::StrCat of doubles.
+  absl::StatusOr<std::unique_ptr<PmtilesReader>> archive = PmtilesReader::Open(out);
+  ASSERT_TRUE(archive.ok());
+  absl::StatusOr<std::vector<PmtilesTileRef>> tiles = (*archive)->Tiles();
+  ASSERT_EQ(tiles->size(), 1u);
+  EXPECT_EQ((*tiles)[0].tile.z, 1);
+  EXPECT_EQ((*tiles)[0].tile.x, 0u);
+  EXPECT_EQ((*tiles)[0].tile.y, 1u);
+  // Its errors are reported naming the fields.
+  options.bbox_transform = [](const geo::Bounds&, absl::string_view,
+                              absl::string_view) -> absl::StatusOr<geo::Bounds> {
+    return absl::InvalidArgumentError("PROJ found no transformation");
+  };
+  EXPECT_EQ(ExportPmtiles(reader_->tile_bytes(), dir_.Path("x.pmtiles"), options).message(),
+            "ExportOptions::bbox in ExportOptions::bbox_srs EPSG:32633: PROJ found no "
+            "transformation");
+}
+
 TEST_F(ConvertTest, PmtilesDeduplicatesIntoOneOffsetAndARun) {
   const std::string out = dir_.Path("d.pmtiles");
   ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), out, {}).ok());
