@@ -123,6 +123,12 @@ grep -q "libflatpyramid_crs.so" "${OUT}/etrs89.libs" || fail "an EPSG:4258 --bbo
 expect_error_matching 1 "convert_pyramid: --bbox in --bbox_srs EPSG:999999: cannot parse SRS 'EPSG:999999': .*" \
   convert_pyramid "${OUT}/l7.fpyr" "${OUT}/bad.mbtiles" --bbox_srs=EPSG:999999 --bbox="${w},${s},${e},${n}"
 
+# A pyramid of another tile matrix set is refused, naming build_pyramid's flag.
+"${TOOLS}/build_pyramid" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --tms=WorldCRS84Quad \
+  --output="${OUT}/l7_crs84.fpyr" --quiet || die "build_pyramid --tms=WorldCRS84Quad failed"
+expect_error 1 "convert_pyramid: ${OUT}/l7_crs84.fpyr holds WorldCRS84Quad tiles; MBTiles holds WebMercatorQuad tiles only: rebuild it with build_pyramid --tms=WebMercatorQuad" \
+  convert_pyramid "${OUT}/l7_crs84.fpyr" "${OUT}/crs84.mbtiles"
+
 # --- Deduplicated layout: identical tiles stored once. ---
 "${PY}" "${CONVERT}/make_inputs.py" dedup "${OUT}/dedup.tif" || die "make_inputs dedup failed"
 "${TOOLS}/build_pyramid" --input="${OUT}/dedup.tif" --output="${OUT}/dedup.fpyr" --quiet ||

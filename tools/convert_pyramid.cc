@@ -57,6 +57,8 @@ int Fail(absl::string_view tool, const absl::Status& status) {
                                         {"ExportOptions::bbox_srs", "--bbox_srs"},
                                         {"ExportOptions::bbox", "--bbox"},
                                         {"ExportOptions::overwrite", "--overwrite"},
+                                        {"BuildOptions::tile_matrix_set = kWebMercatorQuad",
+                                         "build_pyramid --tms=WebMercatorQuad"},
                                         {"ImportOptions::overwrite", "--overwrite"}})));
 }
 

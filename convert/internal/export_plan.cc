@@ -72,9 +72,10 @@ absl::StatusOr<geo::Bounds> BboxInSetCrs(const geo::TileMatrixSet& tms,
 absl::Status CheckPyramid(const pyramid::TileBytesReader& reader, const ExportOptions& options,
                           absl::string_view format, ExportPlan* plan) {
   if (reader.tile_matrix_set().id() != "WebMercatorQuad") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        reader.path(), " holds ", reader.tile_matrix_set().id(), " tiles; ", format,
-        " holds WebMercatorQuad tiles only: rebuild with --tile_matrix_set=WebMercatorQuad"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.path(), " holds ", reader.tile_matrix_set().id(), " tiles; ", format,
+                     " holds WebMercatorQuad tiles only: rebuild it with "
+                     "BuildOptions::tile_matrix_set = kWebMercatorQuad"));
   }
   absl::StatusOr<pyramid::TileCodec> codec = pyramid::ParseTileCodec(reader.metadata().codec());
   if (!codec.ok()) return codec.status();
