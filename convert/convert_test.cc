@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "pyramid/reader.h"
 #include "pyramid/tile_writer.h"
+#include "storage/output_file.h"
 #include "testing/files.h"
 
 namespace flatpyramid {
@@ -76,17 +77,16 @@ TEST_F(ConvertTest, TileWriterPyramidVerifiesWithStatisticsFromTheTiles) {
 TEST_F(ConvertTest, ExportsRefuseAnExistingOutputWithoutOverwrite) {
   const std::string out = dir_.Path("out.pmtiles");
   std::ofstream(out) << "keep";
-  absl::Status s = ExportPmtiles(*reader_, out, {});
+  absl::Status s = ExportPmtiles(reader_->tile_bytes(), out, {});
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(s.message(),
-            absl::StrCat(out, " exists: give --overwrite to replace it, or another output path"));
+  EXPECT_EQ(s.message(), absl::StrCat(out, ": exists; set ExportOptions::overwrite to replace it"));
   EXPECT_EQ(test::ReadFileOrDie(out), "keep");
   ExportOptions options;
   options.overwrite = true;
-  ASSERT_TRUE(ExportPmtiles(*reader_, out, options).ok());
+  ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), out, options).ok());
   EXPECT_EQ(test::ReadFileOrDie(out).substr(0, 7), "PMTiles");
   // No temporary file is left next to it.
-  EXPECT_NE(access(absl::StrCat(out, ".tmp.", getpid()).c_str(), F_OK), 0);
+  EXPECT_NE(access(storage::TemporaryPath(out).c_str(), F_OK), 0);
 }
 
 TEST_F(ConvertTest, ExportsNeverWriteOntoTheirInputEvenThroughALink) {
@@ -94,28 +94,28 @@ TEST_F(ConvertTest, ExportsNeverWriteOntoTheirInputEvenThroughALink) {
   ASSERT_EQ(symlink(fpyr_.c_str(), link.c_str()), 0);
   ExportOptions options;
   options.overwrite = true;
-  absl::Status s = ExportMbtiles(*reader_, link, options);
+  absl::Status s = ExportMbtiles(reader_->tile_bytes(), link, options);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), absl::StrCat("the output ", link, " is the input ", fpyr_,
-                                      ": give a different output path"));
+  EXPECT_EQ(s.message(), absl::StrCat(link, ": is the input ", fpyr_,
+                                      " (the same file); write the output to another path"));
   EXPECT_TRUE(reader_->Verify().ok());
 }
 
 TEST_F(ConvertTest, AnXyzExportNeverReplacesTheDirectoryHoldingItsInput) {
   ExportOptions options;
   options.overwrite = true;
-  absl::Status s = ExportXyzDirectory(*reader_, dir_.path(), options);
+  absl::Status s = ExportXyzDirectory(reader_->tile_bytes(), dir_.path(), options);
   EXPECT_EQ(s.message(),
-            absl::StrCat("the output directory ", dir_.path(), " holds the input ", fpyr_,
-                         ": replacing it would delete the input; give a different "
-                         "output path"));
+            absl::StrCat(dir_.path(), ": the directory holds the input ", fpyr_,
+                         "; replacing it would delete the input: write the output to another "
+                         "path"));
   EXPECT_TRUE(reader_->Verify().ok());
 }
 
 TEST_F(ConvertTest, ElevationOptionsAreRefusedForImagery) {
   ExportOptions options;
   options.terrain_encoding = codec::TerrainEncoding::kTerrarium;
-  absl::Status s = ExportPmtiles(*reader_, dir_.Path("t.pmtiles"), options);
+  absl::Status s = ExportPmtiles(reader_->tile_bytes(), dir_.Path("t.pmtiles"), options);
   EXPECT_EQ(s.message(), absl::StrCat("ExportOptions::terrain_encoding applies to elevation "
                                       "pyramids; ",
                                       fpyr_, " holds png imagery"));
@@ -125,7 +125,7 @@ TEST_F(ConvertTest, ZoomAndBboxSelectTiles) {
   ExportOptions options;
   options.min_zoom = 2;
   const std::string out = dir_.Path("z2.pmtiles");
-  ASSERT_TRUE(ExportPmtiles(*reader_, out, options).ok());
+  ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), out, options).ok());
   absl::StatusOr<std::unique_ptr<PmtilesReader>> archive = PmtilesReader::Open(out);
   ASSERT_TRUE(archive.ok()) << archive.status();
   EXPECT_EQ((*archive)->header().min_zoom, 2);
@@ -135,7 +135,7 @@ TEST_F(ConvertTest, ZoomAndBboxSelectTiles) {
   options.min_zoom = -1;
   options.bbox = geo::Bounds{10, 10, 170, 80};
   const std::string ne = dir_.Path("ne.pmtiles");
-  ASSERT_TRUE(ExportPmtiles(*reader_, ne, options).ok());
+  ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), ne, options).ok());
   archive = PmtilesReader::Open(ne);
   ASSERT_TRUE(archive.ok());
   absl::StatusOr<std::vector<PmtilesTileRef>> tiles = (*archive)->Tiles();
@@ -146,15 +146,50 @@ TEST_F(ConvertTest, ZoomAndBboxSelectTiles) {
 
   options.bbox = geo::Bounds{10, 10, 170, 80};
   options.min_zoom = 2;
-  EXPECT_EQ(ExportMbtiles(*reader_, dir_.Path("none.mbtiles"), options).message(),
+  EXPECT_EQ(ExportMbtiles(reader_->tile_bytes(), dir_.Path("none.mbtiles"), options).message(),
             absl::StrCat("no tiles of ", fpyr_,
                          " in zooms 2..2 inside the bbox: the pyramid has zooms 1..2; widen the "
                          "zoom range or the bbox"));
 }
 
+TEST_F(ConvertTest, ABboxInAnotherCrsGoesThroughBboxTransformOrIsRefused) {
+  ExportOptions options;
+  options.bbox = geo::Bounds{500000, 1000000, 600000, 2000000};
+  options.bbox_srs = "EPSG:32633";
+  EXPECT_EQ(ExportPmtiles(reader_->tile_bytes(), dir_.Path("utm.pmtiles"), options).message(),
+            "ExportOptions::bbox_srs EPSG:32633 needs a CRS transformation and "
+            "ExportOptions::bbox_transform is not set: give the bbox in EPSG:4326 or EPSG:3857, or "
+            "set bbox_transform (geo::TransformBounds)");
+  // The hook's answer (the south-west quarter of the world in metres) selects the tiles.
+  std::string asked;
+  options.bbox_transform = [&asked](const geo::Bounds& bbox, absl::string_view from,
+                                    absl::string_view to) -> absl::StatusOr<geo::Bounds> {
+    asked = absl::StrCat(bbox.min_x, ",", bbox.max_y, " ", from, " -> ", to);
+    return geo::Bounds{-2e7, -2e7, -1e6, -1e6};
+  };
+  const std::string out = dir_.Path("sw.pmtiles");
+  ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), out, options).ok());
+  EXPECT_EQ(asked, "500000,2e+06 EPSG:32633 -> EPSG:3857");  // absl::StrCat of doubles.
+  absl::StatusOr<std::unique_ptr<PmtilesReader>> archive = PmtilesReader::Open(out);
+  ASSERT_TRUE(archive.ok());
+  absl::StatusOr<std::vector<PmtilesTileRef>> tiles = (*archive)->Tiles();
+  ASSERT_EQ(tiles->size(), 1u);
+  EXPECT_EQ((*tiles)[0].tile.z, 1);
+  EXPECT_EQ((*tiles)[0].tile.x, 0u);
+  EXPECT_EQ((*tiles)[0].tile.y, 1u);
+  // Its errors are reported naming the fields.
+  options.bbox_transform = [](const geo::Bounds&, absl::string_view,
+                              absl::string_view) -> absl::StatusOr<geo::Bounds> {
+    return absl::InvalidArgumentError("PROJ found no transformation");
+  };
+  EXPECT_EQ(ExportPmtiles(reader_->tile_bytes(), dir_.Path("x.pmtiles"), options).message(),
+            "ExportOptions::bbox in ExportOptions::bbox_srs EPSG:32633: PROJ found no "
+            "transformation");
+}
+
 TEST_F(ConvertTest, PmtilesDeduplicatesIntoOneOffsetAndARun) {
   const std::string out = dir_.Path("d.pmtiles");
-  ASSERT_TRUE(ExportPmtiles(*reader_, out, {}).ok());
+  ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), out, {}).ok());
   absl::StatusOr<std::unique_ptr<PmtilesReader>> archive = PmtilesReader::Open(out);
   ASSERT_TRUE(archive.ok());
   const PmtilesHeader& h = (*archive)->header();
@@ -177,7 +212,7 @@ TEST_F(ConvertTest, PmtilesDeduplicatesIntoOneOffsetAndARun) {
 
 TEST_F(ConvertTest, XyzDirectoryHoldsTilesTileJsonAndIndex) {
   const std::string out = dir_.Path("xyz");
-  ASSERT_TRUE(ExportXyzDirectory(*reader_, out, {}).ok());
+  ASSERT_TRUE(ExportXyzDirectory(reader_->tile_bytes(), out, {}).ok());
   EXPECT_EQ(test::ReadFileOrDie(out + "/2/1/1.png"), PngTile(50));
   EXPECT_EQ(test::ReadFileOrDie(out + "/1/1/0.png"), PngTile(10));
   struct stat a, b;
@@ -192,7 +227,7 @@ TEST_F(ConvertTest, XyzDirectoryHoldsTilesTileJsonAndIndex) {
   ExportOptions options;
   options.overwrite = true;
   options.max_zoom = 1;
-  ASSERT_TRUE(ExportXyzDirectory(*reader_, out, options).ok());
+  ASSERT_TRUE(ExportXyzDirectory(reader_->tile_bytes(), out, options).ok());
   EXPECT_NE(access((out + "/2").c_str(), F_OK), 0);
 }
 
@@ -226,7 +261,7 @@ TEST_F(ConvertTest, MbtilesImportRefusesVectorTilesAndOtherCrs) {
 
 TEST_F(ConvertTest, MbtilesImportNamesATileThatIsNotAnImage) {
   const std::string mbtiles = dir_.Path("bad.mbtiles");
-  ASSERT_TRUE(ExportMbtiles(*reader_, mbtiles, {}).ok());
+  ASSERT_TRUE(ExportMbtiles(reader_->tile_bytes(), mbtiles, {}).ok());
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(mbtiles.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
@@ -245,9 +280,80 @@ TEST_F(ConvertTest, MbtilesImportNamesATileThatIsNotAnImage) {
   EXPECT_NE(access(dir_.Path("bad.fpyr").c_str(), F_OK), 0);  // Nothing published.
 }
 
+// ExpectSameTiles checks that `path` holds the test pyramid's five tiles, byte for byte.
+void ExpectSameTiles(const pyramid::Reader& expected, const std::string& path) {
+  absl::StatusOr<std::unique_ptr<pyramid::Reader>> got = pyramid::Reader::Open(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE((*got)->Verify().ok()) << (*got)->Verify();
+  EXPECT_EQ((*got)->FindLevel(1)->tile_count(), 4u);
+  EXPECT_EQ((*got)->FindLevel(2)->tile_count(), 1u);
+  for (auto [z, x, y] :
+       {std::tuple<int, uint32_t, uint32_t>{1, 0, 0}, {1, 1, 0}, {1, 0, 1}, {1, 1, 1}, {2, 1, 1}}) {
+    EXPECT_EQ((*got)->GetTileBytes(z, x, y).value(), expected.GetTileBytes(z, x, y).value())
+        << z << "/" << x << "/" << y;
+  }
+}
+
+// Exec runs `sql` on a new database at `path` with our export `source` attached as s.
+void Exec(const std::string& path, const std::string& source, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string all = absl::StrCat("ATTACH '", source, "' AS s;", sql);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+TEST_F(ConvertTest, MbtilesImportReadsEveryLayoutTileForTile) {
+  const std::string ours = dir_.Path("ours.mbtiles");
+  ASSERT_TRUE(ExportMbtiles(reader_->tile_bytes(), ours, {}).ok());
+  ASSERT_TRUE(ImportMbtiles(ours, dir_.Path("ours.fpyr"), {}).ok());
+  ExpectSameTiles(*reader_, dir_.Path("ours.fpyr"));
+  // A plain tiles table (GDAL's layout), its rows stored against the Morton order.
+  const std::string table = dir_.Path("table.mbtiles");
+  Exec(table, ours,
+       "CREATE TABLE metadata AS SELECT * FROM s.metadata;"
+       "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,"
+       " tile_data BLOB);"
+       "INSERT INTO tiles SELECT * FROM s.tiles ORDER BY zoom_level DESC, tile_column DESC,"
+       " tile_row;");
+  ASSERT_TRUE(ImportMbtiles(table, dir_.Path("table.fpyr"), {}).ok());
+  ExpectSameTiles(*reader_, dir_.Path("table.fpyr"));
+  // map/images with text tile ids (mbutil's layout): read through the view.
+  const std::string text_ids = dir_.Path("text_ids.mbtiles");
+  Exec(text_ids, ours,
+       "CREATE TABLE metadata AS SELECT * FROM s.metadata;"
+       "CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,"
+       " tile_id TEXT);"
+       "CREATE TABLE images (tile_data BLOB, tile_id TEXT);"
+       "INSERT INTO map SELECT zoom_level, tile_column, tile_row, 'id' || tile_id FROM s.map;"
+       "INSERT INTO images SELECT tile_data, 'id' || tile_id FROM s.images;"
+       "CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS"
+       " tile_column, map.tile_row AS tile_row, images.tile_data AS tile_data FROM map JOIN"
+       " images ON images.tile_id = map.tile_id;");
+  ASSERT_TRUE(ImportMbtiles(text_ids, dir_.Path("text_ids.fpyr"), {}).ok());
+  ExpectSameTiles(*reader_, dir_.Path("text_ids.fpyr"));
+}
+
+TEST_F(ConvertTest, MbtilesImportNamesAMapRowWithoutItsImage) {
+  const std::string mbtiles = dir_.Path("orphan.mbtiles");
+  ASSERT_TRUE(ExportMbtiles(reader_->tile_bytes(), mbtiles, {}).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(mbtiles.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO map VALUES (2, 3, 0, 77);", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(ImportMbtiles(mbtiles, dir_.Path("orphan.fpyr"), {}).message(),
+            absl::StrCat(mbtiles,
+                         ": tile 2/3/0 (TMS row) refers to images.tile_id 77, which the file "
+                         "does not hold: the file is damaged"));
+  EXPECT_NE(access(dir_.Path("orphan.fpyr").c_str(), F_OK), 0);
+}
+
 TEST_F(ConvertTest, DamagedPmtilesAreReportedNotCopied) {
   const std::string good = dir_.Path("good.pmtiles");
-  ASSERT_TRUE(ExportPmtiles(*reader_, good, {}).ok());
+  ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), good, {}).ok());
   std::string bytes = test::ReadFileOrDie(good);
   // Truncated inside the tile data.
   const std::string cut = dir_.Path("cut.pmtiles");
@@ -276,7 +382,7 @@ TEST_F(ConvertTest, DamagedPmtilesAreReportedNotCopied) {
 TEST_F(ConvertTest, ImportRoundTripKeepsEveryTileAndTheDeduplication) {
   const std::string pmtiles = dir_.Path("r.pmtiles");
   const std::string back = dir_.Path("r.fpyr");
-  ASSERT_TRUE(ExportPmtiles(*reader_, pmtiles, {}).ok());
+  ASSERT_TRUE(ExportPmtiles(reader_->tile_bytes(), pmtiles, {}).ok());
   ASSERT_TRUE(ImportPmtiles(pmtiles, back, {}).ok());
   absl::StatusOr<std::unique_ptr<pyramid::Reader>> again = pyramid::Reader::Open(back);
   ASSERT_TRUE(again.ok()) << again.status();

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "codec/terrain_rgb.h"
 #include "geo/tile_matrix_set.h"
 
@@ -33,7 +35,17 @@ struct ExportOptions {
   int max_zoom = -1;
   // bbox: copy only tiles meeting this box (min_x, min_y, max_x, max_y in `bbox_srs`).
   std::optional<geo::Bounds> bbox;
-  std::string bbox_srs = "EPSG:4326";  // Longitude, latitude order for geographic CRSs.
+  // bbox_srs: EPSG:4326 (also OGC:CRS84) and EPSG:3857 are converted here; any other CRS goes
+  // through bbox_transform. Longitude, latitude order for geographic CRSs.
+  std::string bbox_srs = "EPSG:4326";
+  // bbox_transform returns `bbox` transformed from the CRS `from` to the CRS `to` (their
+  // user-input names, such as "EPSG:32633" and "EPSG:3857"), as the box covering the
+  // transformed edges. Needed only for a bbox_srs other than those above: convert links no
+  // CRS library, so that copying tiles starts fast; geo::TransformBounds (geo/crs.h) is one.
+  // Unset: such a bbox_srs is refused (InvalidArgument).
+  std::function<absl::StatusOr<geo::Bounds>(const geo::Bounds& bbox, absl::string_view from,
+                                            absl::string_view to)>
+      bbox_transform;
   // terrain_encoding: REQUIRED for elevation pyramids, refused for imagery.
   std::optional<codec::TerrainEncoding> terrain_encoding;
   // name: the tileset's name in the output's metadata; empty = the output's file stem.

@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "convert/internal/output_file.h"
+#include "convert/internal/export_plan.h"
 #include "convert/mbtiles.h"
 #include "convert/pmtiles_reader.h"
 #include "google/protobuf/struct.pb.h"
@@ -47,11 +47,14 @@ std::optional<geo::Bounds> ParseBounds(const std::string& text) {
 absl::StatusOr<std::unique_ptr<pyramid::TileWriter>> CreateWriter(
     const std::string& input, const std::string& output, const ImportOptions& options,
     pyramid::TileWriterOptions writer_options) {
-  if (absl::Status s = internal::CheckOutput(output, {input}, options.overwrite); !s.ok()) return s;
   writer_options.overwrite = options.overwrite;
+  writer_options.inputs = {input};
   writer_options.tool_version = kToolVersion;
   writer_options.creation_options["input"] = input;
-  return pyramid::TileWriter::Create(output, writer_options);
+  absl::StatusOr<std::unique_ptr<pyramid::TileWriter>> writer =
+      pyramid::TileWriter::Create(output, writer_options);
+  if (!writer.ok()) return internal::OverwriteFieldIs("ImportOptions::overwrite", writer.status());
+  return writer;
 }
 
 // TileAdder adds tiles, names the source in errors and reports progress.

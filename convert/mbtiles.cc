@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "convert/internal/export_plan.h"
@@ -81,7 +82,7 @@ std::vector<std::pair<std::string, std::string>> MetadataRows(const ExportPlan& 
   return rows;
 }
 
-absl::Status WriteTiles(sqlite3* db, const pyramid::Reader& reader, const ExportPlan& plan,
+absl::Status WriteTiles(sqlite3* db, const pyramid::TileBytesReader& reader, const ExportPlan& plan,
                         const ExportOptions& options, const std::string& path) {
   Statement map(db, "INSERT INTO map VALUES (?1, ?2, ?3, ?4)");
   Statement image(db, "INSERT INTO images VALUES (?1, ?2)");
@@ -123,7 +124,7 @@ absl::Status WriteTiles(sqlite3* db, const pyramid::Reader& reader, const Export
   return absl::OkStatus();
 }
 
-absl::Status WriteDatabase(const pyramid::Reader& reader, const ExportPlan& plan,
+absl::Status WriteDatabase(const pyramid::TileBytesReader& reader, const ExportPlan& plan,
                            const ExportOptions& options, const std::string& path) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
@@ -152,7 +153,7 @@ absl::Status WriteDatabase(const pyramid::Reader& reader, const ExportPlan& plan
 
 }  // namespace
 
-absl::Status ExportMbtiles(const pyramid::Reader& reader, const std::string& output,
+absl::Status ExportMbtiles(const pyramid::TileBytesReader& reader, const std::string& output,
                            const ExportOptions& options) {
   return internal::RunExport(reader, output, options, "MBTiles",
                              [&](const ExportPlan& plan, const std::string& temporary) {
@@ -161,6 +162,43 @@ absl::Status ExportMbtiles(const pyramid::Reader& reader, const std::string& out
 }
 
 // --- Reading ---
+
+namespace {
+
+// Prepares reports whether `sql` compiles against the file's schema.
+bool Prepares(sqlite3* db, const char* sql) { return Statement(db, sql).get() != nullptr; }
+
+}  // namespace
+
+MbtilesReader::Layout MbtilesReader::DetectLayout(sqlite3* db) {
+  // The spec's two layouts, when their blobs are addressed by row id; anything else is read
+  // through the `tiles` view one lookup per tile.
+  Statement type(db, "SELECT type FROM sqlite_master WHERE name = 'tiles'");
+  const bool table =
+      type.get() != nullptr && sqlite3_step(type.get()) == SQLITE_ROW &&
+      absl::string_view(reinterpret_cast<const char*>(sqlite3_column_text(type.get(), 0))) ==
+          "table";
+  if (table && Prepares(db, "SELECT rowid, tile_column, tile_row FROM tiles LIMIT 0")) {
+    return Layout::kTilesTable;
+  }
+  const char* data_type = nullptr;
+  int primary_key = 0;
+  if (!table &&
+      sqlite3_table_column_metadata(db, nullptr, "images", "tile_id", &data_type, nullptr, nullptr,
+                                    &primary_key, nullptr) == SQLITE_OK &&
+      primary_key != 0 && data_type != nullptr && absl::EqualsIgnoreCase(data_type, "INTEGER") &&
+      Prepares(db, "SELECT zoom_level, tile_column, tile_row, tile_id FROM map LIMIT 0") &&
+      Prepares(db, "SELECT rowid FROM images LIMIT 0")) {
+    return Layout::kMapImages;
+  }
+  return Layout::kView;
+}
+
+// PositionTable is where a layout lists its tiles' positions: `map` rather than the view,
+// whose join would read every image.
+const char* MbtilesReader::PositionTable(Layout layout) {
+  return layout == Layout::kMapImages ? "map" : "tiles";
+}
 
 MbtilesReader::MbtilesReader(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
 
@@ -199,11 +237,14 @@ absl::StatusOr<std::unique_ptr<MbtilesReader>> MbtilesReader::Open(const std::st
       reader->metadata_[reinterpret_cast<const char*>(name)] = reinterpret_cast<const char*>(value);
     }
   }
+  reader->layout_ = DetectLayout(db);
   return reader;
 }
 
 absl::StatusOr<std::vector<int>> MbtilesReader::Zooms() const {
-  Statement zooms(db_, "SELECT DISTINCT zoom_level FROM tiles ORDER BY zoom_level");
+  const std::string sql = absl::StrCat("SELECT DISTINCT zoom_level FROM ", PositionTable(layout_),
+                                       " ORDER BY zoom_level");
+  Statement zooms(db_, sql.c_str());
   if (zooms.get() == nullptr) return SqliteError(db_, "listing zoom levels", path_);
   std::vector<int> out;
   int rc;
@@ -220,50 +261,134 @@ absl::StatusOr<std::vector<int>> MbtilesReader::Zooms() const {
 }
 
 absl::StatusOr<uint64_t> MbtilesReader::TileCount(int z) const {
-  Statement count(db_, "SELECT COUNT(*) FROM tiles WHERE zoom_level = ?1");
+  const std::string sql =
+      absl::StrCat("SELECT COUNT(*) FROM ", PositionTable(layout_), " WHERE zoom_level = ?1");
+  Statement count(db_, sql.c_str());
   if (count.get() == nullptr) return SqliteError(db_, "counting tiles", path_);
   sqlite3_bind_int(count.get(), 1, z);
   if (sqlite3_step(count.get()) != SQLITE_ROW) return SqliteError(db_, "counting tiles", path_);
   return static_cast<uint64_t>(sqlite3_column_int64(count.get(), 0));
 }
 
-absl::Status MbtilesReader::ForEachTileInMortonOrder(int z, const TileFn& fn) const {
+absl::StatusOr<std::vector<MbtilesReader::Position>> MbtilesReader::ListTiles(int z) const {
   const int64_t size = int64_t{1} << z;
-  // The keys first (small), sorted; then each tile's bytes by its index.
-  std::vector<std::pair<uint64_t, int64_t>> keys;  // Morton key, TMS row.
-  {
-    Statement list(db_, "SELECT tile_column, tile_row FROM tiles WHERE zoom_level = ?1");
-    if (list.get() == nullptr) return SqliteError(db_, "listing tiles", path_);
-    sqlite3_bind_int(list.get(), 1, z);
-    int rc;
-    while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
-      const int64_t x = sqlite3_column_int64(list.get(), 0);
-      const int64_t row = sqlite3_column_int64(list.get(), 1);
-      if (x < 0 || x >= size || row < 0 || row >= size) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path_, ": tile ", z, "/", x, "/", row, " (TMS row) is outside the zoom's ",
-                         size, " x ", size, " tiles: not a WebMercator quad tile set"));
-      }
-      keys.emplace_back(
-          pyramid::TileKey(static_cast<uint32_t>(x), static_cast<uint32_t>(size - 1 - row)), row);
+  // The blob's row id: the tiles table's rowid, or map.tile_id (the images rowid).
+  const std::string sql =
+      layout_ == Layout::kTilesTable
+          ? "SELECT tile_column, tile_row, rowid FROM tiles WHERE zoom_level = ?1"
+      : layout_ == Layout::kMapImages
+          ? "SELECT tile_column, tile_row, tile_id FROM map WHERE zoom_level = ?1"
+          : "SELECT tile_column, tile_row, 0 FROM tiles WHERE zoom_level = ?1";
+  Statement list(db_, sql.c_str());
+  if (list.get() == nullptr) return SqliteError(db_, "listing tiles", path_);
+  sqlite3_bind_int(list.get(), 1, z);
+  std::vector<Position> tiles;
+  int rc;
+  while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
+    const int64_t x = sqlite3_column_int64(list.get(), 0);
+    const int64_t row = sqlite3_column_int64(list.get(), 1);
+    if (x < 0 || x >= size || row < 0 || row >= size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": tile ", z, "/", x, "/", row, " (TMS row) is outside the zoom's ",
+                       size, " x ", size, " tiles: not a WebMercator quad tile set"));
     }
-    if (rc != SQLITE_DONE) return SqliteError(db_, "listing tiles", path_);
+    tiles.push_back(
+        {pyramid::TileKey(static_cast<uint32_t>(x), static_cast<uint32_t>(size - 1 - row)), row,
+         sqlite3_column_int64(list.get(), 2)});
   }
-  std::sort(keys.begin(), keys.end());
+  if (rc != SQLITE_DONE) return SqliteError(db_, "listing tiles", path_);
+  std::sort(tiles.begin(), tiles.end(),
+            [](const Position& a, const Position& b) { return a.key < b.key; });
+  for (size_t i = 1; i < tiles.size(); ++i) {
+    if (tiles[i].key == tiles[i - 1].key) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": zoom ", z, " lists one tile twice: the file is damaged"));
+    }
+  }
+  return tiles;
+}
+
+namespace {
+
+// BlobCursor reads blobs by row id from a statement "SELECT id, blob ... WHERE id >= ?1 ORDER
+// BY id": a row id at or shortly after the cursor's is reached by stepping forward (the next
+// rows of the same B-tree pages), any other by a fresh seek. Tiles requested in the order they
+// are stored are thus read sequentially; others cost one B-tree descent each.
+class BlobCursor {
+ public:
+  BlobCursor(sqlite3* db, const char* sql) : stmt_(db, sql) {}
+  bool ok() const { return stmt_.get() != nullptr; }
+
+  // Seek positions the cursor on row `id`: false when no row has that id. The blob stays
+  // valid until the next Seek.
+  bool Seek(int64_t id) {
+    if (!positioned_ || id < current_ || id - current_ > kMaxStepsForward) {
+      sqlite3_reset(stmt_.get());
+      sqlite3_bind_int64(stmt_.get(), 1, id);
+      positioned_ = Step();
+    }
+    while (positioned_ && current_ < id) positioned_ = Step();
+    return positioned_ && current_ == id;
+  }
+  absl::string_view blob() const {
+    const void* data = sqlite3_column_blob(stmt_.get(), 1);
+    return absl::string_view(static_cast<const char*>(data),
+                             static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), 1)));
+  }
+
+ private:
+  // Rows a forward step may skip before a seek is cheaper (both read the pages in between
+  // at most once; a seek descends the tree from its root).
+  static constexpr int64_t kMaxStepsForward = 64;
+
+  bool Step() {
+    if (sqlite3_step(stmt_.get()) != SQLITE_ROW) return false;
+    current_ = sqlite3_column_int64(stmt_.get(), 0);
+    return true;
+  }
+
+  Statement stmt_;
+  bool positioned_ = false;
+  int64_t current_ = 0;
+};
+
+}  // namespace
+
+absl::Status MbtilesReader::ForEachTileInMortonOrder(int z, const TileFn& fn) const {
+  absl::StatusOr<std::vector<Position>> tiles = ListTiles(z);
+  if (!tiles.ok()) return tiles.status();
+  if (layout_ == Layout::kView) return ForEachTileByLookup(z, *tiles, fn);
+  BlobCursor cursor(db_, layout_ == Layout::kTilesTable
+                             ? "SELECT rowid, tile_data FROM tiles WHERE rowid >= ?1 ORDER BY rowid"
+                             : "SELECT tile_id, tile_data FROM images WHERE tile_id >= ?1 "
+                               "ORDER BY tile_id");
+  if (!cursor.ok()) return SqliteError(db_, "reading tiles", path_);
+  for (const Position& tile : *tiles) {
+    uint32_t x, y;
+    pyramid::TileFromKey(tile.key, &x, &y);
+    if (!cursor.Seek(tile.blob_id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": tile ", z, "/", x, "/", tile.tms_row, " (TMS row) refers to ",
+                       layout_ == Layout::kMapImages ? "images.tile_id " : "rowid ", tile.blob_id,
+                       ", which the file does not hold: the file is damaged"));
+    }
+    if (absl::Status s = fn(x, y, cursor.blob()); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MbtilesReader::ForEachTileByLookup(int z, const std::vector<Position>& tiles,
+                                                const TileFn& fn) const {
   Statement get(db_,
                 "SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column = ?2 AND "
                 "tile_row = ?3");
   if (get.get() == nullptr) return SqliteError(db_, "reading tiles", path_);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (i > 0 && keys[i].first == keys[i - 1].first) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path_, ": zoom ", z, " lists one tile twice: the file is damaged"));
-    }
+  for (const Position& tile : tiles) {
     uint32_t x, y;
-    pyramid::TileFromKey(keys[i].first, &x, &y);
+    pyramid::TileFromKey(tile.key, &x, &y);
     sqlite3_bind_int(get.get(), 1, z);
     sqlite3_bind_int64(get.get(), 2, x);
-    sqlite3_bind_int64(get.get(), 3, keys[i].second);
+    sqlite3_bind_int64(get.get(), 3, tile.tms_row);
     if (sqlite3_step(get.get()) != SQLITE_ROW) return SqliteError(db_, "reading a tile", path_);
     const void* data = sqlite3_column_blob(get.get(), 0);
     const int length = sqlite3_column_bytes(get.get(), 0);

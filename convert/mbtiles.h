@@ -33,7 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "convert/export_options.h"
-#include "pyramid/reader.h"
+#include "pyramid/tile_bytes_reader.h"
 
 struct sqlite3;
 
@@ -42,7 +42,7 @@ namespace convert {
 
 // ExportMbtiles writes `reader`'s tiles selected by `options` to `output` (see the file
 // comment). Errors as ExportPmtiles, plus Internal naming SQLite's message.
-absl::Status ExportMbtiles(const pyramid::Reader& reader, const std::string& output,
+absl::Status ExportMbtiles(const pyramid::TileBytesReader& reader, const std::string& output,
                            const ExportOptions& options);
 
 // MbtilesReader reads an MBTiles file (read-only, immutable). Thread-compatible.
@@ -66,15 +66,36 @@ class MbtilesReader {
 
   // ForEachTileInMortonOrder calls `fn(x, y, bytes)` for every tile of zoom `z`, y an XYZ row
   // (0 at the top), in ascending pyramid::TileKey(x, y). `bytes` is valid during the call.
-  // InvalidArgument naming the tile for a column or row outside the zoom's matrix; the first
-  // error `fn` returns stops the walk and is returned.
+  // InvalidArgument naming the tile for a column or row outside the zoom's matrix, a tile
+  // listed twice or a map row whose image is missing; the first error `fn` returns stops the
+  // walk and is returned. Blobs are read through a cursor in row id order (the order they are
+  // stored), so a file written in Morton order (convert's exports) is read sequentially.
   using TileFn = std::function<absl::Status(uint32_t x, uint32_t y, absl::string_view bytes)>;
   absl::Status ForEachTileInMortonOrder(int z, const TileFn& fn) const;
 
  private:
+  // Layout is how the file stores its tiles: a `tiles` table (rowid addressed), the
+  // deduplicating map/images tables with an INTEGER PRIMARY KEY tile_id, or anything else
+  // behind a `tiles` view (read one lookup per tile).
+  enum class Layout { kTilesTable, kMapImages, kView };
+  // Position is a tile of a zoom: its pyramid::TileKey, TMS row and blob row id (not kView).
+  struct Position {
+    uint64_t key = 0;
+    int64_t tms_row = 0;
+    int64_t blob_id = 0;
+  };
+
   MbtilesReader(std::string path, sqlite3* db);
+  static Layout DetectLayout(sqlite3* db);
+  static const char* PositionTable(Layout layout);
+  // ListTiles is zoom z's tiles sorted by key; errors as ForEachTileInMortonOrder.
+  absl::StatusOr<std::vector<Position>> ListTiles(int z) const;
+  absl::Status ForEachTileByLookup(int z, const std::vector<Position>& tiles,
+                                   const TileFn& fn) const;
+
   std::string path_;
   sqlite3* db_;
+  Layout layout_ = Layout::kView;
   std::map<std::string, std::string> metadata_;
 };
 

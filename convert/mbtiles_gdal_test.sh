@@ -93,6 +93,42 @@ assert diff.max() == 0, (diff.max(), (diff > 0).sum())
 print("window: max difference %d, mean %.4f" % (diff.max(), diff.mean()))
 PY
 
+# --- The tool links no GDAL; --bbox in EPSG:4326 and EPSG:3857 without it, others through it. ---
+ldd "${TOOLS}/convert_pyramid" | grep -q libgdal && fail "convert_pyramid links libgdal: $(ldd "${TOOLS}/convert_pyramid" | grep libgdal)"
+# The south-western tenth of the data (one of the four zoom 12 tiles), in longitude/latitude
+# and in Web Mercator metres.
+read -r w s e n mw ms me mn < <(sqlite3 "${OUT}/l7.mbtiles" "SELECT value FROM metadata WHERE name = 'bounds'" | "${PY}" -c "
+import math, sys
+w, s, e, n = map(float, sys.stdin.read().split(','))
+e, n = w + (e - w) / 10, s + (n - s) / 10
+m = lambda lon, lat: (6378137 * math.radians(lon), 6378137 * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+print(w, s, e, n, *m(w, s), *m(e, n))")
+# bbox_tiles SRS BBOX NAME: exports the bbox, lists "z/x/tms_row" of its tiles into NAME.tiles
+# and which shared objects the run loaded (LD_DEBUG) into NAME.libs.
+bbox_tiles() {
+  LD_DEBUG=files "${TOOLS}/convert_pyramid" "${OUT}/l7.fpyr" "${OUT}/$3.mbtiles" --bbox_srs="$1" --bbox="$2" \
+    --quiet 2>"${OUT}/$3.libs" || die "export with --bbox_srs=$1 failed: $(grep -v 'file=\|^ *[0-9]*: *$' "${OUT}/$3.libs")"
+  sqlite3 "${OUT}/$3.mbtiles" "SELECT zoom_level || '/' || tile_column || '/' || tile_row FROM tiles" | sort >"${OUT}/$3.tiles"
+}
+bbox_tiles EPSG:4326 "${w},${s},${e},${n}" lonlat
+bbox_tiles EPSG:3857 "${mw},${ms},${me},${mn}" mercator
+bbox_tiles EPSG:4258 "${w},${s},${e},${n}" etrs89 # ETRS89 longitude/latitude: needs PROJ.
+count="$(wc -l <"${OUT}/lonlat.tiles")"
+[[ "${count}" == 13 ]] || fail "--bbox of a corner of the data selected ${count} of 16 tiles, expected 13"
+diff "${OUT}/lonlat.tiles" "${OUT}/mercator.tiles" >&2 || fail "--bbox in EPSG:3857 selects other tiles than in EPSG:4326 (above)"
+diff "${OUT}/lonlat.tiles" "${OUT}/etrs89.tiles" >&2 || fail "--bbox in EPSG:4258 selects other tiles than in EPSG:4326 (above)"
+grep -q "libgdal" "${OUT}/lonlat.libs" && fail "an EPSG:4326 --bbox loaded GDAL"
+grep -q "libgdal" "${OUT}/mercator.libs" && fail "an EPSG:3857 --bbox loaded GDAL"
+grep -q "libflatpyramid_crs.so" "${OUT}/etrs89.libs" || fail "an EPSG:4258 --bbox did not load libflatpyramid_crs.so"
+expect_error_matching 1 "convert_pyramid: --bbox in --bbox_srs EPSG:999999: cannot parse SRS 'EPSG:999999': .*" \
+  convert_pyramid "${OUT}/l7.fpyr" "${OUT}/bad.mbtiles" --bbox_srs=EPSG:999999 --bbox="${w},${s},${e},${n}"
+
+# A pyramid of another tile matrix set is refused, naming build_pyramid's flag.
+"${TOOLS}/build_pyramid" --input="${DATA}/L7_ETMs.tif" --bands=3,2,1 --tms=WorldCRS84Quad \
+  --output="${OUT}/l7_crs84.fpyr" --quiet || die "build_pyramid --tms=WorldCRS84Quad failed"
+expect_error 1 "convert_pyramid: ${OUT}/l7_crs84.fpyr holds WorldCRS84Quad tiles; MBTiles holds WebMercatorQuad tiles only: rebuild it with build_pyramid --tms=WebMercatorQuad" \
+  convert_pyramid "${OUT}/l7_crs84.fpyr" "${OUT}/crs84.mbtiles"
+
 # --- Deduplicated layout: identical tiles stored once. ---
 "${PY}" "${CONVERT}/make_inputs.py" dedup "${OUT}/dedup.tif" || die "make_inputs dedup failed"
 "${TOOLS}/build_pyramid" --input="${OUT}/dedup.tif" --output="${OUT}/dedup.fpyr" --quiet ||

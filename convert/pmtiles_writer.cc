@@ -245,7 +245,7 @@ PmtilesTileType TileType(const std::vector<codec::CodecId>& codecs) {
   }
 }
 
-absl::Status WriteArchive(const pyramid::Reader& reader, const ExportPlan& plan,
+absl::Status WriteArchive(const pyramid::TileBytesReader& reader, const ExportPlan& plan,
                           const ExportOptions& options, storage::File* file) {
   TileSource source(reader, plan);
   const HilbertOrder order = OrderTiles(source, plan);
@@ -277,7 +277,7 @@ absl::Status WriteArchive(const pyramid::Reader& reader, const ExportPlan& plan,
 
 }  // namespace
 
-absl::Status ExportPmtiles(const pyramid::Reader& reader, const std::string& output,
+absl::Status ExportPmtiles(const pyramid::TileBytesReader& reader, const std::string& output,
                            const ExportOptions& options) {
   return internal::RunExport(
       reader, output, options, "PMTiles",

@@ -28,7 +28,8 @@
 // InvalidArgument when it is the pyramid itself.
 //
 // Example:
-//   absl::StatusOr<std::unique_ptr<pyramid::Reader>> reader = pyramid::Reader::Open(in);
+//   absl::StatusOr<std::unique_ptr<pyramid::TileBytesReader>> reader =
+//       pyramid::TileBytesReader::Open(in);
 //   absl::Status s = convert::ExportPmtiles(**reader, "out.pmtiles", {});
 #ifndef FLATPYRAMID_CONVERT_PMTILES_WRITER_H_
 #define FLATPYRAMID_CONVERT_PMTILES_WRITER_H_
@@ -37,7 +38,7 @@
 
 #include "absl/status/status.h"
 #include "convert/export_options.h"
-#include "pyramid/reader.h"
+#include "pyramid/tile_bytes_reader.h"
 
 namespace flatpyramid {
 namespace convert {
@@ -45,7 +46,7 @@ namespace convert {
 // ExportPmtiles writes `reader`'s tiles selected by `options` to `output` (see the file
 // comment). Errors name the file or tile: the checks of ExportOptions, a damaged tile
 // (DataLoss, nothing is published), and I/O errors (ResourceExhausted for a full disk).
-absl::Status ExportPmtiles(const pyramid::Reader& reader, const std::string& output,
+absl::Status ExportPmtiles(const pyramid::TileBytesReader& reader, const std::string& output,
                            const ExportOptions& options);
 
 }  // namespace convert

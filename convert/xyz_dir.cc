@@ -109,7 +109,7 @@ std::string IndexHtml(const ExportPlan& plan) {
                                           {"$EAST", absl::StrFormat("%.9g", b.max_x)}});
 }
 
-absl::Status WriteTree(const pyramid::Reader& reader, const ExportPlan& plan,
+absl::Status WriteTree(const pyramid::TileBytesReader& reader, const ExportPlan& plan,
                        const ExportOptions& options, const std::string& root) {
   if (absl::Status s = MakeDirectory(root); !s.ok()) return s;
   TileSource source(reader, plan);
@@ -147,9 +147,9 @@ absl::Status WriteTree(const pyramid::Reader& reader, const ExportPlan& plan,
 
 }  // namespace
 
-absl::Status ExportXyzDirectory(const pyramid::Reader& reader, const std::string& output,
+absl::Status ExportXyzDirectory(const pyramid::TileBytesReader& reader, const std::string& output,
                                 const ExportOptions& options) {
-  return internal::RunExport(reader, output, options, "XYZ",
+  return internal::RunExport(reader, output, options, internal::kXyzFormat,
                              [&](const ExportPlan& plan, const std::string& temporary) {
                                return WriteTree(reader, plan, options, temporary);
                              });

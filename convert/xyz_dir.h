@@ -23,14 +23,14 @@
 
 #include "absl/status/status.h"
 #include "convert/export_options.h"
-#include "pyramid/reader.h"
+#include "pyramid/tile_bytes_reader.h"
 
 namespace flatpyramid {
 namespace convert {
 
 // ExportXyzDirectory writes `reader`'s tiles selected by `options` under the directory
 // `output` (see the file comment). Errors as ExportPmtiles.
-absl::Status ExportXyzDirectory(const pyramid::Reader& reader, const std::string& output,
+absl::Status ExportXyzDirectory(const pyramid::TileBytesReader& reader, const std::string& output,
                                 const ExportOptions& options);
 
 }  // namespace convert

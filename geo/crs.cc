@@ -142,6 +142,28 @@ absl::StatusOr<OGRSpatialReference> TileMatrixSetSrs(const TileMatrixSet& tms) {
   return srs;
 }
 
+absl::StatusOr<Bounds> TransformBounds(const Bounds& bounds, absl::string_view from_srs,
+                                       absl::string_view to_srs) {
+  absl::StatusOr<OGRSpatialReference> from = ParseSrs(from_srs);
+  if (!from.ok()) return from.status();
+  absl::StatusOr<OGRSpatialReference> to = ParseSrs(to_srs);
+  if (!to.ok()) return to.status();
+  QuietGdalErrors quiet;
+  std::unique_ptr<OGRCoordinateTransformation> transform(
+      OGRCreateCoordinateTransformation(&*from, &*to));
+  Bounds out;
+  if (transform == nullptr ||
+      !transform->TransformBounds(bounds.min_x, bounds.min_y, bounds.max_x, bounds.max_y,
+                                  &out.min_x, &out.min_y, &out.max_x, &out.max_y,
+                                  kFootprintDensifyPoints)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot transform ", bounds.min_x, ",", bounds.min_y, ",", bounds.max_x, ",",
+                     bounds.max_y, " from ", from_srs, " to ", to_srs, ": ",
+                     QuietGdalErrors::LastMessage("PROJ found no transformation")));
+  }
+  return out;
+}
+
 absl::StatusOr<OGRSpatialReference> SourceSrs(GDALDataset& source,
                                               const OGRSpatialReference* source_srs_override) {
   OGRSpatialReference srs;

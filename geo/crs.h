@@ -61,6 +61,13 @@ absl::StatusOr<OGRSpatialReference> ParseSrs(absl::string_view text);
 // same as OGC:CRS84) for WorldCRS84Quad.
 absl::StatusOr<OGRSpatialReference> TileMatrixSetSrs(const TileMatrixSet& tms);
 
+// TransformBounds is `bounds` (min_x, min_y, max_x, max_y in the CRS `from_srs`) transformed
+// to the CRS `to_srs` (both strings as ParseSrs reads them): the box holding the transformed
+// edges, densified with kFootprintDensifyPoints per edge. InvalidArgument naming the input
+// when a CRS does not parse or PROJ cannot transform the box.
+absl::StatusOr<Bounds> TransformBounds(const Bounds& bounds, absl::string_view from_srs,
+                                       absl::string_view to_srs);
+
 // kSourceSrsOverride is how errors here name the CRS override (the `source_srs_override`
 // argument and TransformerOptions field): a caller whose users set it under another name
 // (BuildOptions::source_srs, a tool's flag) replaces this in the message.

@@ -105,6 +105,22 @@ TEST(TileMatrixSetSrsTest, IsEpsg3857OrLonLatWgs84) {
   EXPECT_EQ(geo->GetAxisMappingStrategy(), OAMS_TRADITIONAL_GIS_ORDER);
 }
 
+TEST(TransformBoundsTest, LonLatToWebMercatorMatchesTheTileMatrixSetFormulas) {
+  // Meridians and parallels are straight in Web Mercator: the box maps corner to corner.
+  absl::StatusOr<Bounds> b = TransformBounds({-10, 20, 30, 60}, "EPSG:4326", "EPSG:3857");
+  ASSERT_TRUE(b.ok()) << b.status();
+  const TileMatrixSet tms = TileMatrixSet::WebMercatorQuad();
+  double min_x, min_y, max_x, max_y;
+  tms.LonLatToCrs(-10, 20, &min_x, &min_y);
+  tms.LonLatToCrs(30, 60, &max_x, &max_y);
+  EXPECT_NEAR(b->min_x, min_x, 1e-6);
+  EXPECT_NEAR(b->min_y, min_y, 1e-6);
+  EXPECT_NEAR(b->max_x, max_x, 1e-6);
+  EXPECT_NEAR(b->max_y, max_y, 1e-6);
+  EXPECT_EQ(TransformBounds({0, 0, 1, 1}, "EPSG:999999", "EPSG:3857").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SourceFootprintTest, SourceWithoutCrsFailsNamingTheSourceSrsOverrideArgument) {
   GDALDatasetUniquePtr etopo = OpenData("etopo20.cdf");
   ASSERT_NE(etopo, nullptr);

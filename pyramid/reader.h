@@ -43,6 +43,7 @@
 #include "pyramid/metadata.pb.h"
 #include "pyramid/region.h"
 #include "pyramid/resampling.h"
+#include "pyramid/tile_bytes_reader.h"
 #include "pyramid/tile_cache.h"
 
 namespace flatpyramid {
@@ -68,22 +69,8 @@ struct ReaderOptions {
   bool allow_being_written = false;
 };
 
-// BuildInProgress is the last commit point of a pyramid whose build has not finished
-// (Reader::build_in_progress).
-struct BuildInProgress {
-  uint64_t units_done = 0;   // Blocks of the base level (subtrees) committed, in Morton order.
-  uint64_t units_total = 0;  // Blocks in the whole build.
-  uint64_t tiles_written = 0;
-  // writer_active: a writer held the file's lock at Open (the build was running; its file
-  // changes under the map, see the caveats). False for a build that was stopped or killed.
-  bool writer_active = false;
-};
-
-// BuildProgressText is "3 of 12 blocks committed, 140 tiles; build_pyramid is writing it
-// now" (or "no build_pyramid is writing it"), for messages.
-std::string BuildProgressText(const BuildInProgress& build);
-
-// Reader is an open, read-only pyramid. It is move-free: hold it by unique_ptr.
+// Reader is an open, read-only pyramid. It is move-free: hold it by unique_ptr. Its metadata
+// and stored bytes come from a TileBytesReader (tile_bytes()), which it owns.
 class Reader {
  public:
   // Open maps `path` read-only and checks it before anything is read: a //storage file whose
@@ -98,29 +85,35 @@ class Reader {
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
-  const std::string& path() const { return path_; }
-  const PyramidMetadata& metadata() const { return metadata_; }
-  const geo::TileMatrixSet& tile_matrix_set() const { return tms_; }
+  const std::string& path() const { return bytes_->path(); }
+  const PyramidMetadata& metadata() const { return bytes_->metadata(); }
+  const geo::TileMatrixSet& tile_matrix_set() const { return bytes_->tile_matrix_set(); }
   codec::PixelType pixel_type() const { return pixel_type_; }
-  int band_count() const { return static_cast<int>(metadata_.band_count()); }
-  int tile_size() const { return static_cast<int>(metadata_.tile_size()); }
-  int min_zoom() const { return static_cast<int>(metadata_.min_zoom()); }
-  int max_zoom() const { return static_cast<int>(metadata_.max_zoom()); }
+  int band_count() const { return static_cast<int>(metadata().band_count()); }
+  int tile_size() const { return static_cast<int>(metadata().tile_size()); }
+  int min_zoom() const { return bytes_->min_zoom(); }
+  int max_zoom() const { return bytes_->max_zoom(); }
+  // tile_bytes is the metadata and stored bytes alone, for code that copies tiles.
+  const TileBytesReader& tile_bytes() const { return *bytes_; }
   // storage gives access to the underlying store (section names, Verify, ...).
-  const storage::Reader& storage() const { return *storage_; }
+  const storage::Reader& storage() const { return bytes_->storage(); }
   const std::shared_ptr<TileCache>& cache() const { return cache_; }
   // build_in_progress is set when the file is an unfinished build (opened with
   // ReaderOptions::allow_being_written), nullopt for a finished pyramid.
-  const std::optional<BuildInProgress>& build_in_progress() const { return build_in_progress_; }
+  const std::optional<BuildInProgress>& build_in_progress() const {
+    return bytes_->build_in_progress();
+  }
 
   // FindLevel returns the metadata of level `zoom`, or nullptr when the pyramid has none.
-  const Level* FindLevel(int zoom) const;
+  const Level* FindLevel(int zoom) const { return bytes_->FindLevel(zoom); }
 
   // GetTileBytes returns the stored (encoded) bytes of tile z/x/y, zero-copy: the view points
   // into the file's memory map and stays valid as long as this Reader lives.
   // Returns NotFound when the tile holds no data (absent tiles are not stored) or the level
   // does not exist, OutOfRange when x or y is outside the tile matrix at z.
-  absl::StatusOr<absl::string_view> GetTileBytes(int z, uint32_t x, uint32_t y) const;
+  absl::StatusOr<absl::string_view> GetTileBytes(int z, uint32_t x, uint32_t y) const {
+    return bytes_->GetTileBytes(z, x, y);
+  }
 
   // GetTile returns tile z/x/y decoded and normalised (band_count() bands of pixel_type()),
   // from the cache or decoded and cached. Errors as GetTileBytes, plus DataLoss when the
@@ -164,16 +157,12 @@ class Reader {
                                                int band = 0) const;
 
  private:
-  Reader(std::string path, std::unique_ptr<storage::Reader> storage, PyramidMetadata metadata,
-         geo::TileMatrixSet tms, std::string tms_srs_wkt, std::shared_ptr<TileCache> cache);
+  Reader(std::unique_ptr<TileBytesReader> bytes, std::string tms_srs_wkt,
+         std::shared_ptr<TileCache> cache);
 
-  std::string path_;
-  std::unique_ptr<storage::Reader> storage_;
-  PyramidMetadata metadata_;
-  geo::TileMatrixSet tms_;
+  std::unique_ptr<TileBytesReader> bytes_;
   codec::PixelType pixel_type_ = codec::PixelType::kUint8;
   std::shared_ptr<TileCache> cache_;
-  std::optional<BuildInProgress> build_in_progress_;
   // tiles_ reads the tiles (pyramid/internal/read/); it points into the members above.
   std::unique_ptr<internal::TileSource> tiles_;
   std::unique_ptr<internal::RequestSrsCache> srs_cache_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "codec/codec.h"
@@ -17,6 +18,7 @@
 #include "pyramid/internal/build/tile_dedup.h"
 #include "pyramid/internal/tile_hash.h"
 #include "pyramid/metadata.pb.h"
+#include "storage/output_file.h"
 #include "storage/store.h"
 
 namespace flatpyramid {
@@ -256,10 +258,7 @@ absl::Status TileWriter::Impl::Finish() {
   writer_->SetUserMetadata(kMetadataTypeName, m->SerializeAsString());
   if (absl::Status s = writer_->Seal(); !s.ok()) return s;
   writer_.reset();
-  if (std::rename(temporary_.c_str(), path_.c_str()) != 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot rename ", temporary_, " to ", path_, ": ", std::strerror(errno)));
-  }
+  if (absl::Status s = storage::CommitOutput(temporary_, path_); !s.ok()) return s;
   finished_ = true;
   return absl::OkStatus();
 }
@@ -269,11 +268,15 @@ TileWriter::~TileWriter() = default;
 
 absl::StatusOr<std::unique_ptr<TileWriter>> TileWriter::Create(const std::string& path,
                                                                const TileWriterOptions& options) {
-  if (!options.overwrite && access(path.c_str(), F_OK) == 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(path, " exists: give --overwrite to replace it, or another output path"));
+  storage::OutputOptions output_options;
+  output_options.overwrite = options.overwrite;
+  output_options.inputs = options.inputs;
+  if (absl::Status s = storage::CheckOutput(path, output_options); !s.ok()) {
+    return absl::Status(
+        s.code(), absl::StrReplaceAll(
+                      s.message(), {{"OutputOptions::overwrite", "TileWriterOptions::overwrite"}}));
   }
-  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
+  const std::string temporary = storage::TemporaryPath(path);
   storage::WriterOptions writer_options;
   writer_options.overwrite = true;  // A leftover of a crashed run of this pid.
   // Renamed into place only once sealed, never reopened after a crash: no step needs a sync.

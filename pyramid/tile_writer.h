@@ -8,9 +8,9 @@
 // TileKey(x, y) (pyramid/format.h, the storage key order). Identical small tiles within a
 // level (up to 8 KiB: uniform fills, open ocean) are stored once, as the builder stores them.
 //
-// Output rules: the pyramid is written to "<path>.tmp.<pid>" and renamed to `path` by
-// Finish; without Finish (an error, a crash) nothing replaces `path` and the temporary
-// file is removed by the destructor.
+// Output rules (//storage:output_file): the pyramid is written to storage::TemporaryPath(path)
+// and committed over `path` by Finish; without Finish (an error, a crash) nothing replaces
+// `path` and the temporary file is removed by the destructor.
 //
 // Example:
 //   TileWriterOptions options;
@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,9 +38,10 @@ namespace flatpyramid {
 namespace pyramid {
 
 struct TileWriterOptions {
-  // overwrite: replace an existing file at the path (the caller makes sure it is not one of
-  // its inputs).
+  // overwrite: replace an existing file at the path (never one of `inputs`).
   bool overwrite = false;
+  // inputs: files the pyramid must never be written onto (storage::OutputOptions::inputs).
+  std::vector<std::string> inputs;
   // bounds_lonlat: the data's bounds in WGS84 degrees; unset: the union of the finest
   // level's tiles.
   std::optional<geo::Bounds> bounds_lonlat;
@@ -52,7 +54,8 @@ struct TileWriterOptions {
 class TileWriter {
  public:
   // Create starts writing `path`'s temporary file. AlreadyExists when `path` exists and
-  // !options.overwrite; storage errors otherwise.
+  // !options.overwrite, InvalidArgument when it is one of options.inputs (storage::CheckOutput);
+  // storage errors otherwise.
   static absl::StatusOr<std::unique_ptr<TileWriter>> Create(const std::string& path,
                                                             const TileWriterOptions& options);
   ~TileWriter();

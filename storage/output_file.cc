@@ -1,5 +1,12 @@
 #include "storage/output_file.h"
 
+#include <ftw.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <cstdio>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace flatpyramid {
@@ -24,6 +31,24 @@ absl::Status CheckNotAnInput(const std::string& path, const std::string& output,
   return absl::OkStatus();
 }
 
+// CheckNoInputInside refuses a directory `output` that holds one of the inputs: replacing it
+// would delete the input.
+absl::Status CheckNoInputInside(const std::string& output, const OutputOptions& options) {
+  char resolved[PATH_MAX];
+  if (realpath(output.c_str(), resolved) == nullptr) return absl::OkStatus();
+  const std::string prefix = absl::StrCat(resolved, "/");
+  for (const std::string& input : options.inputs) {
+    char resolved_input[PATH_MAX];
+    if (realpath(input.c_str(), resolved_input) != nullptr &&
+        absl::StartsWith(resolved_input, prefix)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(output, ": the directory holds the input ", input,
+                       "; replacing it would delete the input: write the output to another path"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string TemporaryPath(const std::string& output) { return output + ".partial"; }
@@ -43,11 +68,16 @@ absl::Status CheckOutput(const std::string& output, const OutputOptions& options
   }
   absl::StatusOr<FileInfo> existing = env->Stat(output);
   if (!existing.ok()) return absl::OkStatus();
-  if (existing->directory) {
+  if (options.directory) {
+    if (!existing->directory) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(output, ": is not a directory; give a directory path"));
+    }
+    if (absl::Status s = CheckNoInputInside(output, options); !s.ok()) return s;
+  } else if (existing->directory) {
     return absl::InvalidArgumentError(
         absl::StrCat(output, ": is a directory; give a file path (inside it, for example)"));
-  }
-  if (!existing->regular) {
+  } else if (!existing->regular) {
     return absl::InvalidArgumentError(
         absl::StrCat(output,
                      ": is not a regular file (a device, FIFO or socket); give a file "
@@ -62,6 +92,24 @@ absl::Status CheckOutput(const std::string& output, const OutputOptions& options
 
 absl::Status CommitOutput(const std::string& temporary, const std::string& output, Env* env) {
   if (env == nullptr) env = Env::Default();
+  absl::StatusOr<FileInfo> info = env->Stat(temporary);
+  if (!info.ok()) return info.status();
+  if (info->directory) {
+    absl::StatusOr<FileInfo> old = env->Stat(output);
+    const std::string aside = TemporaryPath(TemporaryPath(output));
+    if (old.ok()) {
+      RemoveOutput(aside);  // A crashed commit's leftover.
+      if (absl::Status s = env->RenameFile(output, aside); !s.ok()) return s;
+    }
+    absl::Status status = env->RenameFile(temporary, output);
+    if (!status.ok()) {
+      if (old.ok()) (void)env->RenameFile(aside, output);
+      return status;
+    }
+    status = env->SyncDirectory(ParentDirectory(output));
+    if (old.ok()) RemoveOutput(aside);
+    return status;
+  }
   {
     absl::StatusOr<std::unique_ptr<File>> file = env->Open(temporary, OpenMode::kReadWrite);
     if (!file.ok()) return file.status();
@@ -71,6 +119,16 @@ absl::Status CommitOutput(const std::string& temporary, const std::string& outpu
   absl::Status status = env->RenameFile(temporary, output);
   if (status.ok()) status = env->SyncDirectory(ParentDirectory(output));
   return status;
+}
+
+void RemoveOutput(const std::string& path) {
+  nftw(
+      path.c_str(),
+      [](const char* name, const struct stat*, int, struct FTW*) {
+        std::remove(name);
+        return 0;
+      },
+      16, FTW_DEPTH | FTW_PHYS);
 }
 
 absl::Status WriteOutputFile(const std::string& output, absl::string_view bytes,

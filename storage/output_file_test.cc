@@ -73,6 +73,41 @@ TEST(OutputFileTest, DirectoriesDevicesAndMissingDirectoriesAreNamedAsSuch) {
 }
 
 // A crash at any operation of a replacement leaves the old file or the new one, whole.
+TEST(OutputFileTest, AnOutputDirectoryIsReplacedWholeButNeverOneHoldingAnInput) {
+  TempDir dir(Filesystem::kDisk);
+  const std::string output = dir.Path("tiles");
+  OutputOptions options;
+  options.directory = true;
+  options.inputs = {dir.Path("in.fpyr")};
+  ASSERT_TRUE(WriteOutputFile(dir.Path("in.fpyr"), "pyramid", {}).ok());
+  // A first tree, then a second one replacing it whole (its old file gone).
+  for (const char* name : {"old.png", "new.png"}) {
+    ASSERT_TRUE(CheckOutput(output, options).ok()) << CheckOutput(output, options);
+    const std::string temporary = TemporaryPath(output);
+    ASSERT_EQ(::mkdir(temporary.c_str(), 0755), 0);
+    ASSERT_TRUE(WriteOutputFile(absl::StrCat(temporary, "/", name), name, {}).ok());
+    ASSERT_TRUE(CommitOutput(temporary, output).ok());
+    options.overwrite = true;
+  }
+  EXPECT_EQ(ReadFileOrDie(dir.Path("tiles/new.png")), "new.png");
+  EXPECT_FALSE(Env::Default()->FileExists(dir.Path("tiles/old.png")));
+  EXPECT_FALSE(Env::Default()->FileExists(TemporaryPath(output)));
+  EXPECT_FALSE(Env::Default()->FileExists(TemporaryPath(TemporaryPath(output))));
+  // Without overwrite, over a file, and over the directory holding the input: refused.
+  options.overwrite = false;
+  EXPECT_EQ(CheckOutput(output, options).code(), absl::StatusCode::kAlreadyExists);
+  options.overwrite = true;
+  EXPECT_EQ(CheckOutput(dir.Path("in.fpyr"), options).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckOutput(dir.path(), options).message(),
+            absl::StrCat(dir.path(), ": the directory holds the input ", dir.Path("in.fpyr"),
+                         "; replacing it would delete the input: write the output to another "
+                         "path"));
+  // RemoveOutput removes a whole tree.
+  RemoveOutput(output);
+  EXPECT_FALSE(Env::Default()->FileExists(output));
+  EXPECT_EQ(ReadFileOrDie(dir.Path("in.fpyr")), "pyramid");
+}
+
 TEST(OutputFileTest, ACrashAtEveryOperationLeavesTheOldOrTheNewFileNeverAPart) {
   OutputOptions options;
   options.overwrite = true;

@@ -18,8 +18,9 @@
 #include "convert/pmtiles_writer.h"
 #include "convert/xyz_dir.h"
 #include "gflags/gflags.h"
-#include "pyramid/reader.h"
+#include "pyramid/tile_bytes_reader.h"
 #include "tools/internal/cli.h"
+#include "tools/internal/crs_loader.h"
 #include "tools/internal/progress.h"
 
 DEFINE_string(from, "", "Format of IN: fpyr, pmtiles or mbtiles. Default: from IN's extension.");
@@ -53,7 +54,12 @@ int Fail(absl::string_view tool, const absl::Status& status) {
       absl::Status(status.code(),
                    absl::StrReplaceAll(status.message(),
                                        {{"ExportOptions::terrain_encoding", "--terrain_encoding"},
-                                        {"ExportOptions::bbox", "--bbox"}})));
+                                        {"ExportOptions::bbox_srs", "--bbox_srs"},
+                                        {"ExportOptions::bbox", "--bbox"},
+                                        {"ExportOptions::overwrite", "--overwrite"},
+                                        {"BuildOptions::tile_matrix_set = kWebMercatorQuad",
+                                         "build_pyramid --tms=WebMercatorQuad"},
+                                        {"ImportOptions::overwrite", "--overwrite"}})));
 }
 
 std::string FormatOf(const std::string& path, const std::string& flag) {
@@ -83,6 +89,7 @@ bool ExportOptionsFromFlags(flatpyramid::convert::ExportOptions* options, int* c
   options->min_zoom = FLAGS_min_zoom;
   options->max_zoom = FLAGS_max_zoom;
   options->bbox_srs = FLAGS_bbox_srs;
+  options->bbox_transform = flatpyramid::tools::TransformBoundsLoadingGdal;
   options->name = FLAGS_name;
   options->overwrite = FLAGS_overwrite;
   if (!FLAGS_bbox.empty()) {
@@ -119,10 +126,8 @@ int Export(const std::string& in, const std::string& out, const std::string& to)
       PrintCopyProgress(p.tiles_done, p.tiles_total, p.bytes_written, &printer);
     };
   }
-  flatpyramid::pyramid::ReaderOptions reader_options;
-  reader_options.private_cache_bytes = 0;
-  absl::StatusOr<std::unique_ptr<flatpyramid::pyramid::Reader>> reader =
-      flatpyramid::pyramid::Reader::Open(in, reader_options);
+  absl::StatusOr<std::unique_ptr<flatpyramid::pyramid::TileBytesReader>> reader =
+      flatpyramid::pyramid::TileBytesReader::Open(in);
   if (!reader.ok()) return Fail(kTool, reader.status());
   absl::Status status;
   if (to == "pmtiles") {

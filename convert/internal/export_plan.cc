@@ -1,15 +1,15 @@
 #include "convert/internal/export_plan.h"
 
 #include <algorithm>
-#include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "codec/codec.h"
 #include "codec/terrain_rgb.h"
-#include "convert/internal/output_file.h"
-#include "geo/crs.h"
 #include "pyramid/format.h"
+#include "storage/output_file.h"
 #include "storage/store.h"
 
 namespace flatpyramid {
@@ -17,7 +17,21 @@ namespace convert {
 namespace internal {
 namespace {
 
-// BboxInSetCrs transforms options.bbox from options.bbox_srs to the set's CRS.
+// CrsKind sorts a bbox_srs: the two CRSs of WebMercatorQuad's maths (geo::TileMatrixSet), or
+// one that needs a CRS library.
+enum class CrsKind { kLonLat, kWebMercator, kOther };
+
+CrsKind KindOf(absl::string_view srs) {
+  for (const char* name : {"EPSG:4326", "OGC:CRS84", "CRS84", "WGS84"}) {
+    if (absl::EqualsIgnoreCase(srs, name)) return CrsKind::kLonLat;
+  }
+  for (const char* name : {"EPSG:3857", "EPSG:900913"}) {
+    if (absl::EqualsIgnoreCase(srs, name)) return CrsKind::kWebMercator;
+  }
+  return CrsKind::kOther;
+}
+
+// BboxInSetCrs transforms options.bbox from options.bbox_srs to the set's CRS (EPSG:3857).
 absl::StatusOr<geo::Bounds> BboxInSetCrs(const geo::TileMatrixSet& tms,
                                          const ExportOptions& options) {
   const geo::Bounds& b = *options.bbox;
@@ -27,28 +41,41 @@ absl::StatusOr<geo::Bounds> BboxInSetCrs(const geo::TileMatrixSet& tms,
                         "min_x,min_y,max_x,max_y",
                         b.min_x, b.min_y, b.max_x, b.max_y));
   }
-  absl::StatusOr<OGRSpatialReference> from = geo::ParseSrs(options.bbox_srs);
-  if (!from.ok()) return from.status();
-  absl::StatusOr<OGRSpatialReference> to = geo::TileMatrixSetSrs(tms);
-  if (!to.ok()) return to.status();
-  std::unique_ptr<OGRCoordinateTransformation> transform(
-      OGRCreateCoordinateTransformation(&*from, &*to));
-  geo::Bounds out;
-  if (transform == nullptr ||
-      !transform->TransformBounds(b.min_x, b.min_y, b.max_x, b.max_y, &out.min_x, &out.min_y,
-                                  &out.max_x, &out.max_y, geo::kFootprintDensifyPoints)) {
+  switch (KindOf(options.bbox_srs)) {
+    case CrsKind::kWebMercator:
+      return b;
+    case CrsKind::kLonLat: {
+      // Web Mercator is cylindrical: a longitude / latitude box maps to a box exactly.
+      geo::Bounds out;
+      tms.LonLatToCrs(b.min_x, b.min_y, &out.min_x, &out.min_y);
+      tms.LonLatToCrs(b.max_x, b.max_y, &out.max_x, &out.max_y);
+      return out;
+    }
+    case CrsKind::kOther:
+      break;
+  }
+  if (!options.bbox_transform) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "ExportOptions::bbox cannot be transformed from ", options.bbox_srs, " to ", tms.crs()));
+        "ExportOptions::bbox_srs ", options.bbox_srs,
+        " needs a CRS transformation and ExportOptions::bbox_transform is not set: give the bbox "
+        "in EPSG:4326 or EPSG:3857, or set bbox_transform (geo::TransformBounds)"));
+  }
+  absl::StatusOr<geo::Bounds> out = options.bbox_transform(b, options.bbox_srs, tms.crs());
+  if (!out.ok()) {
+    return absl::Status(out.status().code(),
+                        absl::StrCat("ExportOptions::bbox in ExportOptions::bbox_srs ",
+                                     options.bbox_srs, ": ", out.status().message()));
   }
   return out;
 }
 
-absl::Status CheckPyramid(const pyramid::Reader& reader, const ExportOptions& options,
+absl::Status CheckPyramid(const pyramid::TileBytesReader& reader, const ExportOptions& options,
                           absl::string_view format, ExportPlan* plan) {
   if (reader.tile_matrix_set().id() != "WebMercatorQuad") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        reader.path(), " holds ", reader.tile_matrix_set().id(), " tiles; ", format,
-        " holds WebMercatorQuad tiles only: rebuild with --tile_matrix_set=WebMercatorQuad"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.path(), " holds ", reader.tile_matrix_set().id(), " tiles; ", format,
+                     " holds WebMercatorQuad tiles only: rebuild it with "
+                     "BuildOptions::tile_matrix_set = kWebMercatorQuad"));
   }
   absl::StatusOr<pyramid::TileCodec> codec = pyramid::ParseTileCodec(reader.metadata().codec());
   if (!codec.ok()) return codec.status();
@@ -72,7 +99,7 @@ absl::Status CheckPyramid(const pyramid::Reader& reader, const ExportOptions& op
 }
 
 // SelectLevel fills level->entries with the tiles of `z` inside `rect` (all when null).
-void SelectLevel(const pyramid::Reader& reader, const pyramid::Level& meta,
+void SelectLevel(const pyramid::TileBytesReader& reader, const pyramid::Level& meta,
                  const geo::TileRect* rect, SelectedLevel* level) {
   const storage::Reader& storage = reader.storage();
   level->z = static_cast<int>(meta.zoom());
@@ -89,7 +116,7 @@ void SelectLevel(const pyramid::Reader& reader, const pyramid::Level& meta,
   }
 }
 
-void Describe(const pyramid::Reader& reader, absl::string_view output, ExportPlan* plan) {
+void Describe(const pyramid::TileBytesReader& reader, absl::string_view output, ExportPlan* plan) {
   const pyramid::PyramidMetadata& m = reader.metadata();
   plan->center_lon = (plan->bounds_lonlat.min_x + plan->bounds_lonlat.max_x) / 2;
   plan->center_lat = (plan->bounds_lonlat.min_y + plan->bounds_lonlat.max_y) / 2;
@@ -115,8 +142,9 @@ void Describe(const pyramid::Reader& reader, absl::string_view output, ExportPla
 
 }  // namespace
 
-absl::StatusOr<ExportPlan> PlanExport(const pyramid::Reader& reader, const ExportOptions& options,
-                                      absl::string_view format, const std::string& output) {
+absl::StatusOr<ExportPlan> PlanExport(const pyramid::TileBytesReader& reader,
+                                      const ExportOptions& options, absl::string_view format,
+                                      const std::string& output) {
   ExportPlan plan;
   plan.name = options.name;
   if (absl::Status s = CheckPyramid(reader, options, format, &plan); !s.ok()) return s;
@@ -164,22 +192,37 @@ absl::StatusOr<ExportPlan> PlanExport(const pyramid::Reader& reader, const Expor
   return plan;
 }
 
-absl::Status RunExport(const pyramid::Reader& reader, const std::string& output,
+absl::Status RunExport(const pyramid::TileBytesReader& reader, const std::string& output,
                        const ExportOptions& options, absl::string_view format,
                        const std::function<absl::Status(const ExportPlan& plan,
                                                         const std::string& temporary)>& write) {
-  if (absl::Status s = CheckOutput(output, {reader.path()}, options.overwrite); !s.ok()) return s;
-  absl::StatusOr<ExportPlan> plan = PlanExport(reader, options, format, output);
+  std::string path = output;  // A directory named with a trailing '/' is the same directory.
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  storage::OutputOptions output_options;
+  output_options.overwrite = options.overwrite;
+  output_options.inputs = {reader.path()};
+  output_options.directory = format == kXyzFormat;
+  if (absl::Status s = storage::CheckOutput(path, output_options); !s.ok()) {
+    return OverwriteFieldIs("ExportOptions::overwrite", s);
+  }
+  absl::StatusOr<ExportPlan> plan = PlanExport(reader, options, format, path);
   if (!plan.ok()) return plan.status();
-  const std::string temporary = TemporaryPath(output);
-  RemoveTree(temporary);  // A crashed run's leftover of this pid.
+  const std::string temporary = storage::TemporaryPath(path);
+  storage::RemoveOutput(temporary);  // A crashed run's leftover.
   absl::Status status = write(*plan, temporary);
-  if (status.ok()) status = Publish(temporary, output);
-  if (!status.ok()) RemoveTree(temporary);
+  if (status.ok()) status = storage::CommitOutput(temporary, path);
+  if (!status.ok()) storage::RemoveOutput(temporary);
   return status;
 }
 
-TileSource::TileSource(const pyramid::Reader& reader, const ExportPlan& plan)
+absl::Status OverwriteFieldIs(absl::string_view field, const absl::Status& status) {
+  return absl::Status(
+      status.code(),
+      absl::StrReplaceAll(status.message(), {{"OutputOptions::overwrite", field},
+                                             {"TileWriterOptions::overwrite", field}}));
+}
+
+TileSource::TileSource(const pyramid::TileBytesReader& reader, const ExportPlan& plan)
     : reader_(reader), plan_(plan) {}
 
 SelectedTile TileSource::Tile(const SelectedLevel& level, uint64_t index) const {

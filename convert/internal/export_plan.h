@@ -16,7 +16,7 @@
 #include "codec/options.h"
 #include "convert/export_options.h"
 #include "geo/tile_matrix_set.h"
-#include "pyramid/reader.h"
+#include "pyramid/tile_bytes_reader.h"
 
 namespace flatpyramid {
 namespace convert {
@@ -57,16 +57,25 @@ struct ExportPlan {
 // and `output` name the target in errors and give the default name. Errors: the pyramid is
 // not WebMercatorQuad, elevation without options.terrain_encoding (or imagery with one), a
 // zoom range or bbox selecting nothing, a bbox_srs GDAL cannot parse.
-absl::StatusOr<ExportPlan> PlanExport(const pyramid::Reader& reader, const ExportOptions& options,
-                                      absl::string_view format, const std::string& output);
+absl::StatusOr<ExportPlan> PlanExport(const pyramid::TileBytesReader& reader,
+                                      const ExportOptions& options, absl::string_view format,
+                                      const std::string& output);
 
-// RunExport is every export's frame: the output rules (internal/output_file.h), PlanExport,
-// then `write(plan, temporary)` into a fresh temporary path, published over `output` when it
-// succeeds and removed when it fails.
+// kXyzFormat is the `format` of the XYZ export, whose output is a directory.
+inline constexpr char kXyzFormat[] = "XYZ";
+
+// RunExport is every export's frame: the output rules (//storage:output_file; the output is a
+// directory for kXyzFormat), PlanExport, then `write(plan, temporary)` into a fresh temporary
+// path, committed over `output` when it succeeds and removed when it fails. Errors name
+// ExportOptions::overwrite.
 absl::Status RunExport(
-    const pyramid::Reader& reader, const std::string& output, const ExportOptions& options,
+    const pyramid::TileBytesReader& reader, const std::string& output, const ExportOptions& options,
     absl::string_view format,
     const std::function<absl::Status(const ExportPlan& plan, const std::string& temporary)>& write);
+
+// OverwriteFieldIs is `status` with storage's OutputOptions::overwrite renamed `field` (the
+// option the caller of convert set).
+absl::Status OverwriteFieldIs(absl::string_view field, const absl::Status& status);
 
 // ContentId identifies stored bytes: deduplicated tiles of a level share one.
 struct ContentId {
@@ -94,7 +103,7 @@ struct SelectedTile {
 // TileSource reads the tiles of a plan. Not thread-safe.
 class TileSource {
  public:
-  TileSource(const pyramid::Reader& reader, const ExportPlan& plan);
+  TileSource(const pyramid::TileBytesReader& reader, const ExportPlan& plan);
 
   // Tile resolves entry `index` (an element of level.entries).
   SelectedTile Tile(const SelectedLevel& level, uint64_t index) const;
@@ -108,7 +117,7 @@ class TileSource {
   const std::vector<codec::CodecId>& codecs_seen() const { return codecs_seen_; }
 
  private:
-  const pyramid::Reader& reader_;
+  const pyramid::TileBytesReader& reader_;
   const ExportPlan& plan_;
   std::vector<codec::CodecId> codecs_seen_;
 };
