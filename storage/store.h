@@ -32,6 +32,7 @@
 //   last committed state as of Open, and must not outlive the writer's next growth or Seal:
 //   the writer shifts bytes under the map, or truncates it (SIGBUS). See ReaderOptions.
 // - Do not modify a file while a Reader maps it: a truncation elsewhere raises SIGBUS.
+//   Writer::OpenForUpdate (changing a sealed file) refuses a file that a Reader holds.
 // - The header (section table + user metadata) must fit one 16 KiB slot (16352 bytes of payload).
 // - Little-endian hosts only (x86-64, AArch64): keys and locations are read in place.
 #ifndef FLATPYRAMID_STORAGE_STORE_H_
