@@ -240,6 +240,10 @@ class Writer {
   bool uses_insert_range() const;
 
  private:
+  // Reopen is OpenForAppend (update = false) or OpenForUpdate.
+  static absl::StatusOr<std::unique_ptr<Writer>> Reopen(const std::string& path,
+                                                        const WriterOptions& options, bool update);
+
   class Impl;
   explicit Writer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -1144,26 +1144,25 @@ absl::StatusOr<std::unique_ptr<Writer>> Writer::Create(const std::string& path,
   return std::unique_ptr<Writer>(new Writer(std::move(impl)));
 }
 
-absl::StatusOr<std::unique_ptr<Writer>> Writer::OpenForAppend(const std::string& path,
-                                                              const WriterOptions& options) {
+absl::StatusOr<std::unique_ptr<Writer>> Writer::Reopen(const std::string& path,
+                                                       const WriterOptions& options, bool update) {
   Env* env = options.env != nullptr ? options.env : Env::Default();
   absl::StatusOr<std::unique_ptr<File>> file = OpenLocked(env, path, OpenMode::kReadWrite);
   if (!file.ok()) return file.status();
   auto impl = std::make_unique<Impl>(path, *std::move(file), options);
-  absl::Status status = impl->Recover(/*update=*/false);
+  absl::Status status = impl->Recover(update);
   if (!status.ok()) return status;
   return std::unique_ptr<Writer>(new Writer(std::move(impl)));
 }
 
+absl::StatusOr<std::unique_ptr<Writer>> Writer::OpenForAppend(const std::string& path,
+                                                              const WriterOptions& options) {
+  return Reopen(path, options, /*update=*/false);
+}
+
 absl::StatusOr<std::unique_ptr<Writer>> Writer::OpenForUpdate(const std::string& path,
                                                               const WriterOptions& options) {
-  Env* env = options.env != nullptr ? options.env : Env::Default();
-  absl::StatusOr<std::unique_ptr<File>> file = OpenLocked(env, path, OpenMode::kReadWrite);
-  if (!file.ok()) return file.status();
-  auto impl = std::make_unique<Impl>(path, *std::move(file), options);
-  absl::Status status = impl->Recover(/*update=*/true);
-  if (!status.ok()) return status;
-  return std::unique_ptr<Writer>(new Writer(std::move(impl)));
+  return Reopen(path, options, /*update=*/true);
 }
 
 absl::StatusOr<uint32_t> Writer::AddSection(absl::string_view name) {
