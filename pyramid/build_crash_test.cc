@@ -53,7 +53,21 @@ absl::Status WriteInput(const std::string& path, test::SyntheticPattern pattern)
   return test::WriteRaster(**raster, path);
 }
 
-class BuildCrashTest : public ::testing::TestWithParam<std::string> {
+// The crash points of a build are split in kParts parts (operation n goes to part n % kParts)
+// so that test shards balance; the cases that crash once run in part 0 only. Under
+// CrashPointStride() > 1 a part takes every stride-th of its points.
+constexpr int kParts = 4;
+
+struct CrashCase {
+  std::string overviews;  // "" for averaged overviews, else a kernel (it spills tiles).
+  int part;
+};
+
+void PrintTo(const CrashCase& c, std::ostream* os) {
+  *os << (c.overviews.empty() ? "average" : c.overviews) << " overviews, part " << c.part;
+}
+
+class BuildCrashTest : public ::testing::TestWithParam<CrashCase> {
  protected:
   static void SetUpTestSuite() {
     GDALAllRegister();
@@ -67,15 +81,18 @@ class BuildCrashTest : public ::testing::TestWithParam<std::string> {
     options.inputs = {dir_->Path("in.tif")};
     options.output = kOutput;
     // Kernel overviews spill the unit zoom's tiles to a side file when levels lie above it.
-    options.min_zoom = GetParam().empty() ? 9 : 8;
+    options.min_zoom = overviews().empty() ? 9 : 8;
     options.max_zoom = 10;
     options.codec = TileCodec::kPng;
-    if (!GetParam().empty()) options.overview_resampling = *ParseResampling(GetParam());
+    if (!overviews().empty()) options.overview_resampling = *ParseResampling(overviews());
     options.threads = 1;
     options.commit_interval = absl::ZeroDuration();  // A commit point after every unit.
     options.env = env;
     return options;
   }
+
+  const std::string& overviews() const { return GetParam().overviews; }
+  int part() const { return GetParam().part; }
 
   // Clean builds the pyramid without faults and returns it and the operations it took.
   void Clean(TileCodec codec, Pyramid* pyramid, int64_t* operations) const {
@@ -108,29 +125,41 @@ void ExpectOnlyTheOutput(FaultInjectionEnv* faults) {
   EXPECT_EQ(*children, std::vector<std::string>{"out.fpyr"});
 }
 
+// StopAt stops a build after `n` operations; what reached the disk is not chosen yet.
+void StopAt(const BuildOptions& options, FaultInjectionEnv* faults, int64_t n) {
+  faults->CrashAfter(n);
+  ASSERT_FALSE(BuildPyramid(options).ok()) << "the build did not stop at operation " << n;
+}
+
+// Resume keeps what reached the disk in crash mode `m` and returns how --resume went on.
+absl::StatusOr<ResumeOutcome> Resume(BuildOptions options, FaultInjectionEnv* faults, int64_t n,
+                                     int m) {
+  faults->Crash(kModes[m], static_cast<uint64_t>(n * 2 + m));
+  options.resume = true;
+  absl::StatusOr<BuildResult> resumed = BuildPyramid(options);
+  if (!resumed.ok()) return resumed.status();
+  return resumed->resume_outcome;
+}
+
 TEST_P(BuildCrashTest, ACrashAtEveryOperationThenResumeGivesTheCleanBuild) {
   Pyramid clean;
   int64_t total = 0;
   Clean(TileCodec::kPng, &clean, &total);
   ASSERT_GT(total, 30);
-  std::cout << GetParam() << ": " << total << " operations in a clean build\n" << std::flush;
-  std::map<ResumeOutcome, int> outcomes;
-  for (int64_t n = 0; n < total; ++n) {
+  std::cout << overviews() << ": " << total << " operations in a clean build; part " << part()
+            << " of " << kParts << "\n"
+            << std::flush;
+  for (int64_t n = part(); n < total; n += kParts * storage::test::CrashPointStride()) {
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
     SplitEnv env(kDir, &faults);
-    faults.CrashAfter(n);
-    ASSERT_FALSE(BuildPyramid(Options(&env)).ok());
+    StopAt(Options(&env), &faults, n);
     const FaultInjectionEnv::Snapshot at_crash = faults.TakeSnapshot();
     for (int m = 0; m < 2; ++m) {
       SCOPED_TRACE(absl::StrCat("crash at operation ", n, " of ", total, ", mode ", m));
       faults.Restore(at_crash);
-      faults.Crash(kModes[m], static_cast<uint64_t>(n * 2 + m));
-      BuildOptions resume = Options(&env);
-      resume.resume = true;
-      absl::StatusOr<BuildResult> resumed = BuildPyramid(resume);
+      absl::StatusOr<ResumeOutcome> resumed = Resume(Options(&env), &faults, n, m);
       ASSERT_TRUE(resumed.ok()) << resumed.status();
-      ++outcomes[resumed->resume_outcome];
       absl::StatusOr<Pyramid> read = ReadPyramid(&faults, kOutput);
       ASSERT_TRUE(read.ok()) << read.status();
       ASSERT_TRUE(*read == clean);
@@ -138,7 +167,34 @@ TEST_P(BuildCrashTest, ACrashAtEveryOperationThenResumeGivesTheCleanBuild) {
       if (::testing::Test::HasFatalFailure()) return;
     }
   }
-  // Every state a stopped build can be in was reached.
+}
+
+// The cases that crash once or not at all: one per overview kind, part 0.
+class BuildOnceTest : public BuildCrashTest {};
+
+// Every state a stopped build can be in is reached by some crash point: before the first commit
+// point (started over), while sealing (sealed only), after the last operation that matters
+// (already finished) and between commit points (continued).
+TEST_P(BuildOnceTest, EveryStateOfAStoppedBuildIsReached) {
+  Pyramid clean;
+  int64_t total = 0;
+  Clean(TileCodec::kPng, &clean, &total);
+  std::map<ResumeOutcome, int> outcomes;
+  const auto crash_at = [&](int64_t n) {
+    FaultInjectionEnv faults;
+    faults.AddDirectory(kDir);
+    SplitEnv env(kDir, &faults);
+    StopAt(Options(&env), &faults, n);
+    absl::StatusOr<ResumeOutcome> resumed = Resume(Options(&env), &faults, n, 0);
+    ASSERT_TRUE(resumed.ok()) << "crash at operation " << n << ": " << resumed.status();
+    ++outcomes[*resumed];
+  };
+  crash_at(0);
+  // From the end backwards: finished, then sealing, then the first point between commits.
+  for (int64_t n = total - 1; n > 0 && outcomes[ResumeOutcome::kContinued] == 0; --n) {
+    crash_at(n);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
   EXPECT_GT(outcomes[ResumeOutcome::kStartedOver], 0);
   EXPECT_GT(outcomes[ResumeOutcome::kContinued], 0);
   EXPECT_GT(outcomes[ResumeOutcome::kSealedOnly], 0);
@@ -162,8 +218,9 @@ TEST_P(BuildCrashTest, AnOverwriteStoppedAnywhereKeepsTheOldPyramidAndResumeRepl
     ASSERT_TRUE(BuildPyramid(first).ok());
     old_only = faults.TakeSnapshot();
   }
-  int old_seen = 0;
-  for (int64_t n = 0; n < total + 8; ++n) {
+  int old_seen = 0, points = 0;
+  for (int64_t n = part(); n < total + 8;
+       n += kParts * storage::test::CrashPointStride(), ++points) {
     SCOPED_TRACE(absl::StrCat("crash at operation ", n));
     FaultInjectionEnv faults;
     faults.AddDirectory(kDir);
@@ -187,13 +244,13 @@ TEST_P(BuildCrashTest, AnOverwriteStoppedAnywhereKeepsTheOldPyramidAndResumeRepl
     ExpectOnlyTheOutput(&faults);
     if (::testing::Test::HasFatalFailure()) return;
   }
-  EXPECT_GT(old_seen, total / 2);
+  EXPECT_GT(old_seen, points / 2);  // Most crash points come before the rename.
 }
 
 // An input rewritten in place between a stop and --resume (same name, other pixels) would give
 // half old, half new tiles: the resume is refused, naming the input.
-TEST_P(BuildCrashTest, AResumeAfterAnInputWasRewrittenIsRefusedNamingIt) {
-  const std::string input = dir_->Path(absl::StrCat("rewritten", GetParam(), ".tif"));
+TEST_P(BuildOnceTest, AResumeAfterAnInputWasRewrittenIsRefusedNamingIt) {
+  const std::string input = dir_->Path(absl::StrCat("rewritten", overviews(), ".tif"));
   ASSERT_TRUE(WriteInput(input, test::SyntheticPattern::kGradient).ok());
   FaultInjectionEnv faults;
   faults.AddDirectory(kDir);
@@ -217,10 +274,10 @@ TEST_P(BuildCrashTest, AResumeAfterAnInputWasRewrittenIsRefusedNamingIt) {
 
 // On a real filesystem: --overwrite of a pyramid that a reader holds open replaces it (the new
 // file is renamed over the old name) while the reader goes on reading the old one.
-TEST_P(BuildCrashTest, AnOverwriteReplacesAPyramidWhileAReaderKeepsTheOldOne) {
+TEST_P(BuildOnceTest, AnOverwriteReplacesAPyramidWhileAReaderKeepsTheOldOne) {
   test::TempDir dir;
   BuildOptions options = Options(nullptr);
-  options.output = dir.Path(absl::StrCat("read", GetParam(), ".fpyr"));
+  options.output = dir.Path(absl::StrCat("read", overviews(), ".fpyr"));
   options.codec = TileCodec::kWebpLossless;
   ASSERT_TRUE(BuildPyramid(options).ok());
   absl::StatusOr<Pyramid> old = ReadPyramid(storage::Env::Default(), options.output);
@@ -239,11 +296,21 @@ TEST_P(BuildCrashTest, AnOverwriteReplacesAPyramidWhileAReaderKeepsTheOldOne) {
   EXPECT_FALSE(storage::Env::Default()->FileExists(options.output + ".partial"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Overviews, BuildCrashTest, ::testing::Values("", "cubic"),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param.empty() ? std::string("Average")
-                                                     : std::string("CubicKernel");
-                         });
+std::string CaseName(const ::testing::TestParamInfo<CrashCase>& info) {
+  return absl::StrCat(info.param.overviews.empty() ? "Average" : "CubicKernel", "Part",
+                      info.param.part);
+}
+
+std::vector<CrashCase> Cases(int parts) {
+  std::vector<CrashCase> cases;
+  for (const char* overviews : {"", "cubic"}) {
+    for (int part = 0; part < parts; ++part) cases.push_back({overviews, part});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Overviews, BuildCrashTest, ::testing::ValuesIn(Cases(kParts)), CaseName);
+INSTANTIATE_TEST_SUITE_P(Overviews, BuildOnceTest, ::testing::ValuesIn(Cases(1)), CaseName);
 
 }  // namespace
 }  // namespace pyramid

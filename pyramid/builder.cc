@@ -10,6 +10,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "codec/image.h"
 #include "cpl_conv.h"
 #include "gdal_priv.h"
 #include "pyramid/format.h"
@@ -35,6 +36,20 @@ namespace {
 
 using internal::BuildPlan;
 
+// LevelCapacity is the room to reserve for level `z`'s section: its keys and locations for
+// every tile of the base rectangle's shadow at z, and as many raw tiles' bytes, each capped at
+// the store's default value room (holes until written; Seal trims what is left).
+storage::SectionCapacity LevelCapacity(const BuildPlan& plan, int z) {
+  const int shift = plan.max_zoom - z;
+  const uint64_t tiles =
+      (static_cast<uint64_t>(plan.base_max_x >> shift) - (plan.base_min_x >> shift) + 1) *
+      ((plan.base_max_y >> shift) - (plan.base_min_y >> shift) + 1);
+  const uint64_t raw_tile = static_cast<uint64_t>(plan.tile_size()) * plan.tile_size() *
+                            plan.bands() * codec::BytesPerSample(plan.pixel_type());
+  const uint64_t cap = storage::WriterOptions().initial_value_capacity;
+  return {std::min(tiles * 8, cap), std::min(tiles * 16, cap), std::min(tiles * raw_tile, cap)};
+}
+
 // LevelSections finds or adds every level's section.
 absl::StatusOr<std::vector<uint32_t>> LevelSections(const BuildPlan& plan, storage::Writer* writer,
                                                     bool resuming) {
@@ -46,7 +61,7 @@ absl::StatusOr<std::vector<uint32_t>> LevelSections(const BuildPlan& plan, stora
       sections[z] = *found;
       continue;
     }
-    absl::StatusOr<uint32_t> added = writer->AddSection(name);
+    absl::StatusOr<uint32_t> added = writer->AddSection(name, LevelCapacity(plan, z));
     if (!added.ok()) return internal::WriteFailed(added.status(), resuming);
     sections[z] = *added;
   }

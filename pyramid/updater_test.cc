@@ -58,13 +58,14 @@ void Translate(const std::vector<std::string>& args, const std::string& output) 
 // blocks as one of the whole), an eastern part that overlaps it by one column, and a newer
 // patch (inverted colours) inside the eastern part.
 struct Halves {
+  TempDir dir;
   std::string west, east, patch;
 };
 
 const Halves& MakeHalves() {
   static const Halves* halves = [] {
-    auto* h = new Halves;
-    const std::string dir = (new TempDir)->path();  // Lives as long as the test binary.
+    auto* h = new Halves;  // Lives as long as the test binary.
+    const std::string dir = h->dir.path();
     h->west = dir + "/west.tif";
     h->east = dir + "/east.tif";
     h->patch = dir + "/patch.tif";

@@ -320,7 +320,9 @@ int64_t OperationCount(Filesystem filesystem) {
 TEST_P(CrashTest, EveryCrashPointOpensAsLastCommitOrIsRefusedNeverWrongBytes) {
   const CrashCase& param = GetParam();
   const int64_t total = OperationCount(param.filesystem);
-  ASSERT_GT(total, 800);
+  // Small values reach the file in gathered writes, so a few hundred operations; the outcome
+  // checks at the end show that crashes hit every phase (growth, commit, seal).
+  ASSERT_GT(total, 200);
   const FaultInjectionEnv::CrashMode modes[] = {FaultInjectionEnv::CrashMode::kDropUnsynced,
                                                 FaultInjectionEnv::CrashMode::kKeepUnsynced,
                                                 FaultInjectionEnv::CrashMode::kKeepRandomPrefix,
@@ -599,7 +601,9 @@ TEST_P(UpdateCrashTest, EveryCrashPointOfAnInPlaceUpdateOpensAsTheOldOrTheNewSto
                                                 FaultInjectionEnv::CrashMode::kKeepRandomPrefix,
                                                 FaultInjectionEnv::CrashMode::kKeepRandomSubset};
   int old_store = 0, new_store = 0, refused_then_finished = 0, partial = 0;
-  for (int64_t n = param.part; n <= static_cast<int64_t>(run.operations); n += param.parts) {
+  // Under sanitizers (FLATPYRAMID_CRASH_POINT_STRIDE) every few of those points.
+  const int64_t stride = param.parts * test::CrashPointStride();
+  for (int64_t n = param.part; n <= static_cast<int64_t>(run.operations); n += stride) {
     for (int m = 0; m < 4; ++m) {
       SCOPED_TRACE(absl::StrCat("crash after operation ", n, " of the update, mode ", m));
       FaultInjectionEnv env(EnvOptions(param.filesystem));

@@ -1,10 +1,12 @@
 #include "storage/testing/fault_injection_env.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace flatpyramid {
@@ -479,6 +481,13 @@ void FaultInjectionEnv::SetContents(const std::string& path, std::string bytes) 
   state.durable = bytes;
   state.current = std::move(bytes);
   state.unsynced.clear();
+}
+
+int64_t CrashPointStride() {
+  const char* value = std::getenv("FLATPYRAMID_CRASH_POINT_STRIDE");
+  int64_t stride = 1;
+  if (value == nullptr || !absl::SimpleAtoi(value, &stride) || stride < 1) return 1;
+  return stride;
 }
 
 }  // namespace test

@@ -165,6 +165,12 @@ class FaultInjectionEnv : public Env {
   friend class FaultInjectionFile;
 };
 
+// CrashPointStride is the distance between the crash points a long crash test tries: 1 (every
+// operation) unless the environment variable FLATPYRAMID_CRASH_POINT_STRIDE holds a larger
+// number. .bazelrc's sanitize configuration sets one: its instrumented build is several times
+// slower, and the plain run already tries every point.
+int64_t CrashPointStride();
+
 }  // namespace test
 }  // namespace storage
 }  // namespace flatpyramid
