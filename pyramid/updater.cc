@@ -237,42 +237,117 @@ absl::StatusOr<std::vector<std::vector<geo::TileRect>>> ReplacedRects(
   return rects;
 }
 
-// Compose writes the updated pyramid at UpdateOutputName and renames it over the output: the
-// restricted build's tiles over `area` (nothing replaced without one: a compaction).
+// SetCounts copies what the composition did into `result`.
+void SetCounts(const internal::UpdateCounts& counts, UpdateResult* result) {
+  result->tiles_copied = counts.tiles_copied;
+  result->tiles_replaced = counts.tiles_replaced;
+  result->tiles_written = counts.tiles_written;
+  result->new_bytes = counts.new_bytes;
+  result->dead_bytes = counts.dead_bytes;
+}
+
+// OpenInPlace opens the pyramid at options.output to change it in place, after closing `old`'s
+// reader (its shared lock would refuse the writer). Null when another process has the file
+// open for reading: `old` is then open again, and the update writes a copy, so that readers
+// keep their consistent view.
+absl::StatusOr<std::unique_ptr<storage::Writer>> OpenInPlace(const BuildOptions& options,
+                                                             storage::Env* env,
+                                                             OpenedPyramid* old) {
+  old->store.reset();
+  storage::WriterOptions writer_options;
+  writer_options.env = env;
+  writer_options.force_fallback = options.force_fallback;
+  absl::StatusOr<std::unique_ptr<storage::Writer>> writer =
+      storage::Writer::OpenForUpdate(options.output, writer_options);
+  if (!absl::IsUnavailable(writer.status())) return writer;
+  // A reader holds it (else a writer does, and opening it for reading fails the same way).
+  absl::StatusOr<OpenedPyramid> again = OpenPyramid(options.output, env);
+  if (!again.ok()) return again.status();
+  *old = *std::move(again);
+  return nullptr;
+}
+
+// ComposeCopy writes the updated pyramid at UpdateOutputName and renames it over the output.
+absl::Status ComposeCopy(const BuildOptions& options, const internal::UpdateSources& update,
+                         storage::Env* env, PyramidMetadata* m, UpdateResult* result) {
+  const std::string temporary = internal::UpdateOutputName(options.output);
+  storage::WriterOptions writer_options;
+  writer_options.env = env;
+  writer_options.overwrite = true;  // A composition a kill left: ours, started again.
+  writer_options.force_fallback = options.force_fallback;
+  absl::StatusOr<std::unique_ptr<storage::Writer>> writer =
+      storage::Writer::Create(temporary, writer_options);
+  if (!writer.ok()) return writer.status();
+  absl::StatusOr<internal::UpdateCounts> counts = internal::ComposeUpdate(update, writer->get(), m);
+  if (!counts.ok()) return counts.status();
+  absl::Status status = CheckMetadata(*m);
+  if (!status.ok()) return status;
+  (*writer)->SetUserMetadata(kMetadataTypeName, internal::DeterministicBytes(*m));
+  status = (*writer)->Seal();
+  result->storage = (*writer)->stats();
+  writer->reset();
+  if (status.ok()) status = storage::CommitOutput(temporary, options.output, env);
+  if (!status.ok()) return status;
+  result->path = UpdatePath::kCopy;
+  SetCounts(*counts, result);
+  return absl::OkStatus();
+}
+
+// ComposeInPlace changes the pyramid's file itself (`pyramid`, from OpenForUpdate): one
+// commit switches every level to its new index at once; Seal then removes the old indexes.
+absl::Status ComposeInPlace(const internal::UpdateSources& update, storage::Writer* pyramid,
+                            PyramidMetadata* m, UpdateResult* result) {
+  absl::StatusOr<internal::UpdateCounts> counts = internal::ComposeInPlace(update, pyramid, m);
+  if (!counts.ok()) return counts.status();
+  absl::Status status = CheckMetadata(*m);
+  if (!status.ok()) return status;
+  pyramid->SetUserMetadata(kMetadataTypeName, internal::DeterministicBytes(*m));
+  status = pyramid->Seal();
+  result->storage = pyramid->stats();
+  if (!status.ok()) return status;
+  result->path = UpdatePath::kInPlace;
+  SetCounts(*counts, result);
+  return absl::OkStatus();
+}
+
+// Compose writes the updated pyramid, in place or as a copy: the restricted build's tiles
+// over `area` (nothing replaced without one: a compaction, always a copy).
 absl::StatusOr<UpdateResult> Compose(const BuildOptions& options, const UpdateOptions& wanted,
-                                     const OpenedPyramid& old, std::vector<SourceFile> sources,
+                                     OpenedPyramid* old, std::vector<SourceFile> sources,
                                      const std::optional<BuildArea>& area, int unit_zoom) {
   storage::Env* env = options.env != nullptr ? options.env : storage::Env::Default();
   internal::UpdateSources update;
-  update.old_store = old.store.get();
-  update.old_metadata = old.metadata;
+  update.old_store = old->store.get();
+  update.old_metadata = old->metadata;
   absl::StatusOr<OpenedPyramid> tiles = absl::NotFoundError("no area");
   if (area.has_value()) {
     tiles = OpenPyramid(internal::UpdateTilesName(options.output), env);
     if (!tiles.ok()) return tiles.status();
-    absl::Status status = CheckSameTiles(old.metadata, tiles->metadata);
+    absl::Status status = CheckSameTiles(old->metadata, tiles->metadata);
     if (!status.ok()) return status;
     update.area_store = tiles->store.get();
     update.area_metadata = tiles->metadata;
     update.unit_zoom = unit_zoom;
     absl::StatusOr<std::vector<std::vector<geo::TileRect>>> rects =
-        ReplacedRects(old.metadata, *area, unit_zoom);
+        ReplacedRects(old->metadata, *area, unit_zoom);
     if (!rects.ok()) return rects.status();
     update.replaced = *std::move(rects);
   } else {  // Nothing replaced: every level is formed from nothing, above no unit.
-    update.area_store = old.store.get();
-    update.area_metadata = old.metadata;
-    update.unit_zoom = static_cast<int>(old.metadata.max_zoom()) + 1;
-    update.replaced.assign(old.metadata.max_zoom() + 1, {});
+    update.area_store = old->store.get();
+    update.area_metadata = old->metadata;
+    update.unit_zoom = static_cast<int>(old->metadata.max_zoom()) + 1;
+    update.replaced.assign(old->metadata.max_zoom() + 1, {});
   }
   uint64_t live_bytes = 0;
-  for (const Level& level : old.metadata.levels()) live_bytes += level.bytes();
-  update.compact = wanted.compact || internal::DeadBytesAfter(update) >
-                                         kAutoCompactDeadFraction * static_cast<double>(live_bytes);
+  for (const Level& level : old->metadata.levels()) live_bytes += level.bytes();
+  update.compact =
+      wanted.compact || (wanted.auto_compact_dead_fraction < 1.0 &&
+                         internal::DeadBytesAfter(update) >
+                             wanted.auto_compact_dead_fraction * static_cast<double>(live_bytes));
 
   UpdateResult result;
   result.compacted = update.compact;
-  result.metadata = old.metadata;
+  result.metadata = old->metadata;
   PyramidMetadata& m = result.metadata;
   m.clear_sources();
   for (SourceFile& source : sources) *m.add_sources() = std::move(source);
@@ -286,36 +361,41 @@ absl::StatusOr<UpdateResult> Compose(const BuildOptions& options, const UpdateOp
     for (const SourceFile& source : m.sources()) paths.push_back(source.path());
     (*m.mutable_creation_options())["input"] = absl::StrJoin(paths, ",");
   }
-  const std::string temporary = internal::UpdateOutputName(options.output);
-  storage::WriterOptions writer_options;
-  writer_options.env = env;
-  writer_options.overwrite = true;  // A composition a kill left: ours, started again.
-  writer_options.force_fallback = options.force_fallback;
-  absl::StatusOr<std::unique_ptr<storage::Writer>> writer =
-      storage::Writer::Create(temporary, writer_options);
-  if (!writer.ok()) return writer.status();
-  absl::StatusOr<internal::UpdateCounts> counts =
-      internal::ComposeUpdate(update, writer->get(), &m);
-  if (!counts.ok()) return counts.status();
-  absl::Status status = CheckMetadata(m);
+  std::unique_ptr<storage::Writer> in_place;
+  if (!update.compact) {
+    absl::StatusOr<std::unique_ptr<storage::Writer>> opened = OpenInPlace(options, env, old);
+    if (!opened.ok()) return opened.status();
+    in_place = *std::move(opened);
+    update.old_store = old->store.get();  // Null in place.
+  }
+  const absl::Status status = in_place != nullptr
+                                  ? ComposeInPlace(update, in_place.get(), &m, &result)
+                                  : ComposeCopy(options, update, env, &m, &result);
   if (!status.ok()) return status;
-  (*writer)->SetUserMetadata(kMetadataTypeName, internal::DeterministicBytes(m));
-  status = (*writer)->Seal();
-  writer->reset();
-  if (status.ok()) status = storage::CommitOutput(temporary, options.output, env);
-  if (!status.ok()) return status;
-  result.tiles_copied = counts->tiles_copied;
-  result.tiles_replaced = counts->tiles_replaced;
-  result.tiles_written = counts->tiles_written;
-  result.new_bytes = counts->new_bytes;
-  result.dead_bytes = counts->dead_bytes;
   return result;
 }
 
-// RemoveWorkFiles removes the restricted build and its side files, durably.
+// FinishInPlaceChange reopens the pyramid for an update in place and seals it: a tail copy
+// that a kill stopped is finished, room an update left is removed (nothing if none). Done
+// when a reader has the file open (the file reads as it is).
+absl::Status FinishInPlaceChange(const BuildOptions& options, storage::Env* env) {
+  storage::WriterOptions writer_options;
+  writer_options.env = env;
+  writer_options.force_fallback = options.force_fallback;
+  absl::StatusOr<std::unique_ptr<storage::Writer>> writer =
+      storage::Writer::OpenForUpdate(options.output, writer_options);
+  if (absl::IsUnavailable(writer.status())) return absl::OkStatus();
+  if (!writer.ok()) return writer.status();
+  return (*writer)->Seal();
+}
+
+// RemoveWorkFiles removes the restricted build, its side files and a leftover copy, durably.
 absl::Status RemoveWorkFiles(const std::string& output, storage::Env* env) {
   const std::string tiles = internal::UpdateTilesName(output);
-  absl::Status status = env->RemoveFile(tiles);
+  // A copy an earlier attempt left (an update in place does not rename it over the output).
+  absl::Status status = env->RemoveFile(internal::UpdateOutputName(output));
+  if (!status.ok() && !absl::IsNotFound(status)) return status;
+  status = env->RemoveFile(tiles);
   if (!status.ok() && !absl::IsNotFound(status)) return status;
   status = internal::RemoveSideFiles(env, tiles);
   if (status.ok()) status = env->SyncDirectory(storage::ParentDirectory(output));
@@ -336,6 +416,13 @@ absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options,
   }
   storage::Env* env = options.env != nullptr ? options.env : storage::Env::Default();
   absl::StatusOr<OpenedPyramid> old = OpenPyramid(options.output, env);
+  if (absl::IsFailedPrecondition(old.status()) && options.resume) {
+    // An update in place stopped inside a tail copy (a filesystem without INSERT_RANGE):
+    // reopening it for the update finishes the move, and the file reads again.
+    absl::Status status = FinishInPlaceChange(options, env);
+    if (!status.ok()) return status;
+    old = OpenPyramid(options.output, env);
+  }
   if (!old.ok()) return old.status();
   absl::Status status = CheckPyramid(options.output, old->metadata);
   if (!status.ok()) return status;
@@ -360,7 +447,10 @@ absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options,
           "an update of ", options.output, " was interrupted (",
           internal::UpdateTilesName(options.output), " exists): finish it with resume"));
     }
-    status = RemoveWorkFiles(options.output, env);
+    // An update in place that committed may not have removed the old indexes' room yet.
+    old->store.reset();
+    if (tiles_exist) status = FinishInPlaceChange(options, env);
+    if (status.ok()) status = RemoveWorkFiles(options.output, env);
     if (!status.ok()) return status;
     UpdateResult result;
     result.metadata = old->metadata;
@@ -380,7 +470,7 @@ absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options,
   if (options.inputs.empty() && !options.area.has_value()) {  // Only compacts.
     std::vector<SourceFile> same(old->metadata.sources().begin(), old->metadata.sources().end());
     absl::StatusOr<UpdateResult> result =
-        Compose(options, update, *old, std::move(same), std::nullopt, 0);
+        Compose(options, update, &*old, std::move(same), std::nullopt, 0);
     if (result.ok()) result->resume_outcome = ResumeOutcome::kNotResumed;
     return result;
   }
@@ -405,7 +495,7 @@ absl::StatusOr<UpdateResult> UpdatePyramid(const BuildOptions& options,
   absl::StatusOr<BuildResult> built = BuildPyramid(*build);
   if (!built.ok()) return built.status();
   absl::StatusOr<UpdateResult> result =
-      Compose(options, update, *old, sources, *area, built->unit_zoom);
+      Compose(options, update, &*old, sources, *area, built->unit_zoom);
   if (!result.ok()) return result.status();
   old->store.reset();
   status = RemoveWorkFiles(options.output, env);

@@ -1,8 +1,9 @@
 // UpdatePyramid (build_pyramid --update) against full builds of the real Landsat sample: the
 // western half updated with the eastern half equals a build of both halves tile for tile, a
 // newer patch on top equals a build with it last, tiles away from the new input keep their
-// bytes, on the storage fallback too; an interrupted update leaves the old pyramid and
-// resume finishes it; a reader open during the update keeps its view.
+// bytes, in place (INSERT_RANGE on ext4, the tail copy on tmpfs) writing the new tiles and
+// the index, not the file; an interrupted update leaves the old pyramid and resume finishes
+// it; a reader open during the update makes it write a copy, and keeps its view.
 #include "pyramid/updater.h"
 
 #include <map>
@@ -145,7 +146,37 @@ Tiles WestOfColumn(const Tiles& tiles, uint32_t column) {
   return kept;
 }
 
-void ExpectUpdateEqualsFullBuild(test::Filesystem filesystem) {
+uint64_t Inode(const std::string& path) {
+  absl::StatusOr<storage::FileInfo> info = storage::Env::Default()->Stat(path);
+  EXPECT_TRUE(info.ok()) << info.status();
+  return info.ok() ? info->inode : 0;
+}
+
+// ExpectTheOldView checks that `reader`, opened before an update, still reads every tile of
+// `before` and nothing else.
+void ExpectTheOldView(const Reader& reader, const Tiles& before, const Tiles& after) {
+  for (const auto& [tile, bytes] : before) {
+    absl::StatusOr<absl::string_view> got =
+        reader.GetTileBytes(std::get<0>(tile), std::get<1>(tile), std::get<2>(tile));
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes);
+  }
+  EXPECT_TRUE(reader.Verify().ok());
+  int only_new = 0;  // Tiles of the eastern half: not in the old reader's view.
+  for (const auto& [tile, bytes] : after) {
+    if (before.count(tile) != 0) continue;
+    ++only_new;
+    absl::StatusOr<absl::string_view> got =
+        reader.GetTileBytes(std::get<0>(tile), std::get<1>(tile), std::get<2>(tile));
+    EXPECT_TRUE(!got.ok() || got->empty());
+  }
+  EXPECT_GT(only_new, 0);
+}
+
+// ExpectUpdateEqualsFullBuild updates a pyramid of the western part with the eastern one on
+// `filesystem`: in place, or with `reader_open` (a Reader holds the file) as a copy, which the
+// reader does not see. Either way the result equals a full build, tile for tile.
+void ExpectUpdateEqualsFullBuild(test::Filesystem filesystem, bool reader_open) {
   const Halves& h = MakeHalves();
   TempDir tmp(filesystem);
   const std::string dir = tmp.path();
@@ -153,10 +184,38 @@ void ExpectUpdateEqualsFullBuild(test::Filesystem filesystem) {
   BuildOptions west = Options({h.west}, dir + "/mosaic.fpyr");
   const Tiles before = Build(west);
   ASSERT_GT(before.size(), 0u);
+  const uint64_t inode = Inode(west.output);
+  std::unique_ptr<Reader> old_reader;
+  if (reader_open) {
+    absl::StatusOr<std::unique_ptr<Reader>> opened = Reader::Open(west.output);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    old_reader = *std::move(opened);
+  }
 
   BuildOptions update = Options({h.east}, west.output);
-  absl::StatusOr<UpdateResult> result = UpdatePyramid(update);
+  // A quarter of this small pyramid's tile bytes are replaced: it would compact by itself.
+  UpdateOptions no_compaction;
+  no_compaction.auto_compact_dead_fraction = 1.0;
+  absl::StatusOr<UpdateResult> result = UpdatePyramid(update, no_compaction);
   ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(result->compacted);
+  const storage::WriterStats& stats = result->storage;
+  if (reader_open) {
+    EXPECT_EQ(result->path, UpdatePath::kCopy);
+    EXPECT_NE(Inode(west.output), inode);
+    EXPECT_EQ(stats.insert_range_calls + stats.tail_moves, 0u);
+  } else {
+    EXPECT_EQ(result->path, UpdatePath::kInPlace);
+    EXPECT_EQ(Inode(west.output), inode);
+    if (filesystem == test::Filesystem::kDisk) {
+      EXPECT_GT(stats.insert_range_calls, 0u);
+      EXPECT_GT(stats.collapse_range_calls, 0u);
+      EXPECT_EQ(stats.tail_moves, 0u);
+    } else {  // tmpfs refuses INSERT_RANGE: the tail is moved, still in the same file.
+      EXPECT_EQ(stats.insert_range_calls, 0u);
+      EXPECT_GT(stats.tail_moves, 0u);
+    }
+  }
   EXPECT_GT(result->tiles_copied, 0u);
   EXPECT_GT(result->tiles_written, 0u);
   ASSERT_EQ(result->metadata.sources_size(), 2);
@@ -179,14 +238,19 @@ void ExpectUpdateEqualsFullBuild(test::Filesystem filesystem) {
   for (const auto& [tile, bytes] : kept_before) EXPECT_EQ(after.at(tile), bytes);
   EXPECT_FALSE(storage::Env::Default()->FileExists(west.output + ".update-tiles"));
   EXPECT_FALSE(storage::Env::Default()->FileExists(west.output + ".update"));
+  if (old_reader != nullptr) ExpectTheOldView(*old_reader, before, after);
 }
 
-TEST(UpdatePyramidTest, WesternHalfUpdatedWithEasternHalfEqualsBuildOfBoth) {
-  ExpectUpdateEqualsFullBuild(test::Filesystem::kDisk);
+TEST(UpdatePyramidTest, WesternHalfUpdatedInPlaceWithEasternHalfEqualsBuildOfBoth) {
+  ExpectUpdateEqualsFullBuild(test::Filesystem::kDisk, /*reader_open=*/false);
 }
 
-TEST(UpdatePyramidTest, SameOnTmpfsWhereStorageFallsBackToTailCopies) {
-  ExpectUpdateEqualsFullBuild(test::Filesystem::kTmpfs);
+TEST(UpdatePyramidTest, SameOnTmpfsWhereStorageMovesTheTailInPlace) {
+  ExpectUpdateEqualsFullBuild(test::Filesystem::kTmpfs, /*reader_open=*/false);
+}
+
+TEST(UpdatePyramidTest, ReaderOpenDuringUpdateGetsACopyKeepsItsViewAndTheCopyEqualsBuildOfBoth) {
+  ExpectUpdateEqualsFullBuild(test::Filesystem::kDisk, /*reader_open=*/true);
 }
 
 TEST(UpdatePyramidTest, NewerPatchOnTopEqualsBuildWithItLast) {
@@ -202,9 +266,20 @@ TEST(UpdatePyramidTest, NewerPatchOnTopEqualsBuildWithItLast) {
   EXPECT_GT(result->tiles_replaced, 0u);
   const Tiles after = ReadVerified(both.output);
   ExpectSame(after, full);
-  // The old blobs are copied whole and the new tiles appended: the file grows by the new
+  // In place: the old blobs stay and the new tiles are appended: the file grows by the new
   // tiles (and at most a block per array, 3 per level), the replaced ones stay as dead bytes.
+  // Written: the new tiles and every level's new index (24 bytes a tile), and the header
+  // slots (a few hundred bytes each); not the file.
   ASSERT_FALSE(result->compacted);
+  ASSERT_EQ(result->path, UpdatePath::kInPlace);
+  // (The restricted build's blob is appended whole: its tiles outside the replaced ones
+  // count as dead bytes, and in the file's growth.)
+  const uint64_t index = 24 * after.size();
+  const uint64_t growth = FileSize(both.output) - size_before;
+  EXPECT_GE(result->storage.bytes_written, result->new_bytes + index);
+  EXPECT_LE(result->storage.bytes_written,
+            growth + index + 3 * 8 * 4096 + 1024 * result->storage.header_writes);
+  EXPECT_LT(result->storage.bytes_written, size_before / 4);
   EXPECT_GT(result->dead_bytes, 0u);
   uint64_t dead = 0;
   for (const Level& level : result->metadata.levels()) dead += level.dead_bytes();
@@ -229,6 +304,7 @@ TEST(UpdatePyramidTest, NewerPatchOnTopEqualsBuildWithItLast) {
   result = UpdatePyramid(Options({}, both.output), compact);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->compacted);
+  EXPECT_EQ(result->path, UpdatePath::kCopy);
   EXPECT_EQ(result->dead_bytes, 0u);
   EXPECT_EQ(result->tiles_written, 0u);
   EXPECT_LE(FileSize(both.output), size_updated - dead + 3 * 8 * 4096);
@@ -264,39 +340,6 @@ TEST(UpdatePyramidTest, InterruptedUpdateLeavesOldPyramidAndResumeFinishesIt) {
   EXPECT_EQ(result->resume_outcome, ResumeOutcome::kContinued);
   ExpectSame(ReadVerified(west.output), full);
   EXPECT_FALSE(storage::Env::Default()->FileExists(west.output + ".update-tiles"));
-}
-
-TEST(UpdatePyramidTest, ReaderOpenDuringUpdateKeepsItsViewAndReopenSeesUpdate) {
-  const Halves& h = MakeHalves();
-  TempDir tmp;
-  const std::string dir = tmp.path();
-  BuildOptions west = Options({h.west}, dir + "/mosaic.fpyr");
-  const Tiles before = Build(west);
-  absl::StatusOr<std::unique_ptr<Reader>> old_reader = Reader::Open(west.output);
-  ASSERT_TRUE(old_reader.ok()) << old_reader.status();
-
-  absl::StatusOr<UpdateResult> result = UpdatePyramid(Options({h.east}, west.output));
-  ASSERT_TRUE(result.ok()) << result.status();
-  const Tiles after = ReadVerified(west.output);
-  int checked = 0;
-  for (const auto& [tile, bytes] : before) {
-    absl::StatusOr<absl::string_view> got =
-        (*old_reader)->GetTileBytes(std::get<0>(tile), std::get<1>(tile), std::get<2>(tile));
-    ASSERT_TRUE(got.ok()) << got.status();
-    EXPECT_EQ(*got, bytes);
-    ++checked;
-  }
-  EXPECT_EQ(checked, static_cast<int>(before.size()));
-  EXPECT_TRUE((*old_reader)->Verify().ok());
-  int only_new = 0;  // Tiles of the eastern half: not in the old reader's view.
-  for (const auto& [tile, bytes] : after) {
-    if (before.count(tile) != 0) continue;
-    ++only_new;
-    absl::StatusOr<absl::string_view> got =
-        (*old_reader)->GetTileBytes(std::get<0>(tile), std::get<1>(tile), std::get<2>(tile));
-    EXPECT_TRUE(!got.ok() || got->empty());
-  }
-  EXPECT_GT(only_new, 0);
 }
 
 TEST(UpdatePyramidTest, RefusesWhatItCannotUpdate) {

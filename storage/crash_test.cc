@@ -502,6 +502,190 @@ TEST(CrashWorkloadTest, GrowsEveryArrayOfThreeSectionsAndCopiesTailsInManySteps)
   }
 }
 
+// An in-place update of a sealed store (Writer::OpenForUpdate): sections a and b get new
+// indexes (ReplaceEntries: some old values kept, some new, some entries gone, b's index grows
+// past its room, a's shrinks), c gets appends, the metadata changes, then Seal removes the old
+// indexes' room. A crash at every operation of it, in every crash mode, leaves the old store
+// or the new one, sealed and verified (or a move that OpenForUpdate finishes, or on a
+// filesystem that shifts in steps an "interrupted partial shift"); OpenForUpdate + Seal then
+// gives the same content in a file without room (the size of a clean run's, or the old one).
+struct UpdateRun {
+  Model before, after;
+  uint64_t operations = 0;  // Of the update alone (OpenForUpdate to Seal).
+  uint64_t size_before = 0, size_after = 0;
+  FaultInjectionEnv::Snapshot sealed;
+  WriterStats stats;  // Of the update without a crash.
+};
+
+// NewValue is the new value of the i-th old entry (sizes no old value has).
+std::string NewValue(uint64_t key, size_t i) { return Value(key + 5, 100 + i % 50); }
+
+Model Updated(const Model& before) {
+  Model after = before;
+  after.metadata = "updated";
+  for (int s = 0; s < 2; ++s) {
+    std::vector<std::pair<uint64_t, std::string>> entries;
+    const auto& old = before.entries[s];
+    for (size_t i = 0; i < old.size(); ++i) {
+      if (i % 3 == 0) entries.push_back({old[i].first, NewValue(old[i].first, i)});
+      if (i % 3 == 1) entries.push_back(old[i]);  // i % 3 == 2: gone.
+    }
+    const uint64_t extra = s == 1 ? 900 : 0;
+    for (uint64_t k = 0; k < extra; ++k) entries.push_back({1 << 30 | k, Value(k, 9)});
+    after.entries[s] = std::move(entries);
+  }
+  after.entries[2].push_back({1 << 30, Value(7, 3000)});
+  return after;
+}
+
+// RunUpdate makes `before` into Updated(before) in place; false at the first error.
+bool RunUpdate(Env* env, const Model& before, WriterStats* stats = nullptr) {
+  absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::OpenForUpdate(kPath, Options(env));
+  if (!writer.ok()) return false;
+  const Model after = Updated(before);
+  for (uint32_t s = 0; s < 2; ++s) {
+    absl::StatusOr<std::vector<Entry>> old = (*writer)->ReadCommittedEntries(s);
+    if (!old.ok() || !(*writer)->ReplaceEntries(s).ok()) return false;
+    // The same choices as Updated, by index of the old entries.
+    for (size_t i = 0; i < old->size(); ++i) {
+      const Entry& entry = (*old)[i];
+      absl::Status status = absl::OkStatus();
+      if (i % 3 == 0) status = (*writer)->Append(s, entry.key, NewValue(entry.key, i)).status();
+      if (i % 3 == 1) status = (*writer)->AppendShared(s, entry.key, entry.value);
+      if (!status.ok()) return false;
+    }
+    for (uint64_t k = 0; k < (s == 1 ? 900 : 0); ++k) {
+      if (!(*writer)->Append(s, 1 << 30 | k, Value(k, 9)).ok()) return false;
+    }
+  }
+  if (!(*writer)->Append(2, 1 << 30, Value(7, 3000)).ok()) return false;
+  (*writer)->SetUserMetadata("test.Meta", after.metadata);
+  const bool sealed = (*writer)->Seal().ok();
+  if (stats != nullptr) *stats = (*writer)->stats();
+  return sealed;
+}
+
+uint64_t SizeOf(Env* env) {
+  absl::StatusOr<std::unique_ptr<File>> file = env->Open(kPath, OpenMode::kReadOnly);
+  if (!file.ok()) return 0;
+  absl::StatusOr<uint64_t> size = (*file)->Size();
+  return size.ok() ? *size : 0;
+}
+
+UpdateRun PrepareUpdate(Filesystem filesystem) {
+  UpdateRun run;
+  FaultInjectionEnv env(EnvOptions(filesystem));
+  Progress progress;
+  RunWorkload(&env, &progress);
+  EXPECT_TRUE(progress.first_error.ok()) << progress.first_error;
+  run.before = progress.committed;
+  run.after = Updated(run.before);
+  run.sealed = env.TakeSnapshot();
+  run.size_before = SizeOf(&env);
+  const int64_t start = env.operation_count();
+  EXPECT_TRUE(RunUpdate(&env, run.before, &run.stats));
+  run.operations = env.operation_count() - start;
+  run.size_after = SizeOf(&env);
+  return run;
+}
+
+class UpdateCrashTest : public ::testing::TestWithParam<CrashCase> {};
+
+TEST_P(UpdateCrashTest, EveryCrashPointOfAnInPlaceUpdateOpensAsTheOldOrTheNewStore) {
+  const CrashCase& param = GetParam();
+  const UpdateRun run = PrepareUpdate(param.filesystem);
+  ASSERT_GT(run.operations, 60u);
+  const bool partial_shifts = param.filesystem == Filesystem::kPartialShifts;
+  const FaultInjectionEnv::CrashMode modes[] = {FaultInjectionEnv::CrashMode::kDropUnsynced,
+                                                FaultInjectionEnv::CrashMode::kKeepUnsynced,
+                                                FaultInjectionEnv::CrashMode::kKeepRandomPrefix,
+                                                FaultInjectionEnv::CrashMode::kKeepRandomSubset};
+  int old_store = 0, new_store = 0, refused_then_finished = 0, partial = 0;
+  // Under sanitizers (FLATPYRAMID_CRASH_POINT_STRIDE) every few of those points.
+  const int64_t stride = param.parts * test::CrashPointStride();
+  for (int64_t n = param.part; n <= static_cast<int64_t>(run.operations); n += stride) {
+    for (int m = 0; m < 4; ++m) {
+      SCOPED_TRACE(absl::StrCat("crash after operation ", n, " of the update, mode ", m));
+      FaultInjectionEnv env(EnvOptions(param.filesystem));
+      env.Restore(run.sealed);
+      env.CrashAfter(n);
+      EXPECT_FALSE(RunUpdate(&env, run.before) && n < static_cast<int64_t>(run.operations));
+      env.Crash(modes[m], static_cast<uint64_t>(n * 4 + m));
+      ReaderOptions reader_options;
+      reader_options.env = &env;
+      const Model* opened = nullptr;
+      absl::StatusOr<std::unique_ptr<Reader>> reader = Reader::Open(kPath, reader_options);
+      if (reader.ok()) {
+        ASSERT_TRUE((*reader)->sealed());
+        const absl::Status verified = (*reader)->Verify();
+        ASSERT_TRUE(verified.ok() || verified.message().find("torn write") != std::string::npos)
+            << verified;
+        opened = Matches(**reader, run.before)  ? &run.before
+                 : Matches(**reader, run.after) ? &run.after
+                                                : nullptr;
+        ASSERT_NE(opened, nullptr) << "got " << Describe(ReadModel(**reader));
+        ++(opened == &run.before ? old_store : new_store);
+        reader->reset();
+      } else if (partial_shifts && IsPartialShift(reader.status())) {
+        ++partial;
+        EXPECT_TRUE(IsPartialShift(Writer::OpenForUpdate(kPath, Options(&env)).status()));
+        continue;
+      } else {
+        ASSERT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
+        ++refused_then_finished;
+      }
+      // Resume: reopen and seal, which finishes a move and removes any room left.
+      absl::StatusOr<std::unique_ptr<Writer>> writer = Writer::OpenForUpdate(kPath, Options(&env));
+      ASSERT_TRUE(writer.ok()) << writer.status();
+      ASSERT_TRUE((*writer)->Seal().ok());
+      writer->reset();
+      reader = Reader::Open(kPath, reader_options);
+      ASSERT_TRUE(reader.ok()) << reader.status();
+      ASSERT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
+      const bool is_new = Matches(**reader, run.after);
+      ASSERT_TRUE(is_new || Matches(**reader, run.before)) << Describe(ReadModel(**reader));
+      if (opened != nullptr) {
+        ASSERT_EQ(is_new, opened == &run.after);
+      }
+      EXPECT_EQ(SizeOf(&env), is_new ? run.size_after : run.size_before);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+  std::cout << Name(param.filesystem) << " part " << param.part << "/" << param.parts << ": "
+            << run.operations << " update operations; old store " << old_store << ", new "
+            << new_store << ", refused then finished " << refused_then_finished
+            << ", refused (partial shift) " << partial << "\n";
+  EXPECT_GT(old_store, 0);
+  EXPECT_GT(new_store, 0);
+  EXPECT_EQ(refused_then_finished > 0, param.filesystem == Filesystem::kNoInsertRange);
+  EXPECT_EQ(partial > 0, partial_shifts);
+}
+
+INSTANTIATE_TEST_SUITE_P(Filesystems, UpdateCrashTest, ::testing::ValuesIn(CrashCases()),
+                         [](const ::testing::TestParamInfo<CrashCase>& info) {
+                           return absl::StrCat(Name(info.param.filesystem), "Part",
+                                               info.param.part);
+                         });
+
+// The update's crash points prove something only if it moves what the comment above says.
+TEST(UpdateWorkloadTest, InsertsAndCollapsesRangesOrCopiesTailsInManySteps) {
+  for (Filesystem filesystem : {Filesystem::kInsertRange, Filesystem::kNoInsertRange}) {
+    SCOPED_TRACE(Name(filesystem));
+    const UpdateRun run = PrepareUpdate(filesystem);
+    const WriterStats& stats = run.stats;
+    EXPECT_GE(stats.index_growths, 2u);  // b's keys and locations outgrow their room.
+    if (filesystem == Filesystem::kInsertRange) {
+      EXPECT_GE(stats.insert_range_calls, 2u);
+      EXPECT_GE(stats.collapse_range_calls, 4u);  // The old indexes of a and b.
+      EXPECT_EQ(stats.tail_moves, 0u);
+    } else {
+      EXPECT_EQ(stats.insert_range_calls + stats.collapse_range_calls, 0u);
+      EXPECT_GE(stats.tail_moves, 6u);
+      EXPECT_GT(stats.progress_records, 2 * stats.tail_moves);
+    }
+  }
+}
+
 class FaultTest : public ::testing::TestWithParam<CrashCase> {};
 
 // Every operation index fails once, with ENOSPC at even indices and EIO at odd ones (the writer

@@ -186,7 +186,8 @@ class Reader::Impl {
       return absl::FailedPreconditionError(
           path_ +
           ": a writer stopped in the middle of moving the file's tail (filesystem "
-          "without INSERT_RANGE); Writer::OpenForAppend finishes the move");
+          "without INSERT_RANGE); Writer::OpenForAppend (Writer::OpenForUpdate for a sealed "
+          "file, as build_pyramid --update --resume does) finishes the move");
     }
     absl::Status status = internal::CheckShift(move, *state, size, file_.get());
     if (being_written && !status.ok()) {

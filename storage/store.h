@@ -32,6 +32,7 @@
 //   last committed state as of Open, and must not outlive the writer's next growth or Seal:
 //   the writer shifts bytes under the map, or truncates it (SIGBUS). See ReaderOptions.
 // - Do not modify a file while a Reader maps it: a truncation elsewhere raises SIGBUS.
+//   Writer::OpenForUpdate (changing a sealed file) refuses a file that a Reader holds.
 // - The header (section table + user metadata) must fit one 16 KiB slot (16352 bytes of payload).
 // - Little-endian hosts only (x86-64, AArch64): keys and locations are read in place.
 #ifndef FLATPYRAMID_STORAGE_STORE_H_
@@ -55,6 +56,12 @@ namespace storage {
 struct ValueRef {
   uint64_t offset = 0;
   uint64_t length = 0;
+};
+
+// Entry is one key of a section and where its value is.
+struct Entry {
+  uint64_t key = 0;
+  ValueRef value;
 };
 
 // WriterOptions tune Writer::Create and Writer::OpenForAppend.
@@ -99,6 +106,7 @@ struct WriterStats {
   uint64_t progress_records = 0;      // Header writes recording how far a tail copy got.
   uint64_t header_writes = 0;         // Header slot writes (commits and move records).
   uint64_t syncs = 0;                 // fdatasync calls.
+  uint64_t bytes_written = 0;  // Bytes written: values (copies too), index, headers, tail copies.
 };
 
 class Reader;
@@ -124,6 +132,19 @@ class Writer {
   // kDataLoss "interrupted partial shift" if the system stopped inside a fallocate move
   // (see Reader::Open): such a file cannot be continued.
   static absl::StatusOr<std::unique_ptr<Writer>> OpenForAppend(const std::string& path,
+                                                               const WriterOptions& options = {});
+
+  // OpenForUpdate reopens a SEALED file to change it in place: appends continue its sections,
+  // ReplaceEntries gives a section a new index, AddSection adds sections, and Seal (or Commit,
+  // then Seal) makes the change. Every header written meanwhile is a sealed one: until the
+  // commit, a crash leaves the old content (Reader::Open reads it; a move in progress is
+  // finished or undone by OpenForUpdate); after it, the new one. Seal then removes the room
+  // the change left (old index bytes, spare capacity) with COLLAPSE_RANGE or a tail copy;
+  // OpenForUpdate + Seal finishes that after a crash. Commits read back only what was added
+  // (to extend the checksums), never the whole file. kFailedPrecondition if not sealed;
+  // kUnavailable if a Reader has the file open (its map would see bytes move: write a copy
+  // instead) or another writer has it.
+  static absl::StatusOr<std::unique_ptr<Writer>> OpenForUpdate(const std::string& path,
                                                                const WriterOptions& options = {});
 
   Writer(const Writer&) = delete;
@@ -152,6 +173,29 @@ class Writer {
   // AppendShared adds `key`, pointing at the bytes of an earlier value of the same section
   // (deduplicated values). kInvalidArgument if `existing` is not inside what was appended.
   absl::Status AppendShared(uint32_t section, uint64_t key, ValueRef existing);
+
+  // ReplaceEntries starts a new, empty index for `section`: the following Append,
+  // AppendShared and AppendValuesFrom calls add its entries (keys strictly increasing from
+  // any value), and the next Commit replaces the committed entries with them, at once. The
+  // value blob keeps every byte: AppendShared may point at a value of the old entries (a
+  // ValueRef from ReadCommittedEntries), Append adds bytes after the old ones. Until that
+  // commit, the old entries stay the committed ones (ReadCommittedEntries, Reader::Open after
+  // a crash). The new index is written after the old one in the same arrays (grown by
+  // INSERT_RANGE, or the tail copy, where needed); the commit makes the arrays start at the
+  // new index, and Seal removes the old one's room (a gap, FORMAT.md). Value bytes no entry
+  // refers to any more stay in the blob (the format allows them).
+  // kFailedPrecondition if entries were added to `section` since the last commit, or it is
+  // being replaced already.
+  absl::Status ReplaceEntries(uint32_t section);
+
+  // ReadCommittedEntries returns the committed entries of `section` (before a ReplaceEntries
+  // commits: the old ones), read from the file: 24 bytes of memory per entry.
+  absl::StatusOr<std::vector<Entry>> ReadCommittedEntries(uint32_t section);
+
+  // ReadValue returns bytes `ref` of `section`'s value blob (committed or appended), read
+  // from the file. A writer holds the file's exclusive lock, so it reads its own values:
+  // no Reader can map the file meanwhile. kInvalidArgument if `ref` is outside the blob.
+  absl::StatusOr<std::string> ReadValue(uint32_t section, ValueRef ref);
 
   // AppendValuesFrom copies the bytes `range` of `source_section`'s value blob in `source` to
   // the end of `section`'s value blob and returns where they now are; it adds no entry:
@@ -196,6 +240,10 @@ class Writer {
   bool uses_insert_range() const;
 
  private:
+  // Reopen is OpenForAppend (update = false) or OpenForUpdate.
+  static absl::StatusOr<std::unique_ptr<Writer>> Reopen(const std::string& path,
+                                                        const WriterOptions& options, bool update);
+
   class Impl;
   explicit Writer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -57,6 +57,12 @@ class Writer::Impl {
     std::optional<uint64_t> last_key;
     uint64_t committed_entries = 0;
     uint64_t committed_values_length = 0;
+    // ReplaceEntries: the new index is written from these byte offsets of the keys and
+    // locations arrays on (the committed entries before them stay readable until the commit,
+    // which makes the arrays start there). Invariant: both 0 unless `replacing`.
+    bool replacing = false;
+    uint64_t key_base = 0;
+    uint64_t location_base = 0;
   };
 
   absl::Status InitializeNew() {
@@ -71,7 +77,9 @@ class Writer::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status Recover() {
+  // Recover reopens the file at its last committed state: an unsealed one to append, or with
+  // `update` a sealed one to change in place (every header it writes then stays sealed).
+  absl::Status Recover(bool update) {
     absl::StatusOr<uint64_t> size = file_->Size();
     if (!size.ok()) return size.status();
     file_size_ = *size;
@@ -88,10 +96,15 @@ class Writer::Impl {
         internal::NewestHeader(absl::string_view(slots).substr(0, kSlotSize),
                                absl::string_view(slots).substr(kSlotSize), slot_errors);
     if (!header.ok()) return Annotate(header.status());
-    if (header->sealed()) {
+    if (header->sealed() && !update) {
       return absl::FailedPreconditionError(
-          path_ + ": the file is sealed; sealed files are immutable (write a new file)");
+          path_ + ": the file is sealed; change it with Writer::OpenForUpdate");
     }
+    if (!header->sealed() && update) {
+      return absl::FailedPreconditionError(
+          path_ + ": the file is not sealed; continue it with Writer::OpenForAppend");
+    }
+    updating_ = update;
     layout_ = *std::move(header);
     generation_ = layout_.generation();
     meta_type_ = committed_meta_type_ = layout_.user_metadata_type();
@@ -189,6 +202,7 @@ class Writer::Impl {
     }
     Section* section = layout_.add_sections();
     section->set_name(std::string(name));
+    if (updating_) section->set_state(SECTION_SEALED);  // Its CRCs are set by every commit.
     uint64_t offset = file_size_;
     const uint64_t capacities[] = {RoundUpToBlock(std::max<uint64_t>(capacity.keys, 1)),
                                    RoundUpToBlock(std::max<uint64_t>(capacity.locations, 1)),
@@ -283,6 +297,7 @@ class Writer::Impl {
     absl::Status status = Reserve(section, ARRAY_VALUES, values_length + length);
     if (status.ok()) status = FlushValues(section);
     if (status.ok() && length > 0) {
+      stats_.bytes_written += length;
       status = file_->CopyFrom(source, source_offset,
                                layout_.sections(section).values().offset() + values_length, length);
     }
@@ -324,13 +339,20 @@ class Writer::Impl {
       return encoded.status();
     }
     absl::Status status = FlushAllBuffers();
+    absl::StatusOr<Header> next = Header();
+    if (status.ok()) next = CommitView();
+    if (status.ok()) status = next.status();
     // Data first, then the slot that points at it (FORMAT.md, "Commit protocol").
     if (status.ok()) status = Sync();
-    if (status.ok()) status = WriteHeader(View(/*committed=*/false));
+    if (status.ok()) status = WriteHeader(*next);
     if (!status.ok()) return Fail(status);
+    layout_ = *std::move(next);  // Replaced indexes now start at their bases.
     for (int s = 0; s < layout_.sections_size(); ++s) {
-      sections_[s].committed_entries = layout_.sections(s).entry_count();
-      sections_[s].committed_values_length = layout_.sections(s).values_length();
+      SectionRuntime& runtime = sections_[s];
+      runtime.committed_entries = layout_.sections(s).entry_count();
+      runtime.committed_values_length = layout_.sections(s).values_length();
+      runtime.replacing = false;
+      runtime.key_base = runtime.location_base = 0;
     }
     committed_meta_type_ = meta_type_;
     committed_meta_ = meta_;
@@ -340,42 +362,24 @@ class Writer::Impl {
   absl::Status Seal() {
     absl::Status status = Commit();
     if (!status.ok()) return status;
-    // Checksums over the used bytes of every array, before the trims: the trims move bytes
-    // without changing them, and a move (fallocate COLLAPSE_RANGE) drops the moved range from
-    // the page cache, which a later read would fetch from the disk again.
-    absl::StatusOr<std::vector<std::array<uint32_t, 3>>> crcs = UsedBytesCrcs();
-    if (!crcs.ok()) return Fail(crcs.status());
-    // Trim from the last array to the first: each trim moves only what is already final.
-    struct Trim {
-      uint64_t offset;
-      uint32_t section;
-      ArrayKind array;
-    };
-    std::vector<Trim> trims;
-    for (int s = 0; s < layout_.sections_size(); ++s) {
-      for (ArrayKind kind : kArrayKinds) {
-        trims.push_back(
-            {internal::Array(layout_.sections(s), kind).offset(), static_cast<uint32_t>(s), kind});
-      }
-    }
-    std::sort(trims.begin(), trims.end(),
-              [](const Trim& a, const Trim& b) { return a.offset > b.offset; });
-    for (const Trim& trim : trims) {
-      const Section& section = layout_.sections(trim.section);
-      const ArrayExtent& extent = internal::Array(section, trim.array);
-      const uint64_t keep = RoundUpToBlock(internal::UsedBytes(section, trim.array));
-      if (extent.capacity() <= keep) continue;
-      status = Shrink(trim.section, trim.array, extent.capacity() - keep);
+    if (updating_) {  // The commit set the checksums (extended over what it added).
+      status = RemoveRoom();
       if (!status.ok()) return Fail(status);
+    } else {
+      // Checksums over the used bytes of every array, before the trims: the trims move bytes
+      // without changing them, and a move (fallocate COLLAPSE_RANGE) drops the moved range
+      // from the page cache, which a later read would fetch from the disk again.
+      absl::StatusOr<std::vector<std::array<uint32_t, 3>>> crcs = UsedBytesCrcs();
+      if (!crcs.ok()) return Fail(crcs.status());
+      status = RemoveRoom();
+      if (!status.ok()) return Fail(status);
+      for (int s = 0; s < layout_.sections_size(); ++s) {
+        Section* section = layout_.mutable_sections(s);
+        for (int i = 0; i < 3; ++i) SetCrc(section, kArrayKinds[i], (*crcs)[s][i]);
+        section->set_state(SECTION_SEALED);
+      }
+      layout_.set_sealed(true);
     }
-    for (int s = 0; s < layout_.sections_size(); ++s) {
-      Section* section = layout_.mutable_sections(s);
-      section->set_keys_crc32c((*crcs)[s][0]);
-      section->set_locations_crc32c((*crcs)[s][1]);
-      section->set_values_crc32c((*crcs)[s][2]);
-      section->set_state(SECTION_SEALED);
-    }
-    layout_.set_sealed(true);
     final_syncs_ = true;
     status = Sync();
     // The sealed header goes into both slots, so a damaged slot never exposes an older layout.
@@ -385,6 +389,74 @@ class Writer::Impl {
     if (!status.ok()) return Fail(status);
     sealed_ = true;
     return absl::OkStatus();
+  }
+
+  absl::Status ReplaceEntries(uint32_t section) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (absl::Status status = CheckSection(section); !status.ok()) return status;
+    SectionRuntime& runtime = sections_[section];
+    if (runtime.replacing || layout_.sections(section).entry_count() != runtime.committed_entries) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, ": section '", layout_.sections(section).name(), "': ",
+                       runtime.replacing ? "its entries are being replaced already"
+                                         : "entries were added since the last commit",
+                       "; commit before replacing its entries"));
+    }
+    // The new index goes right after the committed one, in the arrays' room (grown as
+    // appends need): nothing committed is overwritten.
+    runtime.key_base = RoundUpToBlock(runtime.committed_entries * kKeySize);
+    runtime.location_base = RoundUpToBlock(runtime.committed_entries * kLocationSize);
+    runtime.replacing = true;
+    runtime.flushed_entries = 0;
+    runtime.last_key.reset();
+    layout_.mutable_sections(section)->set_entry_count(0);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Entry>> ReadCommittedEntries(uint32_t section) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (absl::Status status = CheckSection(section); !status.ok()) return status;
+    const Section& layout = layout_.sections(section);
+    const uint64_t count = sections_[section].committed_entries;
+    std::vector<Entry> entries(count);
+    if (count == 0) return entries;
+    std::string keys(count * kKeySize, '\0');
+    std::string locations(count * kLocationSize, '\0');
+    absl::Status status = file_->Read(layout.keys().offset(), keys.size(), &keys[0]);
+    if (status.ok()) {
+      status = file_->Read(layout.locations().offset(), locations.size(), &locations[0]);
+    }
+    if (!status.ok()) return status;
+    for (uint64_t i = 0; i < count; ++i) {
+      entries[i].key = absl::little_endian::Load64(keys.data() + i * kKeySize);
+      entries[i].value.offset = absl::little_endian::Load64(locations.data() + i * kLocationSize);
+      entries[i].value.length =
+          absl::little_endian::Load64(locations.data() + i * kLocationSize + 8);
+    }
+    return entries;
+  }
+
+  absl::StatusOr<std::string> ReadValue(uint32_t section, ValueRef ref) {
+    if (absl::Status status = CheckUsable(); !status.ok()) return status;
+    if (absl::Status status = CheckSection(section); !status.ok()) return status;
+    const uint64_t values_length = layout_.sections(section).values_length();
+    if (ref.offset > values_length || ref.length > values_length - ref.offset) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path_, ": section '", layout_.sections(section).name(), "': value [", ref.offset, ", +",
+          ref.length, ") is not inside its ", values_length, " value bytes"));
+    }
+    absl::Status status = absl::OkStatus();
+    if (ref.offset + ref.length > sections_[section].values_flushed) {
+      status = FlushValues(section);  // The bytes are still in the buffer.
+      if (!status.ok()) return Fail(status);
+    }
+    std::string value(ref.length, '\0');
+    if (ref.length > 0) {
+      status = file_->Read(layout_.sections(section).values().offset() + ref.offset, ref.length,
+                           &value[0]);
+    }
+    if (!status.ok()) return status;
+    return value;
   }
 
   const WriterStats& stats() const { return stats_; }
@@ -404,10 +476,17 @@ class Writer::Impl {
     if (!failed_.ok()) {
       return absl::FailedPreconditionError(
           absl::StrCat(path_, ": the writer stopped after an earlier error (", failed_.message(),
-                       "); the file is at its last commit: reopen it with Writer::OpenForAppend"));
+                       "); the file is at its last commit: reopen it with Writer::",
+                       updating_ ? "OpenForUpdate" : "OpenForAppend"));
     }
     if (sealed_) return absl::FailedPreconditionError(path_ + ": the writer has sealed the file");
     return absl::OkStatus();
+  }
+
+  // WriteFile is File::Write, counted in WriterStats::bytes_written.
+  absl::Status WriteFile(uint64_t offset, absl::string_view data) {
+    stats_.bytes_written += data.size();
+    return file_->Write(offset, data);
   }
 
   absl::Status Fail(const absl::Status& status) {
@@ -427,6 +506,71 @@ class Writer::Impl {
   }
 
   absl::Status SyncIfMoved() { return layout_moved_since_sync_ ? Sync() : absl::OkStatus(); }
+
+  // CommitView is the header a commit writes: View(false), where a section whose entries are
+  // replaced shows its new index (its keys and locations arrays start at the bases), and, in a
+  // file changed in place, the CRC32Cs of the arrays' new used bytes.
+  absl::StatusOr<Header> CommitView() {
+    Header header = View(/*committed=*/false);
+    for (int s = 0; s < header.sections_size(); ++s) {
+      Section* section = header.mutable_sections(s);
+      if (updating_) {
+        for (ArrayKind kind : kArrayKinds) {
+          absl::StatusOr<uint32_t> crc = ExtendedCrc(s, kind);
+          if (!crc.ok()) return crc.status();
+          SetCrc(section, kind, *crc);
+        }
+      }
+      const SectionRuntime& runtime = sections_[s];
+      if (!runtime.replacing) continue;
+      const auto start_at = [](ArrayExtent* extent, uint64_t base) {
+        extent->set_offset(extent->offset() + base);
+        extent->set_capacity(extent->capacity() - base);
+      };
+      start_at(section->mutable_keys(), runtime.key_base);
+      start_at(section->mutable_locations(), runtime.location_base);
+    }
+    return header;
+  }
+
+  // ExtendedCrc is the CRC32C of the used bytes of `kind` of section `s` as the next commit
+  // shows them: the committed CRC extended over the bytes added since (all of a replaced
+  // index), so that an update reads what it wrote, not the file.
+  absl::StatusOr<uint32_t> ExtendedCrc(int s, ArrayKind kind) {
+    const Section& section = layout_.sections(s);
+    const SectionRuntime& runtime = sections_[s];
+    uint64_t begin = internal::Array(section, kind).offset();
+    uint64_t from = 0;  // Used bytes the committed CRC covers.
+    uint32_t crc = 0;
+    if (kind == ARRAY_VALUES) {
+      from = runtime.committed_values_length;
+      crc = section.values_crc32c();
+    } else if (runtime.replacing) {
+      begin += kind == ARRAY_KEYS ? runtime.key_base : runtime.location_base;
+    } else {
+      const bool keys = kind == ARRAY_KEYS;
+      from = runtime.committed_entries * (keys ? kKeySize : kLocationSize);
+      crc = keys ? section.keys_crc32c() : section.locations_crc32c();
+    }
+    std::string buffer;
+    return FileCrc(begin + from, internal::UsedBytes(section, kind) - from, nullptr, &buffer, crc);
+  }
+
+  static void SetCrc(Section* section, ArrayKind kind, uint32_t crc) {
+    switch (kind) {
+      case ARRAY_KEYS:
+        section->set_keys_crc32c(crc);
+        break;
+      case ARRAY_LOCATIONS:
+        section->set_locations_crc32c(crc);
+        break;
+      case ARRAY_VALUES:
+        section->set_values_crc32c(crc);
+        break;
+      default:
+        break;
+    }
+  }
 
   // View returns the header to write: the current layout with the committed counts and
   // metadata (committed = true, for move records) or the current ones (a commit).
@@ -456,7 +600,7 @@ class Writer::Impl {
     absl::StatusOr<std::string> slot = internal::EncodeSlot(header);
     if (!slot.ok()) return slot.status();
     absl::Status status =
-        file_->Write((header.generation() % internal::kSlotCount) * kSlotSize, *slot);
+        WriteFile((header.generation() % internal::kSlotCount) * kSlotSize, *slot);
     if (!status.ok()) return status;
     ++stats_.header_writes;
     ++generation_;
@@ -477,10 +621,13 @@ class Writer::Impl {
 
   absl::Status AddEntry(uint32_t section, uint64_t key, ValueRef ref) {
     const uint64_t count = layout_.sections(section).entry_count();
-    absl::Status status = Reserve(section, ARRAY_KEYS, (count + 1) * kKeySize);
-    if (status.ok()) status = Reserve(section, ARRAY_LOCATIONS, (count + 1) * kLocationSize);
-    if (!status.ok()) return Fail(status);
     SectionRuntime& runtime = sections_[section];
+    absl::Status status = Reserve(section, ARRAY_KEYS, runtime.key_base + (count + 1) * kKeySize);
+    if (status.ok()) {
+      status =
+          Reserve(section, ARRAY_LOCATIONS, runtime.location_base + (count + 1) * kLocationSize);
+    }
+    if (!status.ok()) return Fail(status);
     char bytes[kLocationSize];
     absl::little_endian::Store64(bytes, key);
     runtime.key_buffer.append(bytes, kKeySize);
@@ -504,7 +651,7 @@ class Writer::Impl {
       absl::Status status = FlushValues(section);
       if (!status.ok()) return status;
       status =
-          file_->Write(layout_.sections(section).values().offset() + runtime.values_flushed, value);
+          WriteFile(layout_.sections(section).values().offset() + runtime.values_flushed, value);
       if (status.ok()) runtime.values_flushed += value.size();
       return status;
     }
@@ -518,7 +665,7 @@ class Writer::Impl {
   absl::Status FlushValues(uint32_t section) {
     SectionRuntime& runtime = sections_[section];
     if (runtime.value_buffer.empty()) return absl::OkStatus();
-    absl::Status status = file_->Write(
+    absl::Status status = WriteFile(
         layout_.sections(section).values().offset() + runtime.values_flushed, runtime.value_buffer);
     if (!status.ok()) return status;
     runtime.values_flushed += runtime.value_buffer.size();
@@ -532,11 +679,13 @@ class Writer::Impl {
     SectionRuntime& runtime = sections_[section];
     if (runtime.key_buffer.empty()) return absl::OkStatus();
     const Section& layout = layout_.sections(section);
-    absl::Status status = file_->Write(layout.keys().offset() + runtime.flushed_entries * kKeySize,
-                                       runtime.key_buffer);
+    absl::Status status =
+        WriteFile(layout.keys().offset() + runtime.key_base + runtime.flushed_entries * kKeySize,
+                  runtime.key_buffer);
     if (status.ok()) {
-      status = file_->Write(layout.locations().offset() + runtime.flushed_entries * kLocationSize,
-                            runtime.location_buffer);
+      status = WriteFile(layout.locations().offset() + runtime.location_base +
+                             runtime.flushed_entries * kLocationSize,
+                         runtime.location_buffer);
     }
     if (!status.ok()) return status;
     runtime.flushed_entries += runtime.key_buffer.size() / kKeySize;
@@ -628,8 +777,55 @@ class Writer::Impl {
     return status;
   }
 
-  // Shrink trims `length` bytes off the end of an array (Seal only: until Seal's next header
-  // write nothing else is written, so the record of the last trim may stay the newest).
+  // RemoveRoom trims every array to round_up(its used bytes) and removes the gaps between the
+  // arrays (left by ReplaceEntries), from the highest offset to the lowest, so that each move
+  // shifts only bytes that are already final. Nothing else is written between the moves, so
+  // the record of each may stay the newest header until the next one.
+  absl::Status RemoveRoom() {
+    struct Placed {
+      uint64_t offset;
+      uint32_t section;
+      ArrayKind array;
+    };
+    std::vector<Placed> arrays;  // Those of capacity > 0 (the others own no bytes).
+    for (int s = 0; s < layout_.sections_size(); ++s) {
+      for (ArrayKind kind : kArrayKinds) {
+        const ArrayExtent& extent = internal::Array(layout_.sections(s), kind);
+        if (extent.capacity() > 0) {
+          arrays.push_back({extent.offset(), static_cast<uint32_t>(s), kind});
+        }
+      }
+    }
+    std::sort(arrays.begin(), arrays.end(),
+              [](const Placed& a, const Placed& b) { return a.offset > b.offset; });
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      const Section& section = layout_.sections(arrays[i].section);
+      const ArrayExtent& extent = internal::Array(section, arrays[i].array);
+      const uint64_t keep = RoundUpToBlock(internal::UsedBytes(section, arrays[i].array));
+      absl::Status status = absl::OkStatus();
+      if (extent.capacity() > keep) {
+        status = Shrink(arrays[i].section, arrays[i].array, extent.capacity() - keep);
+      }
+      uint64_t below = kDataStart;  // End of the next array down (moves above leave it).
+      if (i + 1 < arrays.size()) {
+        const ArrayExtent& next =
+            internal::Array(layout_.sections(arrays[i + 1].section), arrays[i + 1].array);
+        below = next.offset() + next.capacity();
+      }
+      if (status.ok() && extent.offset() > below) {
+        PendingMove gap;
+        gap.set_gap(true);
+        gap.set_section(layout_.sections_size());  // No section: a 1.1 reader refuses it.
+        gap.set_offset(below);
+        gap.set_length(extent.offset() - below);
+        status = Remove(gap);
+      }
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+  // Shrink trims `length` bytes off the end of an array.
   absl::Status Shrink(uint32_t section, ArrayKind array, uint64_t length) {
     const ArrayExtent& extent = internal::Array(layout_.sections(section), array);
     PendingMove move;
@@ -637,6 +833,13 @@ class Writer::Impl {
     move.set_array(array);
     move.set_offset(extent.offset() + extent.capacity() - length);
     move.set_length(length);
+    return Remove(move);
+  }
+
+  // Remove removes `move`'s range [offset, offset + length) from the file (a trim or a gap),
+  // recorded first (FORMAT.md, "Seal"), by ftruncate, COLLAPSE_RANGE or a tail copy.
+  absl::Status Remove(PendingMove move) {
+    const uint64_t length = move.length();
     move.set_file_size_before(file_size_);
     const bool at_end = move.offset() + length == file_size_;
     absl::Status status = SyncIfMoved();
@@ -699,7 +902,7 @@ class Writer::Impl {
       absl::Status status = absl::UnimplementedError("not a hole");
       if (zero) status = file_->PunchHole(at + run, end - run);
       if (absl::IsUnimplemented(status)) {
-        status = file_->Write(at + run, absl::string_view(data + run, end - run));
+        status = WriteFile(at + run, absl::string_view(data + run, end - run));
       }
       if (!status.ok()) return status;
       run = end;
@@ -716,7 +919,7 @@ class Writer::Impl {
       absl::Status status = file_->PunchHole(to, n);
       if (!absl::IsUnimplemented(status)) return status;
       std::fill_n(buffer->begin(), n, '\0');
-      return file_->Write(to, absl::string_view(buffer->data(), n));
+      return WriteFile(to, absl::string_view(buffer->data(), n));
     }
     absl::Status status = file_->Read(from, n, &(*buffer)[0]);
     if (status.ok()) status = WriteOrPunch(to, buffer->data(), n);
@@ -845,15 +1048,15 @@ class Writer::Impl {
     return crcs;
   }
 
-  // FileCrc returns the CRC32C of [offset, offset + length) of the file, from `map` if not
-  // null (it maps the whole file), else read into `buffer`.
+  // FileCrc returns `crc` extended over [offset, offset + length) of the file (by default the
+  // CRC32C of those bytes), from `map` if not null (it maps the whole file), else read into
+  // `buffer`.
   absl::StatusOr<uint32_t> FileCrc(uint64_t offset, uint64_t length, const MappedRegion* map,
-                                   std::string* buffer) {
+                                   std::string* buffer, uint32_t crc = 0) {
     if (map != nullptr) {
       map->Advise(offset, length, AccessPattern::kSequential);
-      return internal::Crc32cExtend(0, map->data().data() + offset, length);
+      return internal::Crc32cExtend(crc, map->data().data() + offset, length);
     }
-    uint32_t crc = 0;
     buffer->resize(std::min<uint64_t>(length, kCrcChunk));
     while (length > 0) {
       const size_t n = std::min<uint64_t>(length, kCrcChunk);
@@ -881,6 +1084,9 @@ class Writer::Impl {
   bool layout_moved_since_sync_ = false;
   bool disk_has_pending_ = false;  // The newest header on disk records a move.
   bool sealed_ = false;
+  // Opened by OpenForUpdate: the file is sealed, and every header written stays sealed, with
+  // the committed checksums (a commit extends them over what it added).
+  bool updating_ = false;
   bool final_syncs_ = false;  // Seal's last steps: they sync even without sync_each_step.
   absl::Status failed_;
   WriterStats stats_;
@@ -938,15 +1144,25 @@ absl::StatusOr<std::unique_ptr<Writer>> Writer::Create(const std::string& path,
   return std::unique_ptr<Writer>(new Writer(std::move(impl)));
 }
 
-absl::StatusOr<std::unique_ptr<Writer>> Writer::OpenForAppend(const std::string& path,
-                                                              const WriterOptions& options) {
+absl::StatusOr<std::unique_ptr<Writer>> Writer::Reopen(const std::string& path,
+                                                       const WriterOptions& options, bool update) {
   Env* env = options.env != nullptr ? options.env : Env::Default();
   absl::StatusOr<std::unique_ptr<File>> file = OpenLocked(env, path, OpenMode::kReadWrite);
   if (!file.ok()) return file.status();
   auto impl = std::make_unique<Impl>(path, *std::move(file), options);
-  absl::Status status = impl->Recover();
+  absl::Status status = impl->Recover(update);
   if (!status.ok()) return status;
   return std::unique_ptr<Writer>(new Writer(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::OpenForAppend(const std::string& path,
+                                                              const WriterOptions& options) {
+  return Reopen(path, options, /*update=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<Writer>> Writer::OpenForUpdate(const std::string& path,
+                                                              const WriterOptions& options) {
+  return Reopen(path, options, /*update=*/true);
 }
 
 absl::StatusOr<uint32_t> Writer::AddSection(absl::string_view name) {
@@ -966,6 +1182,13 @@ absl::StatusOr<ValueRef> Writer::Append(uint32_t section, uint64_t key, absl::st
 }
 absl::Status Writer::AppendShared(uint32_t section, uint64_t key, ValueRef existing) {
   return impl_->AppendShared(section, key, existing);
+}
+absl::Status Writer::ReplaceEntries(uint32_t section) { return impl_->ReplaceEntries(section); }
+absl::StatusOr<std::vector<Entry>> Writer::ReadCommittedEntries(uint32_t section) {
+  return impl_->ReadCommittedEntries(section);
+}
+absl::StatusOr<std::string> Writer::ReadValue(uint32_t section, ValueRef ref) {
+  return impl_->ReadValue(section, ref);
 }
 absl::StatusOr<ValueRef> Writer::AppendValuesFrom(uint32_t section, const Reader& source,
                                                   uint32_t source_section, ValueRef range) {

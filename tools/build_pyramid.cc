@@ -98,9 +98,11 @@ DEFINE_bool(update, false,
             "Update the finished pyramid --output: add --input on top of the sources it "
             "records (as a build of all of them in that order would), or, with --bbox and no "
             "--input, render that area again from the recorded sources. The tiling and "
-            "encoding flags are the pyramid's (a conflicting one is refused); the pyramid is "
-            "written beside it (OUTPUT.update) and renamed over it when complete; --resume "
-            "finishes an interrupted update.");
+            "encoding flags are the pyramid's (a conflicting one is refused). The file is "
+            "changed in place (the touched levels' index and the new tiles are written); if a "
+            "reader has it open, the update is written beside it (OUTPUT.update) and renamed "
+            "over it when complete, so the reader keeps its view. --resume finishes an "
+            "interrupted update.");
 DEFINE_bool(compact, false,
             "With --update: copy every kept tile on its own, so that the bytes of replaced "
             "tiles (which an update leaves in the file, counted as dead bytes) are dropped; "
@@ -502,16 +504,20 @@ int RunUpdate() {
     return 0;
   }
   if (!FLAGS_quiet) {
-    std::fprintf(stderr,
-                 "updated %s: %llu tiles written (%llu bytes), %llu replaced or gone, %llu kept, "
-                 "%llu dead bytes%s, %.1f s\n",
-                 output.c_str(), static_cast<unsigned long long>(result->tiles_written),
-                 static_cast<unsigned long long>(result->new_bytes),
-                 static_cast<unsigned long long>(result->tiles_replaced),
-                 static_cast<unsigned long long>(result->tiles_copied),
-                 static_cast<unsigned long long>(result->dead_bytes),
-                 result->compacted ? " (compacted)" : "",
-                 absl::ToDoubleSeconds(absl::Now() - start));
+    const char* how = result->path == flatpyramid::pyramid::UpdatePath::kInPlace ? "in place"
+                      : result->compacted ? "as a compacted copy"
+                                          : "as a copy (a reader had it open)";
+    std::fprintf(
+        stderr,
+        "updated %s %s: %llu bytes written; %llu tiles written (%llu bytes), %llu "
+        "replaced or gone, %llu kept, %llu dead bytes%s, %.1f s\n",
+        output.c_str(), how, static_cast<unsigned long long>(result->storage.bytes_written),
+        static_cast<unsigned long long>(result->tiles_written),
+        static_cast<unsigned long long>(result->new_bytes),
+        static_cast<unsigned long long>(result->tiles_replaced),
+        static_cast<unsigned long long>(result->tiles_copied),
+        static_cast<unsigned long long>(result->dead_bytes),
+        result->compacted ? " (compacted)" : "", absl::ToDoubleSeconds(absl::Now() - start));
   }
   return 0;
 }

@@ -2,7 +2,8 @@
 # build_pyramid --update end to end: the western 3/4 of the Landsat sample updated with the
 # eastern part equals a build of both (compare_pyramids) and passes verify_pyramid; flags
 # that conflict with the pyramid and incomplete command lines are refused with one line;
-# --update --compact keeps every tile.
+# --update --compact keeps every tile; a small newer patch is written in place (same inode)
+# and equals a build with it last.
 # shellcheck source=tools/tool_test_lib.sh
 source "${TEST_SRCDIR}/flatpyramid/tools/tool_test_lib.sh"
 TOOL="${TOOLS}/build_pyramid"
@@ -35,4 +36,19 @@ expect_error 2 "build_pyramid: --compact needs --update (see build_pyramid --hel
 "${TOOLS}/verify_pyramid" "${OUT}/mosaic.fpyr" >/dev/null || die "verify after compacting"
 "${COMPARE}" "${OUT}/full.fpyr" "${OUT}/mosaic.fpyr" 2>"${OUT}/compare.err" ||
   die "compacting changed tiles: $(cat "${OUT}/compare.err")"
+
+# A small newer patch: changed in place (the same file), equal to a build with it last.
+gdal_translate -q -srcwin 280 100 40 60 -scale 0 255 255 0 "${DATA}/L7_ETMs.tif" \
+  "${OUT}/patch.tif" || die "patch"
+"${TOOL}" --input="${OUT}/west.tif,${OUT}/east.tif,${OUT}/patch.tif" \
+  --output="${OUT}/full_patch.fpyr" "${ARGS[@]}" || die "full build with the patch"
+inode=$(stat -c %i "${OUT}/mosaic.fpyr")
+"${TOOL}" --update --input="${OUT}/patch.tif" --output="${OUT}/mosaic.fpyr" 2>"${OUT}/update.err" ||
+  die "patch update: $(cat "${OUT}/update.err")"
+grep -q "^updated ${OUT}/mosaic.fpyr in place: " "${OUT}/update.err" ||
+  die "not in place: $(cat "${OUT}/update.err")"
+[[ "$(stat -c %i "${OUT}/mosaic.fpyr")" == "${inode}" ]] || die "the update replaced the file"
+"${TOOLS}/verify_pyramid" "${OUT}/mosaic.fpyr" >/dev/null || die "verify after the patch"
+"${COMPARE}" "${OUT}/full_patch.fpyr" "${OUT}/mosaic.fpyr" 2>"${OUT}/compare.err" ||
+  die "patch update differs from the build with it last: $(cat "${OUT}/compare.err")"
 echo PASS

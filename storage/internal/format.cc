@@ -257,12 +257,43 @@ absl::Status ValidateLayout(const Header& header, uint64_t file_size) {
   return absl::OkStatus();
 }
 
-absl::Status ApplyMove(const PendingMove& move, Header* header) {
-  if (move.section() >= static_cast<uint32_t>(header->sections_size())) {
-    return absl::DataLossError("pending move names a section that does not exist");
+namespace {
+
+// ApplyGapMove removes [move.offset, +length), which no array of non-zero capacity may
+// overlap: the arrays above move down; an empty array inside the range moves to its start.
+absl::Status ApplyGapMove(const PendingMove& move, Header* header) {
+  if (move.kind() != PendingMove::COLLAPSE_RANGE && move.kind() != PendingMove::COPY_TAIL_DOWN) {
+    return absl::DataLossError("pending gap move is not a trim");
   }
+  const uint64_t end = move.offset() + move.length();
+  const ArrayKind kinds[] = {ARRAY_KEYS, ARRAY_LOCATIONS, ARRAY_VALUES};
+  for (Section& section : *header->mutable_sections()) {
+    for (ArrayKind kind : kinds) {
+      ArrayExtent* extent = MutableArray(&section, kind);
+      const uint64_t begin = extent->offset();
+      if (extent->capacity() > 0 && begin < end && begin + extent->capacity() > move.offset()) {
+        return absl::DataLossError("pending gap move removes bytes of an array");
+      }
+      if (begin >= end) {
+        extent->set_offset(begin - move.length());
+      } else if (begin >= move.offset()) {
+        extent->set_offset(move.offset());
+      }
+    }
+  }
+  header->clear_pending();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ApplyMove(const PendingMove& move, Header* header) {
   if (move.length() % kBlockSize != 0 || move.offset() % kBlockSize != 0) {
     return absl::DataLossError("pending move is not 4096-aligned");
+  }
+  if (move.gap()) return ApplyGapMove(move, header);
+  if (move.section() >= static_cast<uint32_t>(header->sections_size())) {
+    return absl::DataLossError("pending move names a section that does not exist");
   }
   const bool grow =
       move.kind() == PendingMove::INSERT_RANGE || move.kind() == PendingMove::COPY_TAIL_UP;
@@ -364,11 +395,12 @@ absl::Status PartialShift(const PendingMove& move, absl::string_view what) {
 }  // namespace
 
 absl::Status RecordShiftChecks(const Header& header, File* file, PendingMove* move) {
-  if (move->section() >= static_cast<uint32_t>(header.sections_size())) {
+  if (!move->gap() && move->section() >= static_cast<uint32_t>(header.sections_size())) {
     return absl::InternalError("RecordShiftChecks: no such section");
   }
   const uint64_t tail_begin = TailBegin(*move);
-  const ArrayExtent* target = &Array(header.sections(move->section()), move->array());
+  const ArrayExtent* target =
+      move->gap() ? nullptr : &Array(header.sections(move->section()), move->array());
   struct Region {
     uint64_t begin, end;
   };

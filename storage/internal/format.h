@@ -28,7 +28,7 @@ constexpr char kSlotMagic[8] = {'F', 'P', 'Y', 'R', 'S', 'T', 'O', 'R'};
 constexpr uint64_t kHeaderMagic = 0x524F545352595046ull;  // "FPYRSTOR" as little-endian.
 constexpr uint32_t kSlotFormat = 2;                       // FORMAT.md lists the others.
 constexpr uint32_t kFormatMajor = 1;
-constexpr uint32_t kFormatMinor = 1;    // 1.1: PendingMove.shift_checks.
+constexpr uint32_t kFormatMinor = 2;    // 1.1: PendingMove.shift_checks; 1.2: .gap.
 constexpr uint64_t kKeySize = 8;        // uint64 little-endian.
 constexpr uint64_t kLocationSize = 16;  // uint64 offset + uint64 length, little-endian.
 constexpr uint64_t kMaxEntryCount = uint64_t{1} << 56;  // entry_count < this (no overflow).
@@ -69,7 +69,8 @@ uint64_t UsedBytes(const Section& section, ArrayKind array);
 absl::Status ValidateLayout(const Header& header, uint64_t file_size);
 
 // ApplyMove changes the layout as `move` says (after it happened). kDataLoss if the move does
-// not fit the layout (hostile header).
+// not fit the layout (hostile header). A gap move (PendingMove.gap) removes bytes no array
+// holds and names no array.
 absl::Status ApplyMove(const PendingMove& move, Header* header);
 
 // MoveState says where a recorded move stands, judged from the file size and its progress.

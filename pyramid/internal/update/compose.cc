@@ -64,8 +64,66 @@ storage::ValueRef BlobExtent(const storage::Reader& store, uint32_t section) {
   return end == 0 ? storage::ValueRef{0, 0} : storage::ValueRef{begin, end - begin};
 }
 
+// OldPyramid reads the levels of the pyramid being updated: through a Reader's map (a copy is
+// written), or through the writer that changes the file in place (it holds the file's lock, so
+// no Reader can map it; a level's index is read before the level is replaced, and the bytes
+// of its tiles stay where they are).
+class OldPyramid {
+ public:
+  virtual ~OldPyramid() = default;
+  // Section is level z's section, if the pyramid has one.
+  virtual std::optional<uint32_t> Section(int z) const = 0;
+  // Entries returns the tiles of a section, in key order.
+  virtual absl::StatusOr<std::vector<storage::Entry>> Entries(uint32_t section) = 0;
+  // Bytes returns the bytes of entry `index` of a section, `entries` being its Entries.
+  virtual absl::StatusOr<std::string> Bytes(uint32_t section,
+                                            const std::vector<storage::Entry>& entries,
+                                            uint64_t index) = 0;
+};
+
+class MappedPyramid : public OldPyramid {
+ public:
+  explicit MappedPyramid(const storage::Reader& store) : store_(store) {}
+  std::optional<uint32_t> Section(int z) const override {
+    return store_.FindSection(SectionName(z));
+  }
+  absl::StatusOr<std::vector<storage::Entry>> Entries(uint32_t section) override {
+    std::vector<storage::Entry> entries(store_.entry_count(section));
+    for (uint64_t i = 0; i < entries.size(); ++i) {
+      entries[i] = {store_.KeyAt(section, i), store_.ValueRefAt(section, i)};
+    }
+    return entries;
+  }
+  absl::StatusOr<std::string> Bytes(uint32_t section, const std::vector<storage::Entry>&,
+                                    uint64_t index) override {
+    return std::string(store_.ValueAt(section, index));
+  }
+
+ private:
+  const storage::Reader& store_;
+};
+
+class PyramidInPlace : public OldPyramid {
+ public:
+  explicit PyramidInPlace(storage::Writer* writer) : writer_(writer) {}
+  std::optional<uint32_t> Section(int z) const override {
+    return writer_->FindSection(SectionName(z));
+  }
+  absl::StatusOr<std::vector<storage::Entry>> Entries(uint32_t section) override {
+    return writer_->ReadCommittedEntries(section);
+  }
+  absl::StatusOr<std::string> Bytes(uint32_t section, const std::vector<storage::Entry>& entries,
+                                    uint64_t index) override {
+    return writer_->ReadValue(section, entries[index].value);
+  }
+
+ private:
+  storage::Writer* writer_;
+};
+
 // LevelWriter appends one level's tiles to the output and counts them. The value blob of an
-// origin copied whole (Bulk) is referred to, not copied again, by the tiles from it.
+// origin copied whole (Bulk), or already in the output's blob (InPlace), is referred to, not
+// copied again, by the tiles from it.
 class LevelWriter {
  public:
   LevelWriter(storage::Writer* out, uint32_t section) : out_(out), section_(section) {}
@@ -78,23 +136,28 @@ class LevelWriter {
         out_->AppendValuesFrom(section_, store, section, extent);
     if (!copy.ok()) return copy.status();
     bulk_[static_cast<int>(origin)] = copy->offset - extent.offset;
-    copied_ += extent.length;
     return absl::OkStatus();
   }
 
+  // InPlace says that the tiles of `origin` point into the output section's own blob.
+  void InPlace(Origin origin) { bulk_[static_cast<int>(origin)] = 0; }
+
+  // Add adds tile `key`: `bytes` (for kOld, only needed when its blob is neither copied whole
+  // nor in place; its length is from.length) from `origin`, where they are at `from`.
   absl::Status Add(uint64_t key, absl::string_view bytes, Origin origin, storage::ValueRef from) {
     uint32_t x, y;
     TileFromKey(key, &x, &y);
     const int o = static_cast<int>(origin);
+    const uint64_t size = origin == Origin::kOld ? from.length : bytes.size();
     const bool seen =
         origin != Origin::kFormed && shared_.count({o, from.offset, from.length}) != 0;
-    stats_.AddTile(x, y, /*unique=*/!seen, bytes.size());
-    if (origin != Origin::kOld && !seen) new_bytes_ += bytes.size();
+    stats_.AddTile(x, y, /*unique=*/!seen, size);
     if (seen) return out_->AppendShared(section_, key, shared_[{o, from.offset, from.length}]);
+    live_bytes_ += size;
+    if (origin != Origin::kOld) new_bytes_ += size;
     if (bulk_[o].has_value()) {
       const storage::ValueRef ref{*bulk_[o] + from.offset, from.length};
       shared_[{o, from.offset, from.length}] = ref;
-      live_copied_ += from.length;
       return out_->AppendShared(section_, key, ref);
     }
     absl::StatusOr<storage::ValueRef> ref = out_->Append(section_, key, bytes);
@@ -105,50 +168,54 @@ class LevelWriter {
 
   const LevelStats& stats() const { return stats_; }
   uint64_t new_bytes() const { return new_bytes_; }
-  // dead_bytes is what the bulk copies hold that no tile refers to.
-  uint64_t dead_bytes() const { return copied_ - live_copied_; }
+  // dead_bytes is what the section's blob holds that no tile refers to.
+  uint64_t dead_bytes() const { return out_->values_length(section_) - live_bytes_; }
 
  private:
   storage::Writer* out_;
   uint32_t section_;
   std::map<std::tuple<int, uint64_t, uint64_t>, storage::ValueRef> shared_;
-  // Per Origin: where a bulk copy put offset 0 of its source blob (unset: not copied whole).
+  // Per Origin: where offset 0 of its source blob is in the output's (unset: copied by tile).
   std::optional<uint64_t> bulk_[3];
   LevelStats stats_;
   uint64_t new_bytes_ = 0;
-  uint64_t copied_ = 0;
-  uint64_t live_copied_ = 0;
+  uint64_t live_bytes_ = 0;  // Bytes of the blob tiles refer to (each once).
 };
 
 // Composer holds what the levels share: the sources, the tile shape and the formed pixels of
 // the level below the one being formed.
 class Composer {
  public:
-  Composer(const UpdateSources& sources, const TileShape& shape, storage::Writer* out)
-      : sources_(sources), shape_(shape), out_(out) {}
+  Composer(const UpdateSources& sources, const TileShape& shape, OldPyramid* old,
+           storage::Writer* out, bool in_place)
+      : sources_(sources), shape_(shape), old_(old), out_(out), in_place_(in_place) {}
 
   absl::Status Level(int z, uint32_t out_section, UpdateCounts* counts, LevelStats* stats,
                      uint64_t* dead_bytes) {
-    const std::optional<uint32_t> old_section = sources_.old_store->FindSection(SectionName(z));
+    const std::optional<uint32_t> old_section = old_->Section(z);
+    absl::StatusOr<std::vector<storage::Entry>> old =
+        old_section.has_value() ? old_->Entries(*old_section) : std::vector<storage::Entry>();
+    if (!old.ok()) return old.status();
     std::vector<NewTile> tiles;
     absl::Status status = z >= sources_.unit_zoom ? AreaTiles(z, &tiles) : FormTiles(z, &tiles);
     if (!status.ok()) return status;
     LevelWriter writer(out_, out_section);
-    if (!sources_.compact && old_section.has_value()) {
+    if (in_place_) {
+      status = out_->ReplaceEntries(out_section);
+      writer.InPlace(Origin::kOld);
+    } else if (!sources_.compact && old_section.has_value()) {
       status = writer.Bulk(Origin::kOld, *sources_.old_store, *old_section);
-      if (!status.ok()) return status;
     }
+    if (!status.ok()) return status;
     const std::optional<uint32_t> area_section = sources_.area_store->FindSection(SectionName(z));
     if (!sources_.compact && z >= sources_.unit_zoom && area_section.has_value()) {
       status = writer.Bulk(Origin::kArea, *sources_.area_store, *area_section);
       if (!status.ok()) return status;
     }
-    const uint64_t old_count =
-        old_section.has_value() ? sources_.old_store->entry_count(*old_section) : 0;
     size_t next = 0;
-    for (uint64_t i = 0; i <= old_count; ++i) {
-      const bool done = i == old_count;
-      const uint64_t key = done ? 0 : sources_.old_store->KeyAt(*old_section, i);
+    for (uint64_t i = 0; i <= old->size(); ++i) {
+      const bool done = i == old->size();
+      const uint64_t key = done ? 0 : (*old)[i].key;
       for (; next < tiles.size() && (done || tiles[next].key < key); ++next) {
         status =
             writer.Add(tiles[next].key, tiles[next].bytes, tiles[next].origin, tiles[next].ref);
@@ -162,8 +229,13 @@ class Composer {
         ++counts->tiles_replaced;
         continue;
       }
-      status = writer.Add(key, sources_.old_store->ValueAt(*old_section, i), Origin::kOld,
-                          sources_.old_store->ValueRefAt(*old_section, i));
+      std::string bytes;  // Only when the tile is copied on its own (a compaction).
+      if (sources_.compact) {
+        absl::StatusOr<std::string> read = old_->Bytes(*old_section, *old, i);
+        if (!read.ok()) return read.status();
+        bytes = *std::move(read);
+      }
+      status = writer.Add(key, bytes, Origin::kOld, (*old)[i].value);
       if (!status.ok()) return status;
       ++counts->tiles_copied;
     }
@@ -171,6 +243,8 @@ class Composer {
     counts->dead_bytes += writer.dead_bytes();
     *stats = writer.stats();
     *dead_bytes = writer.dead_bytes();
+    below_section_ = old_section;
+    below_ = *std::move(old);
     return absl::OkStatus();
   }
 
@@ -221,7 +295,19 @@ class Composer {
     return absl::OkStatus();
   }
 
-  // Child is the pixels of tile `key` of level z of the updated pyramid (null: no data).
+  // OldChildBytes finds tile `key` among the old tiles of the level below (null: none).
+  absl::StatusOr<std::optional<std::string>> OldChildBytes(uint64_t key) {
+    const auto it =
+        std::lower_bound(below_.begin(), below_.end(), key,
+                         [](const storage::Entry& entry, uint64_t k) { return entry.key < k; });
+    if (!below_section_.has_value() || it == below_.end() || it->key != key) return std::nullopt;
+    absl::StatusOr<std::string> bytes = old_->Bytes(*below_section_, below_, it - below_.begin());
+    if (!bytes.ok()) return bytes.status();
+    return std::optional<std::string>(*std::move(bytes));
+  }
+
+  // Child is the pixels of tile `key` of level z (the level Level() did last) of the updated
+  // pyramid (null: no data).
   absl::StatusOr<std::unique_ptr<TilePixels>> Child(int z, uint64_t key) {
     uint32_t x, y;
     TileFromKey(key, &x, &y);
@@ -231,10 +317,17 @@ class Composer {
       if (it == formed_below_.end()) return nullptr;
       return std::make_unique<TilePixels>(*it->second);
     }
-    const storage::Reader* store = replaced ? sources_.area_store : sources_.old_store;
-    const std::optional<uint32_t> section = store->FindSection(SectionName(z));
-    if (!section.has_value()) return nullptr;
-    const std::optional<absl::string_view> bytes = store->Get(*section, key);
+    std::optional<std::string> bytes;
+    if (replaced) {
+      const std::optional<uint32_t> section = sources_.area_store->FindSection(SectionName(z));
+      if (!section.has_value()) return nullptr;
+      const std::optional<absl::string_view> found = sources_.area_store->Get(*section, key);
+      if (found.has_value()) bytes = std::string(*found);
+    } else {
+      absl::StatusOr<std::optional<std::string>> old = OldChildBytes(key);
+      if (!old.ok()) return old.status();
+      bytes = *std::move(old);
+    }
     if (!bytes.has_value()) return nullptr;
     auto pixels = std::make_unique<TilePixels>(shape_.type, shape_.size, shape_.bands);
     absl::Status status = DecodeTile(*bytes, shape_.encoding, pixels.get());
@@ -248,27 +341,28 @@ class Composer {
 
   const UpdateSources& sources_;
   const TileShape shape_;
+  OldPyramid* old_;
   storage::Writer* out_;
+  const bool in_place_;  // out_ is the old pyramid's own file: levels replace their entries.
   std::vector<uint8_t> scratch_;
   // The tiles formed at the level below the one being formed (keyed by TileKey).
   absl::flat_hash_map<uint64_t, std::unique_ptr<TilePixels>> formed_below_;
+  // The old tiles of the level below the one being formed, and its section in the old pyramid.
+  std::vector<storage::Entry> below_;
+  std::optional<uint32_t> below_section_;
 };
 
-}  // namespace
-
-absl::StatusOr<UpdateCounts> ComposeUpdate(const UpdateSources& sources, storage::Writer* out,
+// ComposeLevels writes every level, from the finest, and fills metadata->levels;
+// `sections[z]` is level z's section in `out`.
+absl::StatusOr<UpdateCounts> ComposeLevels(const UpdateSources& sources, OldPyramid* old,
+                                           storage::Writer* out, bool in_place,
+                                           const std::vector<uint32_t>& sections,
                                            PyramidMetadata* metadata) {
   absl::StatusOr<TileShape> shape = ShapeOf(sources.old_metadata);
   if (!shape.ok()) return shape.status();
   const int min_zoom = static_cast<int>(metadata->min_zoom());
   const int max_zoom = static_cast<int>(metadata->max_zoom());
-  std::vector<uint32_t> sections(max_zoom + 1, 0);
-  for (int z = min_zoom; z <= max_zoom; ++z) {
-    absl::StatusOr<uint32_t> section = out->AddSection(SectionName(z));
-    if (!section.ok()) return section.status();
-    sections[z] = *section;
-  }
-  Composer composer(sources, *shape, out);
+  Composer composer(sources, *shape, old, out, in_place);
   UpdateCounts counts;
   std::vector<LevelStats> stats(max_zoom + 1);
   std::vector<uint64_t> dead(max_zoom + 1, 0);
@@ -285,6 +379,39 @@ absl::StatusOr<UpdateCounts> ComposeUpdate(const UpdateSources& sources, storage
     level->set_dead_bytes(dead[z]);
   }
   return counts;
+}
+
+}  // namespace
+
+absl::StatusOr<UpdateCounts> ComposeUpdate(const UpdateSources& sources, storage::Writer* out,
+                                           PyramidMetadata* metadata) {
+  std::vector<uint32_t> sections(metadata->max_zoom() + 1, 0);
+  for (int z = static_cast<int>(metadata->min_zoom()); z < static_cast<int>(sections.size()); ++z) {
+    absl::StatusOr<uint32_t> section = out->AddSection(SectionName(z));
+    if (!section.ok()) return section.status();
+    sections[z] = *section;
+  }
+  MappedPyramid old(*sources.old_store);
+  return ComposeLevels(sources, &old, out, /*in_place=*/false, sections, metadata);
+}
+
+absl::StatusOr<UpdateCounts> ComposeInPlace(const UpdateSources& sources, storage::Writer* pyramid,
+                                            PyramidMetadata* metadata) {
+  if (sources.compact) {
+    return absl::InternalError("ComposeInPlace: a compaction writes a new file");
+  }
+  std::vector<uint32_t> sections(metadata->max_zoom() + 1, 0);
+  for (int z = static_cast<int>(metadata->min_zoom()); z < static_cast<int>(sections.size()); ++z) {
+    std::optional<uint32_t> section = pyramid->FindSection(SectionName(z));
+    if (!section.has_value()) {
+      absl::StatusOr<uint32_t> added = pyramid->AddSection(SectionName(z));
+      if (!added.ok()) return added.status();
+      section = *added;
+    }
+    sections[z] = *section;
+  }
+  PyramidInPlace old(pyramid);
+  return ComposeLevels(sources, &old, pyramid, /*in_place=*/true, sections, metadata);
 }
 
 uint64_t DeadBytesAfter(const UpdateSources& sources) {

@@ -8,11 +8,14 @@
 // children: with a lossy codec they differ from a full build's by the codec's error). Every
 // other tile keeps its bytes, shared tiles still shared.
 //
-// Each level's old value blob, and the restricted build's, is copied whole
-// (storage::Writer::AppendValuesFrom: copy_file_range, a reflink where the filesystem can)
-// and the entries point into the copies: the replaced tiles' old bytes stay in the blob,
-// unreferenced, counted in Level::dead_bytes. With `compact` every tile is copied on its own
-// instead and no dead byte is left.
+// Two ways to write the result. ComposeUpdate writes a new store: each level's old value blob,
+// and the restricted build's, is copied whole (storage::Writer::AppendValuesFrom:
+// copy_file_range, a reflink where the filesystem can) and the entries point into the copies;
+// with `compact` every tile is copied on its own instead and no dead byte is left.
+// ComposeInPlace changes the pyramid's own file (a storage::Writer from OpenForUpdate): each
+// level gets a new index (ReplaceEntries) whose kept tiles point at their bytes where they
+// are, and the new tiles are appended to the level's blob. Either way the replaced tiles' old
+// bytes stay in the blob, unreferenced, counted in Level::dead_bytes.
 #ifndef FLATPYRAMID_PYRAMID_INTERNAL_UPDATE_COMPOSE_H_
 #define FLATPYRAMID_PYRAMID_INTERNAL_UPDATE_COMPOSE_H_
 
@@ -30,6 +33,7 @@ namespace internal {
 
 // UpdateSources are the two pyramids an update reads.
 struct UpdateSources {
+  // The pyramid being updated; ComposeInPlace reads it through its writer instead (null).
   const storage::Reader* old_store = nullptr;
   PyramidMetadata old_metadata;
   const storage::Reader* area_store = nullptr;  // The restricted build.
@@ -59,6 +63,14 @@ struct UpdateCounts {
 // stored tile that does not decode; storage errors as they come.
 absl::StatusOr<UpdateCounts> ComposeUpdate(const UpdateSources& sources, storage::Writer* out,
                                            PyramidMetadata* metadata);
+
+// ComposeInPlace replaces the entries of every level of `pyramid` (the old pyramid, opened by
+// storage::Writer::OpenForUpdate; sources.old_store is not used) with the updated level's,
+// appending the new tiles, and fills metadata->levels (same sections). Nothing is committed:
+// the caller commits (or seals) once, so that the file shows the old pyramid or the new one.
+// REQUIRES: !sources.compact. Errors as ComposeUpdate.
+absl::StatusOr<UpdateCounts> ComposeInPlace(const UpdateSources& sources, storage::Writer* pyramid,
+                                            PyramidMetadata* metadata);
 
 }  // namespace internal
 }  // namespace pyramid
