@@ -217,7 +217,7 @@ class Writer::Impl {
     status = file_->Truncate(offset);  // The new room is a hole.
     if (!status.ok()) return Fail(status);
     file_size_ = offset;
-    status = file_->SyncData();
+    status = Sync();  // The new size before a header that names it (sync_each_step).
     if (status.ok()) status = WriteHeader(View(/*committed=*/true));
     if (!status.ok()) return Fail(status);
     layout_moved_since_sync_ = false;
