@@ -117,9 +117,38 @@ class Writer::Impl {
           layout_.sections(s).values_length();
     }
     const PendingMove move = layout_.pending();
+    bool punch_room = false;
+    status = ResolvePendingMove(move, &punch_room);
+    if (!status.ok()) return status;
+    layout_.clear_pending();
+    status = internal::ValidateLayout(layout_, file_size_);
+    if (!status.ok()) return Annotate(status);
+    status = LoadLastKeys();
+    if (!status.ok()) return status;
+    // A clean header (no pending move) first, so that dropping bytes past the last array
+    // (left by a move that never happened) is not a change any header describes.
+    status = SyncIfMoved();
+    if (status.ok()) status = WriteHeader(View(/*committed=*/true));
+    // The room of a finished tail copy still holds stale bytes of the tail.
+    if (status.ok() && punch_room) status = PunchIfSupported(move.offset(), move.length());
+    if (!status.ok()) return Fail(status);
+    const uint64_t end = LayoutEnd();
+    if (file_size_ > end) {
+      status = file_->Truncate(end);
+      if (!status.ok()) return Fail(status);
+      file_size_ = end;
+      layout_moved_since_sync_ = true;
+    }
+    return absl::OkStatus();
+  }
+
+  // ResolvePendingMove brings layout_ to where the recorded `move` left the file: nothing to do,
+  // a shift fallocate applied (or not), or an interrupted tail copy, which it finishes; then
+  // `*punch_room` says the copy's room still holds stale bytes.
+  absl::Status ResolvePendingMove(const PendingMove& move, bool* punch_room) {
+    absl::Status status;
     absl::StatusOr<internal::MoveState> state = internal::JudgeMove(move, file_size_);
     if (!state.ok()) return Annotate(state.status());
-    bool punch_room = false;
     switch (*state) {
       case internal::MoveState::kNone:
         break;
@@ -146,37 +175,25 @@ class Writer::Impl {
         status = move.kind() == PendingMove::COPY_TAIL_UP ? CopyTailUp(move) : CopyTailDown(move);
         if (!status.ok()) return status;
         layout_ = after;
-        punch_room = move.kind() == PendingMove::COPY_TAIL_UP;
+        *punch_room = move.kind() == PendingMove::COPY_TAIL_UP;
         break;
       }
     }
-    layout_.clear_pending();
-    status = internal::ValidateLayout(layout_, file_size_);
-    if (!status.ok()) return Annotate(status);
+    return absl::OkStatus();
+  }
+
+  // LoadLastKeys reads each section's last committed key (appends must follow it).
+  absl::Status LoadLastKeys() {
     for (int s = 0; s < layout_.sections_size(); ++s) {
       const Section& section = layout_.sections(s);
       SectionRuntime& runtime = sections_[s];
       if (section.entry_count() > 0) {
         char key[kKeySize];
-        status = file_->Read(section.keys().offset() + (section.entry_count() - 1) * kKeySize,
-                             kKeySize, key);
+        absl::Status status = file_->Read(
+            section.keys().offset() + (section.entry_count() - 1) * kKeySize, kKeySize, key);
         if (!status.ok()) return status;
         runtime.last_key = absl::little_endian::Load64(key);
       }
-    }
-    // A clean header (no pending move) first, so that dropping bytes past the last array
-    // (left by a move that never happened) is not a change any header describes.
-    status = SyncIfMoved();
-    if (status.ok()) status = WriteHeader(View(/*committed=*/true));
-    // The room of a finished tail copy still holds stale bytes of the tail.
-    if (status.ok() && punch_room) status = PunchIfSupported(move.offset(), move.length());
-    if (!status.ok()) return Fail(status);
-    const uint64_t end = LayoutEnd();
-    if (file_size_ > end) {
-      status = file_->Truncate(end);
-      if (!status.ok()) return Fail(status);
-      file_size_ = end;
-      layout_moved_since_sync_ = true;
     }
     return absl::OkStatus();
   }
