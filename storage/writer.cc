@@ -1,8 +1,8 @@
 // Writer: appends into the three arrays of each section, grows them in place, and commits
 // through the two header slots. The protocol and why each step is crash-safe are in
-// storage/FORMAT.md ("Commit protocol", "Growth", "Fallback"); the comments here name the rule
-// each step follows. This file: opening and recovery, sections, commits, Seal, header writes,
-// checksums and the public Writer methods; storage/internal/writer_impl.h lists the others.
+// storage/FORMAT.md ("Commit protocol", "Growth", "Fallback"); the comments in these files name
+// the rule each step follows. This file: opening and recovery, sections, commits, Seal, header
+// writes, checksums and the public Writer methods; storage/internal/writer_impl.h lists the others.
 #include <algorithm>
 #include <array>
 #include <memory>

@@ -1,5 +1,6 @@
-// Writer::Impl's appends: entries, the per-section buffers of keys, locations and small
-// values, and their flushes to the arrays (each array grown first, writer_moves.cc).
+// Writer::Impl's appends: entries and values (also copied from another store, and read back),
+// the per-section buffers of keys, locations and small values, and their flushes to the arrays
+// (each array grown first, writer_moves.cc).
 #include <optional>
 #include <string>
 
@@ -44,14 +45,7 @@ absl::StatusOr<ValueRef> Writer::Impl::Append(uint32_t section, uint64_t key,
   absl::Status status = Reserve(section, ARRAY_VALUES, values_length + value.size());
   if (status.ok()) status = BufferValue(section, value);
   if (!status.ok()) return Fail(status);
-  // Keep the kernel writing appended values as they come, as a plain sequential write()
-  // gets from background writeback: otherwise each growth's and commit's fdatasync waits
-  // for everything appended since the last one, and the appends stall meanwhile.
-  unstarted_writeback_bytes_ += value.size();
-  if (unstarted_writeback_bytes_ >= kWritebackStep) {
-    file_->StartWriteback();
-    unstarted_writeback_bytes_ = 0;
-  }
+  StartWritebackEvery(value.size());
   const ValueRef ref{values_length, value.size()};
   status = AddEntry(section, key, ref);
   if (!status.ok()) return status;
@@ -86,11 +80,7 @@ absl::StatusOr<ValueRef> Writer::Impl::AppendValueBytes(uint32_t section, File* 
                              layout_.sections(section).values().offset() + values_length, length);
   }
   if (!status.ok()) return Fail(status);
-  unstarted_writeback_bytes_ += length;
-  if (unstarted_writeback_bytes_ >= kWritebackStep) {
-    file_->StartWriteback();
-    unstarted_writeback_bytes_ = 0;
-  }
+  StartWritebackEvery(length);
   layout_.mutable_sections(section)->set_values_length(values_length + length);
   sections_[section].values_flushed = values_length + length;
   return ValueRef{values_length, length};
@@ -117,6 +107,17 @@ absl::StatusOr<std::string> Writer::Impl::ReadValue(uint32_t section, ValueRef r
   }
   if (!status.ok()) return status;
   return value;
+}
+
+void Writer::Impl::StartWritebackEvery(uint64_t appended) {
+  // Keep the kernel writing appended values as they come, as a plain sequential write()
+  // gets from background writeback: otherwise each growth's and commit's fdatasync waits
+  // for everything appended since the last one, and the appends stall meanwhile.
+  unstarted_writeback_bytes_ += appended;
+  if (unstarted_writeback_bytes_ >= kWritebackStep) {
+    file_->StartWriteback();
+    unstarted_writeback_bytes_ = 0;
+  }
 }
 
 absl::Status Writer::Impl::AddEntry(uint32_t section, uint64_t key, ValueRef ref) {

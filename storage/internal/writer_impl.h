@@ -124,6 +124,9 @@ class Writer::Impl {
 
   // CheckKey is kInvalidArgument unless `key` follows the section's last key.
   absl::Status CheckKey(uint32_t section, uint64_t key) const;
+  // StartWritebackEvery counts `appended` value bytes, and starts the kernel's writeback of
+  // the file (File::StartWriteback) every kWritebackStep of them.
+  void StartWritebackEvery(uint64_t appended);
   // AddEntry reserves room for one key and location, and buffers them.
   absl::Status AddEntry(uint32_t section, uint64_t key, ValueRef ref);
   // BufferValue adds `value` (appended at the end of the section's blob, room reserved) to the
