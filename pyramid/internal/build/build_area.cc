@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,25 +22,16 @@ absl::Status BadArea(const BuildArea& area, absl::string_view why) {
                       area.max_x, area.max_y, area.srs, why));
 }
 
-// LonLatBox is the area in WGS84 degrees: min_x > max_x when it crosses the antimeridian.
+// LonLatBox is the area in WGS84 degrees: min_x > max_x when it crosses the antimeridian. A
+// geographic area is taken as given, not transformed: its longitudes wrap (AreaParts).
 absl::StatusOr<geo::Bounds> LonLatBox(const BuildArea& area) {
   absl::StatusOr<OGRSpatialReference> srs = geo::ParseSrs(area.srs);
   if (!srs.ok()) return BadArea(area, srs.status().message());
   const geo::Bounds box{area.min_x, area.min_y, area.max_x, area.max_y};
   if (srs->IsGeographic()) return box;
-  OGRSpatialReference wgs84;
-  wgs84.SetWellKnownGeogCS("WGS84");
-  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  std::unique_ptr<OGRCoordinateTransformation> transform(
-      OGRCreateCoordinateTransformation(&*srs, &wgs84));
-  geo::Bounds out;
-  if (transform == nullptr ||
-      !transform->TransformBounds(box.min_x, box.min_y, box.max_x, box.max_y, &out.min_x,
-                                  &out.min_y, &out.max_x, &out.max_y,
-                                  geo::kFootprintDensifyPoints)) {
-    return BadArea(area, "PROJ cannot transform it to longitude/latitude");
-  }
-  return out;
+  absl::StatusOr<geo::Bounds> lonlat = geo::TransformBounds(box, area.srs, "EPSG:4326");
+  if (!lonlat.ok()) return BadArea(area, "PROJ cannot transform it to longitude/latitude");
+  return lonlat;
 }
 
 }  // namespace
