@@ -30,7 +30,7 @@ namespace internal {
 // two: the part west of it first). In a geographic CRS x is longitude and wraps as in
 // Reader::ReadRegion: min_x > max_x crosses the antimeridian (170, -10, -170, 10 is
 // 170..190) and a box past +-180 continues on the other side. Other CRSs are transformed
-// through WGS84 with 21 points per edge (GDAL's TransformBounds), which reports a crossing
+// through WGS84 with 21 points per edge (geo::TransformBounds), which reports a crossing
 // the same way. InvalidArgument naming BuildOptions::area for an unknown CRS, NaN, an
 // inverted latitude or y range, or a box wider than 360 degrees.
 absl::StatusOr<std::vector<geo::Bounds>> AreaParts(const BuildArea& area,
