@@ -209,7 +209,9 @@ absl::StatusOr<std::unique_ptr<MbtilesReader>> MbtilesReader::Open(const std::st
     return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   }
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  // NOMUTEX: the reader is thread-compatible (mbtiles.h), so SQLite need not lock each call.
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     absl::Status s = absl::InvalidArgumentError(
         absl::StrCat(path, ": not an MBTiles file: SQLite cannot open it: ", sqlite3_errmsg(db)));
     sqlite3_close(db);

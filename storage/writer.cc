@@ -672,6 +672,10 @@ class Writer::Impl {
       if (status.ok()) runtime.values_flushed += value.size();
       return status;
     }
+    // Its whole size at once: growing it by doubling copies and faults it in again and again.
+    if (runtime.value_buffer.capacity() < 2 * kValueBufferFlush) {
+      runtime.value_buffer.reserve(2 * kValueBufferFlush);
+    }
     runtime.value_buffer.append(value.data(), value.size());
     return runtime.value_buffer.size() >= kValueBufferFlush ? FlushValues(section)
                                                             : absl::OkStatus();
