@@ -95,6 +95,14 @@ TEST(TileQueueTest, AConsumerErrorStopsTheProducer) {
   EXPECT_LE(added.load(), 10 + 2);
 }
 
+// Counter is a consumer that counts the tiles it is handed.
+TileQueue::TileFn Counter(int* consumed) {
+  return [consumed](int, uint32_t, uint32_t, absl::string_view, const TileQueue::TileFacts&) {
+    ++*consumed;
+    return absl::OkStatus();
+  };
+}
+
 TEST(TileQueueTest, AProducerErrorEndsTheDrainAfterTheTilesBeforeIt) {
   TileQueue queue(/*batch_bytes=*/1000, /*max_batches=*/3);
   std::thread producer([&] {
@@ -102,11 +110,7 @@ TEST(TileQueueTest, AProducerErrorEndsTheDrainAfterTheTilesBeforeIt) {
     queue.Close(absl::DataLossError("rowid 26 is missing"));
   });
   int consumed = 0;
-  absl::Status s =
-      queue.Drain([&](int, uint32_t, uint32_t, absl::string_view, const TileQueue::TileFacts&) {
-        ++consumed;
-        return absl::OkStatus();
-      });
+  absl::Status s = queue.Drain(Counter(&consumed));
   producer.join();
   EXPECT_EQ(s, absl::DataLossError("rowid 26 is missing"));
   EXPECT_EQ(consumed, 25);
@@ -116,11 +120,7 @@ TEST(TileQueueTest, AnEmptyStreamDrainsToTheCloseStatus) {
   TileQueue queue;
   std::thread producer([&] { queue.Close(absl::OkStatus()); });
   int consumed = 0;
-  absl::Status s =
-      queue.Drain([&](int, uint32_t, uint32_t, absl::string_view, const TileQueue::TileFacts&) {
-        ++consumed;
-        return absl::OkStatus();
-      });
+  absl::Status s = queue.Drain(Counter(&consumed));
   producer.join();
   EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(consumed, 0);
