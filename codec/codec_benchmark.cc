@@ -7,9 +7,11 @@
 //   (--write_tiles_ppm=DIR writes the Landsat RGB and gray tiles as PPM / PGM for tjbench
 //   and exits.)
 //
-// Names: <codec>/<encode|decode>/<tile set>/<setting>. Counters: Mpix/s, bytes (encoded size
+// Names: <codec>/<encode|decode>/<tile set>/<setting>; jpeg/peek/<tile set> and its peer
+// turbojpeg/header/<tile set> time the header check alone. Counters: Mpix/s, bytes (encoded size
 // of one tile, averaged over the tiles of the set), ratio (raw bytes / encoded bytes).
 #include <benchmark/benchmark.h>
+#include <turbojpeg.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -253,6 +256,32 @@ void RegisterZlibPeers(const TileSet* set) {
   }
 }
 
+// RegisterPeek times the header check of one JPEG tile of the set (codec::PeekInfo, what an
+// import runs on every tile) against TurboJPEG's own header read, its peer.
+void RegisterPeek(const TileSet* set) {
+  auto jpeg = std::make_shared<std::string>();
+  if (!Encode(CodecId::kJpeg, set->tiles[0].view(), {}, jpeg.get()).ok()) return;
+  benchmark::RegisterBenchmark(absl::StrCat("jpeg/peek/", set->name).c_str(),
+                               [jpeg](benchmark::State& state) {
+                                 for (auto _ : state) {
+                                   absl::StatusOr<ImageInfo> info = PeekInfo(*jpeg);
+                                   benchmark::DoNotOptimize(info);
+                                 }
+                               });
+  benchmark::RegisterBenchmark(
+      absl::StrCat("turbojpeg/header/", set->name).c_str(), [jpeg](benchmark::State& state) {
+        tjhandle handle = tjInitDecompress();
+        int width, height, subsampling, colorspace;
+        for (auto _ : state) {
+          const int rc =
+              tjDecompressHeader3(handle, reinterpret_cast<const unsigned char*>(jpeg->data()),
+                                  jpeg->size(), &width, &height, &subsampling, &colorspace);
+          benchmark::DoNotOptimize(rc);
+        }
+        tjDestroy(handle);
+      });
+}
+
 template <typename T>
 T OrExit(absl::StatusOr<T> value) {
   if (!value.ok()) {
@@ -310,6 +339,7 @@ void RegisterAll(const std::vector<TileSet>& sets) {
     const TileSet* s = &set;
     const int bands = set.tiles[0].bands();
     const PixelType type = set.tiles[0].type();
+    if (type == PixelType::kUint8 && (bands == 1 || bands == 3)) RegisterPeek(s);
     if (type == PixelType::kUint8 && bands == 3) {
       for (int quality : {75, 85, 95}) {
         for (ChromaSubsampling sub : {ChromaSubsampling::k420, ChromaSubsampling::k444}) {

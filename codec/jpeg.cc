@@ -10,11 +10,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "codec/internal/checks.h"
+#include "codec/internal/jpeg_markers.h"
 
 namespace flatpyramid {
 namespace codec {
@@ -258,6 +260,13 @@ absl::StatusOr<JpegHeader> ReadHeader(tjhandle handle, absl::string_view bytes,
 }  // namespace
 
 absl::StatusOr<ImageInfo> PeekJpegInfo(absl::string_view bytes, const DecodeLimits& limits) {
+  // The marker scan answers for the common headers; TurboJPEG for every other.
+  if (std::optional<ImageInfo> info = internal::ScanJpegHeader(bytes); info.has_value()) {
+    absl::Status dims =
+        internal::CheckDimensions(CodecId::kJpeg, info->width, info->height, limits);
+    if (!dims.ok()) return dims;
+    return *info;
+  }
   ThreadHandle& thread_handle = DecompressHandle();
   if (thread_handle.get() == nullptr) {
     return absl::InternalError("jpeg decode: tjInitDecompress failed");

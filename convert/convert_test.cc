@@ -74,6 +74,33 @@ TEST_F(ConvertTest, TileWriterPyramidVerifiesWithStatisticsFromTheTiles) {
   EXPECT_EQ(reader_->GetTileBytes(2, 1, 1).value(), PngTile(50));
 }
 
+TEST_F(ConvertTest, TileWriterSharesATileOnlyWhenTheBytesAreEqual) {
+  // Two different tiles given one fingerprint (a collision, or facts from a careless
+  // caller): the second is stored on its own. Equal bytes are stored once.
+  const std::string path = dir_.Path("collide.fpyr");
+  absl::StatusOr<std::unique_ptr<pyramid::TileWriter>> writer =
+      pyramid::TileWriter::Create(path, {});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  absl::StatusOr<pyramid::TileWriter::TileFacts> facts =
+      pyramid::TileWriter::Inspect(1, 0, 0, PngTile(10));
+  ASSERT_TRUE(facts.ok()) << facts.status();
+  ASSERT_TRUE(facts->small);
+  ASSERT_TRUE((*writer)->AddTile(1, 0, 0, PngTile(10), *facts).ok());
+  ASSERT_TRUE((*writer)->AddTile(1, 1, 0, PngTile(20), *facts).ok());
+  ASSERT_TRUE((*writer)->AddTile(1, 0, 1, PngTile(10), *facts).ok());
+  ASSERT_TRUE((*writer)->AddTile(1, 1, 1, PngTile(20)).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  absl::StatusOr<std::unique_ptr<pyramid::Reader>> reader = pyramid::Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->GetTileBytes(1, 0, 0).value(), PngTile(10));
+  EXPECT_EQ((*reader)->GetTileBytes(1, 1, 0).value(), PngTile(20));
+  EXPECT_EQ((*reader)->GetTileBytes(1, 0, 1).value(), PngTile(10));
+  EXPECT_EQ((*reader)->GetTileBytes(1, 1, 1).value(), PngTile(20));
+  // 10 shared once; the 20 of the forged fingerprint is not found by its true one.
+  EXPECT_EQ((*reader)->FindLevel(1)->unique_tile_count(), 3u);
+  EXPECT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
+}
+
 TEST_F(ConvertTest, ExportsRefuseAnExistingOutputWithoutOverwrite) {
   const std::string out = dir_.Path("out.pmtiles");
   std::ofstream(out) << "keep";

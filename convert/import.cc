@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "convert/internal/export_plan.h"
+#include "convert/internal/tile_queue.h"
 #include "convert/mbtiles.h"
 #include "convert/pmtiles_reader.h"
 #include "google/protobuf/struct.pb.h"
@@ -57,6 +59,11 @@ absl::StatusOr<std::unique_ptr<pyramid::TileWriter>> CreateWriter(
   return writer;
 }
 
+// NameInput prefixes a tile error with the file it comes from.
+absl::Status NameInput(const std::string& input, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(input, ": ", s.message()));
+}
+
 // TileAdder adds tiles, names the source in errors and reports progress.
 struct TileAdder {
   pyramid::TileWriter* writer;
@@ -64,10 +71,12 @@ struct TileAdder {
   const ImportOptions& options;
   ImportProgress progress;
 
-  absl::Status Add(int z, uint32_t x, uint32_t y, absl::string_view bytes) {
-    if (absl::Status s = writer->AddTile(z, x, y, bytes); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(input, ": ", s.message()));
-    }
+  // Add adds a tile, with its facts when inspected already.
+  absl::Status Add(int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                   const pyramid::TileWriter::TileFacts* facts = nullptr) {
+    absl::Status s = facts != nullptr ? writer->AddTile(z, x, y, bytes, *facts)
+                                      : writer->AddTile(z, x, y, bytes);
+    if (!s.ok()) return NameInput(input, s);
     progress.bytes_copied += bytes.size();
     if (++progress.tiles_done % 4096 == 0 && options.progress) options.progress(progress);
     return absl::OkStatus();
@@ -130,13 +139,31 @@ absl::Status ImportMbtiles(const std::string& input, const std::string& output,
     if (!count.ok()) return count.status();
     adder.progress.tiles_total += *count;
   }
-  for (int z : *zooms) {
-    absl::Status s = (*mbtiles)->ForEachTileInMortonOrder(
-        z,
-        [&](uint32_t x, uint32_t y, absl::string_view bytes) { return adder.Add(z, x, y, bytes); });
-    if (!s.ok()) return s;
-  }
-  return adder.Finish();
+  // SQLite reads and the tiles are inspected on a thread of their own while this one writes
+  // the pyramid; the source is closed (its file unmapped) there too, while the pyramid seals.
+  internal::TileQueue queue;
+  std::thread reader([&queue, &zooms, &input, mbtiles = *std::move(mbtiles)]() mutable {
+    absl::Status s;
+    for (auto z = zooms->begin(); s.ok() && z != zooms->end(); ++z) {
+      s = mbtiles->ForEachTileInMortonOrder(*z,
+                                            [&](uint32_t x, uint32_t y, absl::string_view bytes) {
+                                              absl::StatusOr<pyramid::TileWriter::TileFacts> facts =
+                                                  pyramid::TileWriter::Inspect(*z, x, y, bytes);
+                                              if (!facts.ok())
+                                                return NameInput(input, facts.status());
+                                              return queue.Add(*z, x, y, bytes, *facts);
+                                            });
+    }
+    queue.Close(s);
+    mbtiles.reset();
+  });
+  absl::Status s = queue.Drain([&adder](int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                                        const pyramid::TileWriter::TileFacts& facts) {
+    return adder.Add(z, x, y, bytes, &facts);
+  });
+  if (s.ok()) s = adder.Finish();
+  reader.join();
+  return s;
 }
 
 absl::Status ImportPmtiles(const std::string& input, const std::string& output,

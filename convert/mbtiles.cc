@@ -209,7 +209,9 @@ absl::StatusOr<std::unique_ptr<MbtilesReader>> MbtilesReader::Open(const std::st
     return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   }
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  // NOMUTEX: the reader is thread-compatible (mbtiles.h), so SQLite need not lock each call.
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     absl::Status s = absl::InvalidArgumentError(
         absl::StrCat(path, ": not an MBTiles file: SQLite cannot open it: ", sqlite3_errmsg(db)));
     sqlite3_close(db);
@@ -270,33 +272,65 @@ absl::StatusOr<uint64_t> MbtilesReader::TileCount(int z) const {
   return static_cast<uint64_t>(sqlite3_column_int64(count.get(), 0));
 }
 
-absl::StatusOr<std::vector<MbtilesReader::Position>> MbtilesReader::ListTiles(int z) const {
+absl::StatusOr<MbtilesReader::Position> MbtilesReader::ToPosition(int64_t z, int64_t x, int64_t row,
+                                                                  int64_t blob_id) const {
+  if (z < 0 || z > 30) {
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": zoom_level ", z, " is outside 0..30"));
+  }
   const int64_t size = int64_t{1} << z;
-  // The blob's row id: the tiles table's rowid, or map.tile_id (the images rowid).
-  const std::string sql =
-      layout_ == Layout::kTilesTable
-          ? "SELECT tile_column, tile_row, rowid FROM tiles WHERE zoom_level = ?1"
-      : layout_ == Layout::kMapImages
-          ? "SELECT tile_column, tile_row, tile_id FROM map WHERE zoom_level = ?1"
-          : "SELECT tile_column, tile_row, 0 FROM tiles WHERE zoom_level = ?1";
-  Statement list(db_, sql.c_str());
-  if (list.get() == nullptr) return SqliteError(db_, "listing tiles", path_);
-  sqlite3_bind_int(list.get(), 1, z);
-  std::vector<Position> tiles;
+  if (x < 0 || x >= size || row < 0 || row >= size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": tile ", z, "/", x, "/", row, " (TMS row) is outside the zoom's ",
+                     size, " x ", size, " tiles: not a WebMercator quad tile set"));
+  }
+  return Position{pyramid::TileKey(static_cast<uint32_t>(x), static_cast<uint32_t>(size - 1 - row)),
+                  row, blob_id};
+}
+
+absl::Status MbtilesReader::ListMap() const {
+  // One pass over the table in storage order: a query per zoom would look each row of the
+  // index up in the table for its tile_id.
+  Statement scan(db_, "SELECT zoom_level, tile_column, tile_row, tile_id FROM map");
+  if (scan.get() == nullptr) return SqliteError(db_, "listing tiles", path_);
   int rc;
-  while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
-    const int64_t x = sqlite3_column_int64(list.get(), 0);
-    const int64_t row = sqlite3_column_int64(list.get(), 1);
-    if (x < 0 || x >= size || row < 0 || row >= size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path_, ": tile ", z, "/", x, "/", row, " (TMS row) is outside the zoom's ",
-                       size, " x ", size, " tiles: not a WebMercator quad tile set"));
-    }
-    tiles.push_back(
-        {pyramid::TileKey(static_cast<uint32_t>(x), static_cast<uint32_t>(size - 1 - row)), row,
-         sqlite3_column_int64(list.get(), 2)});
+  while ((rc = sqlite3_step(scan.get())) == SQLITE_ROW) {
+    const int64_t z = sqlite3_column_int64(scan.get(), 0);
+    absl::StatusOr<Position> position =
+        ToPosition(z, sqlite3_column_int64(scan.get(), 1), sqlite3_column_int64(scan.get(), 2),
+                   sqlite3_column_int64(scan.get(), 3));
+    if (!position.ok()) return position.status();
+    map_positions_[static_cast<int>(z)].push_back(*position);
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, "listing tiles", path_);
+  map_listed_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<MbtilesReader::Position>> MbtilesReader::ListTiles(int z) const {
+  std::vector<Position> tiles;
+  if (layout_ == Layout::kMapImages) {
+    if (!map_listed_) {
+      if (absl::Status s = ListMap(); !s.ok()) return s;
+    }
+    tiles = std::move(map_positions_[z]);
+    map_positions_.erase(z);
+  } else {
+    // The blob's row id: the tiles table's rowid (none for a view).
+    Statement list(db_, layout_ == Layout::kTilesTable
+                            ? "SELECT tile_column, tile_row, rowid FROM tiles WHERE zoom_level = ?1"
+                            : "SELECT tile_column, tile_row, 0 FROM tiles WHERE zoom_level = ?1");
+    if (list.get() == nullptr) return SqliteError(db_, "listing tiles", path_);
+    sqlite3_bind_int(list.get(), 1, z);
+    int rc;
+    while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
+      absl::StatusOr<Position> position =
+          ToPosition(z, sqlite3_column_int64(list.get(), 0), sqlite3_column_int64(list.get(), 1),
+                     sqlite3_column_int64(list.get(), 2));
+      if (!position.ok()) return position.status();
+      tiles.push_back(*position);
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, "listing tiles", path_);
+  }
   std::sort(tiles.begin(), tiles.end(),
             [](const Position& a, const Position& b) { return a.key < b.key; });
   for (size_t i = 1; i < tiles.size(); ++i) {

@@ -90,6 +90,10 @@ class MbtilesReader {
   static const char* PositionTable(Layout layout);
   // ListTiles is zoom z's tiles sorted by key; errors as ForEachTileInMortonOrder.
   absl::StatusOr<std::vector<Position>> ListTiles(int z) const;
+  // ListMap reads every zoom's positions from `map` into map_positions_ (kMapImages).
+  absl::Status ListMap() const;
+  // ToPosition checks a row's zoom, column and TMS row and converts them.
+  absl::StatusOr<Position> ToPosition(int64_t z, int64_t x, int64_t row, int64_t blob_id) const;
   absl::Status ForEachTileByLookup(int z, const std::vector<Position>& tiles,
                                    const TileFn& fn) const;
 
@@ -97,6 +101,9 @@ class MbtilesReader {
   sqlite3* db_;
   Layout layout_ = Layout::kView;
   std::map<std::string, std::string> metadata_;
+  // kMapImages: the positions of the zooms not walked yet, listed by the first walk.
+  mutable bool map_listed_ = false;
+  mutable std::map<int, std::vector<Position>> map_positions_;
 };
 
 }  // namespace convert

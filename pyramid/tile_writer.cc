@@ -56,13 +56,16 @@ class TileWriter::Impl {
     }
   }
 
-  absl::Status AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes);
+  absl::Status AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                       const TileFacts& facts);
   absl::Status Finish();
   uint64_t tiles_added() const { return tiles_added_; }
 
  private:
   absl::Status StartLevel(int z);
-  absl::Status CheckPixels(const std::string& name, absl::string_view bytes);
+  absl::Status CheckPixels(const std::string& name, const codec::ImageInfo& info);
+  absl::StatusOr<std::optional<storage::ValueRef>> FindIdentical(absl::string_view bytes,
+                                                                 const TileFacts& facts);
   absl::StatusOr<PyramidMetadata> Metadata();
 
   const std::string path_;
@@ -78,6 +81,10 @@ class TileWriter::Impl {
   // dedup_: small tiles stored so far, by fingerprint, so that identical bytes are stored
   // once per level (the builder's rule and bounds).
   internal::TileDedup dedup_{geo::TileMatrixSet::kMaxZoom};
+  // The bytes of the last stored tile a fingerprint matched, read back once for the
+  // comparisons of its repeats (uniform tiles repeat one tile thousands of times).
+  storage::ValueRef compared_ref_;
+  std::string compared_bytes_;
   // levels_: every level written so far: zoom, section, statistics.
   std::vector<std::pair<Level, LevelStats>> levels_;
 
@@ -105,42 +112,69 @@ absl::Status TileWriter::Impl::StartLevel(int z) {
   return absl::OkStatus();
 }
 
-absl::Status TileWriter::Impl::CheckPixels(const std::string& name, absl::string_view bytes) {
+absl::StatusOr<TileWriter::TileFacts> TileWriter::Inspect(int z, uint32_t x, uint32_t y,
+                                                          absl::string_view bytes) {
   codec::DecodeLimits limits;
   limits.max_width = limits.max_height = 512;
   absl::StatusOr<codec::ImageInfo> info = codec::PeekInfo(bytes, limits);
   if (!info.ok() || info->codec == codec::CodecId::kElevation) {
     return absl::InvalidArgumentError(
-        absl::StrCat("tile ", name, " (", bytes.size(),
+        absl::StrCat("tile ", TileName(z, x, y), " (", bytes.size(),
                      " bytes) is not a JPEG, PNG or WebP image of at most "
                      "512 x 512 pixels",
                      info.ok() ? "" : ": ", info.ok() ? "" : info.status().message()));
   }
-  const TilePixels pixels{info->width, info->type, ColourBands(*info)};
+  TileFacts facts;
+  facts.info = *info;
+  facts.small = bytes.size() <= internal::kMaxSharedTileBytes;
+  if (facts.small) facts.digest = internal::DigestTile(bytes);
+  return facts;
+}
+
+absl::Status TileWriter::Impl::CheckPixels(const std::string& name, const codec::ImageInfo& info) {
+  const TilePixels pixels{info.width, info.type, ColourBands(info)};
   if (!pixels_.has_value()) {
-    if (info->width != info->height || (info->width != 256 && info->width != 512)) {
-      return absl::InvalidArgumentError(absl::StrCat("tile ", name, " is ", info->width, " x ",
-                                                     info->height,
+    if (info.width != info.height || (info.width != 256 && info.width != 512)) {
+      return absl::InvalidArgumentError(absl::StrCat("tile ", name, " is ", info.width, " x ",
+                                                     info.height,
                                                      " pixels: pyramids hold 256 or 512 px tiles"));
     }
     pixels_ = pixels;
   }
-  if (info->width != pixels_->size || info->height != pixels_->size ||
-      pixels.type != pixels_->type || pixels.colour_bands != pixels_->colour_bands) {
+  if (info.width != pixels_->size || info.height != pixels_->size || pixels.type != pixels_->type ||
+      pixels.colour_bands != pixels_->colour_bands) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tile ", name, " is ", info->width, "x", info->height, " ",
-        codec::PixelTypeName(info->type), " with ", pixels.colour_bands,
-        " colour band(s), unlike the first tile (", pixels_->size, "x", pixels_->size, " ",
-        codec::PixelTypeName(pixels_->type), " with ", pixels_->colour_bands, ")"));
+        "tile ", name, " is ", info.width, "x", info.height, " ", codec::PixelTypeName(info.type),
+        " with ", pixels.colour_bands, " colour band(s), unlike the first tile (", pixels_->size,
+        "x", pixels_->size, " ", codec::PixelTypeName(pixels_->type), " with ",
+        pixels_->colour_bands, ")"));
   }
-  any_alpha_ |= info->bands != pixels.colour_bands;
-  if (std::find(codecs_.begin(), codecs_.end(), info->codec) == codecs_.end()) {
-    codecs_.push_back(info->codec);
+  any_alpha_ |= info.bands != pixels.colour_bands;
+  if (std::find(codecs_.begin(), codecs_.end(), info.codec) == codecs_.end()) {
+    codecs_.push_back(info.codec);
   }
   return absl::OkStatus();
 }
 
-absl::Status TileWriter::Impl::AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes) {
+absl::StatusOr<std::optional<storage::ValueRef>> TileWriter::Impl::FindIdentical(
+    absl::string_view bytes, const TileFacts& facts) {
+  if (!facts.small) return std::nullopt;
+  const std::optional<storage::ValueRef> stored = dedup_.Find(zoom_, facts.digest);
+  if (!stored.has_value()) return std::nullopt;
+  // Fingerprints of tiles from another program's file are not trusted alone.
+  if (stored->offset != compared_ref_.offset || stored->length != compared_ref_.length ||
+      compared_bytes_.size() != stored->length) {
+    absl::StatusOr<std::string> bytes_stored = writer_->ReadValue(section_, *stored);
+    if (!bytes_stored.ok()) return bytes_stored.status();
+    compared_ref_ = *stored;
+    compared_bytes_ = *std::move(bytes_stored);
+  }
+  if (compared_bytes_ != bytes) return std::nullopt;
+  return stored;
+}
+
+absl::Status TileWriter::Impl::AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                                       const TileFacts& facts) {
   const std::string name = TileName(z, x, y);
   if (!tms_.IsValid(geo::TileId{z, x, y})) {
     return absl::InvalidArgumentError(
@@ -156,16 +190,15 @@ absl::Status TileWriter::Impl::AddTile(int z, uint32_t x, uint32_t y, absl::stri
                      " is out of order or repeated: add a level's tiles in "
                      "ascending TileKey(x, y)"));
   }
-  if (absl::Status s = CheckPixels(name, bytes); !s.ok()) return s;
-  const bool small = bytes.size() <= internal::kMaxSharedTileBytes;
-  const internal::TileDigest digest = small ? internal::DigestTile(bytes) : internal::TileDigest();
-  const std::optional<storage::ValueRef> stored = small ? dedup_.Find(z, digest) : std::nullopt;
-  const bool unique = !stored.has_value();
+  if (absl::Status s = CheckPixels(name, facts.info); !s.ok()) return s;
+  absl::StatusOr<std::optional<storage::ValueRef>> stored = FindIdentical(bytes, facts);
+  if (!stored.ok()) return stored.status();
+  const bool unique = !stored->has_value();
   if (unique) {
     absl::StatusOr<storage::ValueRef> ref = writer_->Append(section_, key, bytes);
     if (!ref.ok()) return ref.status();
-    if (small) dedup_.Remember(z, digest, *ref);
-  } else if (absl::Status s = writer_->AppendShared(section_, key, *stored); !s.ok()) {
+    if (facts.small) dedup_.Remember(z, facts.digest, *ref);
+  } else if (absl::Status s = writer_->AppendShared(section_, key, **stored); !s.ok()) {
     return s;
   }
   last_key_ = key;
@@ -289,7 +322,14 @@ absl::StatusOr<std::unique_ptr<TileWriter>> TileWriter::Create(const std::string
 }
 
 absl::Status TileWriter::AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes) {
-  return impl_->AddTile(z, x, y, bytes);
+  absl::StatusOr<TileFacts> facts = Inspect(z, x, y, bytes);
+  if (!facts.ok()) return facts.status();
+  return impl_->AddTile(z, x, y, bytes, *facts);
+}
+
+absl::Status TileWriter::AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                                 const TileFacts& facts) {
+  return impl_->AddTile(z, x, y, bytes, facts);
 }
 
 absl::Status TileWriter::Finish() { return impl_->Finish(); }

@@ -32,7 +32,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "codec/options.h"
 #include "geo/tile_matrix_set.h"
+#include "pyramid/internal/tile_hash.h"
 
 namespace flatpyramid {
 namespace pyramid {
@@ -66,8 +68,26 @@ class TileWriter {
   // is below the previous tile's zoom, the key does not follow the previous one at this zoom,
   // x or y is outside the matrix, the bytes are not a JPEG, PNG or WebP image (or are
   // empty), or its size, pixel type or colour bands differ from the first tile's (tiles of
-  // 256 or 512 pixels).
+  // 256 or 512 pixels). A small tile whose bytes equal a stored tile's of this level is
+  // stored as a reference to it (bytes compared, not only fingerprints).
   absl::Status AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes);
+
+  // TileFacts is what AddTile learns from a tile's bytes alone: its image header and, for a
+  // small tile, the fingerprint that finds an identical stored one.
+  struct TileFacts {
+    codec::ImageInfo info;
+    bool small = false;
+    internal::TileDigest digest;  // Set when `small`.
+  };
+
+  // Inspect returns `bytes`' TileFacts, or AddTile's InvalidArgument for bytes that are not
+  // an image. Thread-safe and stateless: an import inspects tiles on its reading thread while
+  // the writer adds earlier ones.
+  static absl::StatusOr<TileFacts> Inspect(int z, uint32_t x, uint32_t y, absl::string_view bytes);
+
+  // AddTile with `facts` = Inspect(z, x, y, bytes): the same checks and result as above.
+  absl::Status AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes,
+                       const TileFacts& facts);
 
   // Finish seals the pyramid and renames it to its path. FailedPrecondition when no tile was
   // added. The writer is done afterwards.

@@ -152,6 +152,10 @@ absl::Status Writer::Impl::BufferValue(uint32_t section, absl::string_view value
     if (status.ok()) runtime.values_flushed += value.size();
     return status;
   }
+  // Its whole size at once: growing it by doubling copies and faults it in again and again.
+  if (runtime.value_buffer.capacity() < 2 * kValueBufferFlush) {
+    runtime.value_buffer.reserve(2 * kValueBufferFlush);
+  }
   runtime.value_buffer.append(value.data(), value.size());
   return runtime.value_buffer.size() >= kValueBufferFlush ? FlushValues(section) : absl::OkStatus();
 }
