@@ -162,7 +162,8 @@ absl::StatusOr<uint32_t> Writer::Impl::AddSection(absl::string_view name,
     offset += capacities[i];
   }
   sections_.emplace_back();
-  status = file_->Truncate(offset);  // The new room is a hole.
+  sections_.back().running_crcs_valid = true;  // Empty: every byte will be appended here.
+  status = file_->Truncate(offset);            // The new room is a hole.
   if (!status.ok()) return Fail(status);
   file_size_ = offset;
   status = Sync();  // The new size before a header that names it (sync_each_step).
@@ -370,16 +371,23 @@ uint64_t Writer::Impl::LayoutEnd() const {
 }
 
 absl::StatusOr<std::vector<std::array<uint32_t, 3>>> Writer::Impl::UsedBytesCrcs() {
-  std::string buffer;
-  absl::StatusOr<std::unique_ptr<MappedRegion>> map = file_->Map(file_size_);
-  const MappedRegion* mapped = map.ok() ? map->get() : nullptr;
   std::vector<std::array<uint32_t, 3>> crcs(layout_.sections_size());
+  std::string buffer;
+  std::unique_ptr<MappedRegion> map;  // Mapped for the first section without running CRCs.
   for (int s = 0; s < layout_.sections_size(); ++s) {
+    if (sections_[s].running_crcs_valid) {
+      crcs[s] = sections_[s].running_crcs;
+      continue;
+    }
+    if (map == nullptr) {
+      absl::StatusOr<std::unique_ptr<MappedRegion>> mapped = file_->Map(file_size_);
+      if (mapped.ok()) map = *std::move(mapped);
+    }
     for (int i = 0; i < 3; ++i) {
       const ArrayKind kind = kArrayKinds[i];
       absl::StatusOr<uint32_t> crc =
           FileCrc(internal::Array(layout_.sections(s), kind).offset(),
-                  internal::UsedBytes(layout_.sections(s), kind), mapped, &buffer);
+                  internal::UsedBytes(layout_.sections(s), kind), map.get(), &buffer);
       if (!crc.ok()) return crc.status();
       crcs[s][i] = *crc;
     }

@@ -6,6 +6,7 @@
 
 #include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
+#include "storage/internal/crc32c.h"
 #include "storage/internal/format.h"
 #include "storage/internal/writer_impl.h"
 #include "storage/store.h"
@@ -83,6 +84,7 @@ absl::StatusOr<ValueRef> Writer::Impl::AppendValueBytes(uint32_t section, File* 
   StartWritebackEvery(length);
   layout_.mutable_sections(section)->set_values_length(values_length + length);
   sections_[section].values_flushed = values_length + length;
+  sections_[section].running_crcs_valid = false;  // Copied by the kernel, not seen here.
   return ValueRef{values_length, length};
 }
 
@@ -134,6 +136,12 @@ absl::Status Writer::Impl::AddEntry(uint32_t section, uint64_t key, ValueRef ref
   absl::little_endian::Store64(bytes, ref.offset);
   absl::little_endian::Store64(bytes + 8, ref.length);
   runtime.location_buffer.append(bytes, kLocationSize);
+  if (runtime.running_crcs_valid) {
+    runtime.running_crcs[0] = internal::Crc32cExtend(
+        runtime.running_crcs[0], runtime.key_buffer.data() + runtime.key_buffer.size() - kKeySize,
+        kKeySize);
+    runtime.running_crcs[1] = internal::Crc32cExtend(runtime.running_crcs[1], bytes, kLocationSize);
+  }
   runtime.last_key = key;
   layout_.mutable_sections(section)->set_entry_count(count + 1);
   if (runtime.location_buffer.size() >= kIndexBufferFlush) {
@@ -145,6 +153,10 @@ absl::Status Writer::Impl::AddEntry(uint32_t section, uint64_t key, ValueRef ref
 
 absl::Status Writer::Impl::BufferValue(uint32_t section, absl::string_view value) {
   SectionRuntime& runtime = sections_[section];
+  if (runtime.running_crcs_valid) {
+    runtime.running_crcs[2] =
+        internal::Crc32cExtend(runtime.running_crcs[2], value.data(), value.size());
+  }
   if (value.size() >= kValueBufferFlush) {
     absl::Status status = FlushValues(section);
     if (!status.ok()) return status;

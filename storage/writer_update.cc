@@ -33,6 +33,7 @@ absl::Status Writer::Impl::ReplaceEntries(uint32_t section) {
   runtime.key_base = RoundUpToBlock(runtime.committed_entries * kKeySize);
   runtime.location_base = RoundUpToBlock(runtime.committed_entries * kLocationSize);
   runtime.replacing = true;
+  runtime.running_crcs_valid = false;
   runtime.flushed_entries = 0;
   runtime.last_key.reset();
   layout_.mutable_sections(section)->set_entry_count(0);

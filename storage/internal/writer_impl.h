@@ -78,6 +78,12 @@ class Writer::Impl {
     bool replacing = false;
     uint64_t key_base = 0;
     uint64_t location_base = 0;
+    // The CRC32C of each array's used bytes (keys, locations, values), extended as entries and
+    // values are appended, so that Seal need not read the file back. Valid only while every
+    // used byte came through Append or AppendShared of this writer: a section it added, no
+    // bytes copied by AppendValueBytes, no entries replaced.
+    std::array<uint32_t, 3> running_crcs = {0, 0, 0};
+    bool running_crcs_valid = false;
   };
 
   // Errors, syncs, header writes and checksums (writer.cc).
