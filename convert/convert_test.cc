@@ -101,6 +101,36 @@ TEST_F(ConvertTest, TileWriterSharesATileOnlyWhenTheBytesAreEqual) {
   EXPECT_TRUE((*reader)->Verify().ok()) << (*reader)->Verify();
 }
 
+TEST_F(ConvertTest, TileWriterComparesBytesInTheLevelTheyAreIn) {
+  // Level 1 shares 10 (its bytes are read back and compared); level 2 stores 20 first, then
+  // 10 under 20's fingerprint: the same offset in another level's values is another tile.
+  const std::string path = dir_.Path("levels.fpyr");
+  absl::StatusOr<std::unique_ptr<pyramid::TileWriter>> writer =
+      pyramid::TileWriter::Create(path, {});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->AddTile(1, 0, 0, PngTile(10)).ok());
+  ASSERT_TRUE((*writer)->AddTile(1, 1, 0, PngTile(10)).ok());
+  absl::StatusOr<pyramid::TileWriter::TileFacts> twenty =
+      pyramid::TileWriter::Inspect(2, 0, 0, PngTile(20));
+  ASSERT_TRUE(twenty.ok()) << twenty.status();
+  ASSERT_TRUE((*writer)->AddTile(2, 0, 0, PngTile(20), *twenty).ok());
+  ASSERT_TRUE((*writer)->AddTile(2, 1, 0, PngTile(10), *twenty).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  absl::StatusOr<std::unique_ptr<pyramid::Reader>> reader = pyramid::Reader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->GetTileBytes(2, 0, 0).value(), PngTile(20));
+  EXPECT_EQ((*reader)->GetTileBytes(2, 1, 0).value(), PngTile(10));
+}
+
+TEST_F(ConvertTest, TileWriterChecksATilesPositionBeforeItsBytes) {
+  const std::string path = dir_.Path("order.fpyr");
+  absl::StatusOr<std::unique_ptr<pyramid::TileWriter>> writer =
+      pyramid::TileWriter::Create(path, {});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  absl::Status s = (*writer)->AddTile(1, 2, 0, "not an image");
+  EXPECT_EQ(s, absl::InvalidArgumentError("tile 1/2/0 is outside the WebMercatorQuad tile matrix"));
+}
+
 TEST_F(ConvertTest, ExportsRefuseAnExistingOutputWithoutOverwrite) {
   const std::string out = dir_.Path("out.pmtiles");
   std::ofstream(out) << "keep";
@@ -330,6 +360,28 @@ void Exec(const std::string& path, const std::string& source, const std::string&
   EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
   sqlite3_free(error);
   sqlite3_close(db);
+}
+
+TEST_F(ConvertTest, MbtilesReaderWalksAZoomAsOftenAsAsked) {
+  const std::string ours = dir_.Path("ours.mbtiles");
+  ASSERT_TRUE(ExportMbtiles(reader_->tile_bytes(), ours, {}).ok());
+  absl::StatusOr<std::unique_ptr<MbtilesReader>> mbtiles = MbtilesReader::Open(ours);
+  ASSERT_TRUE(mbtiles.ok()) << mbtiles.status();
+  for (int walk = 0; walk < 2; ++walk) {
+    for (int z : {2, 1}) {
+      int tiles = 0;
+      ASSERT_TRUE((*mbtiles)
+                      ->ForEachTileInMortonOrder(z,
+                                                 [&](uint32_t x, uint32_t y, absl::string_view b) {
+                                                   EXPECT_EQ(
+                                                       b, reader_->GetTileBytes(z, x, y).value());
+                                                   ++tiles;
+                                                   return absl::OkStatus();
+                                                 })
+                      .ok());
+      EXPECT_EQ(tiles, z == 1 ? 4 : 1) << "walk " << walk << " of zoom " << z;
+    }
+  }
 }
 
 TEST_F(ConvertTest, MbtilesImportReadsEveryLayoutTileForTile) {

@@ -88,6 +88,23 @@ struct TileAdder {
   }
 };
 
+// ReadAndInspect walks `zooms` of `mbtiles` in the pyramid's order, inspecting each tile and
+// adding it to `queue` (the import's reading thread).
+absl::Status ReadAndInspect(const MbtilesReader& mbtiles, const std::vector<int>& zooms,
+                            const std::string& input, internal::TileQueue* queue) {
+  for (int z : zooms) {
+    absl::Status s =
+        mbtiles.ForEachTileInMortonOrder(z, [&](uint32_t x, uint32_t y, absl::string_view bytes) {
+          absl::StatusOr<pyramid::TileWriter::TileFacts> facts =
+              pyramid::TileWriter::Inspect(z, x, y, bytes);
+          if (!facts.ok()) return NameInput(input, facts.status());
+          return queue->Add(z, x, y, bytes, *facts);
+        });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckMbtilesMetadata(const std::string& input, const MbtilesReader& mbtiles) {
   const auto& m = mbtiles.metadata();
   auto format = m.find("format");
@@ -143,18 +160,7 @@ absl::Status ImportMbtiles(const std::string& input, const std::string& output,
   // the pyramid; the source is closed (its file unmapped) there too, while the pyramid seals.
   internal::TileQueue queue;
   std::thread reader([&queue, &zooms, &input, mbtiles = *std::move(mbtiles)]() mutable {
-    absl::Status s;
-    for (auto z = zooms->begin(); s.ok() && z != zooms->end(); ++z) {
-      s = mbtiles->ForEachTileInMortonOrder(*z,
-                                            [&](uint32_t x, uint32_t y, absl::string_view bytes) {
-                                              absl::StatusOr<pyramid::TileWriter::TileFacts> facts =
-                                                  pyramid::TileWriter::Inspect(*z, x, y, bytes);
-                                              if (!facts.ok())
-                                                return NameInput(input, facts.status());
-                                              return queue.Add(*z, x, y, bytes, *facts);
-                                            });
-    }
-    queue.Close(s);
+    queue.Close(ReadAndInspect(*mbtiles, *zooms, input, &queue));
     mbtiles.reset();
   });
   absl::Status s = queue.Drain([&adder](int z, uint32_t x, uint32_t y, absl::string_view bytes,

@@ -209,7 +209,7 @@ absl::StatusOr<std::unique_ptr<MbtilesReader>> MbtilesReader::Open(const std::st
     return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   }
   sqlite3* db = nullptr;
-  // NOMUTEX: the reader is thread-compatible (mbtiles.h), so SQLite need not lock each call.
+  // NOMUTEX: one thread at a time uses the reader (mbtiles.h), so SQLite need not lock.
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK) {
     absl::Status s = absl::InvalidArgumentError(
@@ -312,8 +312,8 @@ absl::StatusOr<std::vector<MbtilesReader::Position>> MbtilesReader::ListTiles(in
     if (!map_listed_) {
       if (absl::Status s = ListMap(); !s.ok()) return s;
     }
-    tiles = std::move(map_positions_[z]);
-    map_positions_.erase(z);
+    auto listed = map_positions_.find(z);
+    if (listed != map_positions_.end()) tiles = listed->second;
   } else {
     // The blob's row id: the tiles table's rowid (none for a view).
     Statement list(db_, layout_ == Layout::kTilesTable

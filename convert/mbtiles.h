@@ -45,7 +45,8 @@ namespace convert {
 absl::Status ExportMbtiles(const pyramid::TileBytesReader& reader, const std::string& output,
                            const ExportOptions& options);
 
-// MbtilesReader reads an MBTiles file (read-only, immutable). Thread-compatible.
+// MbtilesReader reads an MBTiles file (read-only, immutable). Not thread-safe, const methods
+// included: one thread at a time (it may move between threads).
 class MbtilesReader {
  public:
   // Open opens `path` read-only. NotFound, or InvalidArgument when it is not an SQLite
@@ -101,7 +102,7 @@ class MbtilesReader {
   sqlite3* db_;
   Layout layout_ = Layout::kView;
   std::map<std::string, std::string> metadata_;
-  // kMapImages: the positions of the zooms not walked yet, listed by the first walk.
+  // kMapImages: every zoom's positions, listed by the first walk.
   mutable bool map_listed_ = false;
   mutable std::map<int, std::vector<Position>> map_positions_;
 };

@@ -56,8 +56,9 @@ class TileWriter::Impl {
     }
   }
 
+  // AddTile inspects the tile itself when `facts` is null (after the position checks).
   absl::Status AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes,
-                       const TileFacts& facts);
+                       const TileFacts* facts);
   absl::Status Finish();
   uint64_t tiles_added() const { return tiles_added_; }
 
@@ -105,6 +106,9 @@ absl::Status TileWriter::Impl::StartLevel(int z) {
   zoom_ = z;
   section_ = *section;
   last_key_.reset();
+  // Value offsets restart in the new section: a remembered ref would name another tile.
+  compared_ref_ = storage::ValueRef();
+  compared_bytes_.clear();
   Level level;
   level.set_zoom(static_cast<uint32_t>(z));
   level.set_section(*section);
@@ -174,7 +178,7 @@ absl::StatusOr<std::optional<storage::ValueRef>> TileWriter::Impl::FindIdentical
 }
 
 absl::Status TileWriter::Impl::AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes,
-                                       const TileFacts& facts) {
+                                       const TileFacts* given_facts) {
   const std::string name = TileName(z, x, y);
   if (!tms_.IsValid(geo::TileId{z, x, y})) {
     return absl::InvalidArgumentError(
@@ -190,6 +194,12 @@ absl::Status TileWriter::Impl::AddTile(int z, uint32_t x, uint32_t y, absl::stri
                      " is out of order or repeated: add a level's tiles in "
                      "ascending TileKey(x, y)"));
   }
+  absl::StatusOr<TileFacts> inspected;
+  if (given_facts == nullptr) {
+    inspected = Inspect(z, x, y, bytes);
+    if (!inspected.ok()) return inspected.status();
+  }
+  const TileFacts& facts = given_facts != nullptr ? *given_facts : *inspected;
   if (absl::Status s = CheckPixels(name, facts.info); !s.ok()) return s;
   absl::StatusOr<std::optional<storage::ValueRef>> stored = FindIdentical(bytes, facts);
   if (!stored.ok()) return stored.status();
@@ -322,14 +332,12 @@ absl::StatusOr<std::unique_ptr<TileWriter>> TileWriter::Create(const std::string
 }
 
 absl::Status TileWriter::AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes) {
-  absl::StatusOr<TileFacts> facts = Inspect(z, x, y, bytes);
-  if (!facts.ok()) return facts.status();
-  return impl_->AddTile(z, x, y, bytes, *facts);
+  return impl_->AddTile(z, x, y, bytes, nullptr);
 }
 
 absl::Status TileWriter::AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes,
                                  const TileFacts& facts) {
-  return impl_->AddTile(z, x, y, bytes, facts);
+  return impl_->AddTile(z, x, y, bytes, &facts);
 }
 
 absl::Status TileWriter::Finish() { return impl_->Finish(); }

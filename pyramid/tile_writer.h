@@ -85,7 +85,9 @@ class TileWriter {
   // the writer adds earlier ones.
   static absl::StatusOr<TileFacts> Inspect(int z, uint32_t x, uint32_t y, absl::string_view bytes);
 
-  // AddTile with `facts` = Inspect(z, x, y, bytes): the same checks and result as above.
+  // AddTile with `facts` from Inspect(z, x, y, bytes): the same checks and result as above.
+  // REQUIRES: `facts` is Inspect's answer for these bytes. (A wrong fingerprint costs at most
+  // a shared copy: sharing needs equal bytes.)
   absl::Status AddTile(int z, uint32_t x, uint32_t y, absl::string_view bytes,
                        const TileFacts& facts);
 

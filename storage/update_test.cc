@@ -220,6 +220,29 @@ INSTANTIATE_TEST_SUITE_P(Filesystems, UpdateTest,
                            return info.param == Filesystem::kDisk ? "Ext4" : "Tmpfs";
                          });
 
+TEST(UpdateRulesTest, EntriesReplacedBeforeTheSealAreChecksummedAsTheyEndUp) {
+  // A new writer's checksums follow its appends; replacing a section's entries must make
+  // Seal checksum the bytes the section ends with, not everything ever appended.
+  TempDir dir;
+  const std::string path = dir.Path("replaced.fpyr");
+  {
+    std::unique_ptr<Writer> writer = Writer::Create(path).value();
+    const uint32_t s = writer->AddSection("a").value();
+    for (uint64_t key = 0; key < 5; ++key) ASSERT_TRUE(writer->Append(s, key, Value(key, 0)).ok());
+    ASSERT_TRUE(writer->Commit().ok());
+    ASSERT_TRUE(writer->ReplaceEntries(s).ok());
+    for (uint64_t key = 10; key < 13; ++key) {
+      ASSERT_TRUE(writer->Append(s, key, Value(key, 1)).ok());
+    }
+    ASSERT_TRUE(writer->Seal().ok());
+  }
+  std::unique_ptr<Reader> reader = Reader::Open(path).value();
+  EXPECT_TRUE(reader->Verify().ok()) << reader->Verify();
+  ASSERT_EQ(reader->entry_count(0), 3u);
+  EXPECT_EQ(reader->KeyAt(0, 0), 10u);
+  EXPECT_EQ(reader->ValueAt(0, 2), Value(12, 1));
+}
+
 TEST(UpdateRulesTest, OnlySealedFilesWithoutReadersAndOneReplacementPerCommit) {
   TempDir dir;
   const std::string path = dir.Path("s.fpyr");

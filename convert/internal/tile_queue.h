@@ -26,6 +26,7 @@
 #ifndef FLATPYRAMID_CONVERT_INTERNAL_TILE_QUEUE_H_
 #define FLATPYRAMID_CONVERT_INTERNAL_TILE_QUEUE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -94,6 +95,7 @@ class TileQueue {
   size_t in_flight_ = 0;                      // Batches allocated and not free.
   bool closed_ = false;
   bool cancelled_ = false;
+  std::atomic<bool> stopped_{false};  // cancelled_, read by Add without the lock.
   absl::Status close_status_;
 };
 

@@ -3,8 +3,9 @@
 // 24 bytes per tile instead of a copy of its bytes.
 //
 // Two different tiles share a digest with probability about n^2 / 2^129 for n tiles of one
-// length (1e-29 for the builder's 65,536 tiles per level): treated as never. The hash is not
-// cryptographic; tile bytes come from our own encoders, not from an adversary.
+// length (1e-29 for the builder's 65,536 tiles per level): the builder, whose tiles come from
+// its own encoders, treats it as never. The hash is not cryptographic: a writer of tiles from
+// another program's file (pyramid::TileWriter) compares the bytes before sharing.
 //
 // Example:
 //   TileDigest digest = DigestTile(encoded);

@@ -116,9 +116,10 @@ class Writer::Impl {
   // SetCrc stores `crc` as the checksum of `section`'s array `kind`.
   static void SetCrc(Section* section, ArrayKind kind, uint32_t crc);
   // UsedBytesCrcs returns the CRC32C of the used bytes of each section's keys, locations and
-  // values, read through a map where the Env can map (no copy into a buffer: that copy costs
-  // more than the CRC). As for a Reader, an I/O error under the map would raise SIGBUS; the
-  // bytes were just written and are normally still in the page cache.
+  // values: a section's running CRCs where valid, else its bytes read through a map where the
+  // Env can map (no copy into a buffer: that copy costs more than the CRC). As for a Reader, an I/O
+  // error under the map would raise SIGBUS; the bytes were just written and are normally still in
+  // the page cache.
   absl::StatusOr<std::vector<std::array<uint32_t, 3>>> UsedBytesCrcs();
   // FileCrc returns `crc` extended over [offset, offset + length) of the file (by default the
   // CRC32C of those bytes), from `map` if not null (it maps the whole file), else read into
