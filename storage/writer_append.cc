@@ -130,17 +130,17 @@ absl::Status Writer::Impl::AddEntry(uint32_t section, uint64_t key, ValueRef ref
     status = Reserve(section, ARRAY_LOCATIONS, runtime.location_base + (count + 1) * kLocationSize);
   }
   if (!status.ok()) return Fail(status);
-  char bytes[kLocationSize];
-  absl::little_endian::Store64(bytes, key);
-  runtime.key_buffer.append(bytes, kKeySize);
-  absl::little_endian::Store64(bytes, ref.offset);
-  absl::little_endian::Store64(bytes + 8, ref.length);
-  runtime.location_buffer.append(bytes, kLocationSize);
+  char key_bytes[kKeySize];
+  char location_bytes[kLocationSize];
+  absl::little_endian::Store64(key_bytes, key);
+  absl::little_endian::Store64(location_bytes, ref.offset);
+  absl::little_endian::Store64(location_bytes + 8, ref.length);
+  runtime.key_buffer.append(key_bytes, kKeySize);
+  runtime.location_buffer.append(location_bytes, kLocationSize);
   if (runtime.running_crcs_valid) {
-    runtime.running_crcs[0] = internal::Crc32cExtend(
-        runtime.running_crcs[0], runtime.key_buffer.data() + runtime.key_buffer.size() - kKeySize,
-        kKeySize);
-    runtime.running_crcs[1] = internal::Crc32cExtend(runtime.running_crcs[1], bytes, kLocationSize);
+    runtime.running_crcs[0] = internal::Crc32cExtend(runtime.running_crcs[0], key_bytes, kKeySize);
+    runtime.running_crcs[1] =
+        internal::Crc32cExtend(runtime.running_crcs[1], location_bytes, kLocationSize);
   }
   runtime.last_key = key;
   layout_.mutable_sections(section)->set_entry_count(count + 1);

@@ -38,7 +38,7 @@ absl::Status TileQueue::Push(std::unique_ptr<Batch> batch) {
 
 absl::Status TileQueue::Add(int z, uint32_t x, uint32_t y, absl::string_view bytes,
                             const TileFacts& facts) {
-  if (stopped_.load(std::memory_order_relaxed)) {
+  if (cancelled_.load(std::memory_order_relaxed)) {
     return absl::CancelledError("the tile writer stopped");
   }
   if (current_ != nullptr && !current_->tiles.empty() &&
@@ -79,7 +79,6 @@ absl::Status TileQueue::Drain(const TileFn& fn) {
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         cancelled_ = true;
-        stopped_.store(true, std::memory_order_relaxed);
         changed_.notify_all();
         return s;
       }

@@ -94,8 +94,7 @@ class TileQueue {
   std::vector<std::unique_ptr<Batch>> free_;  // Consumed, for reuse.
   size_t in_flight_ = 0;                      // Batches allocated and not free.
   bool closed_ = false;
-  bool cancelled_ = false;
-  std::atomic<bool> stopped_{false};  // cancelled_, read by Add without the lock.
+  std::atomic<bool> cancelled_{false};  // Set under mu_; Add also reads it without.
   absl::Status close_status_;
 };
 
